@@ -1,0 +1,148 @@
+/**
+ * The bridge API contract shared by the bot (client) and lambdas/bridge (server), and the
+ * notification contract from the backend to the bot. Bodies are validated with these schemas
+ * on the server; the client uses the same types.
+ *
+ * The actor is never part of a body: the bot puts the identity it took from the authenticated
+ * Teams activity into the ACTOR_HEADERS, and the bridge (behind the JWT authorizer that admits
+ * only the bot's app registration) maps it to an Identity Center user itself.
+ */
+import { z } from 'zod';
+import type { AccessRequest, SecurityFinding } from './model';
+import type { NotificationEvent } from './ports';
+
+export type NotificationEventName = NotificationEvent;
+
+export const ACTOR_HEADERS = {
+  aadObjectId: 'x-jit-actor-oid',
+  upn: 'x-jit-actor-upn',
+  displayName: 'x-jit-actor-name',
+  tenantId: 'x-jit-tenant-id',
+} as const;
+
+export const LIMITS = {
+  justificationMin: 10,
+  justificationMax: 500,
+  reasonMax: 500,
+  ticketMax: 64,
+  clientRequestIdMax: 64,
+  /** Hard ceiling whatever the policy says: a week. */
+  durationMinutesMax: 7 * 24 * 60,
+  searchQueryMax: 64,
+  searchLimitMax: 50,
+} as const;
+
+/** Rejects lone surrogates (invalid unicode) and control characters other than tab and newline. */
+const text = (min: number, max: number) =>
+  z
+    .string()
+    .min(min)
+    .max(max)
+    .refine((s) => s.isWellFormed(), 'must be valid unicode')
+    // eslint-disable-next-line no-control-regex
+    .refine((s) => !/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.test(s), 'must not contain control characters');
+
+export const requestIdSchema = z.string().regex(/^req-[0-9A-Za-z]{10,40}$/, 'is not a request id');
+export const accountIdSchema = z.string().regex(/^\d{12}$/, 'must be a 12-digit AWS account id');
+export const permissionSetNameSchema = z.string().regex(/^[\w+=,.@-]{1,32}$/, 'is not a permission set name');
+
+export const createRequestBodySchema = z
+  .object({
+    clientRequestId: z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, 'must be 8-64 URL-safe characters'),
+    accountId: accountIdSchema,
+    permissionSetName: permissionSetNameSchema,
+    durationMinutes: z.number().int().min(1).max(LIMITS.durationMinutesMax),
+    justification: text(LIMITS.justificationMin, LIMITS.justificationMax),
+    ticketId: text(1, LIMITS.ticketMax).optional(),
+    breakGlass: z.boolean().optional(),
+  })
+  .strict();
+export type CreateRequestBody = z.infer<typeof createRequestBodySchema>;
+
+export const decisionBodySchema = z
+  .object({
+    decision: z.enum(['approve', 'deny']),
+    reason: text(0, LIMITS.reasonMax).optional(),
+  })
+  .strict();
+export type DecisionBody = z.infer<typeof decisionBodySchema>;
+
+export const revokeBodySchema = z.object({ reason: text(0, LIMITS.reasonMax).optional() }).strict();
+export type RevokeBody = z.infer<typeof revokeBodySchema>;
+
+export const cancelBodySchema = revokeBodySchema;
+export type CancelBody = RevokeBody;
+
+export const extendBodySchema = z
+  .object({ additionalMinutes: z.number().int().min(1).max(LIMITS.durationMinutesMax) })
+  .strict();
+export type ExtendBody = z.infer<typeof extendBodySchema>;
+
+export const reviewBodySchema = z.object({ note: text(0, LIMITS.reasonMax).optional() }).strict();
+export type ReviewBody = z.infer<typeof reviewBodySchema>;
+
+export const listQuerySchema = z.object({ view: z.enum(['mine', 'pending']) }).strict();
+export type ListQuery = z.infer<typeof listQuerySchema>;
+
+export const eligibilityQuerySchema = z
+  .object({
+    q: text(0, LIMITS.searchQueryMax).optional(),
+    accountId: accountIdSchema.optional(),
+    limit: z.coerce.number().int().min(1).max(LIMITS.searchLimitMax).optional(),
+  })
+  .strict();
+export type EligibilityQuery = z.infer<typeof eligibilityQuerySchema>;
+
+/** A request as the bridge returns it: never carries the task token or execution ARN. */
+export type RequestView = AccessRequest;
+
+export interface RequestResponse {
+  request: RequestView;
+  /** True when an idempotent replay returned an existing request instead of creating one. */
+  replayed?: boolean;
+}
+
+export interface RequestListResponse {
+  requests: RequestView[];
+}
+
+export interface EligibilityResponse {
+  user: { userId: string; userName: string; displayName: string };
+  accounts: Array<{
+    id: string;
+    name: string;
+    permissionSets: Array<{
+      name: string;
+      maxDurationMinutes: number;
+      defaultDurationMinutes: number;
+      approvalsRequired: number;
+      ticketRequired: boolean;
+      breakGlassAllowed: boolean;
+    }>;
+  }>;
+  /** Total eligible accounts before `limit` was applied. */
+  total: number;
+}
+
+export interface ErrorResponse {
+  error: { code: string; message: string; issues?: Array<{ path: string; message: string }> };
+}
+
+/** A Security Hub finding as shown in the channel (from ASFF, ours or any other product's). */
+export interface FindingView {
+  id: string;
+  severity: 'INFORMATIONAL' | 'LOW' | 'MEDIUM' | 'HIGH' | 'CRITICAL';
+  title: string;
+  resourceId: string;
+  accountId: string;
+  productName: string;
+  updatedAt: string;
+  link?: string;
+}
+
+/** Body of `POST /api/notify` on the bot (HMAC-signed, see bot/notify). */
+export type NotificationBody =
+  | { kind: 'request'; event: NotificationEventName; request: RequestView; notificationId: string }
+  | { kind: 'findings'; findings: FindingView[]; notificationId: string };
+
+export type { SecurityFinding };

@@ -1,0 +1,6 @@
+export * from './model';
+export * from './errors';
+export * from './ports';
+export * from './api';
+export * from './policy/types';
+export * from './services/types';

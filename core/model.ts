@@ -1,0 +1,185 @@
+/**
+ * The access-request domain model. Everything here is plain data so that it can be stored in
+ * DynamoDB, sent over the bridge and rendered on cards without translation layers.
+ * Times are ISO 8601 strings (UTC, millisecond precision) in records; the Clock port speaks epoch ms.
+ */
+
+export const REQUEST_STATES = [
+  'PENDING_APPROVAL',
+  'APPROVED',
+  'GRANTING',
+  'ACTIVE',
+  'REVOKING',
+  'EXPIRED',
+  'REVOKED',
+  'DENIED',
+  'TIMED_OUT',
+  'CANCELLED',
+  'FAILED',
+] as const;
+export type RequestState = (typeof REQUEST_STATES)[number];
+
+export const TERMINAL_STATES: readonly RequestState[] = ['EXPIRED', 'REVOKED', 'DENIED', 'TIMED_OUT', 'CANCELLED', 'FAILED'];
+
+/** Who did something. Always derived from an authenticated source, never from card data. */
+export interface Actor {
+  /** Identity Center (identitystore) user id. The key for eligibility and self-approval checks. */
+  userId: string;
+  /** Entra ID object id from the Teams activity (`activity.from.aadObjectId`). */
+  aadObjectId?: string;
+  /** Identity Center userName (usually the UPN). */
+  userName: string;
+  displayName: string;
+}
+
+/** The system itself (workflow, scheduler, reconciler) acting without a human. */
+export const SYSTEM_ACTOR: Actor = { userId: 'system', userName: 'system', displayName: 'JIT Access (system)' };
+
+export type VoteDecision = 'approve' | 'deny';
+
+export interface Vote {
+  approver: Actor;
+  decision: VoteDecision;
+  reason?: string;
+  at: string;
+}
+
+/** The unit Identity Center grants: one user, one permission set, one account. */
+export interface AssignmentKey {
+  accountId: string;
+  permissionSetArn: string;
+  userId: string;
+}
+
+export function assignmentKeyId(key: AssignmentKey): string {
+  return `${key.accountId}|${key.permissionSetArn}|${key.userId}`;
+}
+
+/** The effective, merged policy terms that were applied to a request (see policy/evaluate). */
+export interface EffectiveTerms {
+  ruleIds: string[];
+  maxDurationSeconds: number;
+  defaultDurationSeconds: number;
+  /** Upper bound for the whole grant including extensions. */
+  maxTotalDurationSeconds: number;
+  approvalsRequired: number;
+  approverGroups: string[];
+  ticketRequired: boolean;
+  ticketPatterns: string[];
+  breakGlassAllowed: boolean;
+  breakGlassMaxDurationSeconds: number;
+  approvalTimeoutSeconds: number;
+}
+
+export type Route = 'approval' | 'auto_approve' | 'break_glass';
+
+export interface GrantWindow {
+  startsAt: string;
+  endsAt: string;
+  /** Total granted seconds including extensions; bounded by maxTotalDurationSeconds. */
+  totalSeconds: number;
+  extensions: number;
+}
+
+export interface AccessRequest {
+  id: string;
+  /** Idempotency key chosen by the client (the bot); unique per requester. */
+  clientRequestId: string;
+  /** Incremented on every write; the compare-and-swap guard. */
+  version: number;
+  state: RequestState;
+  requester: Actor;
+  accountId: string;
+  accountName: string;
+  permissionSetName: string;
+  permissionSetArn: string;
+  requestedDurationSeconds: number;
+  justification: string;
+  ticketId?: string;
+  route: Route;
+  terms: EffectiveTerms;
+  /** Human-readable policy decision reason, shown on cards and written to the audit log. */
+  policyReason: string;
+  votes: Vote[];
+  createdAt: string;
+  updatedAt: string;
+  /** When an undecided request times out. */
+  approvalDeadline: string;
+  decidedAt?: string;
+  decidedBy?: Actor;
+  decisionReason?: string;
+  grant?: GrantWindow;
+  endedAt?: string;
+  endedBy?: Actor;
+  endReason?: string;
+  failureReason?: string;
+  /** Break-glass only: who acknowledged the post-incident review, and when. */
+  review?: { acknowledgedBy: Actor; at: string; note?: string };
+}
+
+/**
+ * What the request store keeps. The Step Functions task token lives here and only here: it is
+ * never returned by the bridge and never placed on a card.
+ */
+export interface StoredRequest extends AccessRequest {
+  taskToken?: string;
+  executionArn?: string;
+}
+
+/** Reference-counted ownership of one live assignment. One entry per AssignmentKey. */
+export type AssignmentOwnership =
+  /** We checked before granting and the assignment did not exist: we created it and may delete it. */
+  | 'OURS'
+  /** It existed before we ever granted it: never delete it. */
+  | 'EXTERNAL';
+
+export interface LedgerEntry {
+  key: AssignmentKey;
+  ownership?: AssignmentOwnership;
+  /** Request ids whose grants currently need this assignment live. */
+  activeGrantIds: string[];
+  version: number;
+  updatedAt: string;
+}
+
+export type AuditAction =
+  | 'request.submitted'
+  | 'request.transition'
+  | 'request.vote'
+  | 'request.extended'
+  | 'request.reviewed'
+  | 'assignment.created'
+  | 'assignment.deleted'
+  | 'assignment.kept_external'
+  | 'assignment.kept_shared'
+  | 'reconcile.revoked_expired'
+  | 'reconcile.drift';
+
+export interface AuditEvent {
+  /** Deterministic per (request, sequence) so that replays are idempotent at the append-only sink. */
+  eventId: string;
+  requestId: string;
+  at: string;
+  actor: Actor;
+  action: AuditAction;
+  fromState?: RequestState;
+  toState?: RequestState;
+  reason: string;
+  details?: Record<string, string | number | boolean | undefined>;
+}
+
+export type FindingSeverity = 'INFORMATIONAL' | 'LOW' | 'MEDIUM' | 'HIGH' | 'CRITICAL';
+
+/** A product-generated security finding (exported to Security Hub as ASFF by the adapter). */
+export interface SecurityFinding {
+  /** Stable id so that re-imports update rather than duplicate. */
+  id: string;
+  kind: 'break_glass_used' | 'assignment_drift' | 'revoke_failed';
+  severity: FindingSeverity;
+  title: string;
+  description: string;
+  accountId: string;
+  resourceId: string;
+  requestId?: string;
+  at: string;
+}

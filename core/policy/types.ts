@@ -1,0 +1,80 @@
+/**
+ * Policy-as-code contract. The file format (YAML or JSON) is documented in docs/POLICY.md.
+ * `parsePolicy` (policy/load.ts) validates and normalizes a file into `Policy`;
+ * `evaluateRequest` / `evaluateApprover` (policy/evaluate.ts) are pure functions.
+ */
+import type { EffectiveTerms, Route } from '../model';
+
+export interface AccountEntry {
+  id: string; // 12 digits
+  name: string;
+  /** Organizational unit ids from the root down to the account's parent, e.g. ["r-ab12", "ou-ab12-11111111"]. */
+  ouPath: string[];
+}
+
+export interface PermissionSetEntry {
+  name: string;
+  arn: string;
+}
+
+export interface PolicyRule {
+  id: string;
+  description: string;
+  /** Identity Center group display names or group ids. */
+  eligibleGroups: string[];
+  accounts: { ids: string[]; ous: string[] };
+  permissionSets: string[];
+  maxDurationSeconds: number;
+  defaultDurationSeconds: number;
+  maxTotalDurationSeconds: number;
+  approverGroups: string[];
+  /** 0 = auto-approve. */
+  approvalsRequired: number;
+  ticket: { required: boolean; pattern?: string };
+  breakGlass: { allowed: boolean; maxDurationSeconds: number };
+  approvalTimeoutSeconds: number;
+}
+
+export interface Policy {
+  version: 1;
+  accounts: AccountEntry[];
+  permissionSets: PermissionSetEntry[];
+  rules: PolicyRule[];
+}
+
+export interface RequestEvaluationInput {
+  requesterUserId: string;
+  /** Group display names and ids of the requester (both are matched). */
+  requesterGroups: readonly string[];
+  accountId: string;
+  permissionSetName: string;
+  durationSeconds: number;
+  ticketId?: string;
+  breakGlass: boolean;
+}
+
+export type PolicyDecision =
+  | { allowed: true; route: Route; terms: EffectiveTerms; reason: string }
+  | { allowed: false; reason: string; ruleIds: string[] };
+
+export interface ApproverEvaluationInput {
+  approverUserId: string;
+  approverGroups: readonly string[];
+  requesterUserId: string;
+  terms: EffectiveTerms;
+}
+
+export type ApproverDecision = { allowed: true; reason: string } | { allowed: false; code: 'SELF_APPROVAL' | 'NOT_APPROVER'; reason: string };
+
+/** What a user may request: feeds the request card (permission sets, durations) and typeahead. */
+export interface EligibilityEntry {
+  account: AccountEntry;
+  permissionSets: Array<{
+    name: string;
+    maxDurationSeconds: number;
+    defaultDurationSeconds: number;
+    approvalsRequired: number;
+    ticketRequired: boolean;
+    breakGlassAllowed: boolean;
+  }>;
+}

@@ -1,0 +1,151 @@
+/**
+ * The ports the core services depend on. Each adapter (DynamoDB, sso-admin, Scheduler, the bot's
+ * notify endpoint, in-memory for tests and the sandbox) implements one of these. Ports are small
+ * on purpose so that tests can fake them with a few lines.
+ */
+import type {
+  AccessRequest,
+  AssignmentKey,
+  AuditEvent,
+  LedgerEntry,
+  RequestState,
+  SecurityFinding,
+  StoredRequest,
+} from './model';
+
+export interface Clock {
+  /** Epoch milliseconds. */
+  now(): number;
+  /** Resolves after `ms` of this clock's time (a fake clock resolves when advanced). */
+  sleep(ms: number): Promise<void>;
+}
+
+export interface IdGenerator {
+  /** A new unique, URL-safe, sortable id (e.g. `req-01J...`). */
+  requestId(): string;
+}
+
+export interface RequestQuery {
+  requesterUserId?: string;
+  states?: readonly RequestState[];
+  limit?: number;
+}
+
+export interface RequestStore {
+  get(id: string): Promise<StoredRequest | undefined>;
+  findByClientRequestId(requesterUserId: string, clientRequestId: string): Promise<StoredRequest | undefined>;
+  /** Conditional put: throws AlreadyExistsError if the id (or the requester's clientRequestId) is taken. */
+  create(request: StoredRequest): Promise<void>;
+  /**
+   * Compare-and-swap: writes `next` (whose version must be expectedVersion + 1) only if the stored
+   * version equals expectedVersion; otherwise throws ConcurrentModificationError.
+   */
+  update(next: StoredRequest, expectedVersion: number): Promise<void>;
+  list(query: RequestQuery): Promise<StoredRequest[]>;
+}
+
+/**
+ * Reference-counted record of the assignments this product manages. All writes are conditional on
+ * `version` (compare-and-swap) and throw ConcurrentModificationError on a lost race.
+ */
+export interface GrantLedger {
+  get(key: AssignmentKey): Promise<LedgerEntry | undefined>;
+  /** Create (expectedVersion undefined: must not exist) or replace (must match expectedVersion). */
+  put(entry: LedgerEntry, expectedVersion: number | undefined): Promise<void>;
+  /** Every entry with at least one active grant, or with ownership recorded. */
+  list(): Promise<LedgerEntry[]>;
+}
+
+export interface DirectoryUser {
+  userId: string;
+  userName: string;
+  displayName: string;
+}
+
+export interface DirectoryGroup {
+  groupId: string;
+  displayName: string;
+}
+
+/** Identity Center's identity store. */
+export interface Directory {
+  /** Maps a Teams user's UPN or email (or Entra object id, when externalId matching is configured). */
+  findUser(login: { upn?: string; aadObjectId?: string }): Promise<DirectoryUser | undefined>;
+  groupsOf(userId: string): Promise<DirectoryGroup[]>;
+}
+
+export type AssignmentOperationStatus = 'IN_PROGRESS' | 'SUCCEEDED' | 'FAILED';
+
+export interface AssignmentOperation {
+  /** Identity Center's request id for the asynchronous create or delete. */
+  operationId: string;
+  status: AssignmentOperationStatus;
+  failureReason?: string;
+}
+
+/**
+ * Identity Center account assignments. Writes are asynchronous: start returns an operation whose
+ * status must be polled. Adapters retry ThrottlingException / ConflictException / 5xx themselves.
+ */
+export interface AssignmentGateway {
+  /** Whether the assignment is live right now. */
+  exists(key: AssignmentKey): Promise<boolean>;
+  startCreate(key: AssignmentKey): Promise<AssignmentOperation>;
+  startDelete(key: AssignmentKey): Promise<AssignmentOperation>;
+  createStatus(operationId: string): Promise<AssignmentOperation>;
+  deleteStatus(operationId: string): Promise<AssignmentOperation>;
+  /** All live USER assignments on one permission set in one account (for reconcile). */
+  listAssignments(accountId: string, permissionSetArn: string): Promise<AssignmentKey[]>;
+}
+
+export interface ExpiryScheduler {
+  /** Idempotent: schedules (or re-schedules) the revocation of `requestId` at `at` (ISO). */
+  scheduleExpiry(requestId: string, at: string): Promise<void>;
+  /** Idempotent: a missing schedule is not an error. */
+  cancelExpiry(requestId: string): Promise<void>;
+}
+
+export type NotificationEvent =
+  | 'submitted'
+  | 'approval_requested'
+  | 'vote_recorded'
+  | 'approved'
+  | 'denied'
+  | 'timed_out'
+  | 'cancelled'
+  | 'granting'
+  | 'active'
+  | 'expiring_soon'
+  | 'extended'
+  | 'expired'
+  | 'revoked'
+  | 'failed'
+  | 'break_glass_used'
+  | 'review_acknowledged';
+
+export interface Notifier {
+  /** Tells the humans about a request: the bot re-renders every card from `request`. */
+  requestChanged(event: NotificationEvent, request: AccessRequest): Promise<void>;
+  findings(findings: SecurityFinding[]): Promise<void>;
+}
+
+/** Append-only. Duplicate eventIds are ignored (idempotent replays), never overwritten. */
+export interface AuditSink {
+  append(events: readonly AuditEvent[]): Promise<void>;
+}
+
+export interface FindingsSink {
+  publish(findings: readonly SecurityFinding[]): Promise<void>;
+}
+
+export type WorkflowOutcome =
+  | { approved: true; approvedBy: string }
+  | { approved: false; error: 'Denied' | 'Cancelled'; cause: string };
+
+/** The Step Functions execution that drives one request (named after the request id). */
+export interface WorkflowGateway {
+  /** Idempotent: starting an execution that already exists for this request is not an error. */
+  start(requestId: string): Promise<{ executionArn: string }>;
+  /** SendTaskSuccess / SendTaskFailure for the approval wait. */
+  resume(taskToken: string, outcome: WorkflowOutcome): Promise<void>;
+}

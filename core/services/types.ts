@@ -1,0 +1,97 @@
+/**
+ * The use cases of the product. Each one follows the same order: load, check status, check
+ * authorization, check overlap/limits, then change state through `transition` with a
+ * compare-and-swap write and its audit event. Edges (bridge, lambdas, sandbox) call only these.
+ */
+import type { Actor, AccessRequest, AssignmentKey, SecurityFinding } from '../model';
+import type {
+  AssignmentGateway,
+  AssignmentOperation,
+  AuditSink,
+  Clock,
+  Directory,
+  ExpiryScheduler,
+  FindingsSink,
+  GrantLedger,
+  IdGenerator,
+  Notifier,
+  RequestStore,
+  WorkflowGateway,
+} from '../ports';
+import type { Policy } from '../policy/types';
+import type { CreateRequestBody } from '../api';
+
+export interface CoreDeps {
+  clock: Clock;
+  ids: IdGenerator;
+  requests: RequestStore;
+  ledger: GrantLedger;
+  directory: Directory;
+  assignments: AssignmentGateway;
+  scheduler: ExpiryScheduler;
+  notifier: Notifier;
+  audit: AuditSink;
+  findings: FindingsSink;
+  workflow: WorkflowGateway;
+  /** The current, already-validated policy. */
+  policy: () => Policy;
+}
+
+/** Identity claimed by an authenticated edge (the bot took it from the Teams activity). */
+export interface ActorClaim {
+  aadObjectId?: string;
+  upn?: string;
+  displayName?: string;
+}
+
+export interface SubmitInput {
+  actor: Actor;
+  body: CreateRequestBody;
+}
+export interface SubmitResult {
+  request: AccessRequest;
+  replayed: boolean;
+}
+
+export interface VoteInput {
+  requestId: string;
+  actor: Actor;
+  decision: 'approve' | 'deny';
+  reason?: string;
+}
+export interface VoteResult {
+  request: AccessRequest;
+  /** True when this vote decided the request (only ever for exactly one vote). */
+  decided: boolean;
+  /** True when this approver had already voted: nothing changed. */
+  duplicate: boolean;
+}
+
+export interface ActorActionInput {
+  requestId: string;
+  actor: Actor;
+  reason?: string;
+}
+
+export interface ExtendInput {
+  requestId: string;
+  actor: Actor;
+  additionalMinutes: number;
+}
+
+export interface StartGrantResult {
+  request: AccessRequest;
+  /** Undefined when no Identity Center write was needed (already live: shared or external). */
+  operation?: AssignmentOperation;
+}
+
+export interface ReconcileAction {
+  kind: 'revoke_expired' | 'recreate_missing' | 'delete_orphaned';
+  key: AssignmentKey;
+  requestIds: string[];
+  reason: string;
+}
+export interface ReconcileResult {
+  actions: ReconcileAction[];
+  drift: SecurityFinding[];
+}
