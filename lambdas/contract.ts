@@ -1,0 +1,88 @@
+/**
+ * The contract between infra/ (CDK, state machine) and lambdas/ (handlers): entry paths,
+ * environment variable names and the payloads each workflow Task sends and receives.
+ * Both sides import from here so that a rename breaks the type check, not production.
+ */
+
+/** Lambda entry files (relative to the repo root); each exports `handler`. */
+export const LAMBDA_ENTRIES = {
+  bridge: 'lambdas/bridge/handler.ts',
+  workflow: 'lambdas/workflow/handler.ts',
+  notify: 'lambdas/notify/handler.ts',
+  revoke: 'lambdas/revoke/handler.ts',
+  reconcile: 'lambdas/reconcile/handler.ts',
+  findings: 'lambdas/findings/handler.ts',
+  auditWriter: 'lambdas/audit-writer/handler.ts',
+} as const;
+export type LambdaName = keyof typeof LAMBDA_ENTRIES;
+
+/** Environment variables. Parsed once per cold start by lambdas/config.ts with a schema. */
+export const ENV = {
+  stage: 'JIT_STAGE',
+  logLevel: 'JIT_LOG_LEVEL',
+  requestsTable: 'JIT_REQUESTS_TABLE',
+  ledgerTable: 'JIT_LEDGER_TABLE',
+  auditTable: 'JIT_AUDIT_TABLE',
+  eventBusName: 'JIT_EVENT_BUS_NAME',
+  stateMachineArn: 'JIT_STATE_MACHINE_ARN',
+  ssoInstanceArn: 'JIT_SSO_INSTANCE_ARN',
+  identityStoreId: 'JIT_IDENTITY_STORE_ID',
+  /** How a Teams user maps to an Identity Center user: `userName` (UPN) or `externalId` (Entra object id). */
+  userMatch: 'JIT_USER_MATCH',
+  schedulerGroup: 'JIT_SCHEDULER_GROUP',
+  schedulerRoleArn: 'JIT_SCHEDULER_ROLE_ARN',
+  schedulerTargetArn: 'JIT_SCHEDULER_TARGET_ARN',
+  schedulerDlqArn: 'JIT_SCHEDULER_DLQ_ARN',
+  notifyUrl: 'JIT_NOTIFY_URL',
+  notifySecretArn: 'JIT_NOTIFY_SECRET_ARN',
+  accessPortalUrl: 'JIT_ACCESS_PORTAL_URL',
+  /** The validated policy document, as JSON (inlined at bundle time by infra). */
+  policyJson: 'JIT_POLICY_JSON',
+  findingsMinSeverity: 'JIT_FINDINGS_MIN_SEVERITY',
+  awsRegion: 'AWS_REGION',
+} as const;
+
+/** Execution input. The execution name is the request id, which makes StartExecution idempotent. */
+export interface WorkflowInput {
+  requestId: string;
+}
+
+/** Payload of the `workflow` Lambda; one function, one action per Task state. */
+export type WorkflowTaskPayload =
+  | { action: 'validate'; requestId: string }
+  | { action: 'timed_out'; requestId: string }
+  | { action: 'closed'; requestId: string; error?: string; cause?: string }
+  | { action: 'start_grant'; requestId: string }
+  | { action: 'check_grant'; requestId: string; operationId: string }
+  | { action: 'complete_grant'; requestId: string }
+  | { action: 'fail_grant'; requestId: string; error?: string; cause?: string };
+
+export interface ValidateResult {
+  requestId: string;
+  route: 'approval' | 'auto_approve' | 'break_glass';
+  approvalTimeoutSeconds: number;
+}
+
+export interface GrantStepResult {
+  requestId: string;
+  status: 'IN_PROGRESS' | 'SUCCEEDED' | 'FAILED';
+  operationId?: string;
+  failureReason?: string;
+}
+
+/** Payload of the `notify` Lambda's `.waitForTaskToken` Task. */
+export interface ApprovalRequestedPayload {
+  requestId: string;
+  taskToken: string;
+}
+
+/** Payload of the `revoke` Lambda: from the Scheduler at expiry, or from the workflow as compensation. */
+export type RevokePayload = { requestId: string; source: 'schedule' } | { requestId: string; source: 'compensation'; cause?: string };
+
+/** Errors the workflow handlers throw by name so that Retry/Catch can match them. */
+export const WORKFLOW_ERRORS = {
+  denied: 'Denied',
+  cancelled: 'Cancelled',
+  retryable: 'RetryableError',
+  grantFailed: 'GrantFailed',
+} as const;
