@@ -39,6 +39,10 @@ export const ENV = {
   /** The validated policy document, as JSON (inlined at bundle time by infra). */
   policyJson: 'JIT_POLICY_JSON',
   findingsMinSeverity: 'JIT_FINDINGS_MIN_SEVERITY',
+  /** The bot's Entra app (client) id: the bridge accepts tokens whose `azp`/`appid` is this id only. */
+  botAppId: 'JIT_BOT_APP_ID',
+  /** The Entra tenant: the bridge rejects actor headers from any other tenant. */
+  entraTenantId: 'JIT_ENTRA_TENANT_ID',
   awsRegion: 'AWS_REGION',
 } as const;
 
