@@ -1,0 +1,20 @@
+#!/usr/bin/env node
+/**
+ * CDK entry point: `npm run synth` (offline, placeholder config for stage `synth`) and
+ * `npm run deploy -- -c stage=<stage> -c ssoInstanceArn=... ...` (see infra/README.md).
+ */
+import { App } from 'aws-cdk-lib';
+import { buildApp } from './build';
+
+const app = new App();
+try {
+  buildApp(app);
+} catch (e) {
+  // A configuration error is the operator's to fix: print it plainly, without a stack trace.
+  if (e instanceof Error && e.name === 'ConfigError') {
+    console.error(e.message);
+    process.exit(1);
+  }
+  throw e;
+}
+app.synth();

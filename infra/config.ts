@@ -1,0 +1,163 @@
+/**
+ * Deployment configuration, read from CDK context (`-c key=value` or cdk.json) and checked at
+ * synth time. Every error names the context key so that a wrong deploy command fails before
+ * anything reaches CloudFormation.
+ *
+ * Placeholder defaults exist ONLY for the stages `test` and `synth` (offline synth in CI and the
+ * tests); every other stage must pass each required key explicitly.
+ */
+import { readFileSync } from 'node:fs';
+import { extname, isAbsolute, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { parsePolicy } from '../core/policy/load';
+import type { Policy } from '../core/policy/types';
+import { PolicyError } from '../core/errors';
+
+/** Stages that may synthesize with placeholder identifiers (never deployable to a real tenant). */
+export const PLACEHOLDER_STAGES = ['test', 'synth'] as const;
+
+export const PLACEHOLDER_CONTEXT = {
+  ssoInstanceArn: 'arn:aws:sso:::instance/ssoins-0000000000000000',
+  identityStoreId: 'd-0000000000',
+  entraTenantId: '00000000-0000-0000-0000-000000000000',
+  bridgeAudience: 'api://00000000-0000-0000-0000-000000000000',
+  botAppId: '00000000-0000-0000-0000-000000000000',
+  approvalChannelId: '19:placeholder@thread.tacv2',
+  botNotifyUrl: 'https://bot.example.com/api/notify',
+  policyFile: 'infra/policy.example.yaml',
+} as const;
+
+const SEVERITIES = ['INFORMATIONAL', 'LOW', 'MEDIUM', 'HIGH', 'CRITICAL'] as const;
+const uuid = z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, 'must be a GUID (00000000-0000-0000-0000-000000000000)');
+
+/** Context values arrive as strings from the command line and as JSON types from cdk.json. */
+const csv = <T extends z.ZodType>(item: T) =>
+  z.preprocess((v) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : v), z.array(item));
+const intFrom = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const boolFrom = z.preprocess((v) => (v === 'true' ? true : v === 'false' ? false : v), z.boolean());
+
+export const contextSchema = z.object({
+  stage: z.string().regex(/^[a-z][a-z0-9-]{1,15}$/, 'must be 2-16 lowercase letters, digits or dashes, starting with a letter (e.g. dev, prod)'),
+  ssoInstanceArn: z
+    .string()
+    .regex(/^arn:(aws|aws-us-gov|aws-cn):sso:::instance\/(sso)?ins-[a-zA-Z0-9-.]{16}$/, 'must be an IAM Identity Center instance ARN (arn:aws:sso:::instance/ssoins-...)'),
+  identityStoreId: z
+    .string()
+    .regex(/^(d-[0-9a-f]{10}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/, 'must be an identity store id (d-xxxxxxxxxx)'),
+  entraTenantId: uuid,
+  /** The Application ID URI (or client id) of the bridge's Entra app registration: the token audience. */
+  bridgeAudience: z.string().min(1).max(256).regex(/^(api:\/\/\S+|[0-9a-f-]{36})$/i, 'must be an Application ID URI (api://...) or a client id GUID'),
+  /** The bot's Entra app (client) id: the only caller the bridge accepts (`azp`/`appid`). */
+  botAppId: uuid,
+  approvalChannelId: z.string().regex(/^19:[^\s]+@thread\.(tacv2|skype)$/, 'must be a Teams channel id (19:...@thread.tacv2)'),
+  botNotifyUrl: z.url({ protocol: /^https$/, error: 'must be an https URL (the bot\'s /api/notify endpoint)' }),
+  policyFile: z.string().min(1),
+  userMatch: z.enum(['userName', 'externalId']).default('userName'),
+  accessPortalUrl: z.url({ protocol: /^https$/ }).optional(),
+  findingsSeverities: csv(z.enum(SEVERITIES)).default(['HIGH', 'CRITICAL']),
+  /** Accounts whose Security Hub findings reach the channel; default: the accounts in the policy. */
+  findingsAccountIds: csv(z.string().regex(/^\d{12}$/, 'must be 12-digit account ids')).optional(),
+  throttleRateLimit: intFrom(1, 10_000).default(20),
+  throttleBurstLimit: intFrom(1, 5_000).default(40),
+  logRetentionDays: intFrom(1, 3653).default(365),
+  alarmEmail: z.email().optional(),
+  /**
+   * Reserve concurrency for the functions that write to Identity Center so that together they
+   * stay within its 10 outstanding assignment writes. Turn off (`false`) in accounts whose
+   * Lambda concurrency quota is still the new-account 10.
+   */
+  reservedConcurrency: boolFrom.default(true),
+  /** Keep data and turn on deletion protection (always on for stage `prod`). */
+  protectData: boolFrom.optional(),
+});
+
+export type ContextInput = z.input<typeof contextSchema>;
+
+export interface JitConfig extends Omit<z.output<typeof contextSchema>, 'findingsAccountIds' | 'protectData'> {
+  findingsAccountIds: string[];
+  protectData: boolean;
+  placeholder: boolean;
+  policy: Policy;
+  /** The policy source document as JSON: what the functions parse (again) at cold start. */
+  policyJson: string;
+  policyPath: string;
+}
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+const KEYS = Object.keys(contextSchema.shape) as Array<keyof typeof contextSchema.shape>;
+
+/**
+ * Validates raw context. `tryGetContext` is the app's lookup (`app.node.tryGetContext`) so that
+ * cdk.json, `-c` flags and test-provided context all go through the same path.
+ */
+export function loadConfig(tryGetContext: (key: string) => unknown, cwd: string = process.cwd()): JitConfig {
+  const raw: Record<string, unknown> = {};
+  for (const key of KEYS) {
+    const value = tryGetContext(key);
+    if (value !== undefined && value !== '') raw[key] = value;
+  }
+  const placeholder = typeof raw.stage === 'string' && (PLACEHOLDER_STAGES as readonly string[]).includes(raw.stage);
+  if (placeholder) {
+    for (const [key, value] of Object.entries(PLACEHOLDER_CONTEXT)) raw[key] ??= value;
+  }
+  const parsed = contextSchema.safeParse(raw);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => {
+      const key = String(issue.path[0] ?? '(root)');
+      const missing = raw[key] === undefined;
+      return missing
+        ? `  - context key '${key}' is required: pass -c ${key}=... (placeholder defaults exist only for stages ${PLACEHOLDER_STAGES.join(', ')})`
+        : `  - context key '${key}' ${issue.message} (got ${JSON.stringify(raw[key])})`;
+    });
+    throw new ConfigError(`Invalid deployment configuration:\n${lines.join('\n')}`);
+  }
+  const ctx = parsed.data;
+
+  const policyPath = isAbsolute(ctx.policyFile) ? ctx.policyFile : resolve(cwd, ctx.policyFile);
+  const { policy, policyJson } = loadPolicyFile(policyPath);
+
+  return {
+    ...ctx,
+    findingsAccountIds: ctx.findingsAccountIds ?? policy.accounts.map((a) => a.id),
+    protectData: ctx.protectData ?? ctx.stage === 'prod',
+    placeholder,
+    policy,
+    policyJson,
+    policyPath,
+  };
+}
+
+/**
+ * Parses the policy file with the same parser the functions use, so that a bad file stops the
+ * synth with errors naming the rule and the field instead of failing requests after deploy.
+ */
+export function loadPolicyFile(path: string): { policy: Policy; policyJson: string } {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new ConfigError(`context key 'policyFile': cannot read ${path}: ${(e as Error).message}`);
+  }
+  const ext = extname(path).toLowerCase();
+  const format = ext === '.json' ? 'json' : ext === '.yaml' || ext === '.yml' ? 'yaml' : undefined;
+  if (!format) throw new ConfigError(`context key 'policyFile': ${path} must end in .yaml, .yml or .json`);
+  try {
+    const policy = parsePolicy(text, { format });
+    // The functions get the source document (as JSON) and run the same parser at cold start, so
+    // there is exactly one definition of what a valid policy is.
+    const document: unknown = format === 'json' ? JSON.parse(text) : parseYaml(text);
+    return { policy, policyJson: JSON.stringify(document) };
+  } catch (e) {
+    if (e instanceof PolicyError) {
+      throw new ConfigError(`Policy file ${path} is invalid:\n${e.issues.map((i) => `  - ${i.path}: ${i.message}`).join('\n')}`);
+    }
+    throw e;
+  }
+}

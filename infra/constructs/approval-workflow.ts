@@ -1,0 +1,314 @@
+/**
+ * The approval workflow: a Step Functions Standard state machine written in JSONPath (no JSONata,
+ * no Assign, so that aws-local-stepfunctions runs exactly this definition in tests and the
+ * sandbox).
+ *
+ *   Validate ─▶ Route ─┬─ approval ─▶ RequestApproval (.waitForTaskToken, TimeoutSecondsPath)
+ *                      │                 ├─ States.Timeout ─▶ TimedOut ─▶ AfterTimeout ─┬─ APPROVED (last-second vote) ─▶ StartGrant
+ *                      │                 │                                              └─ otherwise ─▶ Done
+ *                      │                 ├─ Denied | Cancelled ─▶ Closed ─▶ Done
+ *                      │                 └─ approved ─▶ StartGrant
+ *                      ├─ auto_approve | break_glass ─▶ StartGrant
+ *                      └─ anything else ─▶ UnknownRoute ─▶ RecordFailure ─▶ Failed
+ *   StartGrant ─▶ GrantStatus ─┬─ SUCCEEDED ─▶ CompleteGrant ─▶ Granted
+ *                              ├─ FAILED ─▶ FailGrant ─▶ GrantFailed
+ *                              ├─ polls exhausted ─▶ GrantPollingExhausted ─▶ FailGrant
+ *                              └─ IN_PROGRESS ─▶ CountPoll ─▶ WaitForGrant ─▶ CheckGrant ─▶ GrantStatus
+ *   any error in StartGrant / CheckGrant / CompleteGrant / FailGrant ─▶ Compensate (revoke) ─▶ CompensatedFailure
+ *
+ * Step Functions Standard bills per state transition: the approve path is 7 transitions when
+ * Identity Center answers at once and 4 more per status poll.
+ */
+import { type CfnElement, Duration, type RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import { Construct } from 'constructs';
+import { WORKFLOW_ERRORS } from '../../lambdas/contract';
+
+/** State names: tests and the sandbox bind local handlers to Task states by these names. */
+export const STATES = {
+  validate: 'Validate',
+  route: 'Route',
+  unknownRoute: 'UnknownRoute',
+  requestApproval: 'RequestApproval',
+  timedOut: 'TimedOut',
+  afterTimeout: 'AfterTimeout',
+  closed: 'Closed',
+  done: 'Done',
+  startGrant: 'StartGrant',
+  grantStatus: 'GrantStatus',
+  countPoll: 'CountPoll',
+  waitForGrant: 'WaitForGrant',
+  checkGrant: 'CheckGrant',
+  pollingExhausted: 'GrantPollingExhausted',
+  completeGrant: 'CompleteGrant',
+  granted: 'Granted',
+  failGrant: 'FailGrant',
+  grantFailed: 'GrantFailed',
+  compensate: 'Compensate',
+  compensatedFailure: 'CompensatedFailure',
+  compensationFailed: 'CompensationFailed',
+  recordFailure: 'RecordFailure',
+  failed: 'Failed',
+} as const;
+
+/** Which Lambda each Task state invokes. */
+export const TASK_FUNCTIONS = {
+  [STATES.validate]: 'workflow',
+  [STATES.requestApproval]: 'notify',
+  [STATES.timedOut]: 'workflow',
+  [STATES.closed]: 'workflow',
+  [STATES.startGrant]: 'workflow',
+  [STATES.checkGrant]: 'workflow',
+  [STATES.completeGrant]: 'workflow',
+  [STATES.failGrant]: 'workflow',
+  [STATES.recordFailure]: 'workflow',
+  [STATES.compensate]: 'revoke',
+} as const;
+
+/** Identity Center usually finishes an assignment in seconds; first provisioning of a permission set into an account can take minutes. */
+export const GRANT_POLL_SECONDS = 5;
+export const MAX_GRANT_POLLS = 60;
+
+/** Errors worth retrying: AWS-side Lambda failures, throttling, optimistic-lock conflicts. */
+const LAMBDA_SERVICE_ERRORS = [
+  'Lambda.ServiceException',
+  'Lambda.AWSLambdaException',
+  'Lambda.SdkClientException',
+  'Lambda.TooManyRequestsException',
+  'Lambda.ClientExecutionTimeoutException',
+];
+const RETRYABLE_ERRORS = ['ThrottlingException', 'ConflictException', 'TooManyRequestsException', WORKFLOW_ERRORS.retryable];
+
+export interface ApprovalWorkflowProps {
+  stateMachineName: string;
+  workflowFn: lambda.IFunction;
+  notifyFn: lambda.IFunction;
+  revokeFn: lambda.IFunction;
+  /** The longest approval timeout in the policy: bounds the whole execution. */
+  maxApprovalTimeoutSeconds: number;
+  /** Task timeouts are the function timeouts plus a margin for the invoke itself. */
+  workflowFnTimeout: Duration;
+  notifyFnTimeout: Duration;
+  revokeFnTimeout: Duration;
+  logRetention: logs.RetentionDays;
+  removalPolicy: RemovalPolicy;
+}
+
+export class ApprovalWorkflow extends Construct {
+  readonly stateMachine: sfn.StateMachine;
+  readonly logGroup: logs.LogGroup;
+
+  constructor(scope: Construct, id: string, props: ApprovalWorkflowProps) {
+    super(scope, id);
+    const margin = (d: Duration) => sfn.Timeout.duration(Duration.seconds(d.toSeconds() + 5));
+    const retry = (task: tasks.LambdaInvoke) => {
+      task.addRetry({ errors: LAMBDA_SERVICE_ERRORS, interval: Duration.seconds(1), maxAttempts: 4, backoffRate: 2, maxDelay: Duration.seconds(16), jitterStrategy: sfn.JitterType.FULL });
+      task.addRetry({ errors: RETRYABLE_ERRORS, interval: Duration.seconds(2), maxAttempts: 6, backoffRate: 2, maxDelay: Duration.seconds(30), jitterStrategy: sfn.JitterType.FULL });
+      return task;
+    };
+    const workflowTask = (name: string, payload: Record<string, unknown>, extra: Partial<tasks.LambdaInvokeProps> = {}) =>
+      retry(
+        new tasks.LambdaInvoke(this, name, {
+          stateName: name,
+          lambdaFunction: props.workflowFn,
+          payload: sfn.TaskInput.fromObject(payload),
+          payloadResponseOnly: true,
+          retryOnServiceExceptions: false,
+          taskTimeout: margin(props.workflowFnTimeout),
+          ...extra,
+        }),
+      );
+    const requestId = sfn.JsonPath.stringAt('$.requestId');
+
+    // ── terminal states ────────────────────────────────────────────────────────────
+    const done = new sfn.Succeed(this, STATES.done, { stateName: STATES.done, comment: 'Denied, cancelled or timed out: nothing to grant.' });
+    const granted = new sfn.Succeed(this, STATES.granted, { stateName: STATES.granted });
+    const failed = new sfn.Fail(this, STATES.failed, { stateName: STATES.failed, error: 'RequestFailed', causePath: '$.error.Cause' });
+    const grantFailed = new sfn.Fail(this, STATES.grantFailed, { stateName: STATES.grantFailed, error: WORKFLOW_ERRORS.grantFailed, cause: 'Identity Center could not create the assignment.' });
+    const compensatedFailure = new sfn.Fail(this, STATES.compensatedFailure, { stateName: STATES.compensatedFailure, error: WORKFLOW_ERRORS.grantFailed, causePath: '$.error.Cause' });
+    const compensationFailed = new sfn.Fail(this, STATES.compensationFailed, {
+      stateName: STATES.compensationFailed,
+      error: 'CompensationFailed',
+      cause: 'The grant failed and rolling it back failed too; the reconciler will retry the revocation.',
+    });
+
+    // ── failure before any grant ───────────────────────────────────────────────────
+    const recordFailure = workflowTask(STATES.recordFailure, {
+      action: 'fail_grant',
+      requestId,
+      error: sfn.JsonPath.stringAt('$.error.Error'),
+      cause: sfn.JsonPath.stringAt('$.error.Cause'),
+    }, { resultPath: sfn.JsonPath.DISCARD });
+    recordFailure.addCatch(failed, { errors: ['States.ALL'], resultPath: '$.recordFailureError' });
+    recordFailure.next(failed);
+
+    // ── compensation: any failure once a grant may exist ──────────────────────────
+    const compensate = retry(
+      new tasks.LambdaInvoke(this, STATES.compensate, {
+        stateName: STATES.compensate,
+        lambdaFunction: props.revokeFn,
+        payload: sfn.TaskInput.fromObject({ requestId, source: 'compensation', cause: sfn.JsonPath.stringAt('$.error.Cause') }),
+        payloadResponseOnly: true,
+        retryOnServiceExceptions: false,
+        taskTimeout: margin(props.revokeFnTimeout),
+        resultPath: sfn.JsonPath.DISCARD,
+      }),
+    );
+    compensate.addCatch(compensationFailed, { errors: ['States.ALL'], resultPath: '$.compensationError' });
+    compensate.next(compensatedFailure);
+    const toCompensate = { errors: ['States.ALL'], resultPath: '$.error' };
+
+    // ── grant ─────────────────────────────────────────────────────────────────────
+    const completeGrant = workflowTask(STATES.completeGrant, { action: 'complete_grant', requestId }, { resultPath: sfn.JsonPath.DISCARD });
+    completeGrant.addCatch(compensate, toCompensate);
+    completeGrant.next(granted);
+
+    const failGrant = workflowTask(STATES.failGrant, {
+      action: 'fail_grant',
+      requestId,
+      error: WORKFLOW_ERRORS.grantFailed,
+      cause: sfn.JsonPath.stringAt('$.grant.failureReason'),
+    }, { resultPath: sfn.JsonPath.DISCARD });
+    failGrant.addCatch(compensate, toCompensate);
+    failGrant.next(grantFailed);
+
+    const pollingExhausted = new sfn.Pass(this, STATES.pollingExhausted, {
+      stateName: STATES.pollingExhausted,
+      result: sfn.Result.fromObject({
+        status: 'FAILED',
+        failureReason: `Identity Center did not finish the assignment after ${MAX_GRANT_POLLS} status checks.`,
+      }),
+      resultPath: '$.grant',
+    });
+    pollingExhausted.next(failGrant);
+
+    const checkGrant = workflowTask(STATES.checkGrant, {
+      action: 'check_grant',
+      requestId,
+      operationId: sfn.JsonPath.stringAt('$.grant.operationId'),
+    }, { resultPath: '$.grant' });
+    checkGrant.addCatch(compensate, toCompensate);
+
+    const waitForGrant = new sfn.Wait(this, STATES.waitForGrant, { stateName: STATES.waitForGrant, time: sfn.WaitTime.duration(Duration.seconds(GRANT_POLL_SECONDS)) });
+    const countPoll = new sfn.Pass(this, STATES.countPoll, {
+      stateName: STATES.countPoll,
+      parameters: { 'count.$': 'States.MathAdd($.polls.count, 1)' },
+      resultPath: '$.polls',
+    });
+    countPoll.next(waitForGrant);
+    waitForGrant.next(checkGrant);
+
+    const grantStatus = new sfn.Choice(this, STATES.grantStatus, { stateName: STATES.grantStatus })
+      .when(sfn.Condition.stringEquals('$.grant.status', 'SUCCEEDED'), completeGrant)
+      .when(sfn.Condition.stringEquals('$.grant.status', 'FAILED'), failGrant)
+      .when(
+        sfn.Condition.and(sfn.Condition.stringEquals('$.grant.status', 'IN_PROGRESS'), sfn.Condition.numberGreaterThanEquals('$.polls.count', MAX_GRANT_POLLS)),
+        pollingExhausted,
+      )
+      .when(sfn.Condition.stringEquals('$.grant.status', 'IN_PROGRESS'), countPoll)
+      .otherwise(pollingExhausted);
+    checkGrant.next(grantStatus);
+
+    const startGrant = workflowTask(STATES.startGrant, { action: 'start_grant', requestId }, { resultPath: '$.grant' });
+    startGrant.addCatch(compensate, toCompensate);
+    startGrant.next(grantStatus);
+
+    // ── approval ──────────────────────────────────────────────────────────────────
+    const closed = workflowTask(STATES.closed, {
+      action: 'closed',
+      requestId,
+      error: sfn.JsonPath.stringAt('$.error.Error'),
+      cause: sfn.JsonPath.stringAt('$.error.Cause'),
+    }, { resultPath: sfn.JsonPath.DISCARD });
+    closed.addCatch(recordFailure, { errors: ['States.ALL'], resultPath: '$.error' });
+    closed.next(done);
+
+    const timedOut = workflowTask(STATES.timedOut, { action: 'timed_out', requestId }, { resultPath: '$.timeout' });
+    timedOut.addCatch(recordFailure, { errors: ['States.ALL'], resultPath: '$.error' });
+    const afterTimeout = new sfn.Choice(this, STATES.afterTimeout, {
+      stateName: STATES.afterTimeout,
+      comment: 'A vote that landed just before the timeout wins: the request is APPROVED and is granted.',
+    })
+      .when(sfn.Condition.stringEquals('$.timeout.state', 'APPROVED'), startGrant)
+      .otherwise(done);
+    timedOut.next(afterTimeout);
+
+    const requestApproval = retry(
+      new tasks.LambdaInvoke(this, STATES.requestApproval, {
+        stateName: STATES.requestApproval,
+        comment: 'Posts the approval card and parks the task token server-side; the bridge resumes it on the deciding vote.',
+        lambdaFunction: props.notifyFn,
+        integrationPattern: sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
+        payload: sfn.TaskInput.fromObject({ requestId, taskToken: sfn.JsonPath.taskToken }),
+        retryOnServiceExceptions: false,
+        taskTimeout: sfn.Timeout.at('$.approvalTimeoutSeconds'),
+        resultPath: '$.approval',
+      }),
+    );
+    requestApproval.addCatch(timedOut, { errors: ['States.Timeout'], resultPath: '$.error' });
+    requestApproval.addCatch(closed, { errors: [WORKFLOW_ERRORS.denied, WORKFLOW_ERRORS.cancelled], resultPath: '$.error' });
+    requestApproval.addCatch(recordFailure, { errors: ['States.ALL'], resultPath: '$.error' });
+    requestApproval.next(startGrant);
+
+    const unknownRoute = new sfn.Pass(this, STATES.unknownRoute, {
+      stateName: STATES.unknownRoute,
+      parameters: { Error: 'UnknownRoute', 'Cause.$': "States.Format('Validate returned an unknown route: {}', $.route)" },
+      resultPath: '$.error',
+    });
+    unknownRoute.next(recordFailure);
+    const route = new sfn.Choice(this, STATES.route, { stateName: STATES.route })
+      .when(sfn.Condition.stringEquals('$.route', 'approval'), requestApproval)
+      .when(sfn.Condition.or(sfn.Condition.stringEquals('$.route', 'auto_approve'), sfn.Condition.stringEquals('$.route', 'break_glass')), startGrant)
+      .otherwise(unknownRoute);
+
+    const validate = workflowTask(STATES.validate, { action: 'validate', requestId }, {
+      // Keeps only what later states read, and starts the poll counter.
+      resultSelector: {
+        requestId: sfn.JsonPath.stringAt('$.requestId'),
+        route: sfn.JsonPath.stringAt('$.route'),
+        approvalTimeoutSeconds: sfn.JsonPath.numberAt('$.approvalTimeoutSeconds'),
+        polls: { count: 0 },
+      },
+    });
+    validate.addCatch(recordFailure, { errors: ['States.ALL'], resultPath: '$.error' });
+    validate.next(route);
+
+    this.logGroup = new logs.LogGroup(this, 'Logs', {
+      // The /aws/vendedlogs/ prefix keeps the CloudWatch Logs resource policy small.
+      logGroupName: `/aws/vendedlogs/states/${props.stateMachineName}`,
+      retention: props.logRetention,
+      removalPolicy: props.removalPolicy,
+    });
+    this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
+      stateMachineName: props.stateMachineName,
+      stateMachineType: sfn.StateMachineType.STANDARD,
+      queryLanguage: sfn.QueryLanguage.JSON_PATH,
+      definitionBody: sfn.DefinitionBody.fromChainable(validate),
+      comment: 'Teams JIT Access: approval, grant and compensation for one access request (execution name = request id).',
+      timeout: Duration.seconds(props.maxApprovalTimeoutSeconds + 3600),
+      tracingEnabled: true,
+      logs: {
+        destination: this.logGroup,
+        level: sfn.LogLevel.ALL,
+        // Execution data would put every task token (a bearer credential that resumes the
+        // workflow) and every request's justification into CloudWatch Logs. Transitions and
+        // errors are logged; inputs and outputs stay in the access-controlled execution history.
+        includeExecutionData: false,
+      },
+    });
+    const rolePolicy = this.stateMachine.role.node.findChild('DefaultPolicy');
+    Validations.of(rolePolicy).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: 'Tracing (xray:PutTraceSegments, PutTelemetryRecords, GetSamplingRules, GetSamplingTargets) and log delivery (logs:CreateLogDelivery and related) support no resource-level permissions; CDK adds exactly these for tracingEnabled and logs.',
+    });
+    for (const fn of [props.workflowFn, props.notifyFn, props.revokeFn]) {
+      Validations.of(rolePolicy).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(fn.node.defaultChild as CfnElement)}.Arn>:*]`,
+        reason: 'lambda:InvokeFunction on this one function and its qualified ARNs (versions, aliases), as the Step Functions Lambda integration grants it.',
+      });
+    }
+  }
+}

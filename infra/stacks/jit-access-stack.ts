@@ -1,0 +1,324 @@
+/**
+ * Teams JIT Access, one stack per stage: data, functions, approval workflow, bridge API, expiry
+ * scheduling, event routing, monitoring. Deploy it in the IAM Identity Center management account
+ * (or its delegated administrator), in the instance's Region.
+ */
+import { Arn, ArnFormat, type CfnElement, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Tags } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type { Construct } from 'constructs';
+import { ENV, type LambdaName } from '../../lambdas/contract';
+import type { JitConfig } from '../config';
+import { ApprovalWorkflow } from '../constructs/approval-workflow';
+import { BridgeApi } from '../constructs/bridge-api';
+import { DataStore } from '../constructs/data-store';
+import { JitFunction } from '../constructs/jit-function';
+import { Monitoring } from '../constructs/monitoring';
+import { TABLE_SCHEMAS } from '../constructs/table-schemas';
+import {
+  IDENTITY_STORE_WILDCARD_REASON,
+  MAX_ACCOUNT_ARNS,
+  SCHEDULE_WILDCARD_REASON,
+  acknowledge,
+  identityCenterResources,
+  identityCenterStatements,
+  identityStoreStatements,
+  kmsTableKeyStatement,
+  schedulerStatements,
+  securityHubStatement,
+} from '../constructs/permissions';
+
+export interface JitAccessStackProps extends StackProps {
+  config: JitConfig;
+}
+
+/** Function settings. Reserved concurrency also caps concurrent Identity Center writers (workflow + revoke + reconcile = 10 = its outstanding-write limit). */
+const FUNCTIONS: Record<LambdaName, { description: string; timeoutSeconds: number; memorySize: number; reserved?: number }> = {
+  bridge: { description: 'Bridge API: bot requests (submit, vote, revoke, extend, cancel, review, eligibility)', timeoutSeconds: 29, memorySize: 1024 },
+  workflow: { description: 'Approval workflow steps: validate, grant, poll, complete, fail', timeoutSeconds: 60, memorySize: 512, reserved: 5 },
+  notify: { description: 'Approval request: stores the task token, posts the approval card', timeoutSeconds: 30, memorySize: 512 },
+  revoke: { description: 'Revocation at expiry (EventBridge Scheduler target) and compensation after a failed grant', timeoutSeconds: 300, memorySize: 512, reserved: 4 },
+  reconcile: { description: 'Every 5 minutes: revokes expired grants still live, reports drift, warns before expiry', timeoutSeconds: 300, memorySize: 512, reserved: 1 },
+  findings: { description: 'Security Hub findings to the approval channel', timeoutSeconds: 60, memorySize: 256 },
+  auditWriter: { description: 'Audit bus to the append-only audit table', timeoutSeconds: 30, memorySize: 256 },
+};
+
+const SEVERITY_ORDER = ['INFORMATIONAL', 'LOW', 'MEDIUM', 'HIGH', 'CRITICAL'] as const;
+
+export class JitAccessStack extends Stack {
+  readonly data: DataStore;
+  readonly functions: Record<LambdaName, JitFunction>;
+  readonly workflow: ApprovalWorkflow;
+  readonly bridge: BridgeApi;
+  readonly monitoring: Monitoring;
+  readonly schedulerRole: iam.Role;
+  readonly stateMachineArn: string;
+
+  constructor(scope: Construct, id: string, props: JitAccessStackProps) {
+    super(scope, id, props);
+    const config = props.config;
+    const prefix = `jit-access-${config.stage}`;
+    Tags.of(this).add('project', 'teams-jit-access');
+    Tags.of(this).add('stage', config.stage);
+    const removalPolicy = config.protectData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+    const logRetention = toRetention(config.logRetentionDays);
+
+    this.data = new DataStore(this, 'Data', { prefix, protectData: config.protectData });
+
+    const notifySecret = new secretsmanager.Secret(this, 'NotifySecret', {
+      secretName: `${prefix}/notify-hmac`,
+      description: 'HMAC key that signs backend-to-bot notifications (POST /api/notify); the bot verifies with the same key',
+      generateSecretString: { passwordLength: 64, excludePunctuation: true },
+    });
+    const botSecret = new secretsmanager.Secret(this, 'BotCredentials', {
+      secretName: `${prefix}/bot-credentials`,
+      description: 'Teams bot credentials: {"MicrosoftAppId","MicrosoftAppPassword","MicrosoftAppTenantId"}; set after deploy',
+      generateSecretString: {
+        secretStringTemplate: JSON.stringify({ MicrosoftAppId: config.botAppId, MicrosoftAppTenantId: config.entraTenantId }),
+        generateStringKey: 'MicrosoftAppPassword',
+        excludePunctuation: true,
+      },
+    });
+    for (const s of [notifySecret, botSecret]) {
+      acknowledge(s, 'AwsSolutions-SMG4', 'The value is an Entra ID client secret / a shared HMAC key that Secrets Manager cannot rotate by itself; rotate it with the app registration (documented in infra/README.md).');
+    }
+
+    const scheduleGroup = new scheduler.ScheduleGroup(this, 'ExpirySchedules', { scheduleGroupName: prefix, removalPolicy: RemovalPolicy.DESTROY });
+    this.stateMachineArn = Arn.format({ service: 'states', resource: 'stateMachine', resourceName: `${prefix}-approval`, arnFormat: ArnFormat.COLON_RESOURCE_NAME }, this);
+    const functionName = (name: LambdaName) => `${prefix}-${name === 'auditWriter' ? 'audit-writer' : name}`;
+    // Named, not referenced: the revoke function's own configuration needs its ARN (a reference
+    // would be circular), and the state machine's ARN is needed by functions it invokes.
+    const revokeFunctionArn = Arn.format({ service: 'lambda', resource: 'function', resourceName: functionName('revoke'), arnFormat: ArnFormat.COLON_RESOURCE_NAME }, this);
+
+    this.schedulerRole = new iam.Role(this, 'SchedulerRole', {
+      description: 'EventBridge Scheduler: invoke the revoke function at expiry, dead-letter undeliverable schedules',
+      assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', {
+        conditions: {
+          StringEquals: { 'aws:SourceAccount': this.account },
+          ArnLike: { 'aws:SourceArn': scheduleGroup.scheduleGroupArn },
+        },
+      }),
+    });
+    this.schedulerRole.addToPolicy(new iam.PolicyStatement({ sid: 'InvokeRevoke', actions: ['lambda:InvokeFunction'], resources: [revokeFunctionArn] }));
+    this.schedulerRole.addToPolicy(new iam.PolicyStatement({ sid: 'DeadLetter', actions: ['sqs:SendMessage'], resources: [this.data.dlq.queueArn] }));
+
+    const minSeverity = SEVERITY_ORDER.find((s) => config.findingsSeverities.includes(s)) ?? 'HIGH';
+    const environment: Record<string, string> = {
+      [ENV.stage]: config.stage,
+      [ENV.logLevel]: config.stage === 'prod' ? 'INFO' : 'DEBUG',
+      [ENV.requestsTable]: this.data.requests.tableName,
+      [ENV.ledgerTable]: this.data.ledger.tableName,
+      [ENV.auditTable]: this.data.audit.tableName,
+      [ENV.eventBusName]: this.data.bus.eventBusName,
+      [ENV.stateMachineArn]: this.stateMachineArn,
+      [ENV.ssoInstanceArn]: config.ssoInstanceArn,
+      [ENV.identityStoreId]: config.identityStoreId,
+      [ENV.userMatch]: config.userMatch,
+      [ENV.schedulerGroup]: scheduleGroup.scheduleGroupName,
+      [ENV.schedulerRoleArn]: this.schedulerRole.roleArn,
+      [ENV.schedulerTargetArn]: revokeFunctionArn,
+      [ENV.schedulerDlqArn]: this.data.dlq.queueArn,
+      [ENV.notifyUrl]: config.botNotifyUrl,
+      [ENV.notifySecretArn]: notifySecret.secretArn,
+      [ENV.findingsMinSeverity]: minSeverity,
+      [ENV.botAppId]: config.botAppId,
+      [ENV.entraTenantId]: config.entraTenantId,
+      ...(config.accessPortalUrl ? { [ENV.accessPortalUrl]: config.accessPortalUrl } : {}),
+    };
+
+    const fns = {} as Record<LambdaName, JitFunction>;
+    for (const [name, spec] of Object.entries(FUNCTIONS) as Array<[LambdaName, (typeof FUNCTIONS)[LambdaName]]>) {
+      fns[name] = new JitFunction(this, `${name[0]!.toUpperCase()}${name.slice(1)}Function`, {
+        name,
+        functionName: functionName(name),
+        description: spec.description,
+        timeout: Duration.seconds(spec.timeoutSeconds),
+        memorySize: spec.memorySize,
+        environment,
+        policyJson: config.policyJson,
+        logRetention,
+        removalPolicy,
+        reservedConcurrentExecutions: config.reservedConcurrency ? spec.reserved : undefined,
+      });
+    }
+    this.functions = fns;
+
+    // ── permissions, function by function ───────────────────────────────────────────
+    const icScope = { instanceArn: config.ssoInstanceArn, policy: config.policy };
+    const requestsRw = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:ConditionCheckItem', 'dynamodb:Query'];
+    const ledgerRw = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem', 'dynamodb:Scan'];
+    const grantTables = (fn: JitFunction, opts: { requests?: string[]; ledger?: string[] }) => {
+      const tables = [
+        { table: this.data.requests, actions: opts.requests, schema: TABLE_SCHEMAS.requests },
+        { table: this.data.ledger, actions: opts.ledger, schema: TABLE_SCHEMAS.ledger },
+      ];
+      for (const { table, actions, schema } of tables) {
+        if (!actions) continue;
+        table.grant(fn.role, ...actions);
+        if (schema.indexes.length > 0) {
+          acknowledge(
+            defaultPolicy(fn),
+            `AwsSolutions-IAM5[Resource::<${this.getLogicalId(table.node.defaultChild as CfnElement)}.Arn>/index/*]`,
+            `Queries on the ${schema.constructId}'s global secondary indexes (${schema.indexes.map((i) => i.name).join(', ')}); scoped to this table's indexes.`,
+          );
+        }
+      }
+      fn.role.addToPolicy(kmsTableKeyStatement(this.data.key));
+    };
+    const grantAuditBus = (fn: JitFunction) => this.data.bus.grantPutEventsTo(fn.role);
+    const grantNotify = (fn: JitFunction) => notifySecret.grantRead(fn.role);
+    const defaultPolicy = (fn: JitFunction) => fn.role.node.findChild('DefaultPolicy');
+    const grantScheduler = (fn: JitFunction) => {
+      for (const s of schedulerStatements(this, prefix, this.schedulerRole)) fn.role.addToPolicy(s);
+      acknowledge(defaultPolicy(fn), `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule/${prefix}/*]`, SCHEDULE_WILDCARD_REASON);
+    };
+    const grantIdentityCenter = (fn: JitFunction, write: boolean) => {
+      for (const s of identityCenterStatements(this, icScope, { write })) fn.role.addToPolicy(s);
+      if (identityCenterResources(this, icScope).accountWildcard) {
+        acknowledge(
+          defaultPolicy(fn),
+          'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sso:::account/*]',
+          `More than ${MAX_ACCOUNT_ARNS} accounts in the policy: one ARN per account would exceed the role policy size limit. The same statement still requires the Identity Center instance and one of the managed permission sets.`,
+        );
+      }
+    };
+    const grantDirectory = (fn: JitFunction) => {
+      for (const s of identityStoreStatements(this, config.identityStoreId)) fn.role.addToPolicy(s);
+      for (const kind of ['user', 'group', 'membership']) {
+        acknowledge(defaultPolicy(fn), `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:identitystore:::${kind}/*]`, IDENTITY_STORE_WILDCARD_REASON);
+      }
+    };
+    const grantFindings = (fn: JitFunction) => fn.role.addToPolicy(securityHubStatement(this));
+    const grantTaskResponse = (fn: JitFunction) =>
+      fn.role.addToPolicy(new iam.PolicyStatement({ sid: 'ResumeApproval', actions: ['states:SendTaskSuccess', 'states:SendTaskFailure'], resources: [this.stateMachineArn] }));
+
+    // bridge: every user action, including early revoke (deletes the assignment) and extend (moves the schedule).
+    grantTables(fns.bridge, { requests: requestsRw, ledger: ledgerRw });
+    grantDirectory(fns.bridge);
+    grantIdentityCenter(fns.bridge, true);
+    grantScheduler(fns.bridge);
+    grantAuditBus(fns.bridge);
+    grantNotify(fns.bridge);
+    grantFindings(fns.bridge);
+    grantTaskResponse(fns.bridge);
+    fns.bridge.role.addToPolicy(new iam.PolicyStatement({ sid: 'StartWorkflow', actions: ['states:StartExecution'], resources: [this.stateMachineArn] }));
+
+    grantTables(fns.workflow, { requests: requestsRw, ledger: ledgerRw });
+    grantDirectory(fns.workflow);
+    grantIdentityCenter(fns.workflow, true);
+    grantScheduler(fns.workflow);
+    grantAuditBus(fns.workflow);
+    grantNotify(fns.workflow);
+    grantFindings(fns.workflow);
+
+    // notify: stores the token; resumes at once when the request was decided or cancelled meanwhile.
+    grantTables(fns.notify, { requests: requestsRw });
+    grantAuditBus(fns.notify);
+    grantNotify(fns.notify);
+    grantTaskResponse(fns.notify);
+
+    grantTables(fns.revoke, { requests: requestsRw, ledger: ledgerRw });
+    grantIdentityCenter(fns.revoke, true);
+    grantScheduler(fns.revoke);
+    grantAuditBus(fns.revoke);
+    grantNotify(fns.revoke);
+    grantFindings(fns.revoke);
+
+    grantTables(fns.reconcile, { requests: requestsRw, ledger: ledgerRw });
+    grantIdentityCenter(fns.reconcile, true);
+    grantScheduler(fns.reconcile);
+    grantAuditBus(fns.reconcile);
+    grantNotify(fns.reconcile);
+    grantFindings(fns.reconcile);
+
+    grantNotify(fns.findings);
+
+    // audit-writer: append-only. PutItem is the only data action; the adapter conditions every
+    // put on attribute_not_exists so that a replayed event never overwrites history.
+    this.data.audit.grant(fns.auditWriter.role, 'dynamodb:PutItem');
+    fns.auditWriter.role.addToPolicy(kmsTableKeyStatement(this.data.key));
+
+    // ── the workflow ───────────────────────────────────────────────────────────────
+    const maxApprovalTimeoutSeconds = Math.max(3600, ...config.policy.rules.map((r) => r.approvalTimeoutSeconds));
+    this.workflow = new ApprovalWorkflow(this, 'Workflow', {
+      stateMachineName: `${prefix}-approval`,
+      workflowFn: fns.workflow.fn,
+      notifyFn: fns.notify.fn,
+      revokeFn: fns.revoke.fn,
+      maxApprovalTimeoutSeconds,
+      workflowFnTimeout: Duration.seconds(FUNCTIONS.workflow.timeoutSeconds),
+      notifyFnTimeout: Duration.seconds(FUNCTIONS.notify.timeoutSeconds),
+      revokeFnTimeout: Duration.seconds(FUNCTIONS.revoke.timeoutSeconds),
+      logRetention,
+      removalPolicy,
+    });
+
+    // ── event routing ─────────────────────────────────────────────────────────────
+    const targetOptions = { deadLetterQueue: this.data.dlq, retryAttempts: 8, maxEventAge: Duration.hours(24) };
+    new events.Rule(this, 'AuditToTable', {
+      description: 'Every audit event to the append-only audit table',
+      eventBus: this.data.bus,
+      eventPattern: { source: events.Match.prefix('jit-access') },
+      targets: [new targets.LambdaFunction(fns.auditWriter.fn, targetOptions)],
+    });
+    new events.Rule(this, 'SecurityHubFindings', {
+      description: 'Security Hub findings (severity and account filtered) to the approval channel',
+      eventPattern: {
+        source: ['aws.securityhub'],
+        detailType: ['Security Hub Findings - Imported'],
+        detail: {
+          findings: {
+            Severity: { Label: config.findingsSeverities },
+            AwsAccountId: config.findingsAccountIds,
+          },
+        },
+      },
+      targets: [new targets.LambdaFunction(fns.findings.fn, targetOptions)],
+    });
+    new events.Rule(this, 'ReconcileEvery5Minutes', {
+      description: 'Reconcile live assignments with the grant ledger; expiry warnings',
+      schedule: events.Schedule.rate(Duration.minutes(5)),
+      targets: [new targets.LambdaFunction(fns.reconcile.fn, { ...targetOptions, retryAttempts: 0, maxEventAge: Duration.minutes(5) })],
+    });
+
+    // ── bridge ────────────────────────────────────────────────────────────────────
+    this.bridge = new BridgeApi(this, 'Bridge', {
+      apiName: `${prefix}-bridge`,
+      bridgeFn: fns.bridge.fn,
+      entraTenantId: config.entraTenantId,
+      audience: config.bridgeAudience,
+      throttleRateLimit: config.throttleRateLimit,
+      throttleBurstLimit: config.throttleBurstLimit,
+      logRetention,
+      removalPolicy,
+    });
+
+    this.monitoring = new Monitoring(this, 'Monitoring', {
+      prefix,
+      key: this.data.key,
+      functions: fns,
+      revokeFunction: fns.revoke,
+      stateMachine: this.workflow.stateMachine,
+      dlq: this.data.dlq,
+      api: this.bridge.api,
+      alarmEmail: config.alarmEmail,
+    });
+
+    new CfnOutput(this, 'NotifySecretArn', { value: notifySecret.secretArn, description: 'HMAC key the bot uses to verify /api/notify (JIT_NOTIFY_SECRET)' });
+    new CfnOutput(this, 'BotCredentialsSecretArn', { value: botSecret.secretArn, description: 'Put the bot\'s Entra client secret here' });
+    new CfnOutput(this, 'ConversationsTableName', { value: this.data.conversations.tableName });
+    new CfnOutput(this, 'StateMachineArn', { value: this.workflow.stateMachine.stateMachineArn });
+    new CfnOutput(this, 'ApprovalChannelId', { value: config.approvalChannelId, description: 'The channel the bot posts approval cards to' });
+  }
+
+}
+
+function toRetention(days: number): logs.RetentionDays {
+  const allowed = Object.values(logs.RetentionDays).filter((v): v is number => typeof v === 'number' && v > 0).sort((a, b) => a - b);
+  const match = allowed.find((d) => d >= days) ?? allowed[allowed.length - 1]!;
+  return match as logs.RetentionDays;
+}
