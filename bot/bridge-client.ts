@@ -1,0 +1,332 @@
+/**
+ * Typed client for the bridge API (core/api.ts). Every call carries:
+ * - `Authorization: Bearer <token>` from the TokenProvider (msal client credentials in AWS);
+ * - the ACTOR_HEADERS, taken from the authenticated Teams activity by the caller. Card data never
+ *   reaches these headers: the bridge maps the actor to an Identity Center user itself.
+ * Every call has a total deadline (retries included) so that an invoke is answered well within
+ * Teams' 15 s limit. Error bodies become typed errors: DomainError codes for what the server
+ * refused, BridgeUnavailableError for what may work on a retry.
+ */
+import {
+  ACTOR_HEADERS,
+  type CreateRequestBody,
+  type DecisionBody,
+  type EligibilityQuery,
+  type EligibilityResponse,
+  type ErrorResponse,
+  type ExtendBody,
+  type ListQuery,
+  type RequestListResponse,
+  type RequestResponse,
+  type RequestView,
+  type ReviewBody,
+  type RevokeBody,
+  type CancelBody,
+  requestIdSchema,
+} from '../core/api';
+import { DomainError, type DomainErrorCode, NotFoundError, ValidationError } from '../core/errors';
+import { REQUEST_STATES } from '../core/model';
+import type { TokenProvider } from './token-provider';
+
+/** Who is acting, as the authenticated Teams activity (and roster) says. */
+export interface ActorIdentity {
+  aadObjectId: string;
+  tenantId: string;
+  upn?: string;
+  displayName?: string;
+}
+
+export interface DecisionResponse {
+  request: RequestView;
+  decided: boolean;
+  duplicate: boolean;
+}
+
+/** The bridge could not be reached or did not answer in time; nothing is known to have happened. */
+export class BridgeUnavailableError extends Error {
+  constructor(
+    readonly reason: 'timeout' | 'network' | 'server' | 'auth' | 'protocol',
+    message: string,
+    readonly status?: number,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'BridgeUnavailableError';
+  }
+}
+
+const DOMAIN_CODES: ReadonlySet<string> = new Set<DomainErrorCode>([
+  'VALIDATION',
+  'POLICY_INVALID',
+  'NOT_FOUND',
+  'NOT_ELIGIBLE',
+  'NOT_APPROVER',
+  'SELF_APPROVAL',
+  'FORBIDDEN',
+  'ILLEGAL_TRANSITION',
+  'CONCURRENT_MODIFICATION',
+  'ALREADY_EXISTS',
+  'UNKNOWN_USER',
+  'LIMIT_EXCEEDED',
+  'DEPENDENCY_FAILED',
+]);
+
+/** A refusal from the bridge, as a core DomainError with the HTTP status kept for logs. */
+export class BridgeRefusal extends DomainError {
+  readonly issues: Array<{ path: string; message: string }>;
+  constructor(
+    code: DomainErrorCode,
+    message: string,
+    readonly status: number,
+    issues: Array<{ path: string; message: string }> = [],
+  ) {
+    super(code, message, { status, issues });
+    this.issues = issues;
+  }
+}
+
+export interface BridgeClientOptions {
+  baseUrl: string;
+  tokens: TokenProvider;
+  /** Total time for one call including a retry. Default 8000 ms. */
+  timeoutMs?: number;
+  fetch?: typeof fetch;
+  /** Pause between attempts of an idempotent call. Default 250 ms. */
+  retryDelayMs?: number;
+}
+
+interface CallOptions {
+  signal?: AbortSignal;
+}
+
+type Method = 'GET' | 'POST';
+
+export class BridgeClient {
+  private readonly baseUrl: string;
+  private readonly timeoutMs: number;
+  private readonly fetchImpl: typeof fetch;
+  private readonly retryDelayMs: number;
+
+  constructor(private readonly options: BridgeClientOptions) {
+    this.baseUrl = options.baseUrl.replace(/\/+$/, '');
+    this.timeoutMs = options.timeoutMs ?? 8000;
+    this.fetchImpl = options.fetch ?? fetch;
+    this.retryDelayMs = options.retryDelayMs ?? 250;
+  }
+
+  /** Idempotent per (requester, clientRequestId): a retry after a timeout returns the same request. */
+  submitRequest(actor: ActorIdentity, body: CreateRequestBody, o?: CallOptions): Promise<RequestResponse> {
+    return this.call<RequestResponse>('POST', '/requests', actor, { body, idempotent: true, ...o }).then(checkRequestResponse);
+  }
+
+  listRequests(actor: ActorIdentity, view: ListQuery['view'], o?: CallOptions): Promise<RequestListResponse> {
+    return this.call<RequestListResponse>('GET', `/requests?view=${encodeURIComponent(view)}`, actor, { idempotent: true, ...o }).then((r) => {
+      if (!r || !Array.isArray(r.requests) || !r.requests.every(isRequestView)) throw protocolError('a request list');
+      return r;
+    });
+  }
+
+  getRequest(actor: ActorIdentity, requestId: string, o?: CallOptions): Promise<RequestResponse> {
+    return this.call<RequestResponse>('GET', requestPath(requestId), actor, { idempotent: true, ...o }).then(checkRequestResponse);
+  }
+
+  /** Idempotent on the server: a second vote by the same approver is reported as `duplicate`. */
+  decide(actor: ActorIdentity, requestId: string, body: DecisionBody, o?: CallOptions): Promise<DecisionResponse> {
+    return this.call<DecisionResponse>('POST', `${requestPath(requestId)}/decisions`, actor, { body, idempotent: true, ...o }).then((r) => {
+      checkRequestResponse(r);
+      return { request: r.request, decided: r.decided === true, duplicate: r.duplicate === true };
+    });
+  }
+
+  revoke(actor: ActorIdentity, requestId: string, body: RevokeBody, o?: CallOptions): Promise<RequestResponse> {
+    return this.call<RequestResponse>('POST', `${requestPath(requestId)}/revoke`, actor, { body, idempotent: true, ...o }).then(checkRequestResponse);
+  }
+
+  cancel(actor: ActorIdentity, requestId: string, body: CancelBody, o?: CallOptions): Promise<RequestResponse> {
+    return this.call<RequestResponse>('POST', `${requestPath(requestId)}/cancel`, actor, { body, idempotent: true, ...o }).then(checkRequestResponse);
+  }
+
+  /** NOT idempotent (two extends add twice), so it is never retried automatically. */
+  extend(actor: ActorIdentity, requestId: string, body: ExtendBody, o?: CallOptions): Promise<RequestResponse> {
+    return this.call<RequestResponse>('POST', `${requestPath(requestId)}/extend`, actor, { body, idempotent: false, ...o }).then(checkRequestResponse);
+  }
+
+  review(actor: ActorIdentity, requestId: string, body: ReviewBody, o?: CallOptions): Promise<RequestResponse> {
+    return this.call<RequestResponse>('POST', `${requestPath(requestId)}/review`, actor, { body, idempotent: true, ...o }).then(checkRequestResponse);
+  }
+
+  eligibility(actor: ActorIdentity, query: EligibilityQuery, o?: CallOptions): Promise<EligibilityResponse> {
+    const params = new URLSearchParams();
+    if (query.q !== undefined) params.set('q', query.q);
+    if (query.accountId !== undefined) params.set('accountId', query.accountId);
+    if (query.limit !== undefined) params.set('limit', String(query.limit));
+    const qs = params.toString();
+    return this.call<EligibilityResponse>('GET', `/eligibility${qs ? `?${qs}` : ''}`, actor, { idempotent: true, ...o }).then((r) => {
+      if (!r || !r.user || !Array.isArray(r.accounts)) throw protocolError('an eligibility answer');
+      return r;
+    });
+  }
+
+  private async call<T>(method: Method, path: string, actor: ActorIdentity, o: { body?: unknown; idempotent: boolean; signal?: AbortSignal }): Promise<T> {
+    const deadline = new AbortController();
+    const timer = setTimeout(() => deadline.abort(new BridgeUnavailableError('timeout', 'The access service did not answer in time.')), this.timeoutMs);
+    const onOuterAbort = () => deadline.abort(o.signal?.reason);
+    o.signal?.addEventListener('abort', onOuterAbort, { once: true });
+    try {
+      const maxAttempts = o.idempotent ? 2 : 1;
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await this.attempt<T>(method, path, actor, o.body, deadline.signal);
+        } catch (e) {
+          const retryable = e instanceof BridgeUnavailableError && (e.reason === 'network' || e.reason === 'server');
+          if (!retryable || attempt >= maxAttempts || deadline.signal.aborted) throw e;
+          await abortableDelay(this.retryDelayMs, deadline.signal).catch(() => {
+            throw deadlineError(deadline.signal);
+          });
+        }
+      }
+    } finally {
+      clearTimeout(timer);
+      o.signal?.removeEventListener('abort', onOuterAbort);
+    }
+  }
+
+  private async attempt<T>(method: Method, path: string, actor: ActorIdentity, body: unknown, signal: AbortSignal): Promise<T> {
+    let token: string;
+    try {
+      token = await raceAbort(this.options.tokens.getToken(), signal);
+    } catch (e) {
+      if (signal.aborted) throw deadlineError(signal);
+      throw new BridgeUnavailableError('auth', 'The bot could not get a token for the access service.', undefined, { cause: e });
+    }
+    const headers: Record<string, string> = {
+      accept: 'application/json',
+      authorization: `Bearer ${token}`,
+      ...actorHeaders(actor),
+    };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    let res: Response;
+    try {
+      res = await this.fetchImpl(`${this.baseUrl}${path}`, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal,
+        redirect: 'error',
+      });
+    } catch (e) {
+      if (signal.aborted) throw deadlineError(signal);
+      throw new BridgeUnavailableError('network', 'The access service could not be reached.', undefined, { cause: e });
+    }
+    const text = await raceAbort(res.text(), signal).catch((e: unknown) => {
+      if (signal.aborted) throw deadlineError(signal);
+      throw new BridgeUnavailableError('network', 'The access service connection broke.', res.status, { cause: e });
+    });
+    const json = parseJson(text);
+    if (res.ok) {
+      if (json === undefined) throw protocolError('JSON');
+      return json as T;
+    }
+    throw toError(res.status, json);
+  }
+}
+
+function requestPath(requestId: string): string {
+  // Checked before it becomes part of a URL: a forged id can never address another route.
+  const parsed = requestIdSchema.safeParse(requestId);
+  if (!parsed.success) throw new NotFoundError('Request', String(requestId).slice(0, 64));
+  return `/requests/${encodeURIComponent(parsed.data)}`;
+}
+
+/** HTTP headers are Latin-1: the display name is percent-encoded, and the bridge decodes it. */
+export function actorHeaders(actor: ActorIdentity): Record<string, string> {
+  const h: Record<string, string> = {
+    [ACTOR_HEADERS.aadObjectId]: actor.aadObjectId,
+    [ACTOR_HEADERS.tenantId]: actor.tenantId,
+  };
+  if (actor.upn) h[ACTOR_HEADERS.upn] = actor.upn;
+  if (actor.displayName) h[ACTOR_HEADERS.displayName] = encodeURIComponent(actor.displayName.slice(0, 256));
+  return h;
+}
+
+function toError(status: number, json: unknown): Error {
+  const err = (json as Partial<ErrorResponse> | undefined)?.error;
+  const code = typeof err?.code === 'string' ? err.code : undefined;
+  const message = typeof err?.message === 'string' ? err.message.slice(0, 500) : undefined;
+  if (status === 401) return new BridgeUnavailableError('auth', 'The access service refused the bot credentials.', status);
+  if (status >= 500 || status === 429 || code === 'DEPENDENCY_FAILED') {
+    return new BridgeUnavailableError('server', 'The access service is temporarily unavailable.', status);
+  }
+  if (code && DOMAIN_CODES.has(code)) {
+    const issues = Array.isArray(err?.issues)
+      ? err.issues.filter((i): i is { path: string; message: string } => typeof i?.path === 'string' && typeof i?.message === 'string').slice(0, 20)
+      : [];
+    if (code === 'VALIDATION') return new ValidationError(message ?? 'The input is not valid.', issues);
+    return new BridgeRefusal(code as DomainErrorCode, message ?? code, status, issues);
+  }
+  if (status === 413 || status === 415 || status === 400) return new BridgeRefusal('VALIDATION', message ?? 'The input was refused.', status);
+  if (status === 403) return new BridgeRefusal('FORBIDDEN', message ?? 'The access service refused this action.', status);
+  if (status === 404) return new BridgeRefusal('NOT_FOUND', message ?? 'Not found.', status);
+  return new BridgeUnavailableError('protocol', `The access service answered ${status}.`, status);
+}
+
+function parseJson(text: string): unknown {
+  if (!text) return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+export function isRequestView(v: unknown): v is RequestView {
+  if (!v || typeof v !== 'object') return false;
+  const r = v as Record<string, unknown>;
+  return typeof r.id === 'string' && typeof r.state === 'string' && (REQUEST_STATES as readonly string[]).includes(r.state) && !!r.requester && typeof r.requester === 'object';
+}
+
+function checkRequestResponse<T extends { request: RequestView }>(r: T): T {
+  if (!r || !isRequestView(r.request)) throw protocolError('a request');
+  return r;
+}
+
+function protocolError(what: string): BridgeUnavailableError {
+  return new BridgeUnavailableError('protocol', `The access service did not answer with ${what}.`);
+}
+
+function deadlineError(signal: AbortSignal): Error {
+  const reason: unknown = signal.reason;
+  return reason instanceof BridgeUnavailableError ? reason : new BridgeUnavailableError('timeout', 'The access service did not answer in time.');
+}
+
+function raceAbort<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(deadlineError(signal));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(deadlineError(signal));
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e instanceof Error ? e : new Error(String(e)));
+      },
+    );
+  });
+}
+
+function abortableDelay(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(t);
+      reject(deadlineError(signal));
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}

@@ -1,0 +1,191 @@
+/**
+ * The bot's configuration: parsed ONCE at startup from the environment, with a schema, and errors
+ * that name the variable. Authentication is on unless `JIT_BOT_MODE` is set to `sandbox` or `test`
+ * explicitly: a missing or misspelled mode means production, which refuses to start without the
+ * single-tenant app registration.
+ */
+import { z } from 'zod';
+
+export const BOT_ENV = {
+  mode: 'JIT_BOT_MODE',
+  appId: 'MicrosoftAppId',
+  appPassword: 'MicrosoftAppPassword',
+  appType: 'MicrosoftAppType',
+  appTenantId: 'MicrosoftAppTenantId',
+  certificateThumbprint: 'CertificateThumbprint',
+  certificatePrivateKey: 'CertificatePrivateKey',
+  allowedTenants: 'JIT_ALLOWED_TENANT_IDS',
+  bridgeUrl: 'JIT_BRIDGE_URL',
+  bridgeScope: 'JIT_BRIDGE_SCOPE',
+  bridgeTimeoutMs: 'JIT_BRIDGE_TIMEOUT_MS',
+  authorityHost: 'JIT_ENTRA_AUTHORITY_HOST',
+  notifySecret: 'JIT_NOTIFY_SECRET',
+  oncallTeamId: 'JIT_ONCALL_TEAM_ID',
+  oncallChannelId: 'JIT_ONCALL_CHANNEL_ID',
+  teamsServiceUrl: 'JIT_TEAMS_SERVICE_URL',
+  accessPortalUrl: 'JIT_ACCESS_PORTAL_URL',
+  host: 'JIT_BOT_HOST',
+  port: 'JIT_BOT_PORT',
+  store: 'JIT_BOT_STORE',
+  storeFile: 'JIT_BOT_STORE_FILE',
+  storeTable: 'JIT_BOT_STORE_TABLE',
+  logLevel: 'JIT_LOG_LEVEL',
+} as const;
+
+export type BotMode = 'production' | 'sandbox' | 'test';
+export type StoreKind = 'memory' | 'file' | 'dynamodb';
+export type LogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+
+export interface BotConfig {
+  mode: BotMode;
+  /** False only in sandbox/test mode: then the adapter is built from `{}` like the Emulator. */
+  authenticationEnabled: boolean;
+  /** The bot's Entra app registration. Absent only when authentication is off. */
+  app?: {
+    id: string;
+    tenantId: string;
+    credential: { kind: 'secret'; secret: string } | { kind: 'certificate'; thumbprint: string; privateKey: string };
+  };
+  allowedTenantIds: string[];
+  bridge: {
+    baseUrl: string;
+    /** `api://<bridge-app>/.default`; absent in sandbox/test where a token provider is injected. */
+    scope?: string;
+    /** Total deadline of one bridge call, retries included; well within Teams' 15 s invoke limit. */
+    timeoutMs: number;
+    authorityHost: string;
+  };
+  notifySecret: string;
+  oncall: { teamId: string; channelId: string; serviceUrl: string };
+  accessPortalUrl?: string;
+  host: string;
+  port: number;
+  store: { kind: StoreKind; file?: string; table?: string };
+  logLevel: LogLevel;
+}
+
+export class BotConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'BotConfigError';
+  }
+}
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const guid = (what: string) => z.string().trim().regex(GUID, `must be ${what} (a GUID)`);
+const optionalString = z
+  .string()
+  .trim()
+  .optional()
+  .transform((s) => (s === '' ? undefined : s));
+
+const envSchema = z.object({
+  [BOT_ENV.mode]: z.enum(['production', 'sandbox', 'test'], { error: 'must be production, sandbox or test' }).default('production'),
+  [BOT_ENV.appId]: optionalString,
+  [BOT_ENV.appPassword]: optionalString,
+  [BOT_ENV.appType]: optionalString,
+  [BOT_ENV.appTenantId]: optionalString,
+  [BOT_ENV.certificateThumbprint]: optionalString,
+  [BOT_ENV.certificatePrivateKey]: optionalString,
+  [BOT_ENV.allowedTenants]: z
+    .string({ error: 'is not set' })
+    .transform((s) => s.split(',').map((t) => t.trim().toLowerCase()).filter((t) => t.length > 0))
+    .pipe(z.array(guid('a comma-separated list of tenant ids')).min(1, 'must name at least one tenant id')),
+  [BOT_ENV.bridgeUrl]: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }),
+  [BOT_ENV.bridgeScope]: optionalString.pipe(
+    z
+      .string()
+      .regex(/^(api:\/\/[^\s/]+|https:\/\/[^\s]+)\/\.default$/, 'must look like api://<bridge-app-id>/.default')
+      .optional(),
+  ),
+  [BOT_ENV.bridgeTimeoutMs]: z.coerce.number().int().min(500).max(12_000, 'must stay well below the Teams 15 s invoke limit').default(8000),
+  [BOT_ENV.authorityHost]: z.url({ protocol: /^https$/ }).default('https://login.microsoftonline.com'),
+  [BOT_ENV.notifySecret]: z
+    .string({ error: 'is not set' })
+    .refine((s) => Buffer.byteLength(s, 'utf8') >= 32, 'must be at least 32 bytes'),
+  [BOT_ENV.oncallTeamId]: z.string({ error: 'is not set' }).trim().min(1, 'is empty'),
+  [BOT_ENV.oncallChannelId]: z
+    .string({ error: 'is not set' })
+    .trim()
+    .regex(/^19:[^\s]+$/, 'must be a Teams channel conversation id (19:...@thread.tacv2)'),
+  [BOT_ENV.teamsServiceUrl]: z.url({ protocol: /^https?$/ }).default('https://smba.trafficmanager.net/teams/'),
+  [BOT_ENV.accessPortalUrl]: optionalString.pipe(z.url({ protocol: /^https$/, error: 'must be an https URL' }).optional()),
+  [BOT_ENV.host]: z.string().trim().min(1).default('127.0.0.1'),
+  [BOT_ENV.port]: z.coerce.number().int().min(0).max(65535).default(3978),
+  [BOT_ENV.store]: z.enum(['memory', 'file', 'dynamodb'], { error: 'must be memory, file or dynamodb' }).optional(),
+  [BOT_ENV.storeFile]: optionalString,
+  [BOT_ENV.storeTable]: optionalString,
+  [BOT_ENV.logLevel]: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR']).default('INFO'),
+});
+
+/** Pure: parses an environment-shaped record. Throws BotConfigError naming every bad variable. */
+export function parseBotConfig(env: Record<string, string | undefined>): BotConfig {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => {
+      const name = String(i.path[0]);
+      return env[name] === undefined ? `${name} is not set` : `${name} ${i.message}`;
+    });
+    throw new BotConfigError(`Invalid bot configuration: ${[...new Set(lines)].join('; ')}`);
+  }
+  const e = parsed.data;
+  const mode = e[BOT_ENV.mode];
+  const authenticationEnabled = mode === 'production';
+  const problems: string[] = [];
+
+  let app: BotConfig['app'];
+  const appId = e[BOT_ENV.appId];
+  if (authenticationEnabled || appId) {
+    if (!appId) problems.push(`${BOT_ENV.appId} is not set (production needs the bot's Entra app registration)`);
+    else if (!GUID.test(appId)) problems.push(`${BOT_ENV.appId} must be the bot's app (client) id (a GUID)`);
+    const appType = e[BOT_ENV.appType];
+    if (appType !== 'SingleTenant') problems.push(`${BOT_ENV.appType} must be SingleTenant (multi-tenant bots are deprecated and refused here)`);
+    const tenantId = e[BOT_ENV.appTenantId];
+    if (!tenantId) problems.push(`${BOT_ENV.appTenantId} is not set`);
+    else if (!GUID.test(tenantId)) problems.push(`${BOT_ENV.appTenantId} must be the Entra tenant id (a GUID)`);
+    const secret = e[BOT_ENV.appPassword];
+    const thumbprint = e[BOT_ENV.certificateThumbprint];
+    const privateKey = e[BOT_ENV.certificatePrivateKey];
+    let credential: NonNullable<BotConfig['app']>['credential'] | undefined;
+    if (secret) credential = { kind: 'secret', secret };
+    else if (thumbprint && privateKey) credential = { kind: 'certificate', thumbprint, privateKey };
+    else problems.push(`${BOT_ENV.appPassword} is not set (or set ${BOT_ENV.certificateThumbprint} and ${BOT_ENV.certificatePrivateKey})`);
+    if (appId && tenantId && credential) app = { id: appId, tenantId: tenantId.toLowerCase(), credential };
+  }
+
+  const scope = e[BOT_ENV.bridgeScope];
+  const bridgeUrl = e[BOT_ENV.bridgeUrl];
+  if (authenticationEnabled) {
+    if (!scope) problems.push(`${BOT_ENV.bridgeScope} is not set (e.g. api://<bridge-app-id>/.default)`);
+    if (!bridgeUrl.startsWith('https://')) problems.push(`${BOT_ENV.bridgeUrl} must be https in production`);
+  }
+
+  const storeKind: StoreKind = e[BOT_ENV.store] ?? (mode === 'production' ? 'dynamodb' : mode === 'sandbox' ? 'file' : 'memory');
+  if (storeKind === 'dynamodb' && !e[BOT_ENV.storeTable]) problems.push(`${BOT_ENV.storeTable} is not set (the DynamoDB table for conversation references)`);
+  if (storeKind === 'file' && !e[BOT_ENV.storeFile]) problems.push(`${BOT_ENV.storeFile} is not set (the JSON file for conversation references)`);
+  if (authenticationEnabled && storeKind === 'memory') problems.push(`${BOT_ENV.store}=memory loses conversation references on restart and is refused in production`);
+
+  if (problems.length > 0) throw new BotConfigError(`Invalid bot configuration: ${problems.join('; ')}`);
+
+  return {
+    mode,
+    authenticationEnabled,
+    app,
+    allowedTenantIds: e[BOT_ENV.allowedTenants],
+    bridge: { baseUrl: bridgeUrl.replace(/\/+$/, ''), scope, timeoutMs: e[BOT_ENV.bridgeTimeoutMs], authorityHost: e[BOT_ENV.authorityHost].replace(/\/+$/, '') },
+    notifySecret: e[BOT_ENV.notifySecret],
+    oncall: { teamId: e[BOT_ENV.oncallTeamId], channelId: e[BOT_ENV.oncallChannelId], serviceUrl: e[BOT_ENV.teamsServiceUrl] },
+    accessPortalUrl: e[BOT_ENV.accessPortalUrl],
+    host: e[BOT_ENV.host],
+    port: e[BOT_ENV.port],
+    store: { kind: storeKind, file: e[BOT_ENV.storeFile], table: e[BOT_ENV.storeTable] },
+    logLevel: e[BOT_ENV.logLevel],
+  };
+}
+
+let cached: BotConfig | undefined;
+/** The process configuration, parsed on first use. */
+export function botConfig(): BotConfig {
+  cached ??= parseBotConfig(process.env);
+  return cached;
+}

@@ -1,0 +1,203 @@
+/**
+ * Bot Framework authentication and the connector clients it makes, with our delivery policy
+ * (per-conversation pacing + retries honoring Retry-After) installed in every client, for replies
+ * inside a turn and for proactive messages alike.
+ *
+ * Production: ConfigurationBotFrameworkAuthentication with the single-tenant app registration:
+ * inbound JWTs are validated and outbound calls carry the bot's token.
+ * Sandbox/test: built from `{}`, which turns authentication off (like the Emulator).
+ */
+import {
+  type Activity,
+  ConfigurationBotFrameworkAuthentication,
+  ConfigurationServiceClientCredentialFactory,
+  type ConversationParameters,
+  type ConversationReference,
+} from 'botbuilder';
+import {
+  type AuthenticateRequestResult,
+  AuthenticationConstants,
+  BotFrameworkAuthentication,
+  type BotFrameworkClient,
+  ClaimsIdentity,
+  type ConnectorClient,
+  ConnectorFactory,
+  type UserTokenClient,
+} from 'botframework-connector';
+import type { BotConfig } from './config';
+import type { PipelinePolicyLike } from './delivery';
+
+interface PipelineLike {
+  addPolicy(policy: PipelinePolicyLike, options?: { phase?: 'Retry' }): void;
+  removePolicy(options: { name?: string; phase?: 'Retry' }): unknown[];
+}
+
+/**
+ * botbuilder 4.23 (the last 4.x, frozen) keeps its core-client ServiceClient in a private `client`
+ * field and offers no option to replace the retry policy. We reach it here, in one place, and
+ * fail loudly at the first call if the shape ever differs.
+ */
+export function installDeliveryPolicy(client: ConnectorClient, policy: PipelinePolicyLike): ConnectorClient {
+  const pipeline = (client as unknown as { client?: { pipeline?: PipelineLike } }).client?.pipeline;
+  if (!pipeline || typeof pipeline.removePolicy !== 'function' || typeof pipeline.addPolicy !== 'function') {
+    throw new Error('The botframework-connector client no longer exposes its pipeline; the delivery policy cannot be installed.');
+  }
+  pipeline.removePolicy({ phase: 'Retry' });
+  pipeline.addPolicy(policy, { phase: 'Retry' });
+  return client;
+}
+
+class PolicyConnectorFactory extends ConnectorFactory {
+  constructor(
+    private readonly inner: ConnectorFactory,
+    private readonly policy: PipelinePolicyLike,
+  ) {
+    super();
+  }
+
+  override async create(serviceUrl: string, audience?: string): Promise<ConnectorClient> {
+    return installDeliveryPolicy(await this.inner.create(serviceUrl, audience), this.policy);
+  }
+}
+
+/** Delegates everything to the inner authentication and wraps the connector factories it hands out. */
+export class DeliveryBotFrameworkAuthentication extends BotFrameworkAuthentication {
+  constructor(
+    private readonly inner: BotFrameworkAuthentication,
+    private readonly policy: PipelinePolicyLike,
+  ) {
+    super();
+  }
+
+  override async authenticateRequest(activity: Activity, authHeader: string): Promise<AuthenticateRequestResult> {
+    return this.wrapResult(await this.inner.authenticateRequest(activity, authHeader));
+  }
+
+  override async authenticateStreamingRequest(authHeader: string, channelIdHeader: string): Promise<AuthenticateRequestResult> {
+    return this.wrapResult(await this.inner.authenticateStreamingRequest(authHeader, channelIdHeader));
+  }
+
+  override createConnectorFactory(claimsIdentity: ClaimsIdentity): ConnectorFactory {
+    return new PolicyConnectorFactory(this.inner.createConnectorFactory(claimsIdentity), this.policy);
+  }
+
+  override createUserTokenClient(claimsIdentity: ClaimsIdentity): Promise<UserTokenClient> {
+    return this.inner.createUserTokenClient(claimsIdentity);
+  }
+
+  override createBotFrameworkClient(): BotFrameworkClient {
+    return this.inner.createBotFrameworkClient();
+  }
+
+  override getOriginatingAudience(): string {
+    return this.inner.getOriginatingAudience();
+  }
+
+  override authenticateChannelRequest(authHeader: string): Promise<ClaimsIdentity> {
+    return this.inner.authenticateChannelRequest(authHeader);
+  }
+
+  private wrapResult(result: AuthenticateRequestResult): AuthenticateRequestResult {
+    return result.connectorFactory ? { ...result, connectorFactory: new PolicyConnectorFactory(result.connectorFactory, this.policy) } : result;
+  }
+}
+
+export function createBotFrameworkAuthentication(config: Pick<BotConfig, 'authenticationEnabled' | 'app'>, policy: PipelinePolicyLike): DeliveryBotFrameworkAuthentication {
+  if (!config.authenticationEnabled) {
+    return new DeliveryBotFrameworkAuthentication(new ConfigurationBotFrameworkAuthentication({}), policy);
+  }
+  const app = config.app;
+  if (!app) throw new Error('Authentication is on but the bot app registration is missing.');
+  const appSettings = {
+    MicrosoftAppId: app.id,
+    MicrosoftAppType: 'SingleTenant',
+    MicrosoftAppTenantId: app.tenantId,
+    ...(app.credential.kind === 'secret'
+      ? { MicrosoftAppPassword: app.credential.secret }
+      : { CertificateThumbprint: app.credential.thumbprint, CertificatePrivateKey: app.credential.privateKey }),
+  };
+  const credentials = new ConfigurationServiceClientCredentialFactory(appSettings);
+  return new DeliveryBotFrameworkAuthentication(new ConfigurationBotFrameworkAuthentication(appSettings, credentials), policy);
+}
+
+/**
+ * Proactive messaging straight through the connector (no turn pipeline, so inbound-only
+ * middleware such as the tenant guard does not run for the bot's own posts).
+ */
+export interface Messenger {
+  /** Starts a new thread in a Teams channel with `activity` as its root message. */
+  createChannelThread(channel: Partial<ConversationReference>, activity: Partial<Activity>): Promise<{ conversationId: string; activityId: string }>;
+  send(reference: Partial<ConversationReference>, activity: Partial<Activity>): Promise<string>;
+  update(reference: Partial<ConversationReference>, activityId: string, activity: Partial<Activity>): Promise<void>;
+}
+
+export class ConnectorMessenger implements Messenger {
+  constructor(
+    private readonly auth: BotFrameworkAuthentication,
+    private readonly botAppId: string,
+  ) {}
+
+  private async client(serviceUrl: string | undefined): Promise<ConnectorClient> {
+    if (!serviceUrl) throw new Error('The conversation reference has no serviceUrl.');
+    const claims = new ClaimsIdentity(
+      [
+        { type: AuthenticationConstants.AudienceClaim, value: this.botAppId },
+        { type: AuthenticationConstants.AppIdClaim, value: this.botAppId },
+        { type: AuthenticationConstants.ServiceUrlClaim, value: serviceUrl },
+      ],
+      true,
+    );
+    return this.auth.createConnectorFactory(claims).create(serviceUrl, undefined);
+  }
+
+  async createChannelThread(channel: Partial<ConversationReference>, activity: Partial<Activity>): Promise<{ conversationId: string; activityId: string }> {
+    const channelId = channel.conversation?.id?.split(';')[0];
+    if (!channelId) throw new Error('The channel reference has no conversation id.');
+    const connector = await this.client(channel.serviceUrl);
+    const tenantId = channel.conversation?.tenantId;
+    const params: ConversationParameters = {
+      isGroup: true,
+      bot: channel.bot ?? { id: this.botAppId, name: '' },
+      members: [],
+      topicName: '',
+      tenantId: tenantId ?? '',
+      channelData: { channel: { id: channelId }, ...(tenantId ? { tenant: { id: tenantId } } : {}) },
+      activity: { type: 'message', ...activity } as Activity,
+    };
+    const created = await connector.conversations.createConversation(params);
+    const conversationId = created.id;
+    // Teams answers with the thread id `<channel>;messageid=<root id>` and the root activity id.
+    const activityId = created.activityId || /;messageid=(\d+)/.exec(conversationId ?? '')?.[1];
+    if (!conversationId || !activityId) throw new Error('Teams did not return the new thread and message ids.');
+    return { conversationId, activityId };
+  }
+
+  async send(reference: Partial<ConversationReference>, activity: Partial<Activity>): Promise<string> {
+    const conversationId = reference.conversation?.id;
+    if (!conversationId) throw new Error('The conversation reference has no conversation id.');
+    const connector = await this.client(reference.serviceUrl);
+    const full = this.address(reference, activity);
+    const r = await connector.conversations.sendToConversation(conversationId, full as Activity);
+    if (!r?.id) throw new Error('Teams did not return the id of the sent message.');
+    return r.id;
+  }
+
+  async update(reference: Partial<ConversationReference>, activityId: string, activity: Partial<Activity>): Promise<void> {
+    const conversationId = reference.conversation?.id;
+    if (!conversationId) throw new Error('The conversation reference has no conversation id.');
+    const connector = await this.client(reference.serviceUrl);
+    await connector.conversations.updateActivity(conversationId, activityId, { ...this.address(reference, activity), id: activityId } as Activity);
+  }
+
+  private address(reference: Partial<ConversationReference>, activity: Partial<Activity>): Partial<Activity> {
+    return {
+      type: 'message',
+      ...activity,
+      channelId: reference.channelId ?? 'msteams',
+      serviceUrl: reference.serviceUrl,
+      conversation: reference.conversation as Activity['conversation'],
+      from: reference.bot,
+      recipient: reference.user,
+    };
+  }
+}

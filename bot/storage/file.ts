@@ -1,0 +1,52 @@
+/**
+ * JSON-file ConversationStore for the sandbox: the whole state in one file, replaced atomically
+ * (write a temporary file, fsync, rename) after every change, so a crash leaves either the old or
+ * the new state and never half a file. One process owns the file.
+ */
+import { mkdir, open, readFile, rename } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { MemoryConversationStore, type MemoryStoreState, emptyState } from './memory';
+
+export class FileConversationStore extends MemoryConversationStore {
+  private writing: Promise<void> = Promise.resolve();
+
+  private constructor(
+    private readonly path: string,
+    state: MemoryStoreState,
+  ) {
+    let self: FileConversationStore | undefined;
+    super(state, () => (self ? self.persist() : Promise.resolve()));
+    self = this;
+  }
+
+  static async open(path: string): Promise<FileConversationStore> {
+    let state = emptyState();
+    try {
+      const parsed = JSON.parse(await readFile(path, 'utf8')) as Partial<MemoryStoreState>;
+      state = { users: parsed.users ?? {}, channel: parsed.channel, cards: parsed.cards ?? {}, notifications: parsed.notifications ?? {} };
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new Error(`The bot store file ${path} is unreadable: ${(e as Error).message}`);
+    }
+    await mkdir(dirname(path), { recursive: true });
+    return new FileConversationStore(path, state);
+  }
+
+  /** Writes are serialized: each one snapshots the state when it runs, so the last write wins with the latest state. */
+  private persist(): Promise<void> {
+    const run = this.writing.then(() => this.writeNow());
+    this.writing = run.catch(() => undefined);
+    return run;
+  }
+
+  private async writeNow(): Promise<void> {
+    const tmp = `${this.path}.${process.pid}.tmp`;
+    const handle = await open(tmp, 'w', 0o600);
+    try {
+      await handle.writeFile(JSON.stringify(this.state, null, 2));
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(tmp, this.path);
+  }
+}
