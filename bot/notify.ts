@@ -1,0 +1,90 @@
+/**
+ * `POST /api/notify`: the backend tells the bot that a request changed or that findings arrived.
+ * Order of checks, each refusing with nothing posted:
+ *   1. HMAC-SHA256 signature over `${timestamp}.${rawBody}` (RAW bytes, constant-time compare) -> 401
+ *   2. timestamp within the replay window (5 minutes)                                          -> 401
+ *   3. JSON body of the NotificationBody schema                                                -> 400
+ *   4. notificationId not processed before (remembered for a day)                              -> 409
+ * A failure while delivering releases the id, so the sender's retry is processed; the sender
+ * treats 409 DUPLICATE as "already delivered".
+ */
+import express from 'express';
+import type { NotificationBody } from '../core/api';
+import type { Clock } from '../core/ports';
+import type { Log } from './log';
+import { errorDetails } from './log';
+import { notificationBodySchema } from './notify-schema';
+import { NOTIFY_HEADERS, NOTIFY_REPLAY_WINDOW_MS, verifyNotification } from './notify-signature';
+import type { ConversationStore } from './storage/types';
+
+export const NOTIFY_MAX_BODY = '256kb';
+export const NOTIFICATION_ID_TTL_MS = 24 * 60 * 60_000;
+
+export interface NotificationHandler {
+  handle(body: NotificationBody): Promise<{ posted: number; updated: number; skipped: number }>;
+}
+
+export interface NotifyRouteDeps {
+  secret: string;
+  store: ConversationStore;
+  notifications: NotificationHandler;
+  clock: Clock;
+  log: Log;
+}
+
+const error = (res: express.Response, status: number, code: string, message: string, issues?: Array<{ path: string; message: string }>) =>
+  void res.status(status).json({ error: issues ? { code, message, issues } : { code, message } });
+
+export function notifyRouter(deps: NotifyRouteDeps): express.Router {
+  const router = express.Router();
+  router.post(
+    '/',
+    // Raw bytes: the MAC is over exactly what was sent, before any JSON parsing.
+    express.raw({ type: () => true, limit: NOTIFY_MAX_BODY }),
+    async (req, res) => {
+      const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+      const check = verifyNotification(
+        deps.secret,
+        { timestamp: req.get(NOTIFY_HEADERS.timestamp), signature: req.get(NOTIFY_HEADERS.signature) },
+        raw,
+        deps.clock.now(),
+        NOTIFY_REPLAY_WINDOW_MS,
+      );
+      if (!check.ok) {
+        deps.log.warn('notify refused: signature', { reason: check.reason, ip: req.ip });
+        return error(res, 401, 'UNAUTHORIZED', 'Missing, invalid or expired signature.');
+      }
+      if (!(req.get('content-type') ?? '').toLowerCase().startsWith('application/json')) {
+        return error(res, 415, 'UNSUPPORTED_MEDIA_TYPE', 'The body must be application/json.');
+      }
+      let json: unknown;
+      try {
+        json = JSON.parse(raw.toString('utf8'));
+      } catch {
+        return error(res, 400, 'VALIDATION', 'The body is not valid JSON.');
+      }
+      const parsed = notificationBodySchema.safeParse(json);
+      if (!parsed.success) {
+        const issues = parsed.error.issues.slice(0, 20).map((i) => ({ path: i.path.map(String).join('.') || '(body)', message: i.message }));
+        deps.log.warn('notify refused: body', { issues });
+        return error(res, 400, 'VALIDATION', 'The notification does not match the schema.', issues);
+      }
+      const body = parsed.data as NotificationBody;
+      const now = deps.clock.now();
+      if (!(await deps.store.claimNotification(body.notificationId, now, now + NOTIFICATION_ID_TTL_MS))) {
+        deps.log.info('notify refused: duplicate notification id', { notificationId: body.notificationId });
+        return error(res, 409, 'DUPLICATE', 'This notification was already received.');
+      }
+      try {
+        const result = await deps.notifications.handle(body);
+        deps.log.info('notification delivered', { notificationId: body.notificationId, kind: body.kind, ...result });
+        res.status(200).json({ status: 'delivered', ...result });
+      } catch (e) {
+        await deps.store.releaseNotification(body.notificationId).catch(() => undefined);
+        deps.log.error('notification delivery failed', { notificationId: body.notificationId, ...errorDetails(e) });
+        res.status(503).set('retry-after', '5').json({ error: { code: 'DELIVERY_FAILED', message: 'Teams could not be reached; retry later.' } });
+      }
+    },
+  );
+  return router;
+}

@@ -1,0 +1,212 @@
+/**
+ * Runs the synthesized approval state machine with aws-local-stepfunctions, with every Task bound
+ * to the REAL handler code (lambdas/{workflow,notify,revoke}) over whatever ports the caller
+ * gives (in-memory ports in tests and benchmarks).
+ *
+ * `LocalWorkflow` is also a WorkflowGateway: `start(requestId)` runs an execution named after the
+ * request, and `resume(token, outcome)` plays SendTaskSuccess / SendTaskFailure by settling the
+ * promise the RequestApproval task is parked on.
+ */
+import { type RunOptions, StateMachine } from 'aws-local-stepfunctions';
+import { STATES, TASK_FUNCTIONS } from '../../infra/constructs/approval-workflow';
+import { synthesizeWorkflowDefinition, type StateMachineDefinition } from '../../infra/workflow-definition';
+import type { WorkflowGateway, WorkflowOutcome } from '../../core/ports';
+import type { CoreDeps } from '../../core/services/types';
+import { createNotifyHandler } from '../../lambdas/notify/handler';
+import { createRevokeHandler } from '../../lambdas/revoke/handler';
+import { createWorkflowHandler } from '../../lambdas/workflow/handler';
+import type { ApprovalRequestedPayload, RevokePayload, WorkflowTaskPayload } from '../../lambdas/contract';
+import type { Log } from '../../lambdas/http';
+
+type EventLog = Awaited<ReturnType<AsyncGenerator<unknown>['next']>>['value'] & { type: string; state?: { name: string }; Error?: string; Cause?: unknown };
+type TaskFn = (input: unknown) => Promise<unknown>;
+
+let cachedDefinition: StateMachineDefinition | undefined;
+
+/** The definition synthesized from infra/ (once per process: synth takes a few seconds). */
+export function workflowDefinition(): StateMachineDefinition {
+  cachedDefinition ??= synthesizeWorkflowDefinition();
+  return structuredClone(cachedDefinition);
+}
+
+/** Step Functions Standard bills per state transition: every state entered, and every retry. */
+export function countTransitions(events: readonly EventLog[]): number {
+  return events.filter((e) => e.type === 'StateEntered' || e.type === 'StateRetried').length;
+}
+
+/** The names of the states entered, in order (what a test asserts a path against). */
+export function statePath(events: readonly EventLog[]): string[] {
+  return events.filter((e) => e.type === 'StateEntered').map((e) => e.state?.name ?? '?');
+}
+
+export class TaskTimedOut extends Error {
+  override name = 'TaskTimedOut';
+}
+
+export interface LocalExecution {
+  requestId: string;
+  executionArn: string;
+  events: EventLog[];
+  /** Resolves with the output, or rejects like a failed execution (error name = the Fail state's Error). */
+  result: Promise<unknown>;
+  status: 'RUNNING' | 'SUCCEEDED' | 'FAILED';
+  error?: { name: string; cause?: string };
+}
+
+export interface LocalWorkflowOptions {
+  definition?: StateMachineDefinition;
+  /** Milliseconds for every Wait state (default 0: status polling does not slow tests down). */
+  waitMs?: number;
+  /** Milliseconds before every Retry (default 0). */
+  retryMs?: number;
+  /** Wrap or replace a Task's handler (fault injection: "crash after the grant"). */
+  interceptTask?: (state: string, input: unknown, next: TaskFn) => Promise<unknown>;
+  log?: Log;
+}
+
+interface PendingApproval {
+  requestId: string;
+  resolve: (output: unknown) => void;
+  reject: (error: Error) => void;
+}
+
+export class LocalWorkflow implements WorkflowGateway {
+  readonly executions = new Map<string, LocalExecution>();
+  private readonly pending = new Map<string, PendingApproval>();
+  private readonly definition: StateMachineDefinition;
+  private deps: CoreDeps | undefined;
+  private tokenCounter = 0;
+
+  constructor(private readonly options: LocalWorkflowOptions = {}) {
+    this.definition = options.definition ?? workflowDefinition();
+  }
+
+  /** The ports the handlers run over; set once the deps (which include this gateway) exist. */
+  bind(deps: CoreDeps): this {
+    this.deps = deps;
+    return this;
+  }
+
+  async start(requestId: string): Promise<{ executionArn: string }> {
+    const existing = this.executions.get(requestId);
+    if (existing) return { executionArn: existing.executionArn };
+    const execution = this.run(requestId);
+    return { executionArn: execution.executionArn };
+  }
+
+  async resume(taskToken: string, outcome: WorkflowOutcome): Promise<void> {
+    const pending = this.pending.get(taskToken);
+    if (!pending) throw new TaskTimedOut('Task Timed Out: the task token is not (or no longer) waiting.');
+    this.pending.delete(taskToken);
+    if (outcome.approved) pending.resolve({ approved: true, approvedBy: outcome.approvedBy });
+    else {
+      const err = new Error(outcome.cause);
+      err.name = outcome.error;
+      pending.reject(err);
+    }
+  }
+
+  /** Tokens the RequestApproval task is parked on right now. */
+  waitingTokens(): string[] {
+    return [...this.pending.keys()];
+  }
+
+  /** Resolves when the execution ends (never rejects). */
+  async settled(requestId: string): Promise<LocalExecution> {
+    const execution = this.executions.get(requestId);
+    if (!execution) throw new Error(`No execution for ${requestId}`);
+    await execution.result.catch(() => undefined);
+    return execution;
+  }
+
+  /** Resolves once the execution has entered `state` (polls the event log on the microtask/timer queue). */
+  async reached(requestId: string, state: string, timeoutMs = 5_000): Promise<void> {
+    const started = performance.now();
+    for (;;) {
+      const execution = this.executions.get(requestId);
+      if (execution?.events.some((e) => e.type === 'StateEntered' && e.state?.name === state)) return;
+      if (execution && execution.status !== 'RUNNING') throw new Error(`${requestId} ended (${execution.status}) before reaching ${state}: ${statePath(execution.events).join(' > ')}`);
+      if (performance.now() - started > timeoutMs) throw new Error(`${requestId} did not reach ${state}`);
+      await new Promise((r) => setImmediate(r));
+    }
+  }
+
+  private handlers(): Record<string, TaskFn> {
+    const deps = () => {
+      if (!this.deps) throw new Error('LocalWorkflow.bind(deps) was not called');
+      return this.deps;
+    };
+    const log = this.options.log;
+    const workflow = createWorkflowHandler(deps, { log });
+    const notify = createNotifyHandler(deps, { log });
+    const revoke = createRevokeHandler(deps, { log });
+    const byFunction: Record<string, TaskFn> = {
+      workflow: (input) => workflow(input as WorkflowTaskPayload),
+      revoke: (input) => revoke(input as RevokePayload),
+      // RequestApproval uses the lambda:invoke.waitForTaskToken integration: the input is
+      // {FunctionName, Payload}; the task's output is what SendTaskSuccess sends.
+      notify: async (input) => {
+        const payload = (input as { Payload: ApprovalRequestedPayload }).Payload;
+        const parked = new Promise<unknown>((resolve, reject) => this.pending.set(payload.taskToken, { requestId: payload.requestId, resolve, reject }));
+        try {
+          await notify(payload);
+        } catch (e) {
+          this.pending.delete(payload.taskToken);
+          throw e;
+        }
+        return parked;
+      },
+    };
+    const out: Record<string, TaskFn> = {};
+    for (const [state, fn] of Object.entries(TASK_FUNCTIONS)) {
+      const next = byFunction[fn]!;
+      out[state] = this.options.interceptTask ? (input) => this.options.interceptTask!(state, input, next) : next;
+    }
+    return out;
+  }
+
+  private run(requestId: string): LocalExecution {
+    const machine = new StateMachine(this.definition as never, { validationOptions: { checkArn: false } });
+    const waits = Object.fromEntries(Object.entries(this.definition.States).filter(([, s]) => s.Type === 'Wait').map(([name]) => [name, this.options.waitMs ?? 0]));
+    const retries = Object.fromEntries(Object.entries(this.definition.States).filter(([, s]) => Array.isArray(s.Retry)).map(([name]) => [name, this.options.retryMs ?? 0]));
+    const token = `local-token-${requestId}-${++this.tokenCounter}`;
+    const runOptions: RunOptions = {
+      overrides: { taskResourceLocalHandlers: this.handlers() as never, waitTimeOverrides: waits, retryIntervalOverrides: retries },
+      context: { Execution: { Name: requestId, Input: { requestId } }, Task: { Token: token } },
+    };
+    const { result, eventLogs } = machine.run({ requestId }, runOptions);
+    const execution: LocalExecution = {
+      requestId,
+      executionArn: `arn:aws:states:us-east-1:111111111111:execution:jit-access-test-approval:${requestId}`,
+      events: [],
+      result: result.then(
+        (output) => {
+          execution.status = 'SUCCEEDED';
+          return output;
+        },
+        (e: unknown) => {
+          execution.status = 'FAILED';
+          // ExecutionError wraps the runtime error: its name is the Fail state's Error.
+          const inner = (e as Error).cause as Error | undefined;
+          execution.error = { name: inner?.name ?? (e as Error).name, cause: inner?.message };
+          throw e;
+        },
+      ),
+      status: 'RUNNING',
+    };
+    // Keep unhandled-rejection noise out of test output; callers await `result` or `settled()`.
+    execution.result.catch(() => undefined);
+    void (async () => {
+      for await (const event of eventLogs) {
+        const e = event as EventLog;
+        execution.events.push(e);
+        // The approval wait ended (timeout, failure): its token no longer resumes anything.
+        if ((e.type === 'StateFailed' || e.type === 'StateCaught' || e.type === 'StateExited') && e.state?.name === STATES.requestApproval) {
+          for (const [t, p] of this.pending) if (p.requestId === requestId) this.pending.delete(t);
+        }
+      }
+    })();
+    this.executions.set(requestId, execution);
+    return execution;
+  }
+}
