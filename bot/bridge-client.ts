@@ -115,47 +115,47 @@ export class BridgeClient {
   }
 
   /** Idempotent per (requester, clientRequestId): a retry after a timeout returns the same request. */
-  submitRequest(actor: ActorIdentity, body: CreateRequestBody, o?: CallOptions): Promise<RequestResponse> {
+  async submitRequest(actor: ActorIdentity, body: CreateRequestBody, o?: CallOptions): Promise<RequestResponse> {
     return this.call<RequestResponse>('POST', '/requests', actor, { body, idempotent: true, ...o }).then(checkRequestResponse);
   }
 
-  listRequests(actor: ActorIdentity, view: ListQuery['view'], o?: CallOptions): Promise<RequestListResponse> {
+  async listRequests(actor: ActorIdentity, view: ListQuery['view'], o?: CallOptions): Promise<RequestListResponse> {
     return this.call<RequestListResponse>('GET', `/requests?view=${encodeURIComponent(view)}`, actor, { idempotent: true, ...o }).then((r) => {
       if (!r || !Array.isArray(r.requests) || !r.requests.every(isRequestView)) throw protocolError('a request list');
       return r;
     });
   }
 
-  getRequest(actor: ActorIdentity, requestId: string, o?: CallOptions): Promise<RequestResponse> {
+  async getRequest(actor: ActorIdentity, requestId: string, o?: CallOptions): Promise<RequestResponse> {
     return this.call<RequestResponse>('GET', requestPath(requestId), actor, { idempotent: true, ...o }).then(checkRequestResponse);
   }
 
   /** Idempotent on the server: a second vote by the same approver is reported as `duplicate`. */
-  decide(actor: ActorIdentity, requestId: string, body: DecisionBody, o?: CallOptions): Promise<DecisionResponse> {
+  async decide(actor: ActorIdentity, requestId: string, body: DecisionBody, o?: CallOptions): Promise<DecisionResponse> {
     return this.call<DecisionResponse>('POST', `${requestPath(requestId)}/decisions`, actor, { body, idempotent: true, ...o }).then((r) => {
       checkRequestResponse(r);
       return { request: r.request, decided: r.decided === true, duplicate: r.duplicate === true };
     });
   }
 
-  revoke(actor: ActorIdentity, requestId: string, body: RevokeBody, o?: CallOptions): Promise<RequestResponse> {
+  async revoke(actor: ActorIdentity, requestId: string, body: RevokeBody, o?: CallOptions): Promise<RequestResponse> {
     return this.call<RequestResponse>('POST', `${requestPath(requestId)}/revoke`, actor, { body, idempotent: true, ...o }).then(checkRequestResponse);
   }
 
-  cancel(actor: ActorIdentity, requestId: string, body: CancelBody, o?: CallOptions): Promise<RequestResponse> {
+  async cancel(actor: ActorIdentity, requestId: string, body: CancelBody, o?: CallOptions): Promise<RequestResponse> {
     return this.call<RequestResponse>('POST', `${requestPath(requestId)}/cancel`, actor, { body, idempotent: true, ...o }).then(checkRequestResponse);
   }
 
   /** NOT idempotent (two extends add twice), so it is never retried automatically. */
-  extend(actor: ActorIdentity, requestId: string, body: ExtendBody, o?: CallOptions): Promise<RequestResponse> {
+  async extend(actor: ActorIdentity, requestId: string, body: ExtendBody, o?: CallOptions): Promise<RequestResponse> {
     return this.call<RequestResponse>('POST', `${requestPath(requestId)}/extend`, actor, { body, idempotent: false, ...o }).then(checkRequestResponse);
   }
 
-  review(actor: ActorIdentity, requestId: string, body: ReviewBody, o?: CallOptions): Promise<RequestResponse> {
+  async review(actor: ActorIdentity, requestId: string, body: ReviewBody, o?: CallOptions): Promise<RequestResponse> {
     return this.call<RequestResponse>('POST', `${requestPath(requestId)}/review`, actor, { body, idempotent: true, ...o }).then(checkRequestResponse);
   }
 
-  eligibility(actor: ActorIdentity, query: EligibilityQuery, o?: CallOptions): Promise<EligibilityResponse> {
+  async eligibility(actor: ActorIdentity, query: EligibilityQuery, o?: CallOptions): Promise<EligibilityResponse> {
     const params = new URLSearchParams();
     if (query.q !== undefined) params.set('q', query.q);
     if (query.accountId !== undefined) params.set('accountId', query.accountId);
