@@ -18,5 +18,6 @@ export const TABLE_SCHEMAS: Record<'requests' | 'ledger' | 'audit' | 'conversati
   },
   ledger: { constructId: 'LedgerTable', partitionKey: 'pk', indexes: [] },
   audit: { constructId: 'AuditTable', partitionKey: 'pk', sortKey: 'sk', indexes: [] },
-  conversations: { constructId: 'ConversationsTable', partitionKey: 'pk', sortKey: 'sk', ttlAttribute: 'expiresAt', indexes: [] },
+  // bot/storage/dynamodb.ts: one string key `pk`, TTL on `ttl` (epoch seconds).
+  conversations: { constructId: 'ConversationsTable', partitionKey: 'pk', ttlAttribute: 'ttl', indexes: [] },
 };
