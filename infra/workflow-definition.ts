@@ -3,9 +3,6 @@
  * with its intrinsic functions resolved. Tests and the sandbox run THIS definition with
  * aws-local-stepfunctions, so what is tested is what is deployed.
  */
-import { App } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
-import { buildApp } from './build';
 
 export interface StateMachineDefinition {
   StartAt: string;
@@ -64,15 +61,4 @@ export function definitionFromTemplate(template: Record<string, unknown>, option
   const raw = props.DefinitionString;
   const text = typeof raw === 'string' ? raw : String(resolveIntrinsics(raw, opts));
   return JSON.parse(text) as StateMachineDefinition;
-}
-
-/**
- * Synthesizes the app for a placeholder stage (`test`) without bundling the functions (fast,
- * ~2 s) and returns the workflow definition. `context` may override any context key, e.g. the
- * policy file the sandbox uses.
- */
-export function synthesizeWorkflowDefinition(context: Record<string, unknown> = {}, options: ResolveOptions = {}): StateMachineDefinition {
-  const app = new App({ context: { stage: 'test', ...context, 'aws:cdk:bundling-stacks': [] } });
-  const { stack } = buildApp(app);
-  return definitionFromTemplate(Template.fromStack(stack).toJSON(), options);
 }

@@ -3,18 +3,19 @@
  * no Assign, so that aws-local-stepfunctions runs exactly this definition in tests and the
  * sandbox).
  *
- *   Validate ─▶ Route ─┬─ approval ─▶ RequestApproval (.waitForTaskToken, TimeoutSecondsPath)
- *                      │                 ├─ States.Timeout ─▶ TimedOut ─▶ AfterTimeout ─┬─ APPROVED (last-second vote) ─▶ StartGrant
- *                      │                 │                                              └─ otherwise ─▶ Done
- *                      │                 ├─ Denied | Cancelled ─▶ Closed ─▶ Done
- *                      │                 └─ approved ─▶ StartGrant
- *                      ├─ auto_approve | break_glass ─▶ StartGrant
- *                      └─ anything else ─▶ UnknownRoute ─▶ RecordFailure ─▶ Failed
+ *   Validate ─┬─ Cancelled (before it started) ─▶ Closed ─▶ Done
+ *             └─▶ Route ─┬─ approval ─▶ RequestApproval (.waitForTaskToken, TimeoutSecondsPath)
+ *                        │                ├─ approved ─▶ StartGrant
+ *                        │                ├─ Denied | Cancelled ─▶ Closed ─▶ Done
+ *                        │                └─ States.Timeout ─▶ TimedOut ─▶ AfterTimeout ─┬─ APPROVED (vote won the race) ─▶ StartGrant
+ *                        │                                                                └─ otherwise ─▶ Done
+ *                        ├─ auto_approve | break_glass ─▶ StartGrant
+ *                        └─ anything else ─▶ UnknownRoute ─▶ RecordFailure ─▶ Failed
  *   StartGrant ─▶ GrantStatus ─┬─ SUCCEEDED ─▶ CompleteGrant ─▶ Granted
  *                              ├─ FAILED ─▶ FailGrant ─▶ GrantFailed
- *                              ├─ polls exhausted ─▶ GrantPollingExhausted ─▶ FailGrant
+ *                              ├─ IN_PROGRESS, polls exhausted ─▶ GrantPollingExhausted ─▶ FailGrant
  *                              └─ IN_PROGRESS ─▶ CountPoll ─▶ WaitForGrant ─▶ CheckGrant ─▶ GrantStatus
- *   any error in StartGrant / CheckGrant / CompleteGrant / FailGrant ─▶ Compensate (revoke) ─▶ CompensatedFailure
+ *   any error in StartGrant, CheckGrant, CompleteGrant, FailGrant ─▶ Compensate (revoke) ─▶ CompensatedFailure
  *
  * Step Functions Standard bills per state transition: the approve path is 7 transitions when
  * Identity Center answers at once and 4 more per status poll.
@@ -67,6 +68,14 @@ export const TASK_FUNCTIONS = {
   [STATES.recordFailure]: 'workflow',
   [STATES.compensate]: 'revoke',
 } as const;
+
+/**
+ * Where RequestApproval reads its timeout. The remaining approval time sits under `Payload` on
+ * purpose: AWS resolves TimeoutSecondsPath against the state input, aws-local-stepfunctions
+ * against the input after Parameters (`{FunctionName, Payload}`), and this path means the same
+ * value to both, so tests exercise the deployed definition unchanged.
+ */
+export const APPROVAL_TIMEOUT_PATH = '$.Payload.approvalTimeoutSeconds';
 
 /** Identity Center usually finishes an assignment in seconds; first provisioning of a permission set into an account can take minutes. */
 export const GRANT_POLL_SECONDS = 5;
@@ -242,9 +251,13 @@ export class ApprovalWorkflow extends Construct {
         comment: 'Posts the approval card and parks the task token server-side; the bridge resumes it on the deciding vote.',
         lambdaFunction: props.notifyFn,
         integrationPattern: sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
-        payload: sfn.TaskInput.fromObject({ requestId, taskToken: sfn.JsonPath.taskToken }),
+        payload: sfn.TaskInput.fromObject({
+          requestId,
+          taskToken: sfn.JsonPath.taskToken,
+          approvalTimeoutSeconds: sfn.JsonPath.numberAt(APPROVAL_TIMEOUT_PATH),
+        }),
         retryOnServiceExceptions: false,
-        taskTimeout: sfn.Timeout.at('$.approvalTimeoutSeconds'),
+        taskTimeout: sfn.Timeout.at(APPROVAL_TIMEOUT_PATH),
         resultPath: '$.approval',
       }),
     );
@@ -269,10 +282,12 @@ export class ApprovalWorkflow extends Construct {
       resultSelector: {
         requestId: sfn.JsonPath.stringAt('$.requestId'),
         route: sfn.JsonPath.stringAt('$.route'),
-        approvalTimeoutSeconds: sfn.JsonPath.numberAt('$.approvalTimeoutSeconds'),
         polls: { count: 0 },
+        Payload: { approvalTimeoutSeconds: sfn.JsonPath.numberAt('$.approvalTimeoutSeconds') },
       },
     });
+    // Cancelled between submit and this first step: nothing to do, not a failure.
+    validate.addCatch(closed, { errors: [WORKFLOW_ERRORS.cancelled], resultPath: '$.error' });
     validate.addCatch(recordFailure, { errors: ['States.ALL'], resultPath: '$.error' });
     validate.next(route);
 
