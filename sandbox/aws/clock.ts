@@ -1,0 +1,117 @@
+/**
+ * Time for the AWS stand-ins. The sandbox runs on the system clock with real timers; tests and
+ * benchmarks inject a ManualClock so that asynchronous assignment status, token buckets and
+ * schedules can be driven without waiting on the wall clock.
+ */
+import type { Clock } from '../../core/ports';
+
+export interface Timer {
+  cancel(): void;
+}
+
+/** A core Clock that can also arm cancellable timers. */
+export interface SandboxClock extends Clock {
+  /** Calls `callback` once, `delayMs` from now on this clock (negative delays fire as soon as possible). */
+  setTimer(delayMs: number, callback: () => void): Timer;
+}
+
+/** Node's setTimeout holds at most 2^31-1 ms (about 24.8 days); longer delays are chained. */
+const MAX_TIMEOUT_MS = 2_147_483_647;
+
+export const systemClock: SandboxClock = {
+  now: () => Date.now(),
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms))),
+  setTimer(delayMs, callback) {
+    const due = Date.now() + Math.max(0, delayMs);
+    let handle: NodeJS.Timeout | undefined;
+    let cancelled = false;
+    const arm = () => {
+      const remaining = due - Date.now();
+      if (remaining > MAX_TIMEOUT_MS) {
+        handle = setTimeout(arm, MAX_TIMEOUT_MS);
+      } else {
+        handle = setTimeout(() => {
+          if (!cancelled) callback();
+        }, Math.max(0, remaining));
+      }
+      // Timers never keep the process alive on their own: the servers do.
+      handle.unref();
+    };
+    arm();
+    return {
+      cancel() {
+        cancelled = true;
+        if (handle) clearTimeout(handle);
+      },
+    };
+  },
+};
+
+interface PendingTimer {
+  id: number;
+  due: number;
+  callback: () => void;
+}
+
+/**
+ * A clock that only moves when told to. `advance(ms)` runs every timer that falls due, in due
+ * order, and lets the microtasks they schedule settle between timers (so a promise chain started
+ * by one timer can arm the next one within the same advance).
+ */
+export class ManualClock implements SandboxClock {
+  private current: number;
+  private readonly timers: PendingTimer[] = [];
+  private nextId = 1;
+
+  constructor(start = Date.UTC(2030, 0, 1, 9, 0, 0)) {
+    this.current = start;
+  }
+
+  now(): number {
+    return this.current;
+  }
+
+  sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => this.setTimer(ms, resolve));
+  }
+
+  setTimer(delayMs: number, callback: () => void): Timer {
+    const timer: PendingTimer = { id: this.nextId++, due: this.current + Math.max(0, delayMs), callback };
+    this.timers.push(timer);
+    return {
+      cancel: () => {
+        const index = this.timers.indexOf(timer);
+        if (index >= 0) this.timers.splice(index, 1);
+      },
+    };
+  }
+
+  /** Number of timers armed and not yet fired. */
+  get pendingTimers(): number {
+    return this.timers.length;
+  }
+
+  async advance(ms: number): Promise<void> {
+    const target = this.current + ms;
+    for (;;) {
+      await settleMicrotasks();
+      const next = this.timers.filter((t) => t.due <= target).sort((a, b) => a.due - b.due || a.id - b.id)[0];
+      if (!next) break;
+      this.timers.splice(this.timers.indexOf(next), 1);
+      this.current = Math.max(this.current, next.due);
+      next.callback();
+    }
+    this.current = target;
+    await settleMicrotasks();
+  }
+
+  /** Moves the clock without firing anything (a process that was asleep, or a restart later). */
+  jump(ms: number): void {
+    this.current += ms;
+  }
+}
+
+async function settleMicrotasks(): Promise<void> {
+  for (let i = 0; i < 10; i++) await Promise.resolve();
+  await new Promise<void>((resolve) => setImmediate(resolve));
+}

@@ -1,0 +1,165 @@
+/**
+ * Starts every AWS stand-in behind one loopback endpoint. The product's handlers reach them with
+ * the real SDK v3 clients: either pass `clientConfig` to the client constructors, or set the
+ * variables of `env` (AWS_ENDPOINT_URL_<SERVICE>, which the SDK reads by itself) so that the
+ * handler code is exactly the production code.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ENV } from '../../lambdas/contract';
+import { explainListenError, SANDBOX_PORTS } from '../ports';
+import { DEMO_ACCOUNTS, DEMO_INSTANCE_ARN, DEMO_PERMISSION_SETS, DEMO_PRODUCT_ACCOUNT_ID, DEMO_REGION, demoDirectory, demoPreexistingAssignments } from '../seed';
+import type { SandboxClock } from './clock';
+import { systemClock } from './clock';
+import { type IdentityCenterOptions, IdentityCenterStandIn } from './identity-center';
+import { type Directory, IdentityStoreStandIn } from './identity-store';
+import { DEFAULT_DATA_DIR, dataFile } from './persistence';
+import { type SchedulerOptions, SchedulerStandIn } from './scheduler';
+import { type SecurityHubOptions, SecurityHubStandIn } from './security-hub';
+import { createAwsServer, listen } from './server';
+import { type StepFunctionsOptions, StepFunctionsStandIn } from './step-functions';
+
+export interface AwsStandInsOptions {
+  /** Port on 127.0.0.1; 0 picks a free one (tests). Default: JIT_AWS_PORT's default, 4599. */
+  port?: number;
+  /** Data folder for state that survives a restart; `false` keeps everything in memory. Default `.sandbox-data`. */
+  dataDir?: string | false;
+  clock?: SandboxClock;
+  random?: () => number;
+  region?: string;
+  /** The account the product runs in (Scheduler and Step Functions ARNs, Security Hub events). */
+  accountId?: string;
+  /** Identity store contents; default the demo directory. */
+  directory?: Directory;
+  identityCenter?: Omit<IdentityCenterOptions, 'clock' | 'random' | 'dataFile' | 'identityStoreId'>;
+  scheduler?: Omit<SchedulerOptions, 'clock' | 'random' | 'dataFile' | 'region' | 'accountId'>;
+  securityHub?: Omit<SecurityHubOptions, 'clock' | 'dataFile' | 'region' | 'accountId'>;
+  stepFunctions?: Omit<StepFunctionsOptions, 'clock' | 'dataFile' | 'region' | 'accountId'>;
+  /**
+   * When true, stored schedules are not armed until `start()` is called: register the schedule
+   * targets (and state machines) first so that nothing fires into the void. Default false.
+   */
+  deferStart?: boolean;
+  /** One line per failed request and per failed target; default silent for requests, console.error for targets. */
+  log?: (message: string) => void;
+}
+
+export interface AwsStandIns {
+  /** The one URL every stand-in answers on, e.g. http://127.0.0.1:4599. */
+  endpoint: string;
+  port: number;
+  region: string;
+  accountId: string;
+  /** Spread into any AWS SDK v3 client constructor. */
+  clientConfig: { endpoint: string; region: string; credentials: { accessKeyId: string; secretAccessKey: string } };
+  /**
+   * Environment for the product's code: AWS_ENDPOINT_URL_<SERVICE> for the five services (the SDK
+   * picks them up with no code change), fake static credentials, the region, and the
+   * Identity Center ids (JIT_SSO_INSTANCE_ARN, JIT_IDENTITY_STORE_ID).
+   */
+  env: Record<string, string>;
+  identityCenter: IdentityCenterStandIn;
+  identityStore: IdentityStoreStandIn;
+  scheduler: SchedulerStandIn;
+  securityHub: SecurityHubStandIn;
+  stepFunctions: StepFunctionsStandIn;
+  /** Arms stored schedules (only needed with `deferStart`). Idempotent. */
+  start(): void;
+  /** Stops timers, writes state out and closes the server. */
+  stop(): Promise<void>;
+}
+
+export const SANDBOX_CREDENTIALS = { accessKeyId: 'AKIASANDBOXFAKE00000', secretAccessKey: 'sandbox-fake-secret-access-key' } as const;
+
+export async function startAwsStandIns(options: AwsStandInsOptions = {}): Promise<AwsStandIns> {
+  const clock = options.clock ?? systemClock;
+  const random = options.random ?? Math.random;
+  const region = options.region ?? DEMO_REGION;
+  const accountId = options.accountId ?? DEMO_PRODUCT_ACCOUNT_ID;
+  const dataDir = options.dataDir === false ? undefined : (options.dataDir ?? DEFAULT_DATA_DIR);
+  const directory = options.directory ?? demoDirectory();
+
+  const identityStore = new IdentityStoreStandIn(directory);
+  const identityCenter = new IdentityCenterStandIn({
+    instanceArn: DEMO_INSTANCE_ARN,
+    permissionSets: DEMO_PERMISSION_SETS,
+    accountIds: DEMO_ACCOUNTS.map((a) => a.id),
+    preexistingAssignments: options.directory ? [] : demoPreexistingAssignments(),
+    principalExists: (type, id) => (type === 'USER' ? identityStore.hasUser(id) : identityStore.hasGroup(id)),
+    ownerAccountId: accountId,
+    ...options.identityCenter,
+    identityStoreId: directory.identityStoreId,
+    clock,
+    random,
+    dataFile: dataFile(dataDir, 'identity-center.json'),
+  });
+  const scheduler = new SchedulerStandIn({ ...options.scheduler, clock, random, region, accountId, dataFile: dataFile(dataDir, 'scheduler.json') });
+  const securityHub = new SecurityHubStandIn({ ...options.securityHub, clock, region, accountId, dataFile: dataFile(dataDir, 'security-hub.json') });
+  const stepFunctions = new StepFunctionsStandIn({ ...options.stepFunctions, clock, region, accountId, dataFile: dataFile(dataDir, 'step-functions.json') });
+
+  const server = createAwsServer({
+    rpcServices: [identityCenter, identityStore, stepFunctions],
+    restServices: [scheduler, securityHub],
+    admin: { identityCenter, identityStore, scheduler, securityHub, stepFunctions, defaultAccountId: DEMO_ACCOUNTS[0].id, now: () => clock.now() },
+    log: options.log,
+  });
+  const port = options.port ?? SANDBOX_PORTS.aws.port;
+  let running: Awaited<ReturnType<typeof listen>>;
+  try {
+    running = await listen(server, port);
+  } catch (e) {
+    await Promise.all([identityCenter.stop(), scheduler.stop(), securityHub.stop(), stepFunctions.stop()]);
+    throw explainListenError(e, { ...SANDBOX_PORTS.aws, port });
+  }
+
+  const endpoint = running.url;
+  const env: Record<string, string> = {
+    AWS_REGION: region,
+    AWS_ACCESS_KEY_ID: SANDBOX_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: SANDBOX_CREDENTIALS.secretAccessKey,
+    AWS_ENDPOINT_URL_SSO_ADMIN: endpoint,
+    AWS_ENDPOINT_URL_IDENTITYSTORE: endpoint,
+    AWS_ENDPOINT_URL_SCHEDULER: endpoint,
+    AWS_ENDPOINT_URL_SECURITYHUB: endpoint,
+    AWS_ENDPOINT_URL_SFN: endpoint,
+    [ENV.ssoInstanceArn]: identityCenter.instanceArn,
+    [ENV.identityStoreId]: identityStore.identityStoreId,
+  };
+  if (dataDir) {
+    mkdirSync(dataDir, { recursive: true });
+    // Other commands (`npm run sandbox:finding`) find the running stand-ins through this file.
+    writeFileSync(join(dataDir, 'endpoints.json'), `${JSON.stringify({ endpoint, region, accountId, pid: process.pid, startedAt: new Date().toISOString() }, null, 2)}\n`);
+  }
+
+  let started = false;
+  const start = () => {
+    if (started) return;
+    started = true;
+    scheduler.start();
+  };
+  if (!options.deferStart) start();
+
+  let stopping: Promise<void> | undefined;
+  return {
+    endpoint,
+    port: running.port,
+    region,
+    accountId,
+    clientConfig: { endpoint, region, credentials: { ...SANDBOX_CREDENTIALS } },
+    env,
+    identityCenter,
+    identityStore,
+    scheduler,
+    securityHub,
+    stepFunctions,
+    start,
+    stop: () =>
+      (stopping ??= (async () => {
+        await running.close();
+        await Promise.all([identityCenter.stop(), scheduler.stop(), securityHub.stop(), stepFunctions.stop()]);
+      })()),
+  };
+}
+
+export { ManualClock, systemClock } from './clock';
+export type { SandboxClock } from './clock';

@@ -1,0 +1,297 @@
+/**
+ * Security Hub stand-in (restJson1): BatchImportFindings (POST /findings/import) stores findings in
+ * the AWS Security Finding Format, deduplicated by (ProductArn, Id) with re-imports updating the
+ * stored finding; GetFindings (POST /findings) filters, sorts and pages them. Every imported
+ * finding is also emitted as the EventBridge event the product's rule listens to
+ * (`detail-type: Security Hub Findings - Imported`, one finding per event, as AWS sends them).
+ */
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import { type SandboxClock, systemClock } from './clock';
+import { type FaultKind, FaultQueue } from './faults';
+import { JsonDocument } from './persistence';
+import { AwsError, compact, paginate, parseInput } from './protocol';
+import type { RestJsonService, RestRequest, RestRoute } from './rest-service';
+
+export type AsffFinding = Record<string, unknown> & {
+  SchemaVersion: string;
+  Id: string;
+  ProductArn: string;
+  GeneratorId: string;
+  AwsAccountId: string;
+  CreatedAt: string;
+  UpdatedAt: string;
+  Title: string;
+  Description: string;
+  Resources: Array<Record<string, unknown> & { Type: string; Id: string }>;
+  Severity?: { Label?: string; Normalized?: number; Original?: string; Product?: number };
+};
+
+/** The EventBridge event Security Hub sends for imported findings. */
+export interface SecurityHubImportedEvent {
+  version: '0';
+  id: string;
+  'detail-type': 'Security Hub Findings - Imported';
+  source: 'aws.securityhub';
+  account: string;
+  time: string;
+  region: string;
+  resources: string[];
+  detail: { findings: AsffFinding[] };
+}
+
+export type FindingsListener = (event: SecurityHubImportedEvent) => Promise<void> | void;
+
+export interface SecurityHubOptions {
+  clock?: SandboxClock;
+  region?: string;
+  /** The account Security Hub runs in (the event's `account`). */
+  accountId?: string;
+  dataFile?: string;
+  log?: (message: string) => void;
+}
+
+const nonEmpty = z.string().min(1);
+const findingSchema = z
+  .object({
+    SchemaVersion: nonEmpty,
+    Id: nonEmpty.max(512),
+    ProductArn: nonEmpty.max(2048),
+    GeneratorId: nonEmpty.max(512),
+    AwsAccountId: z.string().regex(/^\d{12}$/, 'must be a 12-digit account id'),
+    CreatedAt: z.iso.datetime({ offset: true }),
+    UpdatedAt: z.iso.datetime({ offset: true }),
+    Title: nonEmpty.max(256),
+    Description: nonEmpty.max(1024),
+    Resources: z.array(z.object({ Type: nonEmpty, Id: nonEmpty }).passthrough()).min(1).max(32),
+    Severity: z
+      .object({ Label: z.enum(['INFORMATIONAL', 'LOW', 'MEDIUM', 'HIGH', 'CRITICAL']).optional(), Normalized: z.number().int().min(0).max(100).optional(), Original: nonEmpty.optional(), Product: z.number().optional() })
+      .passthrough()
+      .optional(),
+    Types: z.array(nonEmpty).max(50).optional(),
+  })
+  .passthrough();
+const importSchema = z.object({ Findings: z.array(z.unknown()).min(1).max(100) });
+
+const stringFilter = z.object({ Value: nonEmpty, Comparison: z.enum(['EQUALS', 'PREFIX', 'NOT_EQUALS', 'PREFIX_NOT_EQUALS']) });
+const getFindingsSchema = z.object({
+  Filters: z.record(z.string(), z.array(z.unknown())).optional(),
+  SortCriteria: z.array(z.object({ Field: nonEmpty, SortOrder: z.enum(['asc', 'desc']).optional() })).optional(),
+  NextToken: z.string().optional(),
+  MaxResults: z.number().int().min(1).max(100).optional(),
+});
+
+/** String filters the stand-in evaluates, and where each one reads the finding. */
+const STRING_FIELDS: Record<string, (f: AsffFinding) => Array<string | undefined>> = {
+  Id: (f) => [f.Id],
+  ProductArn: (f) => [f.ProductArn],
+  AwsAccountId: (f) => [f.AwsAccountId],
+  GeneratorId: (f) => [f.GeneratorId],
+  Region: (f) => [f.Region as string | undefined],
+  Title: (f) => [f.Title],
+  Type: (f) => (f.Types as string[] | undefined) ?? [],
+  SeverityLabel: (f) => [f.Severity?.Label ?? labelFromNormalized(f.Severity?.Normalized)],
+  ResourceType: (f) => f.Resources.map((r) => r.Type),
+  ResourceId: (f) => f.Resources.map((r) => r.Id),
+  RecordState: (f) => [(f.RecordState as string | undefined) ?? 'ACTIVE'],
+  WorkflowStatus: (f) => [((f.Workflow as { Status?: string } | undefined)?.Status) ?? 'NEW'],
+  ComplianceStatus: (f) => [(f.Compliance as { Status?: string } | undefined)?.Status],
+  ProductName: (f) => [f.ProductName as string | undefined],
+  CompanyName: (f) => [f.CompanyName as string | undefined],
+};
+
+/** ASFF: a finding without Severity.Label is labelled from Normalized. */
+export function labelFromNormalized(normalized: number | undefined): string | undefined {
+  if (normalized === undefined) return undefined;
+  if (normalized === 0) return 'INFORMATIONAL';
+  if (normalized < 40) return 'LOW';
+  if (normalized < 70) return 'MEDIUM';
+  if (normalized < 90) return 'HIGH';
+  return 'CRITICAL';
+}
+
+interface StoredFinding {
+  finding: AsffFinding;
+  /** When Security Hub first saw it and last updated it (ASFF keeps these as UpdatedAt/CreatedAt from the provider). */
+  importedAt: string;
+  updatedAt: string;
+  imports: number;
+}
+
+const persistedSchema = z.object({
+  version: z.literal(1),
+  findings: z.array(z.object({ finding: z.record(z.string(), z.unknown()), importedAt: z.string(), updatedAt: z.string(), imports: z.number() })),
+});
+
+export class SecurityHubStandIn implements RestJsonService {
+  readonly name = 'securityhub';
+  readonly faults = new FaultQueue();
+  private readonly clock: SandboxClock;
+  private readonly region: string;
+  private readonly accountId: string;
+  private readonly log: (message: string) => void;
+  private readonly findings = new Map<string, StoredFinding>();
+  private readonly listeners = new Set<FindingsListener>();
+  private readonly deliveries = new Set<Promise<void>>();
+  private readonly doc: JsonDocument<z.infer<typeof persistedSchema>>;
+
+  constructor(options: SecurityHubOptions = {}) {
+    this.clock = options.clock ?? systemClock;
+    this.region = options.region ?? 'us-east-1';
+    this.accountId = options.accountId ?? '111111111111';
+    this.log = options.log ?? ((m) => console.error(m));
+    const { doc, loaded } = JsonDocument.open(options.dataFile, persistedSchema, () => ({ version: 1 as const, findings: [...this.findings.values()] }));
+    this.doc = doc;
+    for (const f of loaded?.findings ?? []) this.findings.set(findingKey(f.finding as AsffFinding), f as unknown as StoredFinding);
+  }
+
+  /** Registers the consumer of `Security Hub Findings - Imported` events (in the sandbox: the findings handler). */
+  onFindingsImported(listener: FindingsListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  faultError(kind: Exclude<FaultKind, 'fail'>, operation: string, message?: string): AwsError {
+    if (kind === 'throttle') return new AwsError('LimitExceededException', message ?? 'Rate exceeded', 429, { Code: 'LimitExceededException' });
+    if (kind === 'conflict') return new AwsError('ResourceConflictException', message ?? `${operation} conflicts with a concurrent update.`, 409, { Code: 'ResourceConflictException' });
+    return new AwsError('InternalException', message ?? 'Internal service error.', 500, { Code: 'InternalException' });
+  }
+
+  route(req: RestRequest): RestRoute | undefined {
+    if (req.method !== 'POST' || req.segments[0] !== 'findings') return undefined;
+    if (req.segments.length === 2 && req.segments[1] === 'import') return { operation: 'BatchImportFindings', run: async () => this.batchImportFindings(req.body) };
+    if (req.segments.length === 1) return { operation: 'GetFindings', run: async () => this.getFindings(req.body) };
+    return undefined;
+  }
+
+  batchImportFindings(body: unknown): { FailedCount: number; SuccessCount: number; FailedFindings: Array<{ Id: string; ErrorCode: string; ErrorMessage: string }> } {
+    const req = parseInput(importSchema, body, 'InvalidInputException');
+    const failed: Array<{ Id: string; ErrorCode: string; ErrorMessage: string }> = [];
+    const accepted: AsffFinding[] = [];
+    const now = new Date(this.clock.now()).toISOString();
+    for (const raw of req.Findings) {
+      const parsed = findingSchema.safeParse(raw);
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0];
+        const id = typeof (raw as { Id?: unknown })?.Id === 'string' ? (raw as { Id: string }).Id : '<missing Id>';
+        failed.push({ Id: id, ErrorCode: 'InvalidInput', ErrorMessage: `Finding does not adhere to the AWS Security Finding Format: ${issue?.path.join('.') || 'finding'}: ${issue?.message}` });
+        continue;
+      }
+      const finding = parsed.data as AsffFinding;
+      const k = findingKey(finding);
+      const existing = this.findings.get(k);
+      if (existing) {
+        existing.finding = finding;
+        existing.updatedAt = now;
+        existing.imports += 1;
+      } else {
+        this.findings.set(k, { finding, importedAt: now, updatedAt: now, imports: 1 });
+      }
+      accepted.push(finding);
+    }
+    if (accepted.length > 0) this.doc.save();
+    for (const finding of accepted) this.emit(finding);
+    return { FailedCount: failed.length, SuccessCount: accepted.length, FailedFindings: failed };
+  }
+
+  getFindings(body: unknown): { Findings: AsffFinding[]; NextToken?: string } {
+    const req = parseInput(getFindingsSchema, body, 'InvalidInputException');
+    const predicates: Array<(f: AsffFinding) => boolean> = [];
+    for (const [field, rawFilters] of Object.entries(req.Filters ?? {})) {
+      const read = STRING_FIELDS[field];
+      if (!read) throw new AwsError('InvalidInputException', `The sandbox Security Hub does not filter on ${field}; supported: ${Object.keys(STRING_FIELDS).join(', ')}.`, 400, { Code: 'InvalidInputException' });
+      const filters = rawFilters.map((f) => parseInput(stringFilter, f, 'InvalidInputException'));
+      const positive = filters.filter((f) => f.Comparison === 'EQUALS' || f.Comparison === 'PREFIX');
+      const negative = filters.filter((f) => f.Comparison === 'NOT_EQUALS' || f.Comparison === 'PREFIX_NOT_EQUALS');
+      if (filters.some((f) => f.Comparison === 'EQUALS') && negative.length > 0) throw new AwsError('InvalidInputException', `Filters on ${field} cannot combine EQUALS with NOT_EQUALS or PREFIX_NOT_EQUALS.`, 400, { Code: 'InvalidInputException' });
+      predicates.push((finding) => {
+        const values = read(finding).filter((v): v is string => v !== undefined);
+        // Positive filters on one field are ORed, negative ones ANDed (as Security Hub documents).
+        const passesPositive = positive.length === 0 || positive.some((f) => values.some((v) => (f.Comparison === 'EQUALS' ? v === f.Value : v.startsWith(f.Value))));
+        const passesNegative = negative.every((f) => values.every((v) => (f.Comparison === 'NOT_EQUALS' ? v !== f.Value : !v.startsWith(f.Value))));
+        return passesPositive && passesNegative;
+      });
+    }
+    const sort = req.SortCriteria?.[0] ?? { Field: 'UpdatedAt', SortOrder: 'desc' as const };
+    const direction = sort.SortOrder === 'asc' ? 1 : -1;
+    const items = [...this.findings.values()]
+      .map((s) => s.finding)
+      .filter((f) => predicates.every((p) => p(f)))
+      .sort((a, b) => direction * String(a[sort.Field] ?? '').localeCompare(String(b[sort.Field] ?? '')) || a.Id.localeCompare(b.Id));
+    const { page, nextToken } = paginate(items, req.NextToken, req.MaxResults ?? 100, 'InvalidInputException');
+    return compact({ Findings: page, NextToken: nextToken });
+  }
+
+  /** Everything stored, newest update first (inspection). */
+  list(): Array<{ finding: AsffFinding; importedAt: string; updatedAt: string; imports: number }> {
+    return [...this.findings.values()].sort((a, b) => b.updatedAt.localeCompare(a.updatedAt)).map((s) => structuredClone(s));
+  }
+
+  /** Resolves when every event emitted so far has been handled by the listeners (tests). */
+  async idle(): Promise<void> {
+    while (this.deliveries.size > 0) await Promise.all([...this.deliveries]);
+  }
+
+  async stop(): Promise<void> {
+    await this.idle();
+    this.doc.save();
+    await this.doc.flush();
+  }
+
+  private emit(finding: AsffFinding): void {
+    const event: SecurityHubImportedEvent = {
+      version: '0',
+      id: randomUUID(),
+      'detail-type': 'Security Hub Findings - Imported',
+      source: 'aws.securityhub',
+      account: this.accountId,
+      time: new Date(this.clock.now()).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      region: this.region,
+      resources: [`${finding.ProductArn}/${finding.Id}`],
+      detail: { findings: [structuredClone(finding)] },
+    };
+    for (const listener of this.listeners) {
+      const delivery = (async () => {
+        try {
+          await listener(event);
+        } catch (e) {
+          this.log(`[sandbox] findings listener failed for ${finding.Id}: ${e instanceof Error ? e.message : String(e)}`);
+        }
+      })().finally(() => this.deliveries.delete(delivery));
+      this.deliveries.add(delivery);
+    }
+  }
+}
+
+function findingKey(f: Pick<AsffFinding, 'ProductArn' | 'Id'>): string {
+  return `${f.ProductArn}|${f.Id}`;
+}
+
+/** A sample HIGH finding (an IAM access key exposed), in ASFF, for `npm run sandbox:finding`. */
+export function sampleHighFinding(options: { accountId: string; region?: string; now: number; id?: string }): AsffFinding {
+  const region = options.region ?? 'us-east-1';
+  const at = new Date(options.now).toISOString();
+  const id = options.id ?? `sandbox-sample-${options.now.toString(36)}`;
+  return {
+    SchemaVersion: '2018-10-08',
+    Id: id,
+    ProductArn: `arn:aws:securityhub:${region}:${options.accountId}:product/${options.accountId}/default`,
+    ProductName: 'Sandbox',
+    CompanyName: 'Teams JIT Access (sandbox)',
+    GeneratorId: 'sandbox-sample-generator',
+    AwsAccountId: options.accountId,
+    Region: region,
+    Types: ['Software and Configuration Checks/AWS Security Best Practices', 'Effects/Data Exposure'],
+    CreatedAt: at,
+    UpdatedAt: at,
+    FirstObservedAt: at,
+    LastObservedAt: at,
+    Severity: { Label: 'HIGH', Normalized: 70, Original: 'HIGH' },
+    Title: 'IAM access key for a privileged user was exposed in a public repository',
+    Description: 'Sample finding injected by `npm run sandbox:finding`: an active access key of an administrator was found in a public code repository. Rotate the key and review CloudTrail activity.',
+    Remediation: { Recommendation: { Text: 'Deactivate and rotate the access key, then review recent API activity.', Url: 'https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_access-keys.html' } },
+    Resources: [{ Type: 'AwsIamAccessKey', Id: `arn:aws:iam::${options.accountId}:user/sandbox-admin`, Partition: 'aws', Region: region }],
+    Workflow: { Status: 'NEW' },
+    RecordState: 'ACTIVE',
+  };
+}
