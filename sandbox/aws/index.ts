@@ -4,7 +4,7 @@
  * variables of `env` (AWS_ENDPOINT_URL_<SERVICE>, which the SDK reads by itself) so that the
  * handler code is exactly the production code.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ENV } from '../../lambdas/contract';
 import { explainListenError, SANDBOX_PORTS } from '../ports';
@@ -13,7 +13,7 @@ import type { SandboxClock } from './clock';
 import { systemClock } from './clock';
 import { type IdentityCenterOptions, IdentityCenterStandIn } from './identity-center';
 import { type Directory, IdentityStoreStandIn } from './identity-store';
-import { DEFAULT_DATA_DIR, dataFile } from './persistence';
+import { DEFAULT_DATA_DIR, SANDBOX_DATA_MARKER, dataFile } from './persistence';
 import { type SchedulerOptions, SchedulerStandIn } from './scheduler';
 import { type SecurityHubOptions, SecurityHubStandIn } from './security-hub';
 import { createAwsServer, listen } from './server';
@@ -127,6 +127,8 @@ export async function startAwsStandIns(options: AwsStandInsOptions = {}): Promis
   };
   if (dataDir) {
     mkdirSync(dataDir, { recursive: true });
+    // `npm run sandbox:reset` only ever deletes a folder that carries this marker.
+    writeFileSync(join(dataDir, SANDBOX_DATA_MARKER), 'Teams JIT Access sandbox data. `npm run sandbox:reset` deletes this folder.\n');
     // Other commands (`npm run sandbox:finding`) find the running stand-ins through this file.
     writeFileSync(join(dataDir, 'endpoints.json'), `${JSON.stringify({ endpoint, region, accountId, pid: process.pid, startedAt: new Date().toISOString() }, null, 2)}\n`);
   }
@@ -157,6 +159,7 @@ export async function startAwsStandIns(options: AwsStandInsOptions = {}): Promis
       (stopping ??= (async () => {
         await running.close();
         await Promise.all([identityCenter.stop(), scheduler.stop(), securityHub.stop(), stepFunctions.stop()]);
+        if (dataDir) rmSync(join(dataDir, 'endpoints.json'), { force: true });
       })()),
   };
 }

@@ -12,6 +12,8 @@ import type { z } from 'zod';
 
 /** Default data folder, relative to the working directory (gitignored). */
 export const DEFAULT_DATA_DIR = '.sandbox-data';
+/** File that marks a folder as sandbox data (the reset command deletes nothing else). */
+export const SANDBOX_DATA_MARKER = '.jit-sandbox-data';
 
 export async function writeJsonAtomic(file: string, value: unknown): Promise<void> {
   await mkdir(dirname(file), { recursive: true });

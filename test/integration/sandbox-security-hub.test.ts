@@ -1,0 +1,170 @@
+/**
+ * The Security Hub stand-in through the REAL @aws-sdk/client-securityhub, the EventBridge-shaped
+ * events it emits, and the `npm run sandbox:finding` command.
+ */
+import { strict as assert } from 'node:assert';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { BatchImportFindingsCommand, GetFindingsCommand, InvalidInputException, SecurityHubClient } from '@aws-sdk/client-securityhub';
+import { type AwsStandIns, ManualClock, startAwsStandIns } from '../../sandbox/aws';
+import { type SecurityHubImportedEvent, sampleHighFinding } from '../../sandbox/aws/security-hub';
+import { SandboxNotRunningError, injectSampleFinding, readSandboxEndpoints } from '../../sandbox/finding';
+
+const ACCOUNT = '111111111111';
+
+function finding(id: string, label: 'LOW' | 'HIGH' | 'CRITICAL', extra: Record<string, unknown> = {}) {
+  return { ...sampleHighFinding({ accountId: ACCOUNT, now: Date.UTC(2030, 0, 1), id }), Severity: { Label: label }, ...extra };
+}
+
+describe('sandbox Security Hub stand-in (real securityhub SDK client)', () => {
+  let aws: AwsStandIns;
+  let client: SecurityHubClient;
+  let events: SecurityHubImportedEvent[];
+
+  const start = async (dataDir: string | false = false) => {
+    aws = await startAwsStandIns({ port: 0, dataDir, clock: new ManualClock(), securityHub: { log: () => undefined } });
+    events = [];
+    aws.securityHub.onFindingsImported((e) => {
+      events.push(e);
+    });
+    client = new SecurityHubClient({ ...aws.clientConfig, maxAttempts: 1 });
+  };
+  afterEach(async () => {
+    client?.destroy();
+    await aws?.stop();
+  });
+
+  it('stores imported findings, deduplicates by Id and updates on re-import', async () => {
+    await start();
+    const first = await client.send(new BatchImportFindingsCommand({ Findings: [finding('f-1', 'HIGH'), finding('f-2', 'LOW')] as never }));
+    assert.equal(first.SuccessCount, 2);
+    assert.equal(first.FailedCount, 0);
+    const updated = await client.send(new BatchImportFindingsCommand({ Findings: [finding('f-1', 'CRITICAL', { Title: 'Escalated', UpdatedAt: '2030-01-01T01:00:00.000Z' })] as never }));
+    assert.equal(updated.SuccessCount, 1);
+    const all = await client.send(new GetFindingsCommand({}));
+    assert.equal(all.Findings?.length, 2);
+    const f1 = all.Findings?.find((f) => f.Id === 'f-1');
+    assert.equal(f1?.Title, 'Escalated');
+    assert.equal(f1?.Severity?.Label, 'CRITICAL');
+    assert.equal(aws.securityHub.list().find((s) => s.finding.Id === 'f-1')?.imports, 2);
+  });
+
+  it('emits one EventBridge "Security Hub Findings - Imported" event per imported finding, updates included', async () => {
+    await start();
+    await client.send(new BatchImportFindingsCommand({ Findings: [finding('f-1', 'HIGH'), finding('f-2', 'LOW')] as never }));
+    await client.send(new BatchImportFindingsCommand({ Findings: [finding('f-1', 'CRITICAL')] as never }));
+    await aws.securityHub.idle();
+    assert.equal(events.length, 3);
+    const e = events[0]!;
+    assert.equal(e['detail-type'], 'Security Hub Findings - Imported');
+    assert.equal(e.source, 'aws.securityhub');
+    assert.equal(e.account, aws.accountId);
+    assert.equal(e.region, 'us-east-1');
+    assert.match(e.time, /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/);
+    assert.equal(e.detail.findings.length, 1);
+    assert.equal(e.detail.findings[0]?.Id, 'f-1');
+    assert.deepEqual(e.resources, [`${e.detail.findings[0]?.ProductArn}/f-1`]);
+    assert.equal(events[2]?.detail.findings[0]?.Severity?.Label, 'CRITICAL');
+  });
+
+  it('a failing listener does not fail the import', async () => {
+    await start();
+    aws.securityHub.onFindingsImported(() => {
+      throw new Error('channel unavailable');
+    });
+    const out = await client.send(new BatchImportFindingsCommand({ Findings: [finding('f-9', 'HIGH')] as never }));
+    assert.equal(out.SuccessCount, 1);
+    await aws.securityHub.idle();
+    assert.equal(events.length, 1);
+  });
+
+  it('reports findings that break the format per finding, stores the rest, and emits nothing for the failures', async () => {
+    await start();
+    const { Title: _drop, ...noTitle } = finding('bad-1', 'HIGH');
+    const out = await client.send(new BatchImportFindingsCommand({ Findings: [noTitle, finding('good-1', 'HIGH'), finding('bad-2', 'HIGH', { AwsAccountId: '12' })] as never }));
+    assert.equal(out.SuccessCount, 1);
+    assert.equal(out.FailedCount, 2);
+    assert.deepEqual(out.FailedFindings?.map((f) => [f.Id, f.ErrorCode]), [['bad-1', 'InvalidInput'], ['bad-2', 'InvalidInput']]);
+    assert.match(out.FailedFindings?.[0]?.ErrorMessage ?? '', /Title/);
+    await aws.securityHub.idle();
+    assert.deepEqual(events.map((e) => e.detail.findings[0]?.Id), ['good-1']);
+    assert.deepEqual(aws.securityHub.list().map((s) => s.finding.Id), ['good-1']);
+  });
+
+  it('refuses a batch of more than 100 findings (InvalidInputException) and stores none', async () => {
+    await start();
+    const batch = Array.from({ length: 101 }, (_, i) => finding(`f-${i}`, 'LOW'));
+    await assert.rejects(client.send(new BatchImportFindingsCommand({ Findings: batch as never })), InvalidInputException);
+    assert.deepEqual(aws.securityHub.list(), []);
+  });
+
+  it('filters (EQUALS/PREFIX ORed, NOT_EQUALS ANDed), sorts and pages GetFindings', async () => {
+    await start();
+    await client.send(
+      new BatchImportFindingsCommand({
+        Findings: [finding('a-1', 'HIGH', { UpdatedAt: '2030-01-01T00:00:01.000Z' }), finding('a-2', 'CRITICAL', { UpdatedAt: '2030-01-01T00:00:02.000Z' }), finding('b-1', 'LOW', { UpdatedAt: '2030-01-01T00:00:03.000Z' }), finding('a-3', 'HIGH', { AwsAccountId: '222222222222', UpdatedAt: '2030-01-01T00:00:04.000Z' })] as never,
+      }),
+    );
+    const severe = await client.send(new GetFindingsCommand({ Filters: { SeverityLabel: [{ Value: 'HIGH', Comparison: 'EQUALS' }, { Value: 'CRITICAL', Comparison: 'EQUALS' }], AwsAccountId: [{ Value: ACCOUNT, Comparison: 'EQUALS' }] } }));
+    assert.deepEqual(severe.Findings?.map((f) => f.Id), ['a-2', 'a-1'], 'newest UpdatedAt first by default');
+    const notLow = await client.send(new GetFindingsCommand({ Filters: { SeverityLabel: [{ Value: 'LOW', Comparison: 'NOT_EQUALS' }], Id: [{ Value: 'a-', Comparison: 'PREFIX' }] }, SortCriteria: [{ Field: 'UpdatedAt', SortOrder: 'asc' }] }));
+    assert.deepEqual(notLow.Findings?.map((f) => f.Id), ['a-1', 'a-2', 'a-3']);
+    const page1 = await client.send(new GetFindingsCommand({ MaxResults: 3 }));
+    const page2 = await client.send(new GetFindingsCommand({ MaxResults: 3, NextToken: page1.NextToken }));
+    assert.equal(page1.Findings?.length, 3);
+    assert.equal(page2.Findings?.length, 1);
+    assert.equal(page2.NextToken, undefined);
+    await assert.rejects(client.send(new GetFindingsCommand({ Filters: { MalwareName: [{ Value: 'x', Comparison: 'EQUALS' }] } })), InvalidInputException);
+    await assert.rejects(client.send(new GetFindingsCommand({ Filters: { Id: [{ Value: 'a-1', Comparison: 'EQUALS' }, { Value: 'a-2', Comparison: 'NOT_EQUALS' }] } })), InvalidInputException);
+  });
+
+  it('keeps findings across a restart', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'jit-sandbox-sh-'));
+    try {
+      await start(dir);
+      await client.send(new BatchImportFindingsCommand({ Findings: [finding('kept', 'HIGH')] as never }));
+      client.destroy();
+      await aws.stop();
+      await start(dir);
+      const all = await client.send(new GetFindingsCommand({}));
+      assert.deepEqual(all.Findings?.map((f) => f.Id), ['kept']);
+    } finally {
+      client.destroy();
+      await aws.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('`sandbox:finding` injects a sample HIGH finding that reaches the findings listener', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'jit-sandbox-finding-'));
+    try {
+      await start(dir);
+      const target = readSandboxEndpoints(dir);
+      assert.equal(target.endpoint, aws.endpoint);
+      const sample = await injectSampleFinding(target);
+      await aws.securityHub.idle();
+      assert.equal(events.length, 1);
+      assert.equal(events[0]?.detail.findings[0]?.Id, sample.Id);
+      assert.equal(events[0]?.detail.findings[0]?.Severity?.Label, 'HIGH');
+
+      // The command itself, as `npm run sandbox:finding` runs it.
+      const run = await promisify(execFile)(process.execPath, ['--require', 'tsx/cjs', 'sandbox/finding.ts'], { env: { ...process.env, JIT_SANDBOX_DATA_DIR: dir } });
+      assert.match(run.stdout, /Imported a sample HIGH finding/);
+      await aws.securityHub.idle();
+      assert.equal(events.length, 2);
+
+      client.destroy();
+      await aws.stop();
+      assert.ok(!existsSync(join(dir, 'endpoints.json')), 'a stopped sandbox is not advertised');
+      assert.throws(() => readSandboxEndpoints(dir), SandboxNotRunningError);
+      await assert.rejects(injectSampleFinding({ endpoint: target.endpoint, region: 'us-east-1' }), SandboxNotRunningError);
+    } finally {
+      client.destroy();
+      await aws.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
