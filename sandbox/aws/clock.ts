@@ -34,8 +34,6 @@ export const systemClock: SandboxClock = {
           if (!cancelled) callback();
         }, Math.max(0, remaining));
       }
-      // Timers never keep the process alive on their own: the servers do.
-      handle.unref();
     };
     arm();
     return {

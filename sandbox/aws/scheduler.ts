@@ -34,6 +34,8 @@ export interface ScheduleInvocationContext {
 }
 
 export interface ScheduleInvocationRecord extends ScheduleInvocationContext {
+  /** When the target was called (the schedule fired), and when it returned. */
+  startedAt: string;
   at: string;
   ok: boolean;
   error?: string;
@@ -447,6 +449,7 @@ export class SchedulerStandIn implements RestJsonService {
       scheduledTime: new Date(record.dueAt).toISOString(),
     };
     let error: string | undefined;
+    const startedAt = new Date(now).toISOString();
     const handler = this.targets.get(definition.Target.Arn);
     try {
       if (!handler) throw new Error(`no target is registered for ${definition.Target.Arn}`);
@@ -454,7 +457,7 @@ export class SchedulerStandIn implements RestJsonService {
     } catch (e) {
       error = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
     }
-    const entry: ScheduleInvocationRecord = { ...context, at: new Date(this.clock.now()).toISOString(), ok: error === undefined, ...(error ? { error } : {}) };
+    const entry: ScheduleInvocationRecord = { ...context, startedAt, at: new Date(this.clock.now()).toISOString(), ok: error === undefined, ...(error ? { error } : {}) };
     this.invocationLog.push(entry);
     if (this.invocationLog.length > MAX_INVOCATION_LOG) this.invocationLog.shift();
     for (const l of this.listeners) {
