@@ -95,7 +95,7 @@ export async function handleAdmin(ctx: AdminContext, req: AdminRequest, res: Ser
       case route === 'GET /assignment-operations':
         return reply(200, { operations: ctx.identityCenter.listOperations({ status: (q.get('status') as 'IN_PROGRESS' | null) ?? undefined, kind: (q.get('kind') as 'create' | null) ?? undefined }) });
       case route === 'GET /identity-center/stats':
-        return reply(200, ctx.identityCenter.stats());
+        return reply(200, { ...ctx.identityCenter.stats(), quotas: ctx.identityCenter.quotas() });
       case route === 'POST /identity-center/stats/reset':
         ctx.identityCenter.resetStats();
         return reply(200, ctx.identityCenter.stats());

@@ -215,6 +215,7 @@ export class IdentityCenterStandIn implements JsonRpcService {
   private readonly clock: SandboxClock;
   private readonly random: () => number;
   private readonly bucket: TokenBucket | undefined;
+  private readonly rate: { tps: number; burst: number } | false;
   private readonly maxOutstanding: number;
   private readonly delay: { min: number; max: number };
   private readonly permissionSets: Map<string, PermissionSetSeed & { createdAt: number }>;
@@ -246,6 +247,7 @@ export class IdentityCenterStandIn implements JsonRpcService {
     this.delay = options.assignmentDelayMs ?? { min: 1000, max: 3000 };
     if (!(this.delay.min >= 0 && this.delay.max >= this.delay.min)) throw new Error(`Invalid assignment delay ${JSON.stringify(this.delay)}`);
     const rate = options.rateLimit ?? { tps: 20, burst: 20 };
+    this.rate = rate;
     this.bucket = rate === false ? undefined : new TokenBucket(rate.tps, rate.burst, this.clock);
     this.maxOutstanding = options.maxOutstandingWrites ?? 10;
     this.createdAt = this.clock.now();
@@ -400,6 +402,11 @@ export class IdentityCenterStandIn implements JsonRpcService {
 
   listOperations(filter: { status?: OperationStatus; kind?: OperationKind } = {}): OperationView[] {
     return [...this.operations.values()].filter((o) => (!filter.status || o.status === filter.status) && (!filter.kind || o.kind === filter.kind)).map((o) => this.opView(o));
+  }
+
+  /** The limits in force (benchmarks compute the theoretical minimum time from these). */
+  quotas(): { rateLimit: { tps: number; burst: number } | false; maxOutstandingWrites: number; assignmentDelayMs: { min: number; max: number } } {
+    return { rateLimit: this.rate === false ? false : { ...this.rate }, maxOutstandingWrites: this.maxOutstanding, assignmentDelayMs: { ...this.delay } };
   }
 
   stats(): IdentityCenterStats {

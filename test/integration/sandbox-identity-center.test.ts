@@ -196,6 +196,10 @@ describe('sandbox Identity Center stand-in (real sso-admin SDK client)', () => {
     const retried = await sso.send(new CreateAccountAssignmentCommand(assignment(syntheticUser(11))));
     assert.equal(retried.AccountAssignmentCreationStatus?.Status, 'IN_PROGRESS');
     const stats = aws.identityCenter.stats();
+    assert.deepEqual(aws.identityCenter.quotas(), { rateLimit: { tps: 20, burst: 20 }, maxOutstandingWrites: 10, assignmentDelayMs: { min: 1000, max: 3000 } });
+    const overHttp = (await (await fetch(`${aws.endpoint}/_sandbox/identity-center/stats`)).json()) as { outstandingRejected: number; quotas: { maxOutstandingWrites: number } };
+    assert.equal(overHttp.outstandingRejected, 2);
+    assert.equal(overHttp.quotas.maxOutstandingWrites, 10);
     assert.equal(stats.outstandingRejected, 2);
     assert.equal(stats.maxOutstanding, 10);
     assert.equal(stats.outstanding, 1);
