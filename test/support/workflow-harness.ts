@@ -9,7 +9,8 @@
  */
 import { type RunOptions, StateMachine } from 'aws-local-stepfunctions';
 import { STATES, TASK_FUNCTIONS } from '../../infra/constructs/approval-workflow';
-import { synthesizeWorkflowDefinition, type StateMachineDefinition } from '../../infra/workflow-definition';
+import { synthesizeWorkflowDefinition } from '../../infra/build';
+import type { StateMachineDefinition } from '../../infra/workflow-definition';
 import type { WorkflowGateway, WorkflowOutcome } from '../../core/ports';
 import type { CoreDeps } from '../../core/services/types';
 import { createNotifyHandler } from '../../lambdas/notify/handler';

@@ -1,0 +1,131 @@
+/**
+ * The functions' configuration: parsed ONCE per cold start from the environment, with a schema,
+ * and errors that name the variable. The policy document is inlined into the bundle by infra
+ * (esbuild `define` of process.env.JIT_POLICY_JSON) and parsed with the same parser as at synth.
+ */
+import { z } from 'zod';
+import { parsePolicy } from '../core/policy/load';
+import type { Policy } from '../core/policy/types';
+import { ENV } from './contract';
+
+const SEVERITIES = ['INFORMATIONAL', 'LOW', 'MEDIUM', 'HIGH', 'CRITICAL'] as const;
+const arn = (service: string) => z.string().regex(new RegExp(`^arn:aws[a-z-]*:${service}:`), `must be an ${service} ARN`);
+
+const envSchema = z.object({
+  [ENV.stage]: z.string().min(1),
+  [ENV.logLevel]: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR']).default('INFO'),
+  [ENV.awsRegion]: z.string().min(1),
+  [ENV.requestsTable]: z.string().min(3),
+  [ENV.ledgerTable]: z.string().min(3),
+  [ENV.auditTable]: z.string().min(3),
+  [ENV.eventBusName]: z.string().min(1),
+  [ENV.stateMachineArn]: arn('states'),
+  [ENV.ssoInstanceArn]: arn('sso'),
+  [ENV.identityStoreId]: z.string().regex(/^(d-[0-9a-f]{10}|[0-9a-f-]{36})$/, 'must be an identity store id'),
+  [ENV.userMatch]: z.enum(['userName', 'externalId']).default('userName'),
+  [ENV.schedulerGroup]: z.string().min(1),
+  [ENV.schedulerRoleArn]: arn('iam'),
+  [ENV.schedulerTargetArn]: arn('lambda'),
+  [ENV.schedulerDlqArn]: arn('sqs'),
+  [ENV.notifyUrl]: z.url({ protocol: /^https?$/ }),
+  [ENV.notifySecretArn]: arn('secretsmanager'),
+  [ENV.accessPortalUrl]: z.url().optional(),
+  [ENV.findingsMinSeverity]: z.enum(SEVERITIES).default('HIGH'),
+  [ENV.botAppId]: z.string().regex(/^[0-9a-f-]{36}$/i, 'must be the bot app id (a GUID)'),
+  [ENV.entraTenantId]: z.string().regex(/^[0-9a-f-]{36}$/i, 'must be the Entra tenant id (a GUID)'),
+  [ENV.policyJson]: z.string().min(2, 'is missing: infra inlines the policy at bundle time'),
+});
+
+export interface LambdaConfig {
+  stage: string;
+  logLevel: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+  region: string;
+  requestsTable: string;
+  ledgerTable: string;
+  auditTable: string;
+  eventBusName: string;
+  stateMachineArn: string;
+  ssoInstanceArn: string;
+  identityStoreId: string;
+  userMatch: 'userName' | 'externalId';
+  schedulerGroup: string;
+  schedulerRoleArn: string;
+  schedulerTargetArn: string;
+  schedulerDlqArn: string;
+  notifyUrl: string;
+  notifySecretArn: string;
+  accessPortalUrl?: string;
+  findingsMinSeverity: (typeof SEVERITIES)[number];
+  botAppId: string;
+  entraTenantId: string;
+  policy: Policy;
+}
+
+export class ConfigurationError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigurationError';
+  }
+}
+
+/** Pure: parses an environment-shaped record. Exported for tests and the sandbox. */
+export function parseConfig(env: Record<string, string | undefined>): LambdaConfig {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => {
+      const name = String(i.path[0]);
+      return env[name] === undefined ? `${name} is not set` : `${name} ${i.message}`;
+    });
+    throw new ConfigurationError(`Invalid function configuration: ${lines.join('; ')}`);
+  }
+  const e = parsed.data;
+  let policy: Policy;
+  try {
+    policy = parsePolicy(e[ENV.policyJson], { format: 'json' });
+  } catch (err) {
+    throw new ConfigurationError(`Invalid function configuration: ${ENV.policyJson} ${(err as Error).message}`);
+  }
+  return {
+    stage: e[ENV.stage],
+    logLevel: e[ENV.logLevel],
+    region: e[ENV.awsRegion],
+    requestsTable: e[ENV.requestsTable],
+    ledgerTable: e[ENV.ledgerTable],
+    auditTable: e[ENV.auditTable],
+    eventBusName: e[ENV.eventBusName],
+    stateMachineArn: e[ENV.stateMachineArn],
+    ssoInstanceArn: e[ENV.ssoInstanceArn],
+    identityStoreId: e[ENV.identityStoreId],
+    userMatch: e[ENV.userMatch],
+    schedulerGroup: e[ENV.schedulerGroup],
+    schedulerRoleArn: e[ENV.schedulerRoleArn],
+    schedulerTargetArn: e[ENV.schedulerTargetArn],
+    schedulerDlqArn: e[ENV.schedulerDlqArn],
+    notifyUrl: e[ENV.notifyUrl],
+    notifySecretArn: e[ENV.notifySecretArn],
+    accessPortalUrl: e[ENV.accessPortalUrl],
+    findingsMinSeverity: e[ENV.findingsMinSeverity],
+    botAppId: e[ENV.botAppId],
+    entraTenantId: e[ENV.entraTenantId],
+    policy,
+  };
+}
+
+// The esbuild `define` key in infra is built from ENV.policyJson; config() reads the literal name.
+const _inlinedPolicyVariable: 'JIT_POLICY_JSON' = ENV.policyJson;
+void _inlinedPolicyVariable;
+
+let cached: LambdaConfig | undefined;
+
+/** The process-wide configuration, parsed on first use. */
+export function config(): LambdaConfig {
+  // `process.env.JIT_POLICY_JSON` is written out literally so that esbuild's `define` replaces
+  // it with the policy inlined at bundle time; elsewhere (tests, sandbox) it is a normal variable.
+  cached ??= parseConfig({ ...process.env, [ENV.policyJson]: process.env.JIT_POLICY_JSON });
+  return cached;
+}
+
+/** Tests only: forget the memoized configuration. */
+export function resetConfigForTests(): void {
+  cached = undefined;
+}

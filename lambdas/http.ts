@@ -1,0 +1,98 @@
+/**
+ * HTTP edge helpers for the bridge: typed domain errors become status codes here and only here.
+ * Unknown errors become a bare 500: no message, stack or dependency detail leaves the function.
+ */
+import type { APIGatewayProxyResultV2 } from 'aws-lambda';
+import type { ZodError } from 'zod';
+import type { ErrorResponse } from '../core/api';
+import { type DomainErrorCode, isDomainError, ValidationError } from '../core/errors';
+
+export const STATUS_BY_CODE: Record<DomainErrorCode, number> = {
+  VALIDATION: 400,
+  POLICY_INVALID: 400,
+  NOT_FOUND: 404,
+  NOT_ELIGIBLE: 403,
+  NOT_APPROVER: 403,
+  SELF_APPROVAL: 403,
+  FORBIDDEN: 403,
+  UNKNOWN_USER: 422,
+  ILLEGAL_TRANSITION: 409,
+  CONCURRENT_MODIFICATION: 409,
+  ALREADY_EXISTS: 409,
+  LIMIT_EXCEEDED: 422,
+  DEPENDENCY_FAILED: 503,
+};
+
+export interface HttpResponse {
+  statusCode: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+const BASE_HEADERS = {
+  'content-type': 'application/json; charset=utf-8',
+  'cache-control': 'no-store',
+  'x-content-type-options': 'nosniff',
+};
+
+/** Keys that must never leave the server, at any depth of a response body. */
+const SERVER_ONLY_KEYS = new Set(['taskToken', 'executionArn']);
+
+/** Deep copy without server-only keys: the last line of defense if a service ever returns a StoredRequest. */
+export function stripServerOnly<T>(value: T): T {
+  if (Array.isArray(value)) return value.map((v) => stripServerOnly(v)) as T;
+  if (value && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+      if (!SERVER_ONLY_KEYS.has(k)) out[k] = stripServerOnly(v);
+    }
+    return out as T;
+  }
+  return value;
+}
+
+export function json(statusCode: number, body: unknown, headers: Record<string, string> = {}): HttpResponse {
+  return { statusCode, headers: { ...BASE_HEADERS, ...headers }, body: JSON.stringify(stripServerOnly(body)) };
+}
+
+export function errorBody(code: string, message: string, issues?: Array<{ path: string; message: string }>): ErrorResponse {
+  return { error: issues && issues.length > 0 ? { code, message, issues } : { code, message } };
+}
+
+export function zodIssues(error: ZodError): Array<{ path: string; message: string }> {
+  return error.issues.map((i) => ({ path: i.path.map(String).join('.') || '(body)', message: i.message }));
+}
+
+/** Throws a ValidationError carrying the schema's issues (one shape of 400 for every route). */
+export function validationFromZod(what: string, error: ZodError): ValidationError {
+  return new ValidationError(`Invalid ${what}.`, zodIssues(error));
+}
+
+/** The logging the handlers need; Powertools Logger on AWS, silent or console in tests and the sandbox. */
+export interface Log {
+  debug(message: string, details?: Record<string, unknown>): void;
+  info(message: string, details?: Record<string, unknown>): void;
+  warn(message: string, details?: Record<string, unknown>): void;
+  error(message: string, details?: Record<string, unknown>): void;
+}
+
+export const silentLog: Log = { debug() {}, info() {}, warn() {}, error() {} };
+
+/** Maps any thrown value to a response. Domain errors keep their (user-facing) message; anything else is a generic 500. */
+export function errorResponse(e: unknown, log?: Log): HttpResponse {
+  if (isDomainError(e)) {
+    const status = STATUS_BY_CODE[e.code] ?? 500;
+    const issues = e instanceof ValidationError || 'issues' in e ? ((e as { issues?: Array<{ path: string; message: string }> }).issues ?? undefined) : undefined;
+    if (status >= 500) {
+      log?.error('dependency failed', { code: e.code, error: e.message, details: e.details });
+      const headers = e.code === 'DEPENDENCY_FAILED' ? { 'retry-after': '2' } : undefined;
+      return json(status, errorBody(e.code, 'A backend dependency is unavailable; try again shortly.'), headers);
+    }
+    log?.warn('request rejected', { code: e.code, error: e.message });
+    return json(status, errorBody(e.code, e.message, issues));
+  }
+  log?.error('unhandled error', { error: e instanceof Error ? { name: e.name, message: e.message, stack: e.stack } : String(e) });
+  return json(500, errorBody('INTERNAL', 'Something went wrong on our side. It has been logged.'));
+}
+
+export type { APIGatewayProxyResultV2 };

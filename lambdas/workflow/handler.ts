@@ -1,0 +1,141 @@
+/**
+ * The `workflow` function: one action per Task state of the approval state machine. Thin: parse
+ * the payload, call the core service, shape the result for the next Choice state, and rethrow
+ * errors under names the definition's Retry/Catch match.
+ */
+import { z } from 'zod';
+import { IllegalTransitionError } from '../../core/errors';
+import type { AssignmentOperation } from '../../core/ports';
+import {
+  checkGrant,
+  completeGrant,
+  failGrant,
+  startGrant,
+  timeOutRequest,
+  validateForWorkflow,
+} from '../../core/services';
+import type { CoreDeps } from '../../core/services/types';
+import { type GrantStepResult, type ValidateResult, WORKFLOW_ERRORS, type WorkflowTaskPayload } from '../contract';
+import { type Log, silentLog } from '../http';
+import { awsDeps, awsLog, type DepsSource, resolveDeps } from '../wiring';
+import { toWorkflowError, WorkflowError } from './errors';
+
+const requestId = z.string().min(1).max(64);
+const optionalText = z.string().max(4096).optional();
+export const workflowPayloadSchema = z.discriminatedUnion('action', [
+  z.object({ action: z.literal('validate'), requestId }),
+  z.object({ action: z.literal('timed_out'), requestId }),
+  z.object({ action: z.literal('closed'), requestId, error: optionalText, cause: optionalText }),
+  z.object({ action: z.literal('start_grant'), requestId }),
+  z.object({ action: z.literal('check_grant'), requestId, operationId: z.string().min(1).max(256) }),
+  z.object({ action: z.literal('complete_grant'), requestId }),
+  z.object({ action: z.literal('fail_grant'), requestId, error: optionalText, cause: optionalText }),
+]);
+
+/** What `timed_out` and `closed` return: the request's state after the step. */
+export interface StateResult {
+  requestId: string;
+  state: string;
+}
+
+export type WorkflowResult = ValidateResult | GrantStepResult | StateResult;
+
+function grantStep(id: string, operation: AssignmentOperation | undefined): GrantStepResult {
+  // No operation: nothing had to be written (the assignment was already live).
+  if (!operation) return { requestId: id, status: 'SUCCEEDED' };
+  const result: GrantStepResult = { requestId: id, status: operation.status, operationId: operation.operationId };
+  // The FailGrant state reads $.grant.failureReason: always present when FAILED.
+  if (operation.status === 'FAILED') result.failureReason = operation.failureReason ?? 'Identity Center reported the assignment as FAILED.';
+  return result;
+}
+
+export function createWorkflowHandler(source: DepsSource, options: { log?: Log } = {}): (payload: WorkflowTaskPayload) => Promise<WorkflowResult> {
+  const log = options.log ?? silentLog;
+  return async (raw) => {
+    const parsed = workflowPayloadSchema.safeParse(raw);
+    if (!parsed.success) {
+      // A malformed payload is a definition bug: retrying cannot help.
+      throw new WorkflowError('InvalidPayload', `Invalid workflow payload: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    }
+    const payload = parsed.data;
+    const deps = await resolveDeps(source);
+    try {
+      switch (payload.action) {
+        case 'validate':
+          return await validate(deps, payload.requestId);
+        case 'timed_out':
+          return await timedOut(deps, payload.requestId, log);
+        case 'closed': {
+          const request = await deps.requests.get(payload.requestId);
+          const state = request?.state ?? 'UNKNOWN';
+          log.info('workflow closed without a grant', { requestId: payload.requestId, state, error: payload.error });
+          return { requestId: payload.requestId, state };
+        }
+        case 'start_grant': {
+          const r = await startGrant(deps, { requestId: payload.requestId });
+          return grantStep(payload.requestId, r.operation);
+        }
+        case 'check_grant': {
+          const operation = await checkGrant(deps, { requestId: payload.requestId, operationId: payload.operationId });
+          return grantStep(payload.requestId, operation);
+        }
+        case 'complete_grant': {
+          const r = await completeGrant(deps, { requestId: payload.requestId });
+          return { requestId: payload.requestId, state: r.state };
+        }
+        case 'fail_grant': {
+          const reason = [payload.error, payload.cause].filter(Boolean).join(': ') || 'The workflow failed.';
+          const r = await failGrant(deps, { requestId: payload.requestId, reason });
+          return { requestId: payload.requestId, state: r.state };
+        }
+      }
+    } catch (e) {
+      const err = toWorkflowError(e);
+      log.warn('workflow step failed', { action: payload.action, requestId: payload.requestId, error: err.name, message: err.message });
+      throw err;
+    }
+  };
+}
+
+/** Terminal states a request can reach before its workflow's first step (cancelled at once). */
+const CLOSED_BEFORE_START = new Set(['CANCELLED', 'DENIED', 'TIMED_OUT']);
+
+async function validate(deps: CoreDeps, id: string): Promise<ValidateResult> {
+  try {
+    const r = await validateForWorkflow(deps, { requestId: id });
+    // TimeoutSecondsPath needs a positive integer.
+    return { requestId: id, route: r.route, approvalTimeoutSeconds: Math.max(1, Math.ceil(r.approvalTimeoutSeconds)) };
+  } catch (e) {
+    if (e instanceof IllegalTransitionError) {
+      const current = await deps.requests.get(id);
+      if (current && CLOSED_BEFORE_START.has(current.state)) {
+        throw new WorkflowError(WORKFLOW_ERRORS.cancelled, `The request is already ${current.state}.`);
+      }
+    }
+    throw e;
+  }
+}
+
+/**
+ * The approval wait timed out. A vote can land in the same instant: then the request is already
+ * APPROVED and the state machine goes on to grant it (AfterTimeout).
+ */
+async function timedOut(deps: CoreDeps, id: string, log: Log): Promise<StateResult> {
+  try {
+    const request = await timeOutRequest(deps, { requestId: id });
+    return { requestId: id, state: request.state };
+  } catch (e) {
+    if (e instanceof IllegalTransitionError) {
+      const current = await deps.requests.get(id);
+      log.info('approval timed out after the request was decided', { requestId: id, state: current?.state });
+      return { requestId: id, state: current?.state ?? e.from };
+    }
+    throw e;
+  }
+}
+
+let awsHandler: ((payload: WorkflowTaskPayload) => Promise<WorkflowResult>) | undefined;
+export const handler = (payload: WorkflowTaskPayload): Promise<WorkflowResult> => {
+  awsHandler ??= createWorkflowHandler(awsDeps, { log: awsLog('workflow') });
+  return awsHandler(payload);
+};

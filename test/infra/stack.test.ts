@@ -1,0 +1,366 @@
+/**
+ * The synthesized template: resources, logging, tracing, the authorizer, alarms and least
+ * privilege. The app is synthesized ONCE (with real esbuild bundling and cdk-nag) for the file.
+ */
+/* eslint-disable @typescript-eslint/no-explicit-any -- CloudFormation template JSON is untyped by nature */
+import { strict as assert } from 'node:assert';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { App } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import type { IConstruct } from 'constructs';
+import { buildApp } from '../../infra/build';
+import { BRIDGE_ROUTES } from '../../infra/constructs/bridge-api';
+import { PLACEHOLDER_CONTEXT } from '../../infra/config';
+import { ENV, LAMBDA_ENTRIES } from '../../lambdas/contract';
+
+type Resource = { Type: string; Properties?: Record<string, any>; Metadata?: Record<string, unknown> };
+type Statement = { Effect: string; Action: string | string[]; Resource?: unknown; Condition?: Record<string, any>; Sid?: string };
+
+const TENANT = '11111111-2222-3333-4444-555555555555';
+const AUDIENCE = 'api://jit-bridge-test';
+const BOT_APP_ID = '99999999-8888-7777-6666-555555555555';
+
+let template: Template;
+let json: { Resources: Record<string, Resource> };
+let outdir: string;
+let synthMs = 0;
+
+function resourcesOf(type: string): Array<[string, Resource]> {
+  return Object.entries(json.Resources).filter(([, r]) => r.Type === type);
+}
+const asArray = <T>(v: T | T[] | undefined): T[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
+
+/** Every statement of every identity policy in the template (inline role policies and AWS::IAM::Policy). */
+function allStatements(): Array<{ owner: string; statement: Statement }> {
+  const out: Array<{ owner: string; statement: Statement }> = [];
+  for (const [id, r] of resourcesOf('AWS::IAM::Policy')) {
+    for (const s of asArray<Statement>(r.Properties?.PolicyDocument?.Statement)) out.push({ owner: id, statement: s });
+  }
+  for (const [id, r] of resourcesOf('AWS::IAM::Role')) {
+    for (const p of asArray<any>(r.Properties?.Policies)) for (const s of asArray<Statement>(p.PolicyDocument?.Statement)) out.push({ owner: id, statement: s });
+  }
+  return out;
+}
+
+/** Statements of the role a function runs as (found through the function's Role property). */
+function statementsOfFunction(functionName: string): Statement[] {
+  const [, fn] = resourcesOf('AWS::Lambda::Function').find(([, r]) => r.Properties?.FunctionName === functionName) ?? [];
+  assert.ok(fn, `function ${functionName} exists`);
+  const roleId = fn.Properties!.Role['Fn::GetAtt'][0] as string;
+  return resourcesOf('AWS::IAM::Policy')
+    .filter(([, p]) => asArray<any>(p.Properties?.Roles).some((r) => r.Ref === roleId))
+    .flatMap(([, p]) => asArray<Statement>(p.Properties?.PolicyDocument?.Statement));
+}
+
+const flat = (v: unknown): string => JSON.stringify(v);
+
+describe('infra: synthesized stack', function () {
+  this.timeout(180_000);
+
+  before(function () {
+    outdir = mkdtempSync(join(tmpdir(), 'jit-cdk-'));
+    const started = performance.now();
+    const app = new App({
+      outdir,
+      context: {
+        stage: 'test',
+        entraTenantId: TENANT,
+        bridgeAudience: AUDIENCE,
+        botAppId: BOT_APP_ID,
+      },
+    });
+    const { stack } = buildApp(app);
+    rootForMetadata = stack;
+    // Runs esbuild for every function and every cdk-nag check; throws on an unacknowledged finding.
+    app.synth();
+    synthMs = performance.now() - started;
+    template = Template.fromStack(stack);
+    json = template.toJSON() as typeof json;
+  });
+
+  after(() => {
+    if (outdir) rmSync(outdir, { recursive: true, force: true });
+    console.log(`      (synth with bundling and cdk-nag: ${(synthMs / 1000).toFixed(1)} s)`);
+  });
+
+  describe('data', () => {
+    it('has four tables, all on demand with PITR and customer-managed KMS encryption', () => {
+      const tables = resourcesOf('AWS::DynamoDB::Table');
+      assert.equal(tables.length, 4);
+      for (const [id, t] of tables) {
+        assert.equal(t.Properties?.BillingMode, 'PAY_PER_REQUEST', id);
+        assert.equal(t.Properties?.PointInTimeRecoverySpecification?.PointInTimeRecoveryEnabled, true, id);
+        assert.equal(t.Properties?.SSESpecification?.SSEEnabled, true, id);
+        assert.equal(t.Properties?.SSESpecification?.SSEType, 'KMS', id);
+        assert.ok(t.Properties?.SSESpecification?.KMSMasterKeyId, `${id} uses the stack's key`);
+      }
+      template.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
+    });
+
+    it('keeps audit history forever (no TTL) and expires stale conversation references (TTL)', () => {
+      const byId = Object.fromEntries(resourcesOf('AWS::DynamoDB::Table'));
+      const audit = Object.entries(byId).find(([id]) => id.startsWith('DataAuditTable'))?.[1];
+      const conversations = Object.entries(byId).find(([id]) => id.startsWith('DataConversationsTable'))?.[1];
+      assert.ok(audit && conversations);
+      assert.equal(audit.Properties?.TimeToLiveSpecification, undefined);
+      assert.equal(conversations.Properties?.TimeToLiveSpecification?.Enabled, true);
+    });
+
+    it('turns deletion protection off outside prod (test stage) so stacks can be torn down', () => {
+      for (const [, t] of resourcesOf('AWS::DynamoDB::Table')) assert.notEqual(t.Properties?.DeletionProtectionEnabled, true);
+    });
+
+    it('has an encrypted, TLS-only dead-letter queue with a depth alarm', () => {
+      template.hasResourceProperties('AWS::SQS::Queue', { SqsManagedSseEnabled: true });
+      const policies = resourcesOf('AWS::SQS::QueuePolicy').map(([, p]) => flat(p.Properties?.PolicyDocument));
+      assert.ok(policies.some((p) => p.includes('"aws:SecureTransport":"false"') && p.includes('"Effect":"Deny"')), 'enforceSSL deny statement');
+      const alarm = resourcesOf('AWS::CloudWatch::Alarm').find(([, a]) => String(a.Properties?.AlarmName).endsWith('DeadLetterQueueDepth'));
+      assert.ok(alarm);
+      assert.equal(alarm[1].Properties?.MetricName, 'ApproximateNumberOfMessagesVisible');
+      assert.equal(alarm[1].Properties?.Threshold, 1);
+    });
+
+    it('has the audit bus, the schedule group and a 5-minute reconcile rule', () => {
+      template.resourceCountIs('AWS::Events::EventBus', 1);
+      template.resourceCountIs('AWS::Scheduler::ScheduleGroup', 1);
+      template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(5 minutes)' });
+    });
+
+    it('routes Security Hub "Findings - Imported" with severity and account filters to the findings function', () => {
+      const [, rule] = resourcesOf('AWS::Events::Rule').find(([, r]) => flat(r.Properties?.EventPattern).includes('aws.securityhub')) ?? [];
+      assert.ok(rule);
+      const pattern = rule.Properties!.EventPattern;
+      assert.deepEqual(pattern['detail-type'], ['Security Hub Findings - Imported']);
+      assert.deepEqual(pattern.detail.findings.Severity.Label, ['HIGH', 'CRITICAL']);
+      assert.ok(Array.isArray(pattern.detail.findings.AwsAccountId) && pattern.detail.findings.AwsAccountId.length > 0);
+      assert.ok(pattern.detail.findings.AwsAccountId.every((a: string) => /^\d{12}$/.test(a)));
+      assert.ok(rule.Properties?.Targets?.[0]?.DeadLetterConfig, 'the target has a DLQ');
+    });
+  });
+
+  describe('bridge API', () => {
+    it('uses a JWT authorizer with the Entra issuer of the tenant and the bridge audience', () => {
+      template.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
+        AuthorizerType: 'JWT',
+        IdentitySource: ['$request.header.Authorization'],
+        JwtConfiguration: { Issuer: `https://login.microsoftonline.com/${TENANT}/v2.0`, Audience: [AUDIENCE] },
+      });
+    });
+
+    it('has every route, each behind the JWT authorizer', () => {
+      const routes = resourcesOf('AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties!);
+      const keys = routes.map((r) => r.RouteKey as string).sort();
+      assert.deepEqual(keys, BRIDGE_ROUTES.map((r) => `${r.method} ${r.path}`).sort());
+      for (const r of routes) assert.equal(r.AuthorizationType, 'JWT', r.RouteKey);
+    });
+
+    it('logs access as JSON to a log group and throttles the default stage', () => {
+      const [, stage] = resourcesOf('AWS::ApiGatewayV2::Stage')[0]!;
+      assert.equal(stage.Properties?.StageName, '$default');
+      const format = JSON.parse(stage.Properties?.AccessLogSettings?.Format as string) as Record<string, string>;
+      assert.equal(format.requestId, '$context.requestId');
+      assert.equal(format.status, '$context.status');
+      assert.ok(stage.Properties?.AccessLogSettings?.DestinationArn['Fn::GetAtt'], 'destination is a log group of the stack');
+      assert.ok(stage.Properties?.DefaultRouteSettings?.ThrottlingRateLimit > 0);
+      assert.ok(stage.Properties?.DefaultRouteSettings?.ThrottlingBurstLimit > 0);
+    });
+  });
+
+  describe('functions', () => {
+    it('has one ARM64 Node.js 22+ function per entry, each with its own log group, JSON logs and active tracing', () => {
+      const fns = resourcesOf('AWS::Lambda::Function');
+      assert.equal(fns.length, Object.keys(LAMBDA_ENTRIES).length);
+      for (const [id, f] of fns) {
+        const p = f.Properties!;
+        assert.deepEqual(p.Architectures, ['arm64'], id);
+        const major = Number(/^nodejs(\d+)\.x$/.exec(p.Runtime)?.[1]);
+        assert.ok(major >= 22, `${id} runtime ${p.Runtime}`);
+        assert.equal(p.TracingConfig?.Mode, 'Active', id);
+        assert.equal(p.LoggingConfig?.LogFormat, 'JSON', id);
+        assert.ok(p.LoggingConfig?.LogGroup, `${id} logs to its own log group`);
+      }
+      for (const [id, g] of resourcesOf('AWS::Logs::LogGroup')) assert.ok(g.Properties?.RetentionInDays > 0, `${id} has a retention`);
+    });
+
+    it('keeps the environment small and every ENV name set; the policy is in the code, not the environment', () => {
+      for (const [id, f] of resourcesOf('AWS::Lambda::Function')) {
+        const vars = f.Properties?.Environment?.Variables as Record<string, unknown>;
+        assert.equal(vars[ENV.policyJson], undefined, id);
+        for (const name of [ENV.requestsTable, ENV.stateMachineArn, ENV.ssoInstanceArn, ENV.schedulerTargetArn, ENV.botAppId, ENV.entraTenantId]) assert.ok(vars[name], `${id} ${name}`);
+        assert.ok(flat(vars).length < 4096, `${id} environment under Lambda's 4 KB limit`);
+      }
+    });
+
+    it('bundles each function with esbuild (minified, source maps) and inlines the validated policy', () => {
+      const sizes: Record<string, number> = {};
+      for (const dir of readdirSync(outdir).filter((d) => d.startsWith('asset.'))) {
+        const path = join(outdir, dir, 'index.js');
+        let size: number;
+        try {
+          size = statSync(path).size;
+        } catch {
+          continue;
+        }
+        const code = readFileSync(path, 'utf8');
+        const meta = JSON.parse(readFileSync(join(outdir, dir, 'index.meta.json'), 'utf8')) as { inputs: Record<string, unknown> };
+        const entry = Object.keys(meta.inputs).find((i) => /lambdas\/[^/]+\/handler\.ts$/.test(i)) ?? dir;
+        sizes[entry] = size;
+        assert.ok(readdirSync(join(outdir, dir)).includes('index.js.map'), `${entry} has a source map`);
+        assert.ok(code.includes(PLACEHOLDER_ACCOUNT_NAME), `${entry} carries the policy`);
+        assert.ok(size < 5_000_000, `${entry} is ${size} bytes`);
+      }
+      assert.equal(Object.keys(sizes).length, Object.keys(LAMBDA_ENTRIES).length, JSON.stringify(sizes));
+      console.log(`      bundle sizes (KB): ${Object.entries(sizes).map(([k, v]) => `${k.replace(/^.*lambdas\//, '').replace('/handler.ts', '')}=${Math.round(v / 1024)}`).join(', ')}`);
+    });
+  });
+
+  describe('workflow', () => {
+    it('is a Standard state machine with logging ALL (no execution data) and tracing', () => {
+      template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+        StateMachineType: 'STANDARD',
+        TracingConfiguration: { Enabled: true },
+        LoggingConfiguration: { Level: 'ALL', IncludeExecutionData: false },
+      });
+    });
+  });
+
+  describe('alarms and dashboard', () => {
+    it('alarms on workflow failures and timeouts, revoke failures, DLQ depth and every function\'s errors', () => {
+      const names = resourcesOf('AWS::CloudWatch::Alarm').map(([, a]) => String(a.Properties?.AlarmName));
+      for (const suffix of ['WorkflowExecutionsFailed', 'WorkflowExecutionsTimedOut', 'RevokeFailures', 'DeadLetterQueueDepth']) {
+        assert.ok(names.some((n) => n.endsWith(suffix)), suffix);
+      }
+      for (const name of Object.keys(LAMBDA_ENTRIES)) assert.ok(names.some((n) => n.endsWith(`${name}-Errors`)), `${name} errors alarm`);
+      for (const [id, a] of resourcesOf('AWS::CloudWatch::Alarm')) assert.ok(asArray(a.Properties?.AlarmActions).length > 0, `${id} notifies`);
+    });
+
+    it('counts revoke failures from the revoke function\'s JSON logs', () => {
+      template.hasResourceProperties('AWS::Logs::MetricFilter', { FilterPattern: '{ $.event = "revoke_failed" }' });
+    });
+
+    it('has a dashboard', () => {
+      template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+    });
+  });
+
+  describe('least privilege', () => {
+    it('has no wildcard in any action of any identity policy', () => {
+      for (const { owner, statement } of allStatements()) {
+        for (const action of asArray(statement.Action)) assert.ok(!action.includes('*'), `${owner}: ${action}`);
+        assert.equal((statement as { NotAction?: unknown }).NotAction, undefined, `${owner} uses NotAction`);
+      }
+    });
+
+    it('grants Resource "*" only for X-Ray and log delivery, which have no resource-level permissions', () => {
+      const allowed = /^(xray:(PutTraceSegments|PutTelemetryRecords|GetSamplingRules|GetSamplingTargets)|logs:(CreateLogDelivery|GetLogDelivery|UpdateLogDelivery|DeleteLogDelivery|ListLogDeliveries|PutResourcePolicy|DescribeResourcePolicies|DescribeLogGroups))$/;
+      for (const { owner, statement } of allStatements()) {
+        if (!asArray(statement.Resource).includes('*')) continue;
+        for (const action of asArray(statement.Action)) assert.match(action, allowed, `${owner} grants ${action} on *`);
+      }
+    });
+
+    it('scopes sso-admin to the instance, the managed permission sets and the policy\'s accounts', () => {
+      const sso = allStatements().filter(({ statement }) => asArray(statement.Action).some((a) => a.startsWith('sso:')));
+      assert.ok(sso.length > 0);
+      for (const { owner, statement } of sso) {
+        const resources = asArray(statement.Resource).map(flat);
+        assert.ok(resources.every((r) => r.includes('sso') && !/"\*"|:::\*"|account\/\*|permissionSet\/\*/.test(r)), `${owner}: ${resources.join(', ')}`);
+        assert.ok(resources.some((r) => r.includes(PLACEHOLDER_CONTEXT.ssoInstanceArn)), `${owner} names the instance`);
+        const actions = asArray(statement.Action);
+        if (actions.includes('sso:CreateAccountAssignment') || actions.includes('sso:DeleteAccountAssignment')) {
+          assert.ok(resources.some((r) => r.includes('permissionSet/ssoins-')), `${owner} names permission sets`);
+          assert.ok(resources.some((r) => /account\/\d{12}/.test(r)), `${owner} names accounts`);
+        }
+        if (actions.some((a) => a.startsWith('sso:DescribeAccountAssignment'))) {
+          assert.deepEqual(resources, [flat(PLACEHOLDER_CONTEXT.ssoInstanceArn)], 'status calls: the instance only');
+        }
+      }
+    });
+
+    it('scopes identitystore to the identity store, scheduler to the group, PassRole to the Scheduler', () => {
+      const statements = allStatements().map((s) => s.statement);
+      for (const s of statements.filter((st) => asArray(st.Action).some((a) => a.startsWith('identitystore:')))) {
+        assert.ok(flat(s.Resource).includes(`identitystore/${PLACEHOLDER_CONTEXT.identityStoreId}`));
+      }
+      for (const s of statements.filter((st) => asArray(st.Action).some((a) => a.startsWith('scheduler:')))) {
+        assert.ok(asArray(s.Resource).every((r) => flat(r).includes(':schedule/jit-access-test/')), flat(s.Resource));
+      }
+      const passRole = statements.filter((st) => asArray(st.Action).includes('iam:PassRole'));
+      assert.ok(passRole.length > 0);
+      for (const s of passRole) {
+        assert.equal(s.Condition?.StringEquals?.['iam:PassedToService'], 'scheduler.amazonaws.com');
+        assert.equal(asArray(s.Resource).length, 1);
+        assert.ok(flat(s.Resource).includes('SchedulerRole'));
+      }
+    });
+
+    it('lets only the bridge and notify resume the workflow, and only this state machine', () => {
+      const owners = new Set<string>();
+      for (const { owner, statement } of allStatements()) {
+        const actions = asArray(statement.Action);
+        if (!actions.some((a) => a === 'states:SendTaskSuccess' || a === 'states:SendTaskFailure')) continue;
+        owners.add(owner);
+        assert.ok(asArray(statement.Resource).every((r) => flat(r).includes(':stateMachine:jit-access-test-approval')), flat(statement.Resource));
+      }
+      assert.equal(owners.size, 2);
+      assert.ok(statementsOfFunction('jit-access-test-bridge').some((s) => asArray(s.Action).includes('states:SendTaskSuccess')));
+      assert.ok(statementsOfFunction('jit-access-test-notify').some((s) => asArray(s.Action).includes('states:SendTaskSuccess')));
+      assert.ok(!statementsOfFunction('jit-access-test-workflow').some((s) => asArray(s.Action).includes('states:SendTaskSuccess')));
+    });
+
+    it('lets the Scheduler role only invoke the revoke function (and dead-letter), from our schedule group', () => {
+      const [, role] = resourcesOf('AWS::IAM::Role').find(([id]) => id.startsWith('SchedulerRole')) ?? [];
+      assert.ok(role);
+      const trust = flat(role.Properties?.AssumeRolePolicyDocument);
+      assert.ok(trust.includes('scheduler.amazonaws.com') && trust.includes('aws:SourceAccount') && trust.includes('aws:SourceArn'));
+      const [, policy] = resourcesOf('AWS::IAM::Policy').find(([, p]) => flat(p.Properties?.Roles).includes('SchedulerRole')) ?? [];
+      const statements = asArray<Statement>(policy?.Properties?.PolicyDocument?.Statement);
+      const actions = statements.flatMap((s) => asArray(s.Action)).sort();
+      assert.deepEqual(actions, ['lambda:InvokeFunction', 'sqs:SendMessage']);
+      const invoke = statements.find((s) => asArray(s.Action).includes('lambda:InvokeFunction'))!;
+      assert.ok(flat(invoke.Resource).includes(':function:jit-access-test-revoke'));
+    });
+
+    it('lets the audit writer only PutItem into the audit table', () => {
+      const statements = statementsOfFunction('jit-access-test-audit-writer');
+      const dynamo = statements.flatMap((s) => asArray(s.Action)).filter((a) => a.startsWith('dynamodb:'));
+      assert.deepEqual(dynamo, ['dynamodb:PutItem']);
+      const put = statements.find((s) => asArray(s.Action).includes('dynamodb:PutItem'))!;
+      assert.ok(flat(put.Resource).includes('DataAuditTable'));
+      assert.ok(!statements.some((s) => asArray(s.Action).some((a) => a.startsWith('sso:') || a.startsWith('states:'))));
+    });
+
+    it('gives the findings forwarder nothing but the notify secret', () => {
+      const actions = statementsOfFunction('jit-access-test-findings').flatMap((s) => asArray(s.Action));
+      assert.ok(actions.every((a) => a.startsWith('secretsmanager:') || a.startsWith('logs:') || a.startsWith('xray:')), actions.join(', '));
+    });
+
+    it('acknowledges every accepted cdk-nag finding with a written reason and a full finding id', () => {
+      let count = 0;
+      const visit = (construct: IConstruct) => {
+        for (const entry of construct.node.metadata) {
+          if (entry.type !== 'aws:cdk:acknowledged-rules') continue;
+          for (const [id, reason] of Object.entries(entry.data as Record<string, string>)) {
+            count++;
+            assert.match(id, /^AwsSolutions-[A-Z]+\d+(\[.+\])?$/, id);
+            if (id.startsWith('AwsSolutions-IAM5')) assert.match(id, /\[(Resource|Action)::.+\]$/, `${id} names the finding`);
+            assert.ok(reason.length >= 40, `${id}: "${reason}" explains why`);
+          }
+        }
+        for (const child of construct.node.children) visit(child);
+      };
+      visit(template_root());
+      assert.ok(count > 0);
+    });
+  });
+});
+
+// The stack whose template is under test (for walking construct metadata).
+let rootForMetadata: IConstruct | undefined;
+function template_root(): IConstruct {
+  assert.ok(rootForMetadata);
+  return rootForMetadata;
+}
+const PLACEHOLDER_ACCOUNT_NAME = 'placeholder';
