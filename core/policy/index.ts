@@ -1,0 +1,4 @@
+export * from './types';
+export * from './load';
+export * from './duration';
+export * from './ticket';

@@ -1,0 +1,395 @@
+/**
+ * Loads the policy file (YAML or JSON, format in docs/POLICY.md) into the normalized `Policy`.
+ * Everything that is wrong is reported at once, as a PolicyError whose issues name the rule (its
+ * index and id) and the field, so that a security reviewer can fix the file from the message.
+ * Unknown keys are errors: a typo such as `aproverGroups` must never silently widen access.
+ */
+import { parseDocument } from 'yaml';
+import { z } from 'zod';
+import { PolicyError, type FieldIssue } from '../errors';
+import { HOUR_SECONDS, parsePolicyDuration, toIsoDuration } from './duration';
+import { compileTicketPattern } from './ticket';
+import type { AccountEntry, PermissionSetEntry, Policy, PolicyRule } from './types';
+
+export interface ParsePolicyOptions {
+  format: 'yaml' | 'json';
+}
+
+/** Larger files are refused before parsing (10,000 accounts take well under 2 MB). */
+export const POLICY_MAX_BYTES = 5_000_000;
+export const APPROVALS_REQUIRED_MAX = 10;
+/** Defaults applied when a rule leaves a field out (documented in docs/POLICY.md). */
+export const POLICY_DEFAULTS = {
+  defaultDurationSeconds: HOUR_SECONDS,
+  approvalTimeoutSeconds: HOUR_SECONDS,
+  breakGlassMaxDurationSeconds: HOUR_SECONDS,
+} as const;
+
+const ACCOUNT_ID = /^\d{12}$/;
+const OU_OR_ROOT_ID = /^(r-[0-9a-z]{4,32}|ou-[0-9a-z]{4,32}-[0-9a-z]{8,32})$/;
+const PERMISSION_SET_NAME = /^[\w+=,.@-]{1,32}$/;
+const PERMISSION_SET_ARN = /^arn:(aws|aws-us-gov|aws-cn):sso:::permissionSet\/(sso)?ins-[a-zA-Z0-9-.]{16}\/ps-[a-zA-Z0-9-./]{16}$/;
+const RULE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+const accountIdSchema = z.preprocess(
+  // YAML reads an unquoted 111111111111 as a number; accept it, but a leading zero is already lost.
+  (v) => (typeof v === 'number' && Number.isSafeInteger(v) ? String(v) : v),
+  z.string().regex(ACCOUNT_ID, 'must be a 12-digit AWS account id in quotes, e.g. "111111111111" (unquoted numbers lose leading zeros)'),
+);
+const ouIdSchema = z.string().regex(OU_OR_ROOT_ID, 'must be an organizational unit id like ou-ab12-11111111 or a root id like r-ab12');
+const groupSchema = z.string().trim().min(1, 'must not be empty').max(256, 'must be at most 256 characters');
+const permissionSetNameSchema = z.string().regex(PERMISSION_SET_NAME, 'must be a permission set name (1-32 letters, digits or +=,.@_-)');
+const durationSchema = z.unknown().transform((v, ctx) => {
+  const parsed = parsePolicyDuration(v);
+  if (!parsed.ok) {
+    ctx.addIssue({ code: 'custom', message: parsed.error });
+    return z.NEVER;
+  }
+  return parsed.seconds;
+});
+
+const accountSchema = z.strictObject({
+  id: accountIdSchema,
+  name: z.string().trim().min(1, 'must not be empty').max(128, 'must be at most 128 characters'),
+  ouPath: z.array(ouIdSchema).max(20, 'must have at most 20 levels').optional(),
+});
+
+const permissionSetSchema = z.strictObject({
+  name: permissionSetNameSchema,
+  arn: z.string().regex(PERMISSION_SET_ARN, 'must be a permission set ARN like arn:aws:sso:::permissionSet/ssoins-1111111111111111/ps-1111111111111111'),
+  description: z.string().max(700).optional(),
+});
+
+const ruleSchema = z.strictObject({
+  id: z.string().regex(RULE_ID, 'must be 1-64 letters, digits, dots, dashes or underscores, starting with a letter or digit'),
+  description: z.string().max(1000, 'must be at most 1000 characters').optional(),
+  eligibleGroups: z.array(groupSchema).min(1, 'must name at least one group'),
+  accounts: z.strictObject({
+    ids: z.array(accountIdSchema).optional(),
+    ous: z.array(ouIdSchema).optional(),
+  }),
+  permissionSets: z.array(permissionSetNameSchema).min(1, 'must name at least one permission set'),
+  maxDuration: durationSchema,
+  defaultDuration: durationSchema.optional(),
+  maxTotalDuration: durationSchema.optional(),
+  approvers: z.strictObject({
+    groups: z.array(groupSchema).optional(),
+    required: z
+      .number()
+      .int('must be a whole number')
+      .min(0, 'must be 0 (auto-approve) or more')
+      .max(APPROVALS_REQUIRED_MAX, `must be at most ${APPROVALS_REQUIRED_MAX}`),
+  }),
+  approvalTimeout: durationSchema.optional(),
+  ticket: z
+    .strictObject({
+      required: z.boolean(),
+      pattern: z.string().optional(),
+    })
+    .optional(),
+  breakGlass: z
+    .strictObject({
+      allowed: z.boolean(),
+      maxDuration: durationSchema.optional(),
+    })
+    .optional(),
+});
+
+const policySchema = z.strictObject({
+  version: z.literal(1, 'must be 1'),
+  description: z.string().max(2000).optional(),
+  accounts: z.array(accountSchema).min(1, 'must list at least one account'),
+  permissionSets: z.array(permissionSetSchema).min(1, 'must list at least one permission set'),
+  rules: z.array(ruleSchema).min(1, 'must have at least one rule (without rules nobody can request anything)'),
+});
+
+type PolicyFile = z.output<typeof policySchema>;
+type RuleFile = PolicyFile['rules'][number];
+type PathSegment = PropertyKey;
+
+/** Names people reach for, and where the field actually lives. */
+const FIELD_HINTS: Record<string, string> = {
+  approverGroups: 'approvers.groups',
+  approvalsRequired: 'approvers.required',
+  approvals: 'approvers',
+  approver: 'approvers',
+  groups: 'eligibleGroups (who may request) or approvers.groups (who approves)',
+  eligible: 'eligibleGroups',
+  accountIds: 'accounts.ids',
+  ous: 'accounts.ous',
+  ou: 'accounts.ous',
+  permissionSet: 'permissionSets',
+  duration: 'maxDuration / defaultDuration',
+  maxDurationSeconds: 'maxDuration (ISO 8601, e.g. PT1H)',
+  defaultDurationSeconds: 'defaultDuration (ISO 8601, e.g. PT1H)',
+  ticketRequired: 'ticket.required',
+  ticketPattern: 'ticket.pattern',
+  breakglass: 'breakGlass',
+  break_glass: 'breakGlass',
+  timeout: 'approvalTimeout',
+  ouIds: 'ouPath',
+  ous_path: 'ouPath',
+};
+
+function allowedKeysAt(path: readonly PathSegment[]): string[] {
+  const p = path.map((s) => (typeof s === 'number' ? '#' : String(s))).join('/');
+  switch (p) {
+    case '':
+      return Object.keys(policySchema.shape);
+    case 'accounts/#':
+      return Object.keys(accountSchema.shape);
+    case 'permissionSets/#':
+      return Object.keys(permissionSetSchema.shape);
+    case 'rules/#':
+      return Object.keys(ruleSchema.shape);
+    case 'rules/#/accounts':
+      return ['ids', 'ous'];
+    case 'rules/#/approvers':
+      return ['groups', 'required'];
+    case 'rules/#/ticket':
+      return ['required', 'pattern'];
+    case 'rules/#/breakGlass':
+      return ['allowed', 'maxDuration'];
+    default:
+      return [];
+  }
+}
+
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let diag = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const up = row[j]!;
+      row[j] = Math.min(up + 1, row[j - 1]! + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diag = up;
+    }
+  }
+  return row[b.length]!;
+}
+
+function unknownKeyMessage(key: string, path: readonly PathSegment[]): string {
+  const allowed = allowedKeysAt(path);
+  const lower = key.toLowerCase();
+  const close = allowed.find((k) => k.toLowerCase() === lower || editDistance(k.toLowerCase(), lower) <= 2);
+  const hint = close ?? FIELD_HINTS[key];
+  const known = allowed.length > 0 ? ` (allowed here: ${allowed.join(', ')})` : '';
+  return hint ? `unknown field: did you mean ${hint}?` : `unknown field${known}`;
+}
+
+function valueAt(root: unknown, path: readonly PathSegment[]): unknown {
+  let cur: unknown = root;
+  for (const seg of path) {
+    if (cur === null || typeof cur !== 'object') return undefined;
+    if (!Object.prototype.hasOwnProperty.call(cur, seg)) return undefined;
+    cur = (cur as Record<PropertyKey, unknown>)[seg];
+  }
+  return cur;
+}
+
+/** `rules[2] (id "prod-admin").approvers.groups[0]`: the index always, the id when it is readable. */
+export function formatPolicyPath(root: unknown, path: readonly PathSegment[]): string {
+  if (path.length === 0) return '(policy)';
+  let out = '';
+  path.forEach((seg, i) => {
+    if (typeof seg === 'number') out += `[${seg}]`;
+    else out += `${i === 0 ? '' : '.'}${String(seg)}`;
+    if (i === 1 && typeof seg === 'number') {
+      const top = path[0];
+      const labelKey = top === 'permissionSets' ? 'name' : top === 'rules' || top === 'accounts' ? 'id' : undefined;
+      const label = labelKey ? valueAt(root, [top!, seg, labelKey]) : undefined;
+      if ((typeof label === 'string' || typeof label === 'number') && String(label).length <= 80) out += ` (${labelKey} ${JSON.stringify(String(label))})`;
+    }
+  });
+  return out;
+}
+
+const TYPE_NAMES: Record<string, string> = {
+  string: 'text',
+  number: 'a number',
+  boolean: 'true or false',
+  array: 'a list',
+  object: 'a mapping (key: value)',
+};
+
+function issueMessage(root: unknown, issue: z.core.$ZodIssue): FieldIssue[] {
+  const path = issue.path;
+  if (issue.code === 'unrecognized_keys') {
+    return issue.keys.map((key) => ({ path: formatPolicyPath(root, [...path, key]), message: unknownKeyMessage(key, path) }));
+  }
+  if (issue.code === 'invalid_type') {
+    const present = valueAt(root, path) !== undefined;
+    const expected = TYPE_NAMES[issue.expected] ?? issue.expected;
+    return [{ path: formatPolicyPath(root, path), message: present ? `must be ${expected}` : `is required${requiredHint(path)}` }];
+  }
+  if (issue.code === 'custom' && valueAt(root, path) === undefined && path.length > 0) {
+    return [{ path: formatPolicyPath(root, path), message: `is required${requiredHint(path)}` }];
+  }
+  return [{ path: formatPolicyPath(root, path), message: issue.message }];
+}
+
+function requiredHint(path: readonly PathSegment[]): string {
+  const last = path[path.length - 1];
+  if (last === 'approvers') return ' (write approvers: { required: 0 } for auto-approval, or name groups and a count)';
+  if (last === 'maxDuration') return ' (an ISO 8601 duration like PT1H)';
+  if (last === 'accounts' && path.length > 1) return ' (accounts: { ids: [...], ous: [...] })';
+  return '';
+}
+
+function readDocument(text: string, format: 'yaml' | 'json'): unknown {
+  if (typeof text !== 'string') throw new PolicyError([{ path: '(file)', message: 'the policy must be text' }]);
+  if (text.length > POLICY_MAX_BYTES) throw new PolicyError([{ path: '(file)', message: `is larger than ${POLICY_MAX_BYTES} characters` }]);
+  if (text.trim() === '') throw new PolicyError([{ path: '(file)', message: 'is empty' }]);
+  if (format === 'json') {
+    try {
+      return JSON.parse(text) as unknown;
+    } catch (e) {
+      throw new PolicyError([{ path: '(file)', message: `JSON syntax error: ${(e as Error).message}` }]);
+    }
+  }
+  try {
+    const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: true, strict: true, stringKeys: true });
+    if (doc.errors.length > 0) {
+      throw new PolicyError(
+        doc.errors.slice(0, 5).map((err) => {
+          const pos = err.linePos?.[0];
+          const first = (err.message.split('\n')[0] ?? err.message).replace(/ at line \d+, column \d+:?$/, '');
+          return { path: '(file)', message: `YAML syntax error${pos ? ` at line ${pos.line}, column ${pos.col}` : ''}: ${first}` };
+        }),
+      );
+    }
+    // maxAliasCount bounds alias expansion ("billion laughs").
+    return doc.toJS({ maxAliasCount: 100 }) as unknown;
+  } catch (e) {
+    if (e instanceof PolicyError) throw e;
+    throw new PolicyError([{ path: '(file)', message: `YAML error: ${(e as Error).message}` }]);
+  }
+}
+
+/** Validates and normalizes a policy file. Throws PolicyError (and only PolicyError) when it is invalid. */
+export function parsePolicy(text: string, opts: ParsePolicyOptions): Policy {
+  const root = readDocument(text, opts.format);
+  const parsed = policySchema.safeParse(root);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.flatMap((issue) => issueMessage(root, issue));
+    throw new PolicyError(dedupeIssues(issues));
+  }
+  const file = parsed.data;
+  const issues: FieldIssue[] = [];
+  const at = (path: PathSegment[], message: string) => issues.push({ path: formatPolicyPath(root, path), message });
+
+  const accounts: AccountEntry[] = [];
+  const accountIndex = new Map<string, number>();
+  file.accounts.forEach((a, i) => {
+    const first = accountIndex.get(a.id);
+    if (first !== undefined) at(['accounts', i, 'id'], `duplicate account id ${a.id} (also accounts[${first}])`);
+    else accountIndex.set(a.id, i);
+    accounts.push({ id: a.id, name: a.name, ouPath: a.ouPath ?? [] });
+  });
+
+  const permissionSets: PermissionSetEntry[] = [];
+  const psNames = new Map<string, number>();
+  const psArns = new Map<string, number>();
+  file.permissionSets.forEach((ps, i) => {
+    const firstName = psNames.get(ps.name);
+    if (firstName !== undefined) at(['permissionSets', i, 'name'], `duplicate permission set name "${ps.name}" (also permissionSets[${firstName}])`);
+    else psNames.set(ps.name, i);
+    const firstArn = psArns.get(ps.arn);
+    if (firstArn !== undefined) at(['permissionSets', i, 'arn'], `duplicate permission set ARN (also permissionSets[${firstArn}])`);
+    else psArns.set(ps.arn, i);
+    permissionSets.push({ name: ps.name, arn: ps.arn });
+  });
+
+  const ruleIds = new Map<string, number>();
+  const rules = file.rules.map((rule, i) => {
+    const firstId = ruleIds.get(rule.id);
+    if (firstId !== undefined) at(['rules', i, 'id'], `duplicate rule id "${rule.id}" (also rules[${firstId}])`);
+    else ruleIds.set(rule.id, i);
+    return normalizeRule(rule, (path, message) => at(['rules', i, ...path], message), accountIndex, psNames);
+  });
+
+  if (issues.length > 0) throw new PolicyError(issues);
+  return { version: 1, accounts, permissionSets, rules };
+}
+
+function normalizeRule(
+  rule: RuleFile,
+  at: (path: PathSegment[], message: string) => void,
+  accountIndex: ReadonlyMap<string, number>,
+  psNames: ReadonlyMap<string, number>,
+): PolicyRule {
+  const ids = unique(rule.accounts.ids ?? []);
+  const ous = unique(rule.accounts.ous ?? []);
+  if (ids.length === 0 && ous.length === 0) at(['accounts'], 'must list at least one account id (ids) or organizational unit (ous)');
+  (rule.accounts.ids ?? []).forEach((id, j) => {
+    if (!accountIndex.has(id)) at(['accounts', 'ids', j], `account ${id} is not in the accounts list`);
+  });
+  rule.permissionSets.forEach((name, j) => {
+    if (!psNames.has(name)) {
+      const known = [...psNames.keys()].slice(0, 10).join(', ');
+      at(['permissionSets', j], `permission set "${name}" is not in the permissionSets list (known: ${known})`);
+    }
+  });
+
+  const max = rule.maxDuration;
+  const iso = toIsoDuration;
+  const defaultDuration = rule.defaultDuration ?? Math.min(POLICY_DEFAULTS.defaultDurationSeconds, max);
+  if (defaultDuration > max) at(['defaultDuration'], `must not be longer than maxDuration (${iso(defaultDuration)} > ${iso(max)})`);
+  const maxTotal = rule.maxTotalDuration ?? max;
+  if (maxTotal < max) at(['maxTotalDuration'], `must be at least maxDuration (${iso(maxTotal)} < ${iso(max)})`);
+
+  const approverGroups = unique(rule.approvers.groups ?? []);
+  if (rule.approvers.required > 0 && approverGroups.length === 0) {
+    at(['approvers', 'groups'], `must name at least one group when approvers.required is ${rule.approvers.required} (use required: 0 for auto-approval)`);
+  }
+
+  let ticket: PolicyRule['ticket'] = { required: false };
+  if (rule.ticket) {
+    ticket = { required: rule.ticket.required };
+    if (rule.ticket.pattern !== undefined) {
+      const compiled = compileTicketPattern(rule.ticket.pattern);
+      if (!compiled.ok) at(['ticket', 'pattern'], compiled.error);
+      ticket.pattern = rule.ticket.pattern;
+    }
+  }
+
+  let breakGlass: PolicyRule['breakGlass'] = { allowed: false, maxDurationSeconds: 0 };
+  if (rule.breakGlass?.allowed) {
+    const bgMax = rule.breakGlass.maxDuration ?? Math.min(POLICY_DEFAULTS.breakGlassMaxDurationSeconds, max);
+    if (bgMax > max) at(['breakGlass', 'maxDuration'], `must not be longer than maxDuration (${iso(bgMax)} > ${iso(max)})`);
+    breakGlass = { allowed: true, maxDurationSeconds: bgMax };
+  } else if (rule.breakGlass && rule.breakGlass.maxDuration !== undefined) {
+    at(['breakGlass', 'maxDuration'], 'is set but breakGlass.allowed is false: remove it or allow break-glass');
+  }
+
+  return {
+    id: rule.id,
+    description: rule.description ?? '',
+    eligibleGroups: unique(rule.eligibleGroups),
+    accounts: { ids, ous },
+    permissionSets: unique(rule.permissionSets),
+    maxDurationSeconds: max,
+    defaultDurationSeconds: defaultDuration,
+    maxTotalDurationSeconds: maxTotal,
+    approverGroups,
+    approvalsRequired: rule.approvers.required,
+    ticket,
+    breakGlass,
+    approvalTimeoutSeconds: rule.approvalTimeout ?? POLICY_DEFAULTS.approvalTimeoutSeconds,
+  };
+}
+
+function unique<T>(items: readonly T[]): T[] {
+  return [...new Set(items)];
+}
+
+function dedupeIssues(issues: FieldIssue[]): FieldIssue[] {
+  const seen = new Set<string>();
+  return issues.filter((i) => {
+    const key = `${i.path}\u0000${i.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
