@@ -2,3 +2,4 @@ export * from './types';
 export * from './load';
 export * from './duration';
 export * from './ticket';
+export * from './evaluate';
