@@ -115,6 +115,13 @@ export interface AccessRequest {
   failureReason?: string;
   /** Break-glass only: who acknowledged the post-incident review, and when. */
   review?: { acknowledgedBy: Actor; at: string; note?: string };
+  /**
+   * Set when revocation starts (state REVOKING): which terminal state it ends in, and why. A retry
+   * after a crash finishes the same revocation instead of guessing its intent.
+   */
+  revocation?: { target: 'EXPIRED' | 'REVOKED' | 'FAILED'; by: Actor; reason: string; at: string };
+  /** The `grant.endsAt` the expiring-soon notice was sent for (an extension re-arms the notice). */
+  expiringSoonNotifiedFor?: string;
 }
 
 /**
@@ -124,6 +131,12 @@ export interface AccessRequest {
 export interface StoredRequest extends AccessRequest {
   taskToken?: string;
   executionArn?: string;
+  /**
+   * Audit events written in the same conditional write as the change they describe (a transactional
+   * outbox): a crash between the write and the audit append cannot lose them. They are appended to
+   * the audit sink right after the write and cleared; reconcile flushes any that remain.
+   */
+  auditOutbox?: AuditEvent[];
 }
 
 /** Reference-counted ownership of one live assignment. One entry per AssignmentKey. */
@@ -138,6 +151,11 @@ export interface LedgerEntry {
   ownership?: AssignmentOwnership;
   /** Request ids whose grants currently need this assignment live. */
   activeGrantIds: string[];
+  /**
+   * The last grant was released and our delete is under way. While set, no grant may acquire the
+   * entry: a create racing a delete could otherwise leave an active grant without an assignment.
+   */
+  deleting?: boolean;
   version: number;
   updatedAt: string;
 }
@@ -148,10 +166,13 @@ export type AuditAction =
   | 'request.vote'
   | 'request.extended'
   | 'request.reviewed'
+  | 'request.approval_requested'
+  | 'request.expiring_soon'
   | 'assignment.created'
   | 'assignment.deleted'
   | 'assignment.kept_external'
   | 'assignment.kept_shared'
+  | 'assignment.delete_failed'
   | 'reconcile.revoked_expired'
   | 'reconcile.drift';
 

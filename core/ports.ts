@@ -42,6 +42,12 @@ export interface RequestStore {
    */
   update(next: StoredRequest, expectedVersion: number): Promise<void>;
   list(query: RequestQuery): Promise<StoredRequest[]>;
+  /**
+   * Removes the audit outbox of `id` once its events are in the audit sink, only if the stored
+   * version is still `version` (no version bump: this is bookkeeping, not a change). A newer write
+   * carries the outbox forward, so losing this race is harmless.
+   */
+  clearAuditOutbox(id: string, version: number): Promise<void>;
 }
 
 /**

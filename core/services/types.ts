@@ -35,6 +35,13 @@ export interface CoreDeps {
   workflow: WorkflowGateway;
   /** The current, already-validated policy. */
   policy: () => Policy;
+  /** Where the services report problems they absorb (a failed best-effort notice, say). */
+  log?: CoreLog;
+}
+
+export interface CoreLog {
+  warn(message: string, details?: Record<string, unknown>): void;
+  info(message: string, details?: Record<string, unknown>): void;
 }
 
 /** Identity claimed by an authenticated edge (the bot took it from the Teams activity). */
@@ -86,7 +93,7 @@ export interface StartGrantResult {
 }
 
 export interface ReconcileAction {
-  kind: 'revoke_expired' | 'recreate_missing' | 'delete_orphaned';
+  kind: 'revoke_expired' | 'release_stale' | 'recreate_missing' | 'delete_orphaned' | 'restart_workflow' | 'flush_audit';
   key: AssignmentKey;
   requestIds: string[];
   reason: string;

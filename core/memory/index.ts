@@ -1,0 +1,340 @@
+/**
+ * In-memory implementations of every port, for tests, benchmarks and property checks. They keep the
+ * contracts of the real adapters (compare-and-swap, idempotent appends, asynchronous assignment
+ * operations) so that tests exercise the same failure modes.
+ */
+import { AlreadyExistsError, ConcurrentModificationError } from '../errors';
+import type { AssignmentKey, AuditEvent, LedgerEntry, SecurityFinding, StoredRequest, AccessRequest } from '../model';
+import { assignmentKeyId } from '../model';
+import type {
+  AssignmentGateway,
+  AssignmentOperation,
+  AuditSink,
+  Clock,
+  Directory,
+  DirectoryGroup,
+  DirectoryUser,
+  ExpiryScheduler,
+  FindingsSink,
+  GrantLedger,
+  IdGenerator,
+  NotificationEvent,
+  Notifier,
+  RequestQuery,
+  RequestStore,
+  WorkflowGateway,
+  WorkflowOutcome,
+} from '../ports';
+import type { Policy } from '../policy/types';
+import type { CoreDeps } from '../services/types';
+
+const clone = <T>(v: T): T => structuredClone(v);
+
+/**
+ * A clock that only moves when told. With `autoAdvance`, `sleep` moves time forward at once, so code
+ * that polls with back-off runs instantly and deterministically.
+ */
+export class FakeClock implements Clock {
+  private sleepers: Array<{ at: number; resolve: () => void }> = [];
+  constructor(
+    private current = Date.UTC(2026, 0, 1, 9, 0, 0),
+    private readonly autoAdvance = true,
+  ) {}
+  now(): number {
+    return this.current;
+  }
+  sleep(ms: number): Promise<void> {
+    if (this.autoAdvance) {
+      this.current += Math.max(0, ms);
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => this.sleepers.push({ at: this.current + ms, resolve }));
+  }
+  /** Moves time forward and wakes every sleeper that is due, in order. */
+  async advance(ms: number): Promise<void> {
+    const target = this.current + ms;
+    for (;;) {
+      this.sleepers.sort((a, b) => a.at - b.at);
+      const next = this.sleepers[0];
+      if (!next || next.at > target) break;
+      this.sleepers.shift();
+      this.current = next.at;
+      next.resolve();
+      // Let the woken code run (and maybe sleep again) before time moves on.
+      for (let i = 0; i < 20; i++) await Promise.resolve();
+    }
+    this.current = target;
+  }
+  set(ms: number): void {
+    this.current = ms;
+  }
+}
+
+export class SequentialIds implements IdGenerator {
+  private n = 0;
+  constructor(private readonly prefix = 'req-') {}
+  requestId(): string {
+    this.n += 1;
+    return `${this.prefix}${String(this.n).padStart(12, '0')}`;
+  }
+}
+
+export class MemoryRequestStore implements RequestStore {
+  readonly items = new Map<string, StoredRequest>();
+  private readonly byClientId = new Map<string, string>();
+  writes = 0;
+
+  async get(id: string): Promise<StoredRequest | undefined> {
+    const r = this.items.get(id);
+    return r ? clone(r) : undefined;
+  }
+  async findByClientRequestId(requesterUserId: string, clientRequestId: string): Promise<StoredRequest | undefined> {
+    const id = this.byClientId.get(`${requesterUserId}\u0000${clientRequestId}`);
+    return id ? this.get(id) : undefined;
+  }
+  async create(request: StoredRequest): Promise<void> {
+    const clientKey = `${request.requester.userId}\u0000${request.clientRequestId}`;
+    if (this.items.has(request.id)) throw new AlreadyExistsError('Request', request.id);
+    if (this.byClientId.has(clientKey)) throw new AlreadyExistsError('Client request id', request.clientRequestId);
+    this.items.set(request.id, clone(request));
+    this.byClientId.set(clientKey, request.id);
+    this.writes += 1;
+  }
+  async update(next: StoredRequest, expectedVersion: number): Promise<void> {
+    const current = this.items.get(next.id);
+    if (!current || current.version !== expectedVersion || next.version !== expectedVersion + 1) {
+      throw new ConcurrentModificationError('Request', next.id);
+    }
+    this.items.set(next.id, clone(next));
+    this.writes += 1;
+  }
+  async list(query: RequestQuery): Promise<StoredRequest[]> {
+    const out = [...this.items.values()].filter(
+      (r) => (!query.requesterUserId || r.requester.userId === query.requesterUserId) && (!query.states || query.states.includes(r.state)),
+    );
+    return clone(query.limit ? out.slice(0, query.limit) : out);
+  }
+  async clearAuditOutbox(id: string, version: number): Promise<void> {
+    const current = this.items.get(id);
+    if (current && current.version === version) {
+      const { auditOutbox: _drop, ...rest } = current;
+      this.items.set(id, rest);
+    }
+  }
+}
+
+export class MemoryGrantLedger implements GrantLedger {
+  readonly entries = new Map<string, LedgerEntry>();
+  async get(key: AssignmentKey): Promise<LedgerEntry | undefined> {
+    const e = this.entries.get(assignmentKeyId(key));
+    return e ? clone(e) : undefined;
+  }
+  async put(entry: LedgerEntry, expectedVersion: number | undefined): Promise<void> {
+    const id = assignmentKeyId(entry.key);
+    const current = this.entries.get(id);
+    if (expectedVersion === undefined ? current !== undefined : current?.version !== expectedVersion) {
+      throw new ConcurrentModificationError('Ledger entry', id);
+    }
+    this.entries.set(id, clone(entry));
+  }
+  async list(): Promise<LedgerEntry[]> {
+    return clone([...this.entries.values()].filter((e) => e.activeGrantIds.length > 0 || e.ownership !== undefined || e.deleting));
+  }
+}
+
+export interface MemoryUser extends DirectoryUser {
+  upn: string;
+  aadObjectId?: string;
+  groups: DirectoryGroup[];
+}
+
+export class MemoryDirectory implements Directory {
+  constructor(readonly users: MemoryUser[] = []) {}
+  async findUser(login: { upn?: string; aadObjectId?: string }): Promise<DirectoryUser | undefined> {
+    const u = this.users.find((x) => (login.aadObjectId && x.aadObjectId === login.aadObjectId) || (login.upn && x.upn.toLowerCase() === login.upn.toLowerCase()));
+    return u ? { userId: u.userId, userName: u.userName, displayName: u.displayName } : undefined;
+  }
+  async groupsOf(userId: string): Promise<DirectoryGroup[]> {
+    return clone(this.users.find((u) => u.userId === userId)?.groups ?? []);
+  }
+}
+
+interface PendingOperation {
+  kind: 'create' | 'delete';
+  key: AssignmentKey;
+  pollsLeft: number;
+  failureReason?: string;
+  done?: AssignmentOperation;
+}
+
+/**
+ * Identity Center account assignments with asynchronous operations: an operation completes after a
+ * set number of status polls (or fails, when a failure was injected).
+ */
+export class MemoryAssignmentGateway implements AssignmentGateway {
+  readonly live = new Map<string, AssignmentKey>();
+  private readonly ops = new Map<string, PendingOperation>();
+  private seq = 0;
+  private failures: Array<{ kind: 'create' | 'delete'; reason: string }> = [];
+  /** Every write started, in order (what a test asserts "never deleted" and "never doubled" on). */
+  readonly writes: Array<{ kind: 'create' | 'delete'; key: AssignmentKey }> = [];
+
+  constructor(private readonly pollsToComplete = 1) {}
+
+  /** An assignment someone else created (not through JIT access). */
+  preexisting(key: AssignmentKey): void {
+    this.live.set(assignmentKeyId(key), clone(key));
+  }
+  failNext(kind: 'create' | 'delete', reason = 'injected failure'): void {
+    this.failures.push({ kind, reason });
+  }
+  isLive(key: AssignmentKey): boolean {
+    return this.live.has(assignmentKeyId(key));
+  }
+
+  async exists(key: AssignmentKey): Promise<boolean> {
+    return this.live.has(assignmentKeyId(key));
+  }
+  async startCreate(key: AssignmentKey): Promise<AssignmentOperation> {
+    return this.start('create', key);
+  }
+  async startDelete(key: AssignmentKey): Promise<AssignmentOperation> {
+    return this.start('delete', key);
+  }
+  async createStatus(operationId: string): Promise<AssignmentOperation> {
+    return this.poll(operationId);
+  }
+  async deleteStatus(operationId: string): Promise<AssignmentOperation> {
+    return this.poll(operationId);
+  }
+  async listAssignments(accountId: string, permissionSetArn: string): Promise<AssignmentKey[]> {
+    return clone([...this.live.values()].filter((k) => k.accountId === accountId && k.permissionSetArn === permissionSetArn));
+  }
+
+  private start(kind: 'create' | 'delete', key: AssignmentKey): AssignmentOperation {
+    this.seq += 1;
+    const operationId = `op-${kind}-${this.seq}`;
+    const i = this.failures.findIndex((f) => f.kind === kind);
+    const failureReason = i >= 0 ? this.failures.splice(i, 1)[0]!.reason : undefined;
+    this.writes.push({ kind, key: clone(key) });
+    const op: PendingOperation = { kind, key: clone(key), pollsLeft: this.pollsToComplete, ...(failureReason ? { failureReason } : {}) };
+    this.ops.set(operationId, op);
+    if (this.pollsToComplete <= 0) return this.settle(operationId, op);
+    return { operationId, status: 'IN_PROGRESS' };
+  }
+
+  private poll(operationId: string): AssignmentOperation {
+    const op = this.ops.get(operationId);
+    if (!op) return { operationId, status: 'FAILED', failureReason: 'No such operation' };
+    if (op.done) return op.done;
+    op.pollsLeft -= 1;
+    if (op.pollsLeft > 0) return { operationId, status: 'IN_PROGRESS' };
+    return this.settle(operationId, op);
+  }
+
+  private settle(operationId: string, op: PendingOperation): AssignmentOperation {
+    if (op.failureReason) {
+      op.done = { operationId, status: 'FAILED', failureReason: op.failureReason };
+    } else {
+      if (op.kind === 'create') this.live.set(assignmentKeyId(op.key), op.key);
+      else this.live.delete(assignmentKeyId(op.key));
+      op.done = { operationId, status: 'SUCCEEDED' };
+    }
+    return op.done;
+  }
+}
+
+export class MemoryScheduler implements ExpiryScheduler {
+  readonly schedules = new Map<string, string>();
+  async scheduleExpiry(requestId: string, at: string): Promise<void> {
+    this.schedules.set(requestId, at);
+  }
+  async cancelExpiry(requestId: string): Promise<void> {
+    this.schedules.delete(requestId);
+  }
+  /** Schedules due at `nowMs`, earliest first. */
+  due(nowMs: number): string[] {
+    return [...this.schedules.entries()].filter(([, at]) => Date.parse(at) <= nowMs).sort((a, b) => a[1].localeCompare(b[1])).map(([id]) => id);
+  }
+}
+
+export class RecordingNotifier implements Notifier {
+  readonly events: Array<{ event: NotificationEvent; request: AccessRequest }> = [];
+  readonly findingBatches: SecurityFinding[][] = [];
+  async requestChanged(event: NotificationEvent, request: AccessRequest): Promise<void> {
+    this.events.push({ event, request: clone(request) });
+  }
+  async findings(findings: SecurityFinding[]): Promise<void> {
+    this.findingBatches.push(clone(findings));
+  }
+  eventsFor(requestId: string): NotificationEvent[] {
+    return this.events.filter((e) => e.request.id === requestId).map((e) => e.event);
+  }
+}
+
+export class MemoryAuditSink implements AuditSink {
+  readonly events: AuditEvent[] = [];
+  private readonly ids = new Set<string>();
+  async append(events: readonly AuditEvent[]): Promise<void> {
+    for (const e of events) {
+      if (this.ids.has(e.eventId)) continue;
+      this.ids.add(e.eventId);
+      this.events.push(clone(e));
+    }
+  }
+  forRequest(requestId: string): AuditEvent[] {
+    return this.events.filter((e) => e.requestId === requestId);
+  }
+}
+
+export class MemoryFindingsSink implements FindingsSink {
+  readonly findings = new Map<string, SecurityFinding>();
+  async publish(findings: readonly SecurityFinding[]): Promise<void> {
+    for (const f of findings) this.findings.set(f.id, clone(f));
+  }
+}
+
+/** Records executions and their resumption; tests drive the workflow steps themselves. */
+export class MemoryWorkflow implements WorkflowGateway {
+  readonly started = new Map<string, string>();
+  readonly resumed: Array<{ taskToken: string; outcome: WorkflowOutcome }> = [];
+  async start(requestId: string): Promise<{ executionArn: string }> {
+    const arn = this.started.get(requestId) ?? `arn:aws:states:us-east-1:000000000000:execution:jit-access:${requestId}`;
+    this.started.set(requestId, arn);
+    return { executionArn: arn };
+  }
+  async resume(taskToken: string, outcome: WorkflowOutcome): Promise<void> {
+    this.resumed.push({ taskToken, outcome: clone(outcome) });
+  }
+}
+
+export interface MemoryWorld {
+  deps: CoreDeps;
+  clock: FakeClock;
+  requests: MemoryRequestStore;
+  ledger: MemoryGrantLedger;
+  directory: MemoryDirectory;
+  assignments: MemoryAssignmentGateway;
+  scheduler: MemoryScheduler;
+  notifier: RecordingNotifier;
+  audit: MemoryAuditSink;
+  findings: MemoryFindingsSink;
+  workflow: MemoryWorkflow;
+}
+
+export function memoryWorld(options: { policy: Policy; users?: MemoryUser[]; clock?: FakeClock; pollsToComplete?: number }): MemoryWorld {
+  const world = {
+    clock: options.clock ?? new FakeClock(),
+    requests: new MemoryRequestStore(),
+    ledger: new MemoryGrantLedger(),
+    directory: new MemoryDirectory(options.users ?? []),
+    assignments: new MemoryAssignmentGateway(options.pollsToComplete ?? 1),
+    scheduler: new MemoryScheduler(),
+    notifier: new RecordingNotifier(),
+    audit: new MemoryAuditSink(),
+    findings: new MemoryFindingsSink(),
+    workflow: new MemoryWorkflow(),
+  };
+  const deps: CoreDeps = { ...world, ids: new SequentialIds(), policy: () => options.policy };
+  return { ...world, deps };
+}

@@ -1,0 +1,199 @@
+/**
+ * From submitted to decided: the workflow's validation, the approval wait (task token), votes with
+ * quorum, timeouts and cancellation. The first deciding vote wins through compare-and-swap.
+ */
+import { DependencyError, ForbiddenError, IllegalTransitionError, NotApproverError, SelfApprovalError } from '../errors';
+import { amend, describeState, transition, withEvent } from '../lifecycle';
+import type { AccessRequest, Route, StoredRequest, Vote } from '../model';
+import { SYSTEM_ACTOR } from '../model';
+import { evaluateApprover } from '../policy/evaluate';
+import type { WorkflowOutcome } from '../ports';
+import { humanDuration, iso, ms } from '../time';
+import { commit, load, notify, toView, withRetry } from './context';
+import { groupNamesAndIds } from './requests';
+import type { ActorActionInput, CoreDeps, VoteInput, VoteResult } from './types';
+
+export interface ValidateOutcome {
+  request: AccessRequest;
+  route: Route;
+  /** Seconds left until the approval deadline (what the approval wait may last). */
+  approvalTimeoutSeconds: number;
+}
+
+/**
+ * The workflow's first step. Requests that need no approval (auto-approve, break-glass) are approved
+ * here by the system, with the policy's reason; the others go on to wait for approvers.
+ */
+export async function validateForWorkflow(deps: CoreDeps, input: { requestId: string }): Promise<ValidateOutcome> {
+  return withRetry(async () => {
+    const current = await load(deps, input.requestId);
+    const remaining = Math.max(1, Math.ceil((ms(current.approvalDeadline) - deps.clock.now()) / 1000));
+    if (current.state === 'PENDING_APPROVAL' && current.route !== 'approval') {
+      const now = deps.clock.now();
+      const reason = current.route === 'break_glass' ? `Break-glass: no approval needed. ${current.policyReason}` : `Auto-approved by policy. ${current.policyReason}`;
+      const change = transition(current, 'APPROVED', { actor: SYSTEM_ACTOR, now, reason, patch: { decidedAt: iso(now), decidedBy: SYSTEM_ACTOR, decisionReason: reason } });
+      const next = await commit(deps, current, change);
+      await notify(deps, 'approved', next);
+      return { request: toView(next), route: current.route, approvalTimeoutSeconds: remaining };
+    }
+    if (current.state === 'PENDING_APPROVAL' || (current.state === 'APPROVED' && current.route !== 'approval')) {
+      return { request: toView(current), route: current.route, approvalTimeoutSeconds: remaining };
+    }
+    if (current.state === 'APPROVED') return { request: toView(current), route: current.route, approvalTimeoutSeconds: remaining };
+    throw new IllegalTransitionError(current.state, 'APPROVED', `This request is already ${describeState(current.state)}.`);
+  });
+}
+
+/**
+ * The approval wait began: keep its task token server-side (never on a card) and ask the approvers.
+ * If the request was decided or cancelled before the token arrived, answer the wait at once.
+ */
+export async function recordApprovalToken(deps: CoreDeps, input: { requestId: string; taskToken: string }): Promise<AccessRequest> {
+  const stored = await withRetry(async () => {
+    const current = await load(deps, input.requestId);
+    if (current.state !== 'PENDING_APPROVAL') return current;
+    if (current.taskToken === input.taskToken) return current;
+    const change = amend(current, 'request.approval_requested', {
+      actor: SYSTEM_ACTOR,
+      now: deps.clock.now(),
+      reason: `Waiting for ${current.terms.approvalsRequired} approval(s) from ${current.terms.approverGroups.join(', ')} until ${current.approvalDeadline}.`,
+      patch: { taskToken: input.taskToken },
+    });
+    return commit(deps, current, change);
+  });
+  const early = outcomeOf(stored);
+  if (early) {
+    await deps.workflow.resume(input.taskToken, early);
+    return toView(stored);
+  }
+  if (stored.state !== 'PENDING_APPROVAL') return toView(stored);
+  // Not best effort: approvers who never see the card cannot approve. Failing here retries the step.
+  try {
+    await deps.notifier.requestChanged('approval_requested', toView(stored));
+  } catch (e) {
+    throw new DependencyError('notifier', `Posting the approval card failed: ${(e as Error).message}`, true);
+  }
+  return toView(stored);
+}
+
+function outcomeOf(request: StoredRequest): WorkflowOutcome | undefined {
+  switch (request.state) {
+    case 'APPROVED':
+      return { approved: true, approvedBy: request.decidedBy?.userId ?? 'system' };
+    case 'DENIED':
+      return { approved: false, error: 'Denied', cause: request.decisionReason ?? 'Denied by an approver.' };
+    case 'CANCELLED':
+      return { approved: false, error: 'Cancelled', cause: request.endReason ?? 'Cancelled by the requester.' };
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * One approver's vote. Checks, in order: the request is still pending, the voter is an approver of
+ * its rule and not its requester, the vote is not a repeat, the deadline has not passed. One deny
+ * decides; approvals decide at quorum. Of two racing deciding votes exactly one wins.
+ */
+export async function castVote(deps: CoreDeps, input: VoteInput): Promise<VoteResult> {
+  const result = await withRetry(async () => {
+    const current = await load(deps, input.requestId);
+    const already = current.votes.find((v) => v.approver.userId === input.actor.userId);
+    if (current.state !== 'PENDING_APPROVAL') {
+      if (already) return { request: current, decided: false, duplicate: true };
+      throw new IllegalTransitionError(current.state, input.decision === 'approve' ? 'APPROVED' : 'DENIED', decidedMessage(current));
+    }
+    const groups = await groupNamesAndIds(deps, input.actor.userId);
+    const allowed = evaluateApprover({ approverUserId: input.actor.userId, approverGroups: groups, requesterUserId: current.requester.userId, terms: current.terms });
+    if (!allowed.allowed) {
+      if (allowed.code === 'SELF_APPROVAL') throw new SelfApprovalError();
+      throw new NotApproverError(allowed.reason);
+    }
+    if (already) return { request: current, decided: false, duplicate: true };
+    const now = deps.clock.now();
+    if (now >= ms(current.approvalDeadline)) {
+      throw new IllegalTransitionError(current.state, 'APPROVED', 'The approval window for this request has closed.');
+    }
+    const vote: Vote = { approver: input.actor, decision: input.decision, at: iso(now), ...(input.reason ? { reason: input.reason } : {}) };
+    const votes = [...current.votes, vote];
+    const approvals = votes.filter((v) => v.decision === 'approve').length;
+    const voteReason = `${input.actor.displayName} voted to ${input.decision}${input.reason ? `: ${input.reason}` : ''} (${approvals} of ${current.terms.approvalsRequired} approvals).`;
+    const voteEvent = { actor: input.actor, action: 'request.vote' as const, fromState: current.state, toState: current.state, reason: voteReason, details: { decision: input.decision } };
+
+    if (input.decision === 'deny' || approvals >= current.terms.approvalsRequired) {
+      const to = input.decision === 'deny' ? 'DENIED' : 'APPROVED';
+      const reason =
+        to === 'DENIED'
+          ? `Denied by ${input.actor.displayName}${input.reason ? `: ${input.reason}` : '.'}`
+          : `Approved by ${votes.filter((v) => v.decision === 'approve').map((v) => v.approver.displayName).join(', ')}${input.reason ? `: ${input.reason}` : '.'}`;
+      const change = withEvent(
+        transition(current, to, { actor: input.actor, now, reason, patch: { votes, decidedAt: iso(now), decidedBy: input.actor, decisionReason: reason } }),
+        voteEvent,
+      );
+      // The vote is listed first: it happened before the decision it caused.
+      change.events.reverse();
+      const next = await commit(deps, current, change);
+      return { request: next, decided: true, duplicate: false };
+    }
+    const next = await commit(deps, current, amend(current, 'request.vote', { actor: input.actor, now, reason: voteReason, patch: { votes }, details: { decision: input.decision } }));
+    return { request: next, decided: false, duplicate: false };
+  });
+
+  if (result.decided) {
+    const outcome = outcomeOf(result.request);
+    if (outcome && result.request.taskToken) await resumeWorkflow(deps, result.request.taskToken, outcome, result.request.id);
+    await notify(deps, result.request.state === 'APPROVED' ? 'approved' : 'denied', result.request);
+  } else if (!result.duplicate) {
+    await notify(deps, 'vote_recorded', result.request);
+  }
+  return { request: toView(result.request), decided: result.decided, duplicate: result.duplicate };
+}
+
+function decidedMessage(r: StoredRequest): string {
+  const who = r.decidedBy ? ` by ${r.decidedBy.displayName}` : '';
+  const when = r.decidedAt ? ` at ${r.decidedAt}` : '';
+  return `This request was already ${describeState(r.state)}${who}${when}.`;
+}
+
+/**
+ * Tells the waiting execution. If that fails, the decision still stands: the approval wait's
+ * timeout step reads the decided state and proceeds accordingly, so nothing is lost.
+ */
+async function resumeWorkflow(deps: CoreDeps, token: string, outcome: WorkflowOutcome, requestId: string): Promise<void> {
+  try {
+    await deps.workflow.resume(token, outcome);
+  } catch (e) {
+    deps.log?.warn('resuming the workflow failed; the approval timeout will pick the decision up', { requestId, error: String(e) });
+  }
+}
+
+export async function timeOutRequest(deps: CoreDeps, input: { requestId: string }): Promise<AccessRequest> {
+  const next = await withRetry(async () => {
+    const current = await load(deps, input.requestId);
+    const change = transition(current, 'TIMED_OUT', {
+      actor: SYSTEM_ACTOR,
+      now: deps.clock.now(),
+      reason: `No decision within ${humanDuration(current.terms.approvalTimeoutSeconds)} (${current.votes.length} vote(s), ${current.terms.approvalsRequired} needed).`,
+      patch: { endedAt: iso(deps.clock.now()), endedBy: SYSTEM_ACTOR },
+    });
+    return commit(deps, current, change);
+  });
+  await notify(deps, 'timed_out', next);
+  return toView(next);
+}
+
+/** The requester withdraws a request that has not been decided yet. */
+export async function cancelRequest(deps: CoreDeps, input: ActorActionInput): Promise<AccessRequest> {
+  const next = await withRetry(async () => {
+    const current = await load(deps, input.requestId);
+    if (current.requester.userId !== input.actor.userId) throw new ForbiddenError('Only the requester can cancel a request.');
+    if (current.state === 'CANCELLED') return current;
+    const now = deps.clock.now();
+    const reason = `Cancelled by ${input.actor.displayName}${input.reason ? `: ${input.reason}` : '.'}`;
+    const change = transition(current, 'CANCELLED', { actor: input.actor, now, reason, patch: { endedAt: iso(now), endedBy: input.actor, endReason: reason } });
+    const committed = await commit(deps, current, change);
+    if (committed.taskToken) await resumeWorkflow(deps, committed.taskToken, { approved: false, error: 'Cancelled', cause: reason }, committed.id);
+    await notify(deps, 'cancelled', committed);
+    return committed;
+  });
+  return toView(next);
+}

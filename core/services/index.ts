@@ -1,0 +1,8 @@
+export { resolveActor, submitRequest, getRequest, listRequests, eligibility, startWorkflow, MAX_OPEN_REQUESTS_PER_USER } from './requests';
+export { validateForWorkflow, recordApprovalToken, castVote, timeOutRequest, cancelRequest } from './approval';
+export type { ValidateOutcome } from './approval';
+export { startGrant, checkGrant, completeGrant, failGrant } from './grant';
+export { expireGrant, revokeEarly, extendGrant, acknowledgeReview } from './revoke';
+export { reconcile, notifyExpiringSoon, EXPIRY_GRACE_MS, WORKFLOW_START_GRACE_MS } from './reconcile';
+export { AssignmentBusyError } from './assignments';
+export { toView } from './context';

@@ -1,0 +1,178 @@
+/**
+ * The backstop sweep (every few minutes): live assignments on the managed permission sets against
+ * the ledger and the requests. It revokes grants whose schedule did not fire, finishes interrupted
+ * deletes, re-creates an assignment someone removed under an active grant, restarts workflows that
+ * never started, flushes stranded audit events, and reports assignments nobody granted as drift.
+ * It never deletes an assignment it did not create.
+ */
+import { isDomainError } from '../errors';
+import { expiringSoonLeadSeconds } from '../grants';
+import { amend, isTerminal } from '../lifecycle';
+import type { AssignmentKey, LedgerEntry, SecurityFinding, StoredRequest } from '../model';
+import { SYSTEM_ACTOR, assignmentKeyId } from '../model';
+import { humanDuration, iso, ms } from '../time';
+import { releaseAssignment } from './assignments';
+import { assignmentKeyOf, commit, flushAudit, load, notify, withRetry } from './context';
+import { startWorkflow } from './requests';
+import { expireGrant } from './revoke';
+import type { CoreDeps, ReconcileAction, ReconcileResult } from './types';
+
+/** How late an expiry may be before reconcile steps in (the Scheduler normally fires on time). */
+export const EXPIRY_GRACE_MS = 60_000;
+/** A request older than this without a workflow execution lost its start: start it again. */
+export const WORKFLOW_START_GRACE_MS = 2 * 60_000;
+
+export async function reconcile(deps: CoreDeps, _input: Record<string, never> | object = {}): Promise<ReconcileResult> {
+  const actions: ReconcileAction[] = [];
+  const drift: SecurityFinding[] = [];
+  const errors: unknown[] = [];
+  const now = deps.clock.now();
+  const attempt = async (action: ReconcileAction, run: () => Promise<unknown>) => {
+    try {
+      await run();
+      actions.push(action);
+    } catch (e) {
+      errors.push(e);
+      deps.log?.warn('reconcile action failed', { kind: action.kind, key: assignmentKeyId(action.key), error: String(e) });
+    }
+  };
+
+  const cache = new Map<string, StoredRequest | undefined>();
+  const requestById = async (id: string) => {
+    if (!cache.has(id)) cache.set(id, await deps.requests.get(id));
+    return cache.get(id);
+  };
+
+  // 1. Ledger entries: grants that should have ended, and deletes that were interrupted.
+  const entries = await deps.ledger.list();
+  for (const entry of entries) {
+    for (const id of entry.activeGrantIds) {
+      const request = await requestById(id);
+      if (request?.state === 'ACTIVE' && request.grant && ms(request.grant.endsAt) + EXPIRY_GRACE_MS < now) {
+        await attempt({ kind: 'revoke_expired', key: entry.key, requestIds: [id], reason: `The grant ended at ${request.grant.endsAt} but was still live.` }, () => expireGrant(deps, { requestId: id }));
+      } else if (request?.state === 'REVOKING') {
+        await attempt({ kind: 'revoke_expired', key: entry.key, requestIds: [id], reason: 'An interrupted revocation was finished.' }, () => expireGrant(deps, { requestId: id }));
+      } else if (!request || isTerminal(request.state)) {
+        const stale = request ?? placeholderRequest(id, entry.key);
+        await attempt({ kind: 'release_stale', key: entry.key, requestIds: [id], reason: `Request ${id} is ${request ? request.state.toLowerCase() : 'missing'} but still held the assignment.` }, () =>
+          releaseAssignment(deps, stale, entry.key),
+        );
+      }
+    }
+    if (entry.deleting && entry.activeGrantIds.length === 0) {
+      await attempt({ kind: 'delete_orphaned', key: entry.key, requestIds: [], reason: 'A delete of an assignment we created was interrupted.' }, () =>
+        releaseAssignment(deps, placeholderRequest('reconcile', entry.key), entry.key),
+      );
+    }
+  }
+
+  // 2. Live assignments on managed permission sets: missing ones under an active grant, and drift.
+  const latest = new Map<string, LedgerEntry>((await deps.ledger.list()).map((e) => [assignmentKeyId(e.key), e]));
+  const active = await deps.requests.list({ states: ['ACTIVE'] });
+  const activeByKey = new Map<string, StoredRequest[]>();
+  for (const r of active) {
+    const k = assignmentKeyId(assignmentKeyOf(r));
+    activeByKey.set(k, [...(activeByKey.get(k) ?? []), r]);
+  }
+  const policy = deps.policy();
+  const live = new Set<string>();
+  for (const account of policy.accounts) {
+    for (const ps of policy.permissionSets) {
+      let keys: AssignmentKey[];
+      try {
+        keys = await deps.assignments.listAssignments(account.id, ps.arn);
+      } catch (e) {
+        errors.push(e);
+        continue;
+      }
+      for (const key of keys) {
+        const k = assignmentKeyId(key);
+        live.add(k);
+        const entry = latest.get(k);
+        const held = (entry?.activeGrantIds.length ?? 0) > 0 || entry?.ownership === 'EXTERNAL' || entry?.deleting;
+        if (!held && !activeByKey.has(k)) drift.push(driftFinding(key, account.name, ps.name, now));
+      }
+    }
+  }
+  for (const [k, requests] of activeByKey) {
+    const entry = latest.get(k);
+    if (live.has(k) || entry?.ownership === 'EXTERNAL') continue;
+    const request = requests[0]!;
+    const key = assignmentKeyOf(request);
+    await attempt({ kind: 'recreate_missing', key, requestIds: requests.map((r) => r.id), reason: 'The assignment of an active grant was removed outside JIT access; it was re-created.' }, async () => {
+      await deps.assignments.startCreate(key);
+    });
+  }
+
+  // 3. Requests whose workflow never started, and audit events stranded in an outbox.
+  const pending = await deps.requests.list({ states: ['PENDING_APPROVAL'] });
+  for (const r of pending) {
+    if (!r.executionArn && ms(r.createdAt) + WORKFLOW_START_GRACE_MS < now) {
+      await attempt({ kind: 'restart_workflow', key: assignmentKeyOf(r), requestIds: [r.id], reason: 'The workflow of this request had not started.' }, () => startWorkflow(deps, r));
+    }
+  }
+  for (const r of [...pending, ...active]) {
+    if ((r.auditOutbox?.length ?? 0) > 0) {
+      await attempt({ kind: 'flush_audit', key: assignmentKeyOf(r), requestIds: [r.id], reason: 'Audit events were waiting in the outbox.' }, async () => {
+        if (!(await flushAudit(deps, r))) throw new Error('the audit sink is unavailable');
+      });
+    }
+  }
+
+  if (drift.length > 0) {
+    try {
+      await deps.findings.publish(drift);
+    } catch (e) {
+      errors.push(e);
+    }
+  }
+  if (errors.length > 0 && actions.length === 0 && drift.length === 0) {
+    const first = errors[0];
+    throw isDomainError(first) || first instanceof Error ? first : new Error(String(first));
+  }
+  return { actions, drift };
+}
+
+/** Enough of a request for releasing a ledger entry whose request is gone. */
+function placeholderRequest(id: string, key: AssignmentKey): StoredRequest {
+  return { id, requester: { userId: key.userId } } as StoredRequest;
+}
+
+function driftFinding(key: AssignmentKey, accountName: string, permissionSetName: string, now: number): SecurityFinding {
+  return {
+    id: `jit/drift/${assignmentKeyId(key)}`,
+    kind: 'assignment_drift',
+    severity: 'HIGH',
+    title: `Unmanaged assignment of ${permissionSetName} on ${accountName}`,
+    description: `User ${key.userId} holds ${permissionSetName} (${key.permissionSetArn}) on ${key.accountId}, a permission set managed by JIT access, without an active grant. JIT access does not delete assignments it did not create: review and remove it if it is not intended.`,
+    accountId: key.accountId,
+    resourceId: assignmentKeyId(key),
+    at: iso(now),
+  };
+}
+
+/** Sends each active grant's expiring-soon notice once per end time (an extension re-arms it). */
+export async function notifyExpiringSoon(deps: CoreDeps, _input: object = {}): Promise<{ notified: string[] }> {
+  const now = deps.clock.now();
+  const notified: string[] = [];
+  for (const r of await deps.requests.list({ states: ['ACTIVE'] })) {
+    const grant = r.grant;
+    if (!grant || r.expiringSoonNotifiedFor === grant.endsAt) continue;
+    const left = ms(grant.endsAt) - now;
+    if (left <= 0 || left > expiringSoonLeadSeconds(grant) * 1000) continue;
+    try {
+      const next = await withRetry(async () => {
+        const c = await load(deps, r.id);
+        if (c.state !== 'ACTIVE' || !c.grant || c.expiringSoonNotifiedFor === c.grant.endsAt) return undefined;
+        return commit(deps, c, amend(c, 'request.expiring_soon', { actor: SYSTEM_ACTOR, now, reason: `Expiring in ${humanDuration(left / 1000)}.`, patch: { expiringSoonNotifiedFor: c.grant.endsAt } }));
+      });
+      if (next) {
+        await notify(deps, 'expiring_soon', next);
+        notified.push(r.id);
+      }
+    } catch (e) {
+      deps.log?.warn('expiring-soon notice failed', { requestId: r.id, error: String(e) });
+    }
+  }
+  return { notified };
+}

@@ -1,0 +1,123 @@
+/**
+ * From active to ended: expiry (the Scheduler), early revoke (requester or approver), extension and
+ * the break-glass review. Revocation is two transitions around the release: ACTIVE -> REVOKING
+ * records the intent, the release deletes what we own, REVOKING -> EXPIRED|REVOKED closes it.
+ */
+import { ForbiddenError, IllegalTransitionError, ValidationError } from '../errors';
+import { extendWindow, totalLimitSeconds } from '../grants';
+import { amend, describeState, transition } from '../lifecycle';
+import type { AccessRequest, Actor, StoredRequest } from '../model';
+import { SYSTEM_ACTOR } from '../model';
+import { evaluateApprover } from '../policy/evaluate';
+import { humanDuration, iso, ms } from '../time';
+import { releaseAssignment } from './assignments';
+import { assignmentKeyOf, commit, load, notify, toView, withRetry } from './context';
+import { groupNamesAndIds } from './requests';
+import type { ActorActionInput, CoreDeps, ExtendInput } from './types';
+
+/** A schedule that fires this early is stale (the grant was extended): re-arm it instead. */
+const EARLY_FIRE_TOLERANCE_MS = 5_000;
+
+export async function expireGrant(deps: CoreDeps, input: { requestId: string }): Promise<AccessRequest> {
+  const current = await load(deps, input.requestId);
+  if (current.state === 'ACTIVE' && current.grant && deps.clock.now() + EARLY_FIRE_TOLERANCE_MS < ms(current.grant.endsAt)) {
+    await deps.scheduler.scheduleExpiry(current.id, current.grant.endsAt);
+    deps.log?.info('expiry fired before the end of the grant; re-scheduled', { requestId: current.id, endsAt: current.grant.endsAt });
+    return toView(current);
+  }
+  const ended = await revoke(deps, input.requestId, { target: 'EXPIRED', by: SYSTEM_ACTOR, reason: 'The grant reached its end time.' });
+  return toView(ended);
+}
+
+export async function revokeEarly(deps: CoreDeps, input: ActorActionInput): Promise<AccessRequest> {
+  const current = await load(deps, input.requestId);
+  await assertRequesterOrApprover(deps, current, input.actor, 'revoke');
+  if (current.state !== 'ACTIVE' && current.state !== 'REVOKING') {
+    throw new IllegalTransitionError(current.state, 'REVOKED', current.state === 'GRANTING' || current.state === 'APPROVED' ? 'The grant is still being created; try again in a moment.' : `This request is ${describeState(current.state)}: there is nothing to revoke.`);
+  }
+  await deps.scheduler.cancelExpiry(current.id);
+  const reason = `Revoked early by ${input.actor.displayName}${input.reason ? `: ${input.reason}` : '.'}`;
+  return toView(await revoke(deps, input.requestId, { target: 'REVOKED', by: input.actor, reason }));
+}
+
+async function revoke(deps: CoreDeps, requestId: string, intent: { target: 'EXPIRED' | 'REVOKED'; by: Actor; reason: string }): Promise<StoredRequest> {
+  const revoking = await withRetry(async () => {
+    const c = await load(deps, requestId);
+    if (c.state === 'REVOKING') return c;
+    const now = deps.clock.now();
+    return commit(deps, c, transition(c, 'REVOKING', { actor: intent.by, now, reason: intent.reason, patch: { revocation: { ...intent, at: iso(now) } } }));
+  });
+  await releaseAssignment(deps, revoking, assignmentKeyOf(revoking));
+  const target = revoking.revocation?.target ?? intent.target;
+  const ended = await withRetry(async () => {
+    const c = await load(deps, requestId);
+    if (c.state !== 'REVOKING') return c;
+    const now = deps.clock.now();
+    const by = c.revocation?.by ?? intent.by;
+    const reason = c.revocation?.reason ?? intent.reason;
+    const patch: Partial<StoredRequest> = { endedAt: iso(now), endedBy: by, endReason: reason, ...(target === 'FAILED' ? { failureReason: reason } : {}) };
+    return commit(deps, c, transition(c, target, { actor: by, now, reason, patch }));
+  });
+  await notify(deps, ended.state === 'EXPIRED' ? 'expired' : ended.state === 'REVOKED' ? 'revoked' : 'failed', ended);
+  return ended;
+}
+
+async function assertRequesterOrApprover(deps: CoreDeps, request: StoredRequest, actor: Actor, verb: string): Promise<void> {
+  if (request.requester.userId === actor.userId) return;
+  const groups = await groupNamesAndIds(deps, actor.userId);
+  const d = evaluateApprover({ approverUserId: actor.userId, approverGroups: groups, requesterUserId: request.requester.userId, terms: request.terms });
+  if (!d.allowed) throw new ForbiddenError(`Only the requester or an approver of this request can ${verb} it.`);
+}
+
+/** The requester extends a live grant, within the policy's maximum total; the expiry moves with it. */
+export async function extendGrant(deps: CoreDeps, input: ExtendInput): Promise<AccessRequest> {
+  const next = await withRetry(async () => {
+    const current = await load(deps, input.requestId);
+    if (current.requester.userId !== input.actor.userId) throw new ForbiddenError('Only the requester can extend a grant.');
+    if (current.state !== 'ACTIVE' || !current.grant) throw new IllegalTransitionError(current.state, 'ACTIVE', `This request is ${describeState(current.state)}: only an active grant can be extended.`);
+    const now = deps.clock.now();
+    const window = extendWindow(current.grant, input.additionalMinutes * 60, totalLimitSeconds(current), now);
+    // Moved before the write: a lost race re-runs this and moves it again to the winner's end.
+    await deps.scheduler.scheduleExpiry(current.id, window.endsAt);
+    const change = amend(current, 'request.extended', {
+      actor: input.actor,
+      now,
+      reason: `Extended by ${humanDuration(input.additionalMinutes * 60)} to ${window.endsAt} (${humanDuration(window.totalSeconds)} in total).`,
+      patch: { grant: window },
+      details: { additionalMinutes: input.additionalMinutes, endsAt: window.endsAt },
+    });
+    return commit(deps, current, change);
+  });
+  await notify(deps, 'extended', next);
+  return toView(next);
+}
+
+/** An approver acknowledges the post-incident review of a break-glass grant. */
+export async function acknowledgeReview(deps: CoreDeps, input: { requestId: string; actor: Actor; note?: string }): Promise<AccessRequest> {
+  let changed = false;
+  const next = await withRetry(async () => {
+    const current = await load(deps, input.requestId);
+    if (current.route !== 'break_glass') throw new ValidationError('Only break-glass requests have a post-incident review.', [{ path: 'requestId', message: 'is not a break-glass request' }]);
+    const groups = await groupNamesAndIds(deps, input.actor.userId);
+    const d = evaluateApprover({ approverUserId: input.actor.userId, approverGroups: groups, requesterUserId: current.requester.userId, terms: current.terms });
+    if (!d.allowed) throw new ForbiddenError(d.code === 'SELF_APPROVAL' ? 'You cannot review your own break-glass access.' : 'Only an approver can acknowledge a post-incident review.');
+    if (current.review) return current;
+    if (!['ACTIVE', 'REVOKING', 'EXPIRED', 'REVOKED', 'FAILED'].includes(current.state)) {
+      throw new IllegalTransitionError(current.state, current.state, 'The review can be acknowledged once the break-glass access was granted.');
+    }
+    const now = deps.clock.now();
+    changed = true;
+    return commit(
+      deps,
+      current,
+      amend(current, 'request.reviewed', {
+        actor: input.actor,
+        now,
+        reason: `Post-incident review acknowledged by ${input.actor.displayName}${input.note ? `: ${input.note}` : '.'}`,
+        patch: { review: { acknowledgedBy: input.actor, at: iso(now), ...(input.note ? { note: input.note } : {}) } },
+      }),
+    );
+  });
+  if (changed) await notify(deps, 'review_acknowledged', next);
+  return toView(next);
+}

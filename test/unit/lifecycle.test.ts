@@ -1,0 +1,123 @@
+import assert from 'node:assert/strict';
+import { IllegalTransitionError } from '../../core/errors';
+import { TRANSITIONS, amend, canTransition, transition, withEvent } from '../../core/lifecycle';
+import { REQUEST_STATES, type RequestState, type StoredRequest, TERMINAL_STATES } from '../../core/model';
+import { POLICY, actor } from '../support/core-world';
+
+const T0 = Date.UTC(2026, 0, 1, 9, 0, 0);
+
+function requestIn(state: RequestState): StoredRequest {
+  return {
+    id: 'req-000000000001',
+    clientRequestId: 'client-00000001',
+    version: 3,
+    state,
+    requester: actor('alice'),
+    accountId: POLICY.accounts[1]!.id,
+    accountName: 'prod',
+    permissionSetName: 'PowerUser',
+    permissionSetArn: POLICY.permissionSets[1]!.arn,
+    requestedDurationSeconds: 1800,
+    justification: 'Investigating an incident',
+    route: 'approval',
+    terms: {
+      ruleIds: ['poweruser'],
+      maxDurationSeconds: 3600,
+      defaultDurationSeconds: 1800,
+      maxTotalDurationSeconds: 14400,
+      approvalsRequired: 1,
+      approverGroups: ['AWS-Approvers'],
+      ticketRequired: false,
+      ticketPatterns: [],
+      breakGlassAllowed: false,
+      breakGlassMaxDurationSeconds: 0,
+      approvalTimeoutSeconds: 900,
+    },
+    policyReason: 'Rule poweruser',
+    votes: [],
+    createdAt: new Date(T0).toISOString(),
+    updatedAt: new Date(T0).toISOString(),
+    approvalDeadline: new Date(T0 + 900_000).toISOString(),
+  };
+}
+
+const LEGAL: Array<[RequestState, RequestState]> = [
+  ['PENDING_APPROVAL', 'APPROVED'],
+  ['PENDING_APPROVAL', 'DENIED'],
+  ['PENDING_APPROVAL', 'TIMED_OUT'],
+  ['PENDING_APPROVAL', 'CANCELLED'],
+  ['PENDING_APPROVAL', 'FAILED'],
+  ['APPROVED', 'GRANTING'],
+  ['APPROVED', 'FAILED'],
+  ['GRANTING', 'ACTIVE'],
+  ['GRANTING', 'FAILED'],
+  ['ACTIVE', 'REVOKING'],
+  ['REVOKING', 'EXPIRED'],
+  ['REVOKING', 'REVOKED'],
+  ['REVOKING', 'FAILED'],
+];
+
+describe('core lifecycle: transition', () => {
+  it('the transition table is exactly the documented lifecycle', () => {
+    const table = REQUEST_STATES.flatMap((from) => TRANSITIONS[from].map((to) => `${from}->${to}`)).sort();
+    assert.deepEqual(table, LEGAL.map(([a, b]) => `${a}->${b}`).sort());
+  });
+
+  it('terminal states have no way out', () => {
+    for (const s of TERMINAL_STATES) assert.deepEqual(TRANSITIONS[s], [], s);
+  });
+
+  describe('every legal transition', () => {
+    for (const [from, to] of LEGAL) {
+      it(`${from} -> ${to}: bumps the version and emits exactly one audit event with actor, time, states and reason`, () => {
+        const current = requestIn(from);
+        const { next, events } = transition(current, to, { actor: actor('carol'), now: T0 + 5000, reason: 'because' });
+        assert.equal(next.state, to);
+        assert.equal(next.version, current.version + 1);
+        assert.equal(next.updatedAt, new Date(T0 + 5000).toISOString());
+        assert.equal(events.length, 1);
+        const e = events[0]!;
+        assert.equal(e.requestId, current.id);
+        assert.equal(e.action, 'request.transition');
+        assert.equal(e.fromState, from);
+        assert.equal(e.toState, to);
+        assert.equal(e.reason, 'because');
+        assert.equal(e.actor.userId, actor('carol').userId);
+        assert.equal(e.at, next.updatedAt);
+        assert.equal(e.eventId, `${current.id}:v${next.version}:0`);
+        assert.equal(current.state, from, 'the input record is not mutated');
+      });
+    }
+  });
+
+  describe('every illegal transition is a typed error', () => {
+    for (const from of REQUEST_STATES) {
+      for (const to of REQUEST_STATES) {
+        if (LEGAL.some(([a, b]) => a === from && b === to)) continue;
+        it(`${from} -> ${to} throws IllegalTransitionError`, () => {
+          assert.equal(canTransition(from, to), false);
+          assert.throws(
+            () => transition(requestIn(from), to, { actor: actor('carol'), now: T0, reason: 'x' }),
+            (e: unknown) => e instanceof IllegalTransitionError && e.code === 'ILLEGAL_TRANSITION' && e.from === from && e.to === to && e.message.length > 10,
+          );
+        });
+      }
+    }
+  });
+
+  it('patches travel with the transition (decision fields are set in the same write)', () => {
+    const { next } = transition(requestIn('PENDING_APPROVAL'), 'APPROVED', { actor: actor('carol'), now: T0, reason: 'ok', patch: { decidedBy: actor('carol'), decisionReason: 'ok' } });
+    assert.equal(next.decidedBy?.userId, actor('carol').userId);
+    assert.equal(next.decisionReason, 'ok');
+  });
+
+  it('amend audits a change that is not a change of state, and withEvent numbers extra events', () => {
+    const change = withEvent(amend(requestIn('ACTIVE'), 'request.extended', { actor: actor('alice'), now: T0, reason: 'more time' }), { actor: actor('alice'), action: 'request.vote', reason: 'extra' });
+    assert.equal(change.next.state, 'ACTIVE');
+    assert.equal(change.next.version, 4);
+    assert.deepEqual(change.events.map((e) => [e.action, e.eventId]), [
+      ['request.extended', 'req-000000000001:v4:0'],
+      ['request.vote', 'req-000000000001:v4:1'],
+    ]);
+  });
+});
