@@ -2,8 +2,10 @@
  * Every Action.Execute verb the cards emit, and the schema of the `data` each one submits (the
  * action's own data merged with the card's inputs, as Teams sends it). The bot validates the
  * invoke's data with these before doing anything. Card data is never trusted for identity: no
- * schema here has an actor field, and unknown keys are rejected, so a forged `actor`, `userId` or
- * `taskToken` is refused rather than ignored.
+ * schema here has an actor field, and unknown keys are stripped from the parsed result, so a forged
+ * `actor`, `userId` or `taskToken` never reaches a handler. (Stripping rather than rejecting: every
+ * Action.Execute carries all of its card's inputs, so an action legitimately arrives with inputs
+ * meant for a sibling action.)
  */
 import { z } from 'zod';
 import { LIMITS, accountIdSchema, permissionSetNameSchema, requestIdSchema } from '../core/api';
@@ -67,7 +69,7 @@ const requestRef = { requestId: requestIdSchema };
 
 export const cardActionSchemas = {
   /** Re-render the form (e.g. after choosing an account); all inputs optional, none trusted. */
-  'request.form': z.object({ clientRequestId, ...requestFormInputs }).strict(),
+  'request.form': z.object({ clientRequestId, ...requestFormInputs }),
   /**
    * Submit. Field presence is checked here; the full rules (lengths, policy, ticket pattern) are
    * the bridge's, whose issues the bot shows on the same card.
@@ -86,20 +88,19 @@ export const cardActionSchemas = {
           .min(LIMITS.justificationMin, `must be at least ${LIMITS.justificationMin} characters`)
           .max(LIMITS.justificationMax, `must be at most ${LIMITS.justificationMax} characters`),
       ),
-    })
-    .strict(),
-  'request.cancel': z.object({ ...requestRef }).strict(),
-  'request.view': z.object({ ...requestRef }).strict(),
-  'approval.approve': z.object({ ...requestRef, version: z.number().int().min(0), reason: optionalText(LIMITS.reasonMax) }).strict(),
-  'approval.deny': z.object({ ...requestRef, version: z.number().int().min(0), reason: optionalText(LIMITS.reasonMax) }).strict(),
-  'approval.refresh': z.object({ ...requestRef }).strict(),
-  'review.acknowledge': z.object({ ...requestRef, reviewNote: optionalText(LIMITS.reasonMax) }).strict(),
-  'grant.revoke': z.object({ ...requestRef }).strict(),
-  'grant.extend': z.object({ ...requestRef, additionalMinutes: wholeNumber(LIMITS.durationMinutesMax) }).strict(),
-  'menu.request': z.object({}).strict(),
-  'menu.mine': z.object({}).strict(),
-  'menu.pending': z.object({}).strict(),
-  'menu.help': z.object({}).strict(),
+    }),
+  'request.cancel': z.object({ ...requestRef }),
+  'request.view': z.object({ ...requestRef }),
+  'approval.approve': z.object({ ...requestRef, version: z.number().int().min(0), reason: optionalText(LIMITS.reasonMax) }),
+  'approval.deny': z.object({ ...requestRef, version: z.number().int().min(0), reason: optionalText(LIMITS.reasonMax) }),
+  'approval.refresh': z.object({ ...requestRef }),
+  'review.acknowledge': z.object({ ...requestRef, reviewNote: optionalText(LIMITS.reasonMax) }),
+  'grant.revoke': z.object({ ...requestRef }),
+  'grant.extend': z.object({ ...requestRef, additionalMinutes: wholeNumber(LIMITS.durationMinutesMax) }),
+  'menu.request': z.object({}),
+  'menu.mine': z.object({}),
+  'menu.pending': z.object({}),
+  'menu.help': z.object({}),
 } as const satisfies Record<CardVerb, z.ZodType>;
 
 export type CardActionData<V extends CardVerb> = z.infer<(typeof cardActionSchemas)[V]>;

@@ -1,6 +1,22 @@
-import type { AccessRequest } from '../core/model';
+/**
+ * View models (pure functions from domain state to template data) and the card functions that
+ * expand them into the JSON templates in ./templates. Every value a template binds is defined
+ * here: the templating engine leaves an unbound `${x}` in the output verbatim.
+ */
+import { Template } from 'adaptivecards-templating';
+import { LIMITS } from '../core/api';
 import type { EligibilityResponse, FindingView } from '../core/api';
+import type { AccessRequest, Actor, RequestState } from '../core/model';
+import { REQUEST_FORM_FIELDS } from './actions';
+import { cardTime, formatDuration, plain, plainLine, relative, safeUrl } from './text';
 import type { AdaptiveCard, CardChoice } from './types';
+import findingsTemplate from './templates/findings.json';
+import helpTemplate from './templates/help.json';
+import messageTemplate from './templates/message.json';
+import requestFormTemplate from './templates/request-form.json';
+import requestListTemplate from './templates/request-list.json';
+import requestStatusTemplate from './templates/request-status.json';
+import welcomeTemplate from './templates/welcome.json';
 
 export interface RequestFormInput {
   eligibility: EligibilityResponse;
@@ -12,6 +28,7 @@ export interface RequestFormInput {
   searchDataset: string;
 }
 export interface ApprovalCardOptions {
+  /** Teams MRIs or AAD object ids of the approvers: the card refreshes itself for them. */
   approverUserIds: string[];
   viewerIsApprover: boolean;
   now: string;
@@ -37,15 +54,569 @@ export interface MessageCardOptions {
   tone: 'good' | 'warning' | 'attention' | 'default';
 }
 
-const todo = (): never => {
-  throw new Error('cards: not implemented yet');
+/** Display bounds: they keep every card well under the Teams payload limit whatever the input. */
+const MAX = {
+  name: 120,
+  accountName: 120,
+  ticket: LIMITS.ticketMax,
+  justification: LIMITS.justificationMax,
+  reason: LIMITS.reasonMax,
+  voteReason: 200,
+  policyReason: 300,
+  ruleIds: 200,
+  votesShown: 10,
+  errorsShown: 10,
+  errorText: 300,
+  accountChoices: 15,
+  permissionSetChoices: 50,
+  findingTitle: 200,
+  findingResource: 200,
+  findingsDefault: 10,
+  findingsCeiling: 25,
+  listItems: 20,
+  messageTitle: 200,
+  messageText: 2000,
+  refreshUserIds: 60,
+} as const;
+
+// ---------------------------------------------------------------------------------------------
+// rendering
+
+function render(template: object, data: object): AdaptiveCard {
+  const expanded = new Template(template).expand({ $root: data }) as unknown;
+  return prune(expanded) as AdaptiveCard;
+}
+
+/** Drops nulls (absent optional values) and empty `actions` arrays left by `$when`. */
+function prune(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(prune);
+  if (value && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) {
+      if (v === null || v === undefined) continue;
+      if (k === 'actions' && Array.isArray(v) && v.length === 0) continue;
+      out[k] = prune(v);
+    }
+    return out;
+  }
+  return value;
+}
+
+// ---------------------------------------------------------------------------------------------
+// shared view-model pieces
+
+type TextColor = 'Default' | 'Good' | 'Warning' | 'Attention' | 'Accent';
+type ContainerStyle = 'default' | 'emphasis' | 'good' | 'attention' | 'warning' | 'accent';
+
+const STATE_LABEL: Record<RequestState, string> = {
+  PENDING_APPROVAL: 'Waiting for approval',
+  APPROVED: 'Approved',
+  GRANTING: 'Approved, granting access',
+  ACTIVE: 'Active',
+  REVOKING: 'Removing access',
+  EXPIRED: 'Expired',
+  REVOKED: 'Revoked',
+  DENIED: 'Denied',
+  TIMED_OUT: 'Timed out',
+  CANCELLED: 'Cancelled',
+  FAILED: 'Failed',
 };
-export function requestFormCard(_input: RequestFormInput): AdaptiveCard { return todo(); }
-export function approvalCard(_request: AccessRequest, _opts: ApprovalCardOptions): AdaptiveCard { return todo(); }
-export function requesterCard(_request: AccessRequest, _opts: RequesterCardOptions): AdaptiveCard { return todo(); }
-export function findingsCard(_findings: FindingView[], _opts: FindingsCardOptions): AdaptiveCard { return todo(); }
-export function welcomeCard(_opts: { isApproverHint?: boolean }): AdaptiveCard { return todo(); }
-export function helpCard(): AdaptiveCard { return todo(); }
-export function requestListCard(_requests: AccessRequest[], _opts: RequestListOptions): AdaptiveCard { return todo(); }
-export function messageCard(_opts: MessageCardOptions): AdaptiveCard { return todo(); }
-export function accountSearchResults(_entries: Array<{ id: string; name: string }>): CardChoice[] { return todo(); }
+
+const STATE_COLOR: Record<RequestState, TextColor> = {
+  PENDING_APPROVAL: 'Accent',
+  APPROVED: 'Good',
+  GRANTING: 'Good',
+  ACTIVE: 'Good',
+  REVOKING: 'Warning',
+  EXPIRED: 'Default',
+  REVOKED: 'Warning',
+  DENIED: 'Attention',
+  TIMED_OUT: 'Warning',
+  CANCELLED: 'Default',
+  FAILED: 'Attention',
+};
+
+const STATE_STYLE: Record<RequestState, ContainerStyle> = {
+  PENDING_APPROVAL: 'accent',
+  APPROVED: 'good',
+  GRANTING: 'good',
+  ACTIVE: 'good',
+  REVOKING: 'warning',
+  EXPIRED: 'emphasis',
+  REVOKED: 'warning',
+  DENIED: 'attention',
+  TIMED_OUT: 'warning',
+  CANCELLED: 'emphasis',
+  FAILED: 'attention',
+};
+
+function stateLabel(state: RequestState): string {
+  return STATE_LABEL[state] ?? plainLine(state, 40);
+}
+
+function who(actor: Actor | undefined): string {
+  if (!actor) return 'unknown';
+  const name = plainLine(actor.displayName, MAX.name);
+  const user = plainLine(actor.userName, MAX.name);
+  if (!name) return user || 'unknown';
+  return user && user !== name ? `${name} (${user})` : name;
+}
+
+function account(request: AccessRequest): string {
+  const name = plainLine(request.accountName, MAX.accountName);
+  const id = plainLine(request.accountId, 20);
+  return name && name !== id ? `${name} (${id})` : id;
+}
+
+function approvalsSoFar(request: AccessRequest): number {
+  return request.votes.filter((v) => v.decision === 'approve').length;
+}
+
+function approvalsRequired(request: AccessRequest): number {
+  const n = request.terms?.approvalsRequired;
+  return Number.isFinite(n) && n > 0 ? Math.floor(n) : 1;
+}
+
+interface StatusLine {
+  text: string;
+  color: TextColor;
+  time: string;
+  hasTime: boolean;
+}
+
+function line(text: string, at?: string, color: TextColor = 'Default'): StatusLine {
+  return { text, color, time: at ? cardTime(at) : '', hasTime: Boolean(at) };
+}
+
+function because(reason: string | undefined, max: number = MAX.reason): string {
+  const r = plain(reason, max).trim();
+  return r ? `: ${r}` : '';
+}
+
+/** Who decided and when, for every state: the part of the card everyone sees after a decision. */
+function statusLines(request: AccessRequest, now: string, audience: 'approvers' | 'requester'): StatusLine[] {
+  const lines: StatusLine[] = [];
+  const decided = () => {
+    if (request.route === 'break_glass') lines.push(line('Break-glass: granted without approval', request.createdAt, 'Attention'));
+    else if (request.route === 'auto_approve') lines.push(line('Approved automatically by policy', request.decidedAt ?? request.createdAt, 'Good'));
+    else if (request.decidedBy) lines.push(line(`Approved by ${who(request.decidedBy)}${because(request.decisionReason)}`, request.decidedAt, 'Good'));
+    else lines.push(line('Approved', request.decidedAt, 'Good'));
+  };
+  switch (request.state) {
+    case 'PENDING_APPROVAL': {
+      const left = relative(request.approvalDeadline, now);
+      const waiting = audience === 'requester' ? 'Waiting for an approver in the on-call channel' : 'Waiting for a decision';
+      lines.push(line(`${waiting}: ${approvalsSoFar(request)} of ${approvalsRequired(request)} approvals${left ? `, deadline ${left}` : ''}`, undefined, 'Accent'));
+      break;
+    }
+    case 'APPROVED':
+    case 'GRANTING':
+      decided();
+      lines.push(line('Access is being granted in IAM Identity Center.'));
+      break;
+    case 'ACTIVE': {
+      decided();
+      const endsAt = request.grant?.endsAt;
+      const left = relative(endsAt, now);
+      lines.push(line(`Active until${left ? ` (${left})` : ''}`, endsAt, 'Good'));
+      break;
+    }
+    case 'REVOKING':
+      decided();
+      lines.push(line(`Access is being removed${because(request.endReason)}`, request.endedAt, 'Warning'));
+      break;
+    case 'EXPIRED':
+      decided();
+      lines.push(line('Expired: access was removed', request.endedAt ?? request.grant?.endsAt));
+      break;
+    case 'REVOKED':
+      decided();
+      lines.push(line(`Revoked by ${who(request.endedBy)}${because(request.endReason)}`, request.endedAt, 'Warning'));
+      break;
+    case 'DENIED':
+      lines.push(line(`Denied by ${who(request.decidedBy)}${because(request.decisionReason)}`, request.decidedAt, 'Attention'));
+      break;
+    case 'TIMED_OUT':
+      lines.push(line('Timed out: no decision before the deadline', request.endedAt ?? request.decidedAt ?? request.approvalDeadline, 'Warning'));
+      break;
+    case 'CANCELLED':
+      lines.push(line(`Cancelled by ${who(request.endedBy ?? request.decidedBy ?? request.requester)}${because(request.endReason)}`, request.endedAt ?? request.decidedAt ?? request.updatedAt));
+      break;
+    case 'FAILED':
+      lines.push(line(`Failed${because(request.failureReason ?? request.endReason)}`, request.endedAt ?? request.updatedAt, 'Attention'));
+      break;
+  }
+  if (request.route === 'break_glass' && request.review) {
+    const note = because(request.review.note);
+    lines.push(line(`Post-incident review acknowledged by ${who(request.review.acknowledgedBy)}${note}`, request.review.at, 'Good'));
+  }
+  return lines;
+}
+
+function requestFields(request: AccessRequest, audience: 'approvers' | 'requester'): Array<{ label: string; value: string }> {
+  const rules = (request.terms?.ruleIds ?? []).map((r) => plainLine(r, 64)).join(', ');
+  const fields = [
+    ...(audience === 'approvers' ? [{ label: 'Requester', value: who(request.requester) }] : []),
+    { label: 'Account', value: account(request) },
+    { label: 'Permission set', value: plainLine(request.permissionSetName, 64) },
+    { label: 'Duration', value: formatDuration(request.grant?.totalSeconds ?? request.requestedDurationSeconds) },
+    { label: 'Ticket', value: plainLine(request.ticketId, MAX.ticket) || 'none' },
+    { label: 'Policy', value: `${plainLine(rules, MAX.ruleIds) || 'no rule'}: ${plain(request.policyReason, MAX.policyReason) || 'no reason given'}` },
+    { label: 'Request id', value: plainLine(request.id, 64) },
+  ];
+  return fields;
+}
+
+function votes(request: AccessRequest) {
+  return request.votes.slice(0, MAX.votesShown).map((v) => ({
+    decision: v.decision === 'approve' ? 'Approved' : 'Denied',
+    color: (v.decision === 'approve' ? 'Good' : 'Attention') as TextColor,
+    text: `by ${who(v.approver)}${because(v.reason, MAX.voteReason)}`,
+    time: cardTime(v.at),
+  }));
+}
+
+function refreshFor(requestId: string, userIds: string[]) {
+  const ids = [...new Set(userIds.filter((u) => typeof u === 'string' && u.length > 0 && u.length <= 256))].slice(0, MAX.refreshUserIds);
+  if (ids.length === 0) return null;
+  return { action: { type: 'Action.Execute', verb: 'approval.refresh', data: { requestId } }, userIds: ids };
+}
+
+function baseStatusModel(request: AccessRequest, now: string, audience: 'approvers' | 'requester') {
+  const state = request.state;
+  const isBreakGlass = request.route === 'break_glass';
+  const deadline = state === 'PENDING_APPROVAL' ? [{ label: 'Deadline', time: cardTime(request.approvalDeadline) }] : [];
+  const grantTimes = request.grant && (state === 'ACTIVE' || state === 'REVOKING') ? [{ label: 'Expires', time: cardTime(request.grant.endsAt) }] : [];
+  const voteItems = votes(request);
+  const totalVotes = request.votes.length;
+  return {
+    requestId: plainLine(request.id, 64),
+    version: Number.isSafeInteger(request.version) ? request.version : 0,
+    breakGlass: isBreakGlass,
+    breakGlassText: 'Granted at once without approval. The on-call channel was alerted and a CRITICAL Security Hub finding was raised; an approver must acknowledge the post-incident review.',
+    showBanner: false,
+    bannerText: '',
+    headerStyle: STATE_STYLE[state] ?? 'default',
+    heading: audience === 'approvers' ? 'AWS access request' : 'Your AWS access request',
+    stateLabel: stateLabel(state),
+    stateColor: STATE_COLOR[state] ?? 'Default',
+    statusLines: statusLines(request, now, audience),
+    fields: requestFields(request, audience),
+    times: [{ label: 'Requested', time: cardTime(request.createdAt) }, ...deadline, ...grantTimes],
+    justification: plain(request.justification, MAX.justification) || '(none)',
+    hasVotes: totalVotes > 0,
+    votesHeading: `Votes: ${approvalsSoFar(request)} of ${approvalsRequired(request)} approvals${totalVotes > voteItems.length ? ` (showing ${voteItems.length} of ${totalVotes})` : ''}`,
+    votes: voteItems,
+    hasSignIn: false,
+    signInText: '',
+    reasonMax: LIMITS.reasonMax,
+    canVote: false,
+    canAcknowledge: false,
+    canExtend: false,
+    canRevoke: false,
+    canCancel: false,
+    hasPortal: false,
+    portalUrl: '',
+    extendLabel: '',
+    extendMaxMinutes: 1,
+    extendDefaultMinutes: 1,
+    extendErrorMessage: '',
+    extendStyle: 'default',
+    hasExtendNote: false,
+    extendNote: '',
+    refresh: null as ReturnType<typeof refreshFor>,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// approval card (on-call channel)
+
+export function approvalViewModel(request: AccessRequest, opts: ApprovalCardOptions) {
+  const model = baseStatusModel(request, opts.now, 'approvers');
+  const pending = request.state === 'PENDING_APPROVAL';
+  const granted = request.grant !== undefined || request.state === 'ACTIVE';
+  model.canVote = pending && opts.viewerIsApprover && request.route === 'approval';
+  model.canAcknowledge = request.route === 'break_glass' && granted && !request.review && opts.viewerIsApprover;
+  model.refresh = refreshFor(model.requestId, opts.approverUserIds);
+  if (request.route === 'break_glass' && granted && !request.review) {
+    model.showBanner = true;
+    model.bannerText = 'Post-incident review pending: an approver must acknowledge it.';
+  }
+  return model;
+}
+
+export function approvalCard(request: AccessRequest, opts: ApprovalCardOptions): AdaptiveCard {
+  return render(requestStatusTemplate, approvalViewModel(request, opts));
+}
+
+// ---------------------------------------------------------------------------------------------
+// requester card (1:1 chat)
+
+export function requesterViewModel(request: AccessRequest, opts: RequesterCardOptions) {
+  const model = baseStatusModel(request, opts.now, 'requester');
+  const state = request.state;
+  const portal = safeUrl(opts.accessPortalUrl);
+  model.canCancel = state === 'PENDING_APPROVAL';
+  if (state === 'ACTIVE') {
+    model.canRevoke = true;
+    model.hasSignIn = true;
+    model.signInText = `Sign in through the AWS access portal${portal ? '' : ' (ask your administrator for its address)'}, then choose account ${account(request)} and role ${plainLine(request.permissionSetName, 64)}.`;
+    model.hasPortal = Boolean(portal);
+    model.portalUrl = portal ?? '';
+    const maxTotal = request.terms?.maxTotalDurationSeconds ?? 0;
+    const used = request.grant?.totalSeconds ?? request.requestedDurationSeconds;
+    const extendable = Math.min(Math.floor((maxTotal - used) / 60), LIMITS.durationMinutesMax);
+    if (Number.isFinite(extendable) && extendable >= 1) {
+      model.canExtend = true;
+      model.extendMaxMinutes = extendable;
+      model.extendDefaultMinutes = Math.min(extendable, 60);
+      model.extendLabel = `Extend by (minutes, at most ${extendable} = ${formatDuration(extendable * 60)} left under the policy's total limit)`;
+      model.extendErrorMessage = `Enter 1 to ${extendable} minutes`;
+      model.extendStyle = opts.expiringSoon ? 'positive' : 'default';
+    } else {
+      model.hasExtendNote = true;
+      model.extendNote = "This grant has reached the policy's total time limit and cannot be extended. Request access again if you need more.";
+    }
+    if (opts.expiringSoon) {
+      const left = relative(request.grant?.endsAt, opts.now);
+      model.showBanner = true;
+      model.bannerText = `Your access expires soon${left ? ` (${left})` : ''}.${model.canExtend ? ' Extend it below if you still need it.' : ''}`;
+    }
+  }
+  return model;
+}
+
+export function requesterCard(request: AccessRequest, opts: RequesterCardOptions): AdaptiveCard {
+  return render(requestStatusTemplate, requesterViewModel(request, opts));
+}
+
+// ---------------------------------------------------------------------------------------------
+// request form (1:1 chat)
+
+type Eligible = EligibilityResponse['accounts'][number];
+type EligiblePermissionSet = Eligible['permissionSets'][number];
+
+export function requestFormViewModel(input: RequestFormInput) {
+  const values = input.values ?? {};
+  const accounts = input.eligibility.accounts ?? [];
+  const accountId = input.selectedAccountId ?? values.accountId;
+  const selectedAccount = accountId ? accounts.find((a) => a.id === accountId) : undefined;
+
+  const errors = (input.errors ?? []).slice(0, MAX.errorsShown).map((e) => ({ path: String(e.path ?? ''), text: plain(e.message, MAX.errorText) }));
+  const fieldIds = new Set<string>(Object.values(REQUEST_FORM_FIELDS));
+  const fieldOf = (path: string) => path.split(/[.[]/)[0] ?? '';
+  const errorsFor = (field: string) => errors.filter((e) => fieldOf(e.path) === field).map((e) => ({ text: e.text }));
+  const generalErrors = errors
+    .filter((e) => !fieldIds.has(fieldOf(e.path)))
+    .map((e) => ({ text: e.path && e.path !== '(data)' ? `${plainLine(e.path, 40)}: ${e.text}` : e.text }));
+  const firstError = (field: string, fallback: string) => errorsFor(field)[0]?.text ?? fallback;
+
+  // Account choices: the selected one first (it may have come from a search beyond this page).
+  const accountTitle = (a: { id: string; name: string }) => {
+    const name = plainLine(a.name, MAX.accountName);
+    const id = plainLine(a.id, 20);
+    return name && name !== id ? `${name} (${id})` : id;
+  };
+  const accountChoices: CardChoice[] = [];
+  if (accountId) accountChoices.push({ title: selectedAccount ? accountTitle(selectedAccount) : plainLine(accountId, 20), value: plainLine(accountId, 20) });
+  for (const a of accounts) {
+    if (accountChoices.length >= MAX.accountChoices) break;
+    if (a.id !== accountId) accountChoices.push({ title: accountTitle(a), value: plainLine(a.id, 20) });
+  }
+
+  // Permission sets: for the selected account, or every eligible one with its account count.
+  const candidates: EligiblePermissionSet[] = [];
+  const accountsPerSet = new Map<string, number>();
+  const source = selectedAccount ? [selectedAccount] : accounts;
+  for (const a of source) {
+    for (const ps of a.permissionSets ?? []) {
+      accountsPerSet.set(ps.name, (accountsPerSet.get(ps.name) ?? 0) + 1);
+      if (!candidates.some((c) => c.name === ps.name)) candidates.push(ps);
+    }
+  }
+  const permissionSetName = input.selectedPermissionSet ?? values.permissionSetName;
+  const selectedSet = permissionSetName ? candidates.find((c) => c.name === permissionSetName) : undefined;
+  const setChoices: CardChoice[] = candidates.slice(0, MAX.permissionSetChoices).map((ps) => {
+    const name = plainLine(ps.name, 64);
+    const limits = `up to ${formatDuration(ps.maxDurationMinutes * 60)}, ${ps.approvalsRequired > 0 ? `${ps.approvalsRequired} approval${ps.approvalsRequired === 1 ? '' : 's'}` : 'no approval'}`;
+    const count = accountsPerSet.get(ps.name) ?? 0;
+    return { title: selectedAccount ? `${name} (${limits})` : `${name} (${count} account${count === 1 ? '' : 's'}; ${limits})`, value: name };
+  });
+  if (selectedSet && !setChoices.some((c) => c.value === selectedSet.name)) setChoices.unshift({ title: plainLine(selectedSet.name, 64), value: plainLine(selectedSet.name, 64) });
+
+  // Duration bound: the chosen set's, else the largest among the candidates; never above the hard cap.
+  const bounded = (n: number) => Math.max(1, Math.min(Math.floor(Number.isFinite(n) ? n : 1), LIMITS.durationMinutesMax));
+  const durationMax = bounded(selectedSet ? selectedSet.maxDurationMinutes : Math.max(1, ...candidates.map((c) => c.maxDurationMinutes)));
+  const requestedDuration = values.durationMinutes ?? selectedSet?.defaultDurationMinutes;
+  const durationValue = requestedDuration === undefined ? Math.min(60, durationMax) : bounded(requestedDuration);
+
+  const scope = selectedSet ? [selectedSet] : candidates;
+  const ticketRequired = scope.length > 0 && scope.every((c) => c.ticketRequired);
+  const ticketSometimes = scope.some((c) => c.ticketRequired);
+  const breakGlassOffered = scope.some((c) => c.breakGlassAllowed);
+
+  const requester = input.eligibility.user;
+  return {
+    requesterLine: `Requesting as ${who({ userId: requester?.userId ?? '', userName: requester?.userName ?? '', displayName: requester?.displayName ?? '' })}`,
+    eligible: accounts.length > 0 || Boolean(accountId),
+    notEligible: accounts.length === 0 && !accountId,
+    generalErrors,
+    searchDataset: plainLine(input.searchDataset, 64),
+    clientRequestId: plainLine(input.clientRequestId, LIMITS.clientRequestIdMax),
+    account: {
+      value: accountId ? plainLine(accountId, 20) : null,
+      choices: accountChoices,
+      errors: errorsFor('accountId'),
+      errorMessage: firstError('accountId', 'Choose an AWS account'),
+    },
+    permissionSet: {
+      label: selectedAccount ? `Permission set (your options for ${accountTitle(selectedAccount)})` : 'Permission set (all you are eligible for; pick an account and Refresh choices to narrow)',
+      value: selectedSet ? plainLine(selectedSet.name, 64) : null,
+      choices: setChoices.length > 0 ? setChoices : [{ title: 'No eligible permission set', value: '' }],
+      errors: errorsFor('permissionSetName'),
+      errorMessage: firstError('permissionSetName', 'Choose a permission set'),
+    },
+    duration: {
+      label: `Duration in minutes (at most ${durationMax} = ${formatDuration(durationMax * 60)}${selectedSet ? '' : ' for the longest option'})`,
+      max: durationMax,
+      value: durationValue,
+      errors: errorsFor('durationMinutes'),
+      errorMessage: firstError('durationMinutes', `Enter 1 to ${durationMax} minutes`),
+    },
+    justification: {
+      maxLength: LIMITS.justificationMax,
+      regex: `^[\\s\\S]{${LIMITS.justificationMin},${LIMITS.justificationMax}}$`,
+      value: values.justification === undefined ? null : plain(values.justification, LIMITS.justificationMax),
+      errors: errorsFor('justification'),
+      errorMessage: firstError('justification', `Explain why you need access (${LIMITS.justificationMin}-${LIMITS.justificationMax} characters)`),
+    },
+    ticket: {
+      label: ticketRequired
+        ? 'Ticket id (required; its format is checked against the policy)'
+        : ticketSometimes
+          ? 'Ticket id (required for some permission sets; its format is checked against the policy)'
+          : 'Ticket id (optional; its format is checked against the policy)',
+      required: ticketRequired,
+      maxLength: LIMITS.ticketMax,
+      value: values.ticketId === undefined ? null : plainLine(values.ticketId, LIMITS.ticketMax),
+      errors: errorsFor('ticketId'),
+      errorMessage: firstError('ticketId', 'Enter the ticket id for this work'),
+    },
+    breakGlass: {
+      offered: breakGlassOffered,
+      value: values.breakGlass ? 'true' : 'false',
+      note: 'Only in an emergency: access is granted at once for a short time, the on-call channel is alerted, a CRITICAL finding is raised and a post-incident review is required.',
+      errors: errorsFor('breakGlass'),
+    },
+  };
+}
+
+export function requestFormCard(input: RequestFormInput): AdaptiveCard {
+  return render(requestFormTemplate, requestFormViewModel(input));
+}
+
+/** Results for the `application/search` invoke that backs the account typeahead. */
+export function accountSearchResults(entries: Array<{ id: string; name: string }>): CardChoice[] {
+  return entries.slice(0, LIMITS.searchLimitMax).map((e) => {
+    const id = plainLine(e.id, 20);
+    const name = plainLine(e.name, MAX.accountName);
+    return { title: name && name !== id ? `${name} (${id})` : id, value: id };
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// findings
+
+const SEVERITY_COLOR: Record<FindingView['severity'], TextColor> = {
+  CRITICAL: 'Attention',
+  HIGH: 'Attention',
+  MEDIUM: 'Warning',
+  LOW: 'Accent',
+  INFORMATIONAL: 'Default',
+};
+
+export function findingsViewModel(findings: FindingView[], opts: FindingsCardOptions) {
+  const limit = Math.max(1, Math.min(Math.floor(opts.maxItems ?? MAX.findingsDefault) || MAX.findingsDefault, MAX.findingsCeiling));
+  const shown = findings.slice(0, limit);
+  const more = findings.length - shown.length;
+  const worst = findings.some((f) => f.severity === 'CRITICAL' || f.severity === 'HIGH');
+  return {
+    headerStyle: worst ? 'attention' : 'emphasis',
+    heading: `Security Hub: ${findings.length} finding${findings.length === 1 ? '' : 's'}`,
+    subheading: `As of ${cardTime(opts.now)}`,
+    isEmpty: findings.length === 0,
+    items: shown.map((f) => {
+      const link = safeUrl(f.link);
+      return {
+        severity: SEVERITY_COLOR[f.severity] ? f.severity : plainLine(f.severity, 16),
+        color: SEVERITY_COLOR[f.severity] ?? 'Default',
+        title: plainLine(f.title, MAX.findingTitle),
+        resource: plainLine(f.resourceId, MAX.findingResource),
+        account: plainLine(f.accountId, 20),
+        product: plainLine(f.productName, 80),
+        updated: cardTime(f.updatedAt),
+        hasLink: Boolean(link),
+        link: link ?? '',
+      };
+    }),
+    hasMore: more > 0,
+    moreText: `and ${more} more (see Security Hub)`,
+  };
+}
+
+export function findingsCard(findings: FindingView[], opts: FindingsCardOptions): AdaptiveCard {
+  return render(findingsTemplate, findingsViewModel(findings, opts));
+}
+
+// ---------------------------------------------------------------------------------------------
+// menus, lists, messages
+
+export function welcomeCard(opts: { isApproverHint?: boolean }): AdaptiveCard {
+  return render(welcomeTemplate, { isApproverHint: Boolean(opts.isApproverHint) });
+}
+
+export function helpCard(): AdaptiveCard {
+  return render(helpTemplate, {});
+}
+
+export function requestListViewModel(requests: AccessRequest[], opts: RequestListOptions) {
+  const shown = requests.slice(0, MAX.listItems);
+  const more = requests.length - shown.length;
+  return {
+    title: plainLine(opts.title, MAX.messageTitle),
+    isEmpty: requests.length === 0,
+    emptyText: plain(opts.emptyText, MAX.messageText),
+    items: shown.map((r) => {
+      const at = r.state === 'ACTIVE' ? r.grant?.endsAt : r.state === 'PENDING_APPROVAL' ? r.approvalDeadline : (r.endedAt ?? r.decidedAt ?? r.updatedAt);
+      const when = r.state === 'ACTIVE' ? 'Expires' : r.state === 'PENDING_APPROVAL' ? 'Deadline' : 'Updated';
+      const rel = relative(at, opts.now);
+      return {
+        requestId: plainLine(r.id, 64),
+        headline: `${account(r)} · ${plainLine(r.permissionSetName, 64)}`,
+        stateLabel: stateLabel(r.state),
+        stateColor: STATE_COLOR[r.state] ?? 'Default',
+        detail: `${who(r.requester)} · ${formatDuration(r.grant?.totalSeconds ?? r.requestedDurationSeconds)}${r.route === 'break_glass' ? ' · BREAK-GLASS' : ''}`,
+        time: `${when} ${cardTime(at)}${rel ? ` · ${rel}` : ''}`,
+      };
+    }),
+    hasMore: more > 0,
+    moreText: `and ${more} more`,
+  };
+}
+
+export function requestListCard(requests: AccessRequest[], opts: RequestListOptions): AdaptiveCard {
+  return render(requestListTemplate, requestListViewModel(requests, opts));
+}
+
+const TONE: Record<MessageCardOptions['tone'], { style: ContainerStyle; color: TextColor }> = {
+  good: { style: 'good', color: 'Good' },
+  warning: { style: 'warning', color: 'Warning' },
+  attention: { style: 'attention', color: 'Attention' },
+  default: { style: 'emphasis', color: 'Default' },
+};
+
+export function messageCard(opts: MessageCardOptions): AdaptiveCard {
+  const tone = TONE[opts.tone] ?? TONE.default;
+  return render(messageTemplate, { ...tone, title: plainLine(opts.title, MAX.messageTitle) || ' ', text: plain(opts.text, MAX.messageText) || ' ' });
+}
+
