@@ -1,0 +1,170 @@
+import { strict as assert } from 'node:assert';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { delimiter, join } from 'node:path';
+
+/**
+ * scripts/deploy with a fake `aws` CLI and a fake `npx cdk` on PATH: the preflight checks must
+ * stop a wrong deploy with a clear message before CloudFormation is ever reached.
+ */
+const INSTANCE = 'arn:aws:sso:::instance/ssoins-1111111111111111';
+const CONTEXT = {
+  ssoInstanceArn: INSTANCE,
+  identityStoreId: 'd-1111111111',
+  entraTenantId: '00000000-0000-0000-0000-000000000000',
+  bridgeAudience: 'api://jit-bridge',
+  botAppId: '00000000-0000-0000-0000-000000000000',
+  approvalChannelId: '19:abc@thread.tacv2',
+  botNotifyUrl: 'https://bot.example.com/api/notify',
+};
+
+interface Fake {
+  dir: string;
+  contextFile: string;
+  awsLog: string;
+  cdkLog: string;
+  run(args: string[], env?: Record<string, string>): { status: number | null; stdout: string; stderr: string };
+}
+
+function fake(): Fake {
+  const dir = mkdtempSync(join(tmpdir(), 'deploy-'));
+  const bin = join(dir, 'bin');
+  const awsLog = join(dir, 'aws.log');
+  const cdkLog = join(dir, 'cdk.log');
+  spawnSync('mkdir', ['-p', bin]);
+  // The fake aws answers from env vars so each test shapes the account it "sees".
+  writeFileSync(
+    join(bin, 'aws'),
+    `#!/usr/bin/env bash
+echo "$*" >> ${JSON.stringify(awsLog)}
+case "$1 $2" in
+  "sts get-caller-identity") [ -n "$FAKE_NO_CREDS" ] && { echo "Unable to locate credentials" >&2; exit 255; }
+    echo '{"Account":"111111111111","Arn":"arn:aws:iam::111111111111:role/deployer","UserId":"X"}' ;;
+  "sso-admin list-instances") if [ -n "$FAKE_INSTANCES" ]; then echo "$FAKE_INSTANCES"; else echo '{"Instances":[]}'; fi ;;
+  "configure get") echo us-east-1 ;;
+  *) echo "unexpected aws $*" >&2; exit 9 ;;
+esac
+`,
+  );
+  const realNpx = spawnSync('bash', ['-c', 'command -v npx'], { encoding: 'utf8' }).stdout.trim();
+  writeFileSync(
+    join(bin, 'npx'),
+    `#!/usr/bin/env bash
+if [ "$1" = --no-install ] && [ "$2" = cdk ]; then echo "$*" >> ${JSON.stringify(cdkLog)}; exit 0; fi
+exec ${JSON.stringify(realNpx)} "$@"
+`,
+  );
+  chmodSync(join(bin, 'aws'), 0o755);
+  chmodSync(join(bin, 'npx'), 0o755);
+  const contextFile = join(dir, 'dev.json');
+  writeFileSync(contextFile, JSON.stringify(CONTEXT));
+  return {
+    dir,
+    contextFile,
+    awsLog,
+    cdkLog,
+    run(args, env = {}) {
+      const r = spawnSync('bash', ['scripts/deploy', ...args], {
+        encoding: 'utf8',
+        env: { ...process.env, PATH: `${bin}${delimiter}${process.env.PATH}`, AWS_REGION: 'us-east-1', ...env },
+      });
+      return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+    },
+  };
+}
+
+const instances = (identityStoreId = 'd-1111111111') => JSON.stringify({ Instances: [{ InstanceArn: INSTANCE, IdentityStoreId: identityStoreId }] });
+
+describe('scripts/deploy: preflight checks', function () {
+  this.timeout(120_000);
+
+  it('refuses a missing or unknown stage', () => {
+    const f = fake();
+    const none = f.run([]);
+    assert.equal(none.status, 1);
+    assert.match(none.stderr, /missing stage/);
+    const staging = f.run(['staging']);
+    assert.equal(staging.status, 1);
+    assert.match(staging.stderr, /unknown stage 'staging': use dev or prod/);
+  });
+
+  it('lists every missing context key by name and never calls AWS', () => {
+    const f = fake();
+    const r = f.run(['dev', '-c', 'botAppId=00000000-0000-0000-0000-000000000000']);
+    assert.equal(r.status, 1);
+    for (const key of ['ssoInstanceArn', 'identityStoreId', 'entraTenantId', 'bridgeAudience', 'approvalChannelId', 'botNotifyUrl', 'policyFile']) {
+      assert.match(r.stderr, new RegExp(`missing: ${key} `));
+    }
+    assert.doesNotMatch(r.stderr, /missing: botAppId/);
+    assert.match(r.stderr, /7 required context key\(s\) missing/);
+    assert.ok(!existsSync(f.awsLog));
+  });
+
+  it('an invalid policy file stops the deploy with errors naming the field', () => {
+    const f = fake();
+    const bad = join(f.dir, 'bad.yaml');
+    writeFileSync(bad, 'version: 1\naccounts: []\npermissionSets: []\nrules:\n  - id: r1\n    aproverGroups: [x]\n');
+    const r = f.run(['dev', '--context-file', f.contextFile, '--policy', bad]);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /the policy file .*bad\.yaml is invalid/);
+    assert.match(r.stderr, /rules/);
+    assert.ok(!existsSync(f.cdkLog));
+  });
+
+  it('--dry-run checks locally, prints the AWS calls and the cdk command, and runs neither', () => {
+    const f = fake();
+    const r = f.run(['dev', '--context-file', f.contextFile, '--policy', 'infra/policy.example.yaml', '-c', 'alarmEmail=ops@example.com', '--dry-run']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /ok: 4 rules, 2 accounts, 3 permission sets/);
+    assert.match(r.stdout, /would run: aws sts get-caller-identity/);
+    assert.match(r.stdout, /cdk deploy JitAccess-dev -c stage=dev .*-c alarmEmail=ops@example\.com .*-c policyFile=infra\/policy\.example\.yaml --require-approval broadening/);
+    assert.match(r.stdout, /Dry run: nothing was deployed/);
+    assert.ok(!existsSync(f.awsLog), 'no AWS call in a dry run');
+    assert.ok(!existsSync(f.cdkLog), 'no deploy in a dry run');
+  });
+
+  it('no credentials: a clear error, no deploy', () => {
+    const f = fake();
+    const r = f.run(['dev', '--context-file', f.contextFile, '--policy', 'infra/policy.example.yaml'], { FAKE_NO_CREDS: '1' });
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /no working AWS credentials/);
+    assert.ok(!existsSync(f.cdkLog));
+  });
+
+  it('the Identity Center instance is not in this account/Region: a clear error, no deploy', () => {
+    const f = fake();
+    const r = f.run(['dev', '--context-file', f.contextFile, '--policy', 'infra/policy.example.yaml']);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /instance arn:aws:sso:::instance\/ssoins-1111111111111111 is not visible in account 111111111111, Region us-east-1/);
+    assert.ok(!existsSync(f.cdkLog));
+  });
+
+  it('an identity store id that is not the instance\'s: a clear error, no deploy', () => {
+    const f = fake();
+    const r = f.run(['dev', '--context-file', f.contextFile, '--policy', 'infra/policy.example.yaml'], { FAKE_INSTANCES: instances('d-9999999999') });
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /identityStoreId is d-1111111111 but the instance's identity store is d-9999999999/);
+    assert.ok(!existsSync(f.cdkLog));
+  });
+
+  it('all checks pass: runs cdk deploy for the stage with every context key and approval of broadening changes', () => {
+    const f = fake();
+    const r = f.run(['prod', '--context-file', f.contextFile, '--policy', 'infra/policy.example.yaml', '--', '--profile', 'jit-prod'], { FAKE_INSTANCES: instances() });
+    assert.equal(r.status, 0, r.stderr);
+    const cdk = readFileSync(f.cdkLog, 'utf8');
+    assert.match(cdk, /^--no-install cdk deploy JitAccess-prod -c stage=prod /);
+    assert.match(cdk, /-c ssoInstanceArn=arn:aws:sso:::instance\/ssoins-1111111111111111/);
+    assert.match(cdk, /--require-approval broadening --profile jit-prod\n$/);
+    assert.doesNotMatch(cdk, /@aws-cdk\//, 'feature flags stay in cdk.json');
+    const aws = readFileSync(f.awsLog, 'utf8');
+    assert.match(aws, /sts get-caller-identity/);
+    assert.match(aws, /sso-admin list-instances/);
+  });
+
+  it('refuses -c stage=... (the stage is the first argument) and unknown options', () => {
+    const f = fake();
+    assert.match(f.run(['dev', '-c', 'stage=prod']).stderr, /the stage is the first argument/);
+    assert.match(f.run(['dev', '--yolo']).stderr, /unknown option --yolo/);
+  });
+});
