@@ -22,6 +22,7 @@ export const BOT_ENV = {
   notifySecret: 'JIT_NOTIFY_SECRET',
   oncallTeamId: 'JIT_ONCALL_TEAM_ID',
   oncallChannelId: 'JIT_ONCALL_CHANNEL_ID',
+  approvers: 'JIT_APPROVER_AAD_IDS',
   teamsServiceUrl: 'JIT_TEAMS_SERVICE_URL',
   accessPortalUrl: 'JIT_ACCESS_PORTAL_URL',
   host: 'JIT_BOT_HOST',
@@ -57,6 +58,11 @@ export interface BotConfig {
   };
   notifySecret: string;
   oncall: { teamId: string; channelId: string; serviceUrl: string };
+  /**
+   * Entra object ids of the people to @mention on approval cards and to put in refresh.userIds.
+   * Display only: who may vote is decided by the bridge from the policy's approver groups.
+   */
+  approverAadObjectIds: string[];
   accessPortalUrl?: string;
   host: string;
   port: number;
@@ -108,6 +114,11 @@ const envSchema = z.object({
     .string({ error: 'is not set' })
     .trim()
     .regex(/^19:[^\s]+$/, 'must be a Teams channel conversation id (19:...@thread.tacv2)'),
+  [BOT_ENV.approvers]: z
+    .string()
+    .optional()
+    .transform((s) => (s ?? '').split(',').map((t) => t.trim().toLowerCase()).filter((t) => t.length > 0))
+    .pipe(z.array(guid('a comma-separated list of Entra object ids')).max(60, 'must name at most 60 approvers (the Teams refresh limit)')),
   [BOT_ENV.teamsServiceUrl]: z.url({ protocol: /^https?$/ }).default('https://smba.trafficmanager.net/teams/'),
   [BOT_ENV.accessPortalUrl]: optionalString.pipe(z.url({ protocol: /^https$/, error: 'must be an https URL' }).optional()),
   [BOT_ENV.host]: z.string().trim().min(1).default('127.0.0.1'),
@@ -175,6 +186,7 @@ export function parseBotConfig(env: Record<string, string | undefined>): BotConf
     bridge: { baseUrl: bridgeUrl.replace(/\/+$/, ''), scope, timeoutMs: e[BOT_ENV.bridgeTimeoutMs], authorityHost: e[BOT_ENV.authorityHost].replace(/\/+$/, '') },
     notifySecret: e[BOT_ENV.notifySecret],
     oncall: { teamId: e[BOT_ENV.oncallTeamId], channelId: e[BOT_ENV.oncallChannelId], serviceUrl: e[BOT_ENV.teamsServiceUrl] },
+    approverAadObjectIds: e[BOT_ENV.approvers],
     accessPortalUrl: e[BOT_ENV.accessPortalUrl],
     host: e[BOT_ENV.host],
     port: e[BOT_ENV.port],

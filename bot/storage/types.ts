@@ -24,6 +24,8 @@ export interface CardRecord {
   claimId?: string;
   claimedAt?: number;
   updatedAt: number;
+  /** The refresh.userIds the posted approval card carries (who gets the approver view). */
+  approverUserIds?: string[];
 }
 
 export interface ConversationStore {
