@@ -1,0 +1,52 @@
+/**
+ * The contract between the bot's invoke dispatcher and the one-handler-per-verb files: a handler
+ * gets the card's action data ALREADY validated with the cards' zod schema, an actor taken from
+ * the authenticated activity, and returns the card that replaces the clicked one.
+ */
+import type { TurnContext } from 'botbuilder';
+import type { z } from 'zod';
+import type { RequestView } from '../../core/api';
+import type { Clock } from '../../core/ports';
+import type { ActorIdentity, BridgeClient } from '../bridge-client';
+import type { EligibilityCache } from '../eligibility';
+import type { Log } from '../log';
+import type { ConversationStore } from '../storage/types';
+import type { ApproverDirectory } from '../notifications';
+
+export type { AdaptiveCard } from '../../cards';
+import type { AdaptiveCard } from '../../cards';
+
+export interface HandlerDeps {
+  bridge: BridgeClient;
+  eligibility: EligibilityCache;
+  store: ConversationStore;
+  approvers: ApproverDirectory;
+  clock: Clock;
+  log: Log;
+  accessPortalUrl?: string;
+  /** Makes a fresh idempotency key for a new request form. */
+  newClientRequestId: () => string;
+  /** Told after an action changed a request, so the posted cards can follow without waiting for the backend. */
+  onRequestChanged?: (request: RequestView) => void;
+}
+
+export interface ActionContext {
+  turn: TurnContext;
+  deps: HandlerDeps;
+  /** Who clicked: from `activity.from.aadObjectId` + tenant (+ roster UPN), never from card data. Memoized. */
+  actor(): Promise<ActorIdentity>;
+  now: number;
+}
+
+export interface ActionHandler<S extends z.ZodType = z.ZodType> {
+  verb: string;
+  schema: S;
+  handle(ctx: ActionContext, data: z.output<S>): Promise<AdaptiveCard>;
+  /** A better answer than the generic error card when the data fails the schema; undefined for the generic one. */
+  onInvalid?(ctx: ActionContext, raw: unknown, issues: Array<{ path: string; message: string }>): Promise<AdaptiveCard | undefined>;
+}
+
+/** Builds a handler with the schema's output type flowing into `handle`. */
+export function defineHandler<S extends z.ZodType>(verb: string, schema: S, handle: (ctx: ActionContext, data: z.output<S>) => Promise<AdaptiveCard>): ActionHandler<S> {
+  return { verb, schema, handle };
+}

@@ -1,0 +1,71 @@
+/**
+ * The bot's HTTP surface (express 5):
+ *   POST /api/messages   Bot Framework activities (JWT-authenticated by CloudAdapter unless sandbox/test)
+ *   POST /api/notify     backend notifications (HMAC-signed, see bot/notify.ts)
+ *   GET  /healthz        liveness
+ */
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import type { ActivityHandlerBase, CloudAdapter } from 'botbuilder';
+import express from 'express';
+import { type BotApplication, type BotOverrides, createBotApplication } from './app';
+import type { BotConfig } from './config';
+import { type Log, errorDetails } from './log';
+import { type NotifyRouteDeps, notifyRouter } from './notify';
+
+export interface BotServerDeps {
+  adapter: CloudAdapter;
+  bot: ActivityHandlerBase;
+  notify: NotifyRouteDeps;
+  log: Log;
+}
+
+export const MESSAGES_MAX_BODY = '1mb';
+
+export function createBotServer(deps: BotServerDeps): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.get('/healthz', (_req, res) => void res.json({ status: 'ok' }));
+  app.post('/api/messages', express.json({ limit: MESSAGES_MAX_BODY }), async (req, res) => {
+    try {
+      await deps.adapter.process(req, res, (context) => deps.bot.run(context));
+    } catch (e) {
+      deps.log.error('activity processing failed', errorDetails(e));
+      if (!res.headersSent) res.status(500).end();
+    }
+  });
+  app.use('/api/notify', notifyRouter(deps.notify));
+  app.use((_req, res) => void res.status(404).json({ error: { code: 'NOT_FOUND', message: 'No such route.' } }));
+  return app;
+}
+
+export interface RunningBot {
+  url: string;
+  application: BotApplication;
+  close(): Promise<void>;
+}
+
+/** Builds the bot from a parsed config and listens on config.host:config.port (0 = any free port). */
+export async function startBot(config: BotConfig, overrides: BotOverrides = {}): Promise<RunningBot> {
+  const application = await createBotApplication(config, overrides);
+  const app = createBotServer({
+    adapter: application.adapter,
+    bot: application.bot,
+    log: application.log,
+    notify: { secret: config.notifySecret, store: application.store, notifications: application.notifications, clock: application.clock, log: application.log },
+  });
+  const server = await new Promise<Server>((resolve, reject) => {
+    const s = app.listen(config.port, config.host, (error?: Error) => (error ? reject(error) : resolve(s)));
+  });
+  const { port } = server.address() as AddressInfo;
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  return {
+    url: `http://${host}:${port}`,
+    application,
+    close: async () => {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      await application.notifications.idle();
+    },
+  };
+}
