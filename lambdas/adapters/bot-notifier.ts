@@ -1,0 +1,177 @@
+/**
+ * Notifications to the bot: an HMAC-signed `POST /api/notify` (bot/notify-signature.ts) carrying a
+ * NotificationBody. The notificationId is deterministic (request, event, version), so a retry of
+ * the same notice, by this function or by a Lambda retry, is recognized by the bot, which answers
+ * 409 DUPLICATE: that counts as delivered. 5xx, 429, timeouts and network errors are retried with
+ * backoff; any other 4xx is a bug on one side and is not.
+ */
+import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { signNotification } from '../../bot/notify-signature';
+import type { FindingView, NotificationBody, RequestView } from '../../core/api';
+import { DependencyError } from '../../core/errors';
+import type { AccessRequest, SecurityFinding } from '../../core/model';
+import type { Clock, NotificationEvent, Notifier } from '../../core/ports';
+import { findingsNotificationId, findingViewOf } from './finding-views';
+import { backoffDelay, DEFAULT_RETRY, type RetryPolicy, withRetry } from './retry';
+
+const DEPENDENCY = 'Teams bot';
+
+/** Where the signing key comes from. */
+export interface SecretSource {
+  get(options?: { refresh?: boolean }): Promise<string>;
+}
+
+/** A fixed key (sandbox, tests). */
+export function staticSecret(value: string): SecretSource {
+  return { get: async () => value };
+}
+
+/**
+ * The key from Secrets Manager, cached for `ttlMs` with one fetch in flight at a time; `refresh`
+ * fetches again (after the bot rejected our signature: the secret may have been rotated).
+ */
+export class SecretsManagerSecret implements SecretSource {
+  private value: { secret: string; expires: number } | undefined;
+  private inflight: Promise<string> | undefined;
+  fetches = 0;
+
+  constructor(
+    private readonly client: SecretsManagerClient,
+    private readonly secretId: string,
+    private readonly clock: Clock,
+    private readonly ttlMs = 5 * 60_000,
+  ) {}
+
+  get(options: { refresh?: boolean } = {}): Promise<string> {
+    if (!options.refresh && this.value && this.value.expires > this.clock.now()) return Promise.resolve(this.value.secret);
+    this.inflight ??= this.fetch().finally(() => {
+      this.inflight = undefined;
+    });
+    return this.inflight;
+  }
+
+  private async fetch(): Promise<string> {
+    this.fetches++;
+    const out = await withRetry({ clock: this.clock, random: Math.random, policy: { ...DEFAULT_RETRY, maxAttempts: 3 }, dependency: 'Secrets Manager', operation: 'GetSecretValue' }, () =>
+      this.client.send(new GetSecretValueCommand({ SecretId: this.secretId })),
+    );
+    const secret = out.SecretString;
+    if (!secret) throw new DependencyError('Secrets Manager', `The secret ${this.secretId} has no string value.`, false);
+    this.value = { secret, expires: this.clock.now() + this.ttlMs };
+    return secret;
+  }
+}
+
+export type FetchLike = (url: string, init: { method: string; headers: Record<string, string>; body: string; signal: AbortSignal }) => Promise<{ status: number; headers: { get(name: string): string | null }; text(): Promise<string> }>;
+
+export interface BotNotifierOptions {
+  url: string;
+  secret: SecretSource;
+  clock: Clock;
+  /** The product's region (console links of our own findings). */
+  region: string;
+  random?: () => number;
+  retry?: RetryPolicy;
+  /** Per attempt. */
+  timeoutMs?: number;
+  fetch?: FetchLike;
+  /** Longest Retry-After honored. */
+  maxRetryAfterMs?: number;
+}
+
+/** Sends a NotificationBody; the findings function uses this directly. */
+export interface NotificationSender {
+  send(body: NotificationBody): Promise<void>;
+}
+
+class HttpFailure extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly retryAfterMs?: number,
+  ) {
+    super(message);
+    this.name = 'HttpFailure';
+  }
+}
+
+export function requestNotificationId(requestId: string, event: NotificationEvent, version: number): string {
+  return `req.${requestId.replace(/[^A-Za-z0-9_-]/g, '_')}.${event}.v${version}`.slice(0, 128);
+}
+
+/** The request without anything that must stay on the server. */
+export function toRequestView(request: AccessRequest): RequestView {
+  const { taskToken: _t, executionArn: _e, auditOutbox: _o, ...view } = request as AccessRequest & { taskToken?: unknown; executionArn?: unknown; auditOutbox?: unknown };
+  return JSON.parse(JSON.stringify(view)) as RequestView;
+}
+
+export class BotNotifier implements Notifier, NotificationSender {
+  private readonly fetch: FetchLike;
+  private readonly random: () => number;
+
+  constructor(private readonly options: BotNotifierOptions) {
+    this.fetch = options.fetch ?? (globalThis.fetch as unknown as FetchLike);
+    this.random = options.random ?? Math.random;
+  }
+
+  async requestChanged(event: NotificationEvent, request: AccessRequest): Promise<void> {
+    await this.send({ kind: 'request', event, request: toRequestView(request), notificationId: requestNotificationId(request.id, event, request.version) });
+  }
+
+  async findings(findings: SecurityFinding[]): Promise<void> {
+    const views = findings.map((f) => findingViewOf(f, this.options.region));
+    await this.findingViews(views);
+  }
+
+  /** At most 100 findings per notification (the bot's schema). */
+  async findingViews(views: FindingView[]): Promise<void> {
+    for (let i = 0; i < views.length; i += 100) {
+      const chunk = views.slice(i, i + 100);
+      await this.send({ kind: 'findings', findings: chunk, notificationId: findingsNotificationId(chunk) });
+    }
+  }
+
+  async send(body: NotificationBody): Promise<void> {
+    const raw = JSON.stringify(body);
+    const policy = this.options.retry ?? { ...DEFAULT_RETRY, maxAttempts: 4 };
+    let refreshed = false;
+    let refreshNext = false;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.post(raw, refreshNext);
+        return;
+      } catch (e) {
+        refreshNext = false;
+        // A rejected signature, once: the key may have been rotated since we cached it.
+        if (e instanceof HttpFailure && e.status === 401 && !refreshed) {
+          refreshed = refreshNext = true;
+          continue;
+        }
+        const retryable = !(e instanceof HttpFailure) || e.status >= 500 || e.status === 429;
+        if (!retryable) throw new DependencyError(DEPENDENCY, `${DEPENDENCY} refused the notification: ${(e as Error).message}`, false);
+        if (attempt >= policy.maxAttempts) throw new DependencyError(DEPENDENCY, `${DEPENDENCY} notification failed after ${attempt} attempts: ${(e as Error).message}`, true);
+        const backoff = backoffDelay(policy, attempt - 1, this.random);
+        const hinted = e instanceof HttpFailure && e.retryAfterMs !== undefined ? Math.min(e.retryAfterMs, this.options.maxRetryAfterMs ?? 10_000) : 0;
+        await this.options.clock.sleep(Math.max(backoff, hinted));
+      }
+    }
+  }
+
+  private async post(raw: string, refreshSecret: boolean): Promise<void> {
+    const secret = await this.options.secret.get({ refresh: refreshSecret });
+    // Signed per attempt: the timestamp is inside the MAC and the bot checks its age.
+    const headers = signNotification(secret, raw, this.options.clock.now());
+    let res: Awaited<ReturnType<FetchLike>>;
+    try {
+      res = await this.fetch(this.options.url, { method: 'POST', headers, body: raw, signal: AbortSignal.timeout(this.options.timeoutMs ?? 5_000) });
+    } catch (e) {
+      const name = e instanceof Error ? e.name : 'Error';
+      throw new Error(name === 'TimeoutError' || name === 'AbortError' ? `timed out after ${this.options.timeoutMs ?? 5_000} ms` : `network error: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    if (res.status >= 200 && res.status < 300) return;
+    const text = await res.text().catch(() => '');
+    if (res.status === 409 && /DUPLICATE/.test(text)) return;
+    const retryAfter = Number(res.headers.get('retry-after'));
+    throw new HttpFailure(res.status, `HTTP ${res.status} ${text.slice(0, 200)}`, Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter * 1000 : undefined);
+  }
+}

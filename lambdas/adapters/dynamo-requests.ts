@@ -1,0 +1,258 @@
+/**
+ * Requests in DynamoDB (lib-dynamodb). One table, string key `pk`:
+ *   request#<id>                              the request (StoredRequest + `requesterUserId`)
+ *   client#<requesterUserId>#<clientRequestId> a guard that makes the bot's idempotency key unique
+ * A request and its guard are written in one transaction, so two submits with the same key give
+ * exactly one request. Every update is a compare-and-swap on `version`.
+ *
+ * Listing uses the `byRequester` / `byState` indexes when the table has them (REQUESTS_INDEXES);
+ * without them it scans with a filter, which is fine for the few thousand requests a year a team
+ * makes but reads the whole table.
+ */
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  UpdateCommand,
+  QueryCommand,
+  type QueryCommandInput,
+  ScanCommand,
+  TransactWriteCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { AlreadyExistsError, ConcurrentModificationError, DependencyError } from '../../core/errors';
+import type { StoredRequest } from '../../core/model';
+import type { Clock, RequestQuery, RequestStore } from '../../core/ports';
+import { DEFAULT_RETRY, isTransientAwsError as isTransient, type RetryPolicy, withRetry } from './retry';
+
+const DEPENDENCY = 'DynamoDB';
+
+/** Attribute names owned by this adapter (infra maps indexes onto them). */
+export const REQUEST_ATTRIBUTES = { key: 'pk', kind: 'kind', requesterUserId: 'requesterUserId', state: 'state', createdAt: 'createdAt' } as const;
+
+/** The global secondary indexes listing would use (partition key, sort key). */
+export const REQUESTS_INDEXES = {
+  byRequester: { name: 'byRequester', partitionKey: REQUEST_ATTRIBUTES.requesterUserId, sortKey: REQUEST_ATTRIBUTES.createdAt },
+  byState: { name: 'byState', partitionKey: REQUEST_ATTRIBUTES.state, sortKey: REQUEST_ATTRIBUTES.createdAt },
+} as const;
+
+const INTERNAL = new Set<string>([REQUEST_ATTRIBUTES.key, REQUEST_ATTRIBUTES.kind, REQUEST_ATTRIBUTES.requesterUserId]);
+
+export const requestKey = (id: string) => `request#${id}`;
+export const clientRequestKey = (requesterUserId: string, clientRequestId: string) => `client#${requesterUserId}#${clientRequestId}`;
+
+export interface DynamoRequestStoreOptions {
+  tableName: string;
+  clock: Clock;
+  /** Set when the table has REQUESTS_INDEXES; otherwise listing scans. */
+  useIndexes?: boolean;
+  random?: () => number;
+  retry?: RetryPolicy;
+}
+
+export class DynamoRequestStore implements RequestStore {
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    private readonly options: DynamoRequestStoreOptions,
+  ) {}
+
+  async get(id: string): Promise<StoredRequest | undefined> {
+    const out = await this.retry('GetItem', () => this.doc.send(new GetCommand({ TableName: this.options.tableName, Key: { pk: requestKey(id) }, ConsistentRead: true })));
+    return out.Item ? fromItem(out.Item) : undefined;
+  }
+
+  async findByClientRequestId(requesterUserId: string, clientRequestId: string): Promise<StoredRequest | undefined> {
+    const out = await this.retry('GetItem', () =>
+      this.doc.send(new GetCommand({ TableName: this.options.tableName, Key: { pk: clientRequestKey(requesterUserId, clientRequestId) }, ConsistentRead: true })),
+    );
+    const requestId = out.Item?.requestId;
+    return typeof requestId === 'string' ? this.get(requestId) : undefined;
+  }
+
+  async create(request: StoredRequest): Promise<void> {
+    const guardKey = clientRequestKey(request.requester.userId, request.clientRequestId);
+    try {
+      await this.retry('TransactWriteItems', () =>
+        this.doc.send(
+          new TransactWriteCommand({
+            TransactItems: [
+              { Put: { TableName: this.options.tableName, Item: toItem(request), ConditionExpression: 'attribute_not_exists(pk)' } },
+              {
+                Put: {
+                  TableName: this.options.tableName,
+                  Item: { pk: guardKey, kind: 'client_request', requestId: request.id, createdAt: request.createdAt },
+                  ConditionExpression: 'attribute_not_exists(pk)',
+                },
+              },
+            ],
+          }),
+        ),
+      );
+    } catch (e) {
+      const reasons = cancellationReasons(e);
+      if (reasons?.[0] === 'ConditionalCheckFailed') throw new AlreadyExistsError('Request', request.id);
+      if (reasons?.[1] === 'ConditionalCheckFailed') throw new AlreadyExistsError('Client request', request.clientRequestId);
+      throw e;
+    }
+  }
+
+  async update(next: StoredRequest, expectedVersion: number): Promise<void> {
+    // Same contract as the in-memory store: a version that does not follow is a lost race too.
+    if (next.version !== expectedVersion + 1) throw new ConcurrentModificationError('Request', next.id);
+    try {
+      await this.retry('PutItem', () =>
+        this.doc.send(
+          new PutCommand({
+            TableName: this.options.tableName,
+            Item: toItem(next),
+            ConditionExpression: 'attribute_exists(pk) AND #version = :expected',
+            ExpressionAttributeNames: { '#version': 'version' },
+            ExpressionAttributeValues: { ':expected': expectedVersion },
+          }),
+        ),
+      );
+    } catch (e) {
+      if (isConditionalFailure(e)) throw new ConcurrentModificationError('Request', next.id);
+      throw e;
+    }
+  }
+
+  async clearAuditOutbox(id: string, version: number): Promise<void> {
+    try {
+      await this.retry('UpdateItem', () =>
+        this.doc.send(
+          new UpdateCommand({
+            TableName: this.options.tableName,
+            Key: { pk: requestKey(id) },
+            UpdateExpression: 'REMOVE #outbox',
+            ConditionExpression: 'attribute_exists(pk) AND #version = :version',
+            ExpressionAttributeNames: { '#outbox': 'auditOutbox', '#version': 'version' },
+            ExpressionAttributeValues: { ':version': version },
+          }),
+        ),
+      );
+    } catch (e) {
+      // A newer write carried the outbox forward (or the request is gone): nothing to clear here.
+      if (isConditionalFailure(e)) return;
+      throw e;
+    }
+  }
+
+  async list(query: RequestQuery): Promise<StoredRequest[]> {
+    const limit = query.limit ?? Number.POSITIVE_INFINITY;
+    let found: StoredRequest[];
+    if (this.options.useIndexes && query.requesterUserId) {
+      found = await this.queryIndex(REQUESTS_INDEXES.byRequester.name, '#p = :p', { '#p': REQUEST_ATTRIBUTES.requesterUserId }, { ':p': query.requesterUserId }, limit);
+      if (query.states) found = found.filter((r) => query.states!.includes(r.state));
+    } else if (this.options.useIndexes && query.states && query.states.length > 0) {
+      found = [];
+      for (const state of query.states) found.push(...(await this.queryIndex(REQUESTS_INDEXES.byState.name, '#p = :p', { '#p': REQUEST_ATTRIBUTES.state }, { ':p': state }, limit)));
+    } else {
+      found = await this.scan(query);
+    }
+    // Newest first, like every list the bot shows.
+    found.sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : 0));
+    return Number.isFinite(limit) ? found.slice(0, limit) : found;
+  }
+
+  private async queryIndex(index: string, condition: string, names: Record<string, string>, values: Record<string, unknown>, limit: number): Promise<StoredRequest[]> {
+    const items: StoredRequest[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const input: QueryCommandInput = {
+        TableName: this.options.tableName,
+        IndexName: index,
+        KeyConditionExpression: condition,
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+        ScanIndexForward: false,
+        ExclusiveStartKey: startKey,
+      };
+      const page = await this.retry('Query', () => this.doc.send(new QueryCommand(input)));
+      for (const item of page.Items ?? []) items.push(fromItem(item));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey && items.length < limit);
+    return items;
+  }
+
+  private async scan(query: RequestQuery): Promise<StoredRequest[]> {
+    const names: Record<string, string> = { '#kind': REQUEST_ATTRIBUTES.kind };
+    const values: Record<string, unknown> = { ':request': 'request' };
+    const filters = ['#kind = :request'];
+    if (query.requesterUserId) {
+      names['#requester'] = REQUEST_ATTRIBUTES.requesterUserId;
+      values[':requester'] = query.requesterUserId;
+      filters.push('#requester = :requester');
+    }
+    if (query.states && query.states.length > 0) {
+      names['#state'] = REQUEST_ATTRIBUTES.state;
+      const placeholders = query.states.map((s, i) => {
+        values[`:s${i}`] = s;
+        return `:s${i}`;
+      });
+      filters.push(`#state IN (${placeholders.join(', ')})`);
+    }
+    const items: StoredRequest[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.retry('Scan', () =>
+        this.doc.send(
+          new ScanCommand({
+            TableName: this.options.tableName,
+            FilterExpression: filters.join(' AND '),
+            ExpressionAttributeNames: names,
+            ExpressionAttributeValues: values,
+            ExclusiveStartKey: startKey,
+          }),
+        ),
+      );
+      for (const item of page.Items ?? []) items.push(fromItem(item));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return items;
+  }
+
+  private retry<T>(operation: string, call: () => Promise<T>): Promise<T> {
+    // A failed condition is an answer, not contention: never retried.
+    return withRetry(
+      {
+        clock: this.options.clock,
+        random: this.options.random ?? Math.random,
+        policy: this.options.retry ?? { ...DEFAULT_RETRY, maxAttempts: 4 },
+        dependency: DEPENDENCY,
+        operation,
+        isRetryable: (e) => !isConditionalFailure(e) && cancellationReasons(e) === undefined && isTransient(e),
+      },
+      call,
+    );
+  }
+}
+
+/** Plain JSON: drops undefined members, which DynamoDB's marshaller refuses by default. */
+function toItem(request: StoredRequest): Record<string, unknown> {
+  const plain = JSON.parse(JSON.stringify(request)) as Record<string, unknown>;
+  return { ...plain, pk: requestKey(request.id), kind: 'request', requesterUserId: request.requester.userId };
+}
+
+function fromItem(item: Record<string, unknown>): StoredRequest {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(item)) if (!INTERNAL.has(k)) out[k] = v;
+  return out as unknown as StoredRequest;
+}
+
+function rootOf(e: unknown): unknown {
+  return e instanceof DependencyError && (e as { cause?: unknown }).cause ? (e as { cause?: unknown }).cause : e;
+}
+
+export function isConditionalFailure(e: unknown): boolean {
+  const root = rootOf(e);
+  return root instanceof Error && root.name === 'ConditionalCheckFailedException';
+}
+
+/** The per-item reasons of a cancelled transaction, or undefined for any other error. */
+export function cancellationReasons(e: unknown): Array<string | undefined> | undefined {
+  const root = rootOf(e);
+  if (!(root instanceof Error) || root.name !== 'TransactionCanceledException') return undefined;
+  const reasons = (root as { CancellationReasons?: Array<{ Code?: string }> }).CancellationReasons ?? [];
+  return reasons.map((r) => r.Code);
+}
+
