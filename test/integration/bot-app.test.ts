@@ -1,0 +1,476 @@
+/**
+ * The real bot (express + CloudAdapter in test mode, i.e. anonymous) driven with real HTTP on
+ * 127.0.0.1, talking to the fake bridge and to a recording Bot Framework connector.
+ */
+import { strict as assert } from 'node:assert';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ACTOR_HEADERS, type NotificationBody } from '../../core/api';
+import { parseBotConfig } from '../../bot/config';
+import { signNotification } from '../../bot/notify-signature';
+import { type RunningBot, startBot } from '../../bot/server';
+import { FileConversationStore } from '../../bot/storage/file';
+import { MemoryConversationStore } from '../../bot/storage/memory';
+import type { ConversationStore } from '../../bot/storage/types';
+import { staticTokenProvider } from '../../bot/token-provider';
+import { ConnectorRecorder } from '../support/connector-recorder';
+import { BRIDGE_TOKEN, FakeBridge, type FakeUser, TENANT_ID, USERS } from '../support/fake-bridge';
+
+const CHANNEL = '19:oncall@thread.tacv2';
+const SECRET = 'test-notify-secret-0123456789-abcdefghij';
+const OTHER_TENANT = '99999999-9999-9999-9999-999999999999';
+const BOT_ID = '28:jit-access-bot';
+
+type Json = Record<string, unknown>;
+
+describe('bot app over HTTP (test mode)', function () {
+  this.timeout(20_000);
+  let bridge: FakeBridge;
+  let connector: ConnectorRecorder;
+  let bot: RunningBot;
+  let store: ConversationStore;
+  let seq = 0;
+
+  const config = (over: Record<string, string> = {}) =>
+    parseBotConfig({
+      JIT_BOT_MODE: 'test',
+      JIT_ALLOWED_TENANT_IDS: TENANT_ID,
+      JIT_BRIDGE_URL: bridge.url,
+      JIT_BRIDGE_TIMEOUT_MS: '600',
+      JIT_NOTIFY_SECRET: SECRET,
+      JIT_ONCALL_TEAM_ID: '19:team@thread.tacv2',
+      JIT_ONCALL_CHANNEL_ID: CHANNEL,
+      JIT_TEAMS_SERVICE_URL: connector.url,
+      JIT_ACCESS_PORTAL_URL: 'https://d-1111111111.awsapps.com/start',
+      JIT_APPROVER_AAD_IDS: `${USERS.bob.aadObjectId},${USERS.carol.aadObjectId}`,
+      JIT_BOT_PORT: '0',
+      ...over,
+    });
+
+  const start = async (s: ConversationStore = store) => {
+    let n = 0;
+    bot = await startBot(config(), { tokens: staticTokenProvider(BRIDGE_TOKEN), store: s, retry: { baseDelayMs: 1 }, newClientRequestId: () => `cr-test-${String(++n).padStart(4, '0')}` });
+  };
+
+  beforeEach(async () => {
+    bridge = new FakeBridge();
+    await bridge.start();
+    connector = new ConnectorRecorder();
+    await connector.start();
+    for (const u of Object.values(USERS) as FakeUser[]) connector.addMember({ id: `29:${u.userId}`, aadObjectId: u.aadObjectId, name: u.displayName, userPrincipalName: u.upn, email: u.upn });
+    store = new MemoryConversationStore();
+    await start();
+  });
+  afterEach(async () => {
+    await bot.close();
+    await connector.close();
+    await bridge.close();
+  });
+
+  function activity(user: FakeUser, o: { type?: string; text?: string; name?: string; value?: unknown; where?: 'personal' | 'channel'; tenant?: string; replyToId?: string; entities?: unknown[] }): Json {
+    const tenant = o.tenant ?? TENANT_ID;
+    const where = o.where ?? 'personal';
+    return {
+      type: o.type ?? 'message',
+      id: `activity-${++seq}`,
+      timestamp: new Date().toISOString(),
+      channelId: 'msteams',
+      serviceUrl: connector.url,
+      from: { id: `29:${user.userId}`, name: user.displayName, aadObjectId: user.aadObjectId },
+      recipient: { id: BOT_ID, name: 'JIT Access' },
+      conversation:
+        where === 'personal'
+          ? { id: `a:personal-${user.userId}`, conversationType: 'personal', tenantId: tenant }
+          : { id: `${CHANNEL};messageid=777`, conversationType: 'channel', isGroup: true, tenantId: tenant },
+      channelData: { tenant: { id: tenant }, ...(where === 'channel' ? { channel: { id: CHANNEL }, team: { id: '19:team@thread.tacv2' } } : {}) },
+      ...(o.text !== undefined ? { text: o.text } : {}),
+      ...(o.name ? { name: o.name } : {}),
+      ...(o.value !== undefined ? { value: o.value } : {}),
+      ...(o.replyToId ? { replyToId: o.replyToId } : {}),
+      ...(o.entities ? { entities: o.entities } : {}),
+    };
+  }
+
+  async function send(act: Json): Promise<{ status: number; body: Json | undefined }> {
+    const res = await fetch(`${bot.url}/api/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(act) });
+    const text = await res.text();
+    return { status: res.status, body: text ? (JSON.parse(text) as Json) : undefined };
+  }
+
+  const say = (user: FakeUser, text: string, where: 'personal' | 'channel' = 'personal', entities?: unknown[]) => send(activity(user, { text, where, entities }));
+
+  async function click(user: FakeUser, verb: string, data: Json, o: { where?: 'personal' | 'channel'; replyToId?: string; tenant?: string } = {}) {
+    const r = await send(activity(user, { type: 'invoke', name: 'adaptiveCard/action', value: { action: { type: 'Action.Execute', verb, data } }, ...o }));
+    return { status: r.status, body: r.body, card: (r.body?.value ?? {}) as Json, text: JSON.stringify(r.body?.value ?? {}) };
+  }
+
+  /** The last card the bot sent into a conversation (reply or proactive). */
+  const lastCard = () => {
+    const all = connector.cards();
+    return all[all.length - 1];
+  };
+
+  const verbs = (card: unknown): string[] => [...JSON.stringify(card).matchAll(/"verb":"([a-z.]+)"/g)].map((m) => m[1]!);
+
+  async function notify(body: NotificationBody): Promise<Response> {
+    const raw = JSON.stringify(body);
+    return fetch(`${bot.url}/api/notify`, { method: 'POST', headers: signNotification(SECRET, raw, Date.now()), body: raw });
+  }
+
+  let notificationSeq = 0;
+  const requestNotification = (event: NotificationBody & { kind: 'request' } extends infer T ? T extends { event: infer E } ? E : never : never, id: string): NotificationBody => ({
+    kind: 'request',
+    event,
+    request: bridge.requests.get(id)!,
+    notificationId: `n-${event}-${++notificationSeq}-${id.slice(-6)}`,
+  });
+
+  const submitData = { clientRequestId: 'cr-form-0001', accountId: '111111111111', permissionSetName: 'ReadOnly', durationMinutes: '60', justification: 'Investigating INC-42 payment latency' };
+
+  describe('messages', () => {
+    it('health check answers', async () => {
+      const res = await fetch(`${bot.url}/healthz`);
+      assert.equal(res.status, 200);
+    });
+
+    it('"request" in 1:1 answers with the request form for the user\'s eligibility, and stores their chat', async () => {
+      const r = await say(USERS.alice, 'I need access please');
+      assert.equal(r.status, 200);
+      const { call, card } = lastCard()!;
+      assert.equal(call.conversationId, 'a:personal-u-alice');
+      assert.ok(verbs(card).includes('request.submit'));
+      assert.ok(JSON.stringify(card).includes('cr-test-0001'), 'the form carries a fresh clientRequestId');
+      assert.equal(bridge.callsTo('GET', '/eligibility')[0]!.headers[ACTOR_HEADERS.aadObjectId], USERS.alice.aadObjectId);
+      assert.equal(bridge.callsTo('GET', '/eligibility')[0]!.headers[ACTOR_HEADERS.upn], USERS.alice.upn, 'the UPN comes from the roster');
+      const ref = await store.getUserReference(USERS.alice.aadObjectId);
+      assert.equal(ref?.conversation?.id, 'a:personal-u-alice');
+    });
+
+    it('"my requests", "pending", "help", a greeting and unknown text', async () => {
+      const seeded = bridge.seed({ requester: bridge.actorOf(USERS.alice) });
+      await say(USERS.alice, 'my requests');
+      assert.ok(JSON.stringify(lastCard()!.card).includes('prod-payments'));
+      await say(USERS.bob, 'pending');
+      assert.ok(JSON.stringify(lastCard()!.card).includes(seeded.id) || JSON.stringify(lastCard()!.card).includes('prod-payments'));
+      assert.deepEqual(bridge.callsTo('GET', '/requests').map((c) => c.query.view), ['mine', 'pending']);
+      await say(USERS.alice, 'help');
+      const helpCard = lastCard()!.card;
+      assert.ok(verbs(helpCard).includes('menu.request'));
+      await say(USERS.alice, 'hello');
+      const welcome = lastCard()!.card;
+      assert.notDeepEqual(welcome, helpCard);
+      await say(USERS.alice, 'what is the weather like');
+      assert.deepEqual(lastCard()!.card, helpCard, 'unknown text gets help');
+    });
+
+    it('in the channel an @mention works the same way (the mention is stripped)', async () => {
+      const mention = { type: 'mention', text: '<at>JIT Access</at>', mentioned: { id: BOT_ID, name: 'JIT Access' } };
+      await say(USERS.alice, '<at>JIT Access</at> my requests', 'channel', [mention]);
+      assert.equal(bridge.callsTo('GET', '/requests')[0]?.query.view, 'mine');
+      assert.equal(lastCard()!.call.conversationId, `${CHANNEL};messageid=777`);
+      const channel = await store.getChannelReference();
+      assert.equal(channel?.conversation?.id, CHANNEL, 'the on-call channel reference is remembered without the thread suffix');
+    });
+
+    it('an unknown Entra user gets a clear message', async () => {
+      bridge.users = bridge.users.filter((u) => u.aadObjectId !== USERS.alice.aadObjectId);
+      await say(USERS.alice, 'request');
+      assert.match(JSON.stringify(lastCard()!.card), /No IAM Identity Center user matches alice@example\.com/);
+    });
+
+    it('activities from a tenant that is not allowed are refused and nothing reaches the bridge', async () => {
+      const m = await send(activity(USERS.mallory, { text: 'request', tenant: OTHER_TENANT }));
+      assert.equal(m.status, 200);
+      const i = await click(USERS.mallory, 'approval.approve', { requestId: 'req-01J000000000000000000001', version: 1 }, { tenant: OTHER_TENANT });
+      assert.equal(i.status, 403);
+      // A conversation tenant that contradicts channelData is refused too.
+      const mixed = activity(USERS.alice, { text: 'request' });
+      (mixed.conversation as Json).tenantId = OTHER_TENANT;
+      await send(mixed);
+      assert.equal(bridge.calls.length, 0);
+      assert.equal(connector.writes().length, 0);
+      assert.equal(await store.getUserReference(USERS.mallory.aadObjectId), undefined);
+    });
+  });
+
+  describe('card actions', () => {
+    it('request.submit creates the request with the activity\'s actor and tracks the card; a duplicate submit is idempotent', async () => {
+      const first = await click(USERS.alice, 'request.submit', submitData, { replyToId: 'form-msg-1' });
+      assert.equal(first.status, 200);
+      assert.equal(first.body?.type, 'application/vnd.microsoft.card.adaptive');
+      assert.match(first.text, /Waiting for approval/);
+      const second = await click(USERS.alice, 'request.submit', submitData, { replyToId: 'form-msg-1' });
+      assert.match(second.text, /Waiting for approval/);
+      assert.equal(bridge.requests.size, 1, 'the retry did not create a second request');
+      const posts = bridge.callsTo('POST', '/requests');
+      assert.equal(posts.length, 2);
+      for (const c of posts) assert.equal(c.headers[ACTOR_HEADERS.aadObjectId], USERS.alice.aadObjectId);
+      assert.deepEqual(posts[0]!.body, { ...submitData, durationMinutes: 60 });
+      const id = [...bridge.requests.keys()][0]!;
+      const tracked = await store.getCard(id, 'status');
+      assert.equal(tracked?.activityId, 'form-msg-1');
+    });
+
+    it('validation errors from the bridge come back on the same form with the values kept', async () => {
+      const r = await click(USERS.alice, 'request.submit', { ...submitData, permissionSetName: 'AdministratorAccess' });
+      assert.ok(verbs(r.card).includes('request.submit'), 'still the form');
+      assert.match(r.text, /ticket id is required by policy/);
+      assert.ok(r.text.includes('Investigating INC-42 payment latency'), 'the justification is kept');
+      assert.ok(r.text.includes('cr-form-0001'), 'the same clientRequestId, so a corrected submit stays idempotent');
+      assert.equal(bridge.requests.size, 0);
+    });
+
+    it('a form with missing fields is shown again with the problems, and nothing is submitted', async () => {
+      const r = await click(USERS.alice, 'request.submit', { ...submitData, justification: 'short' });
+      assert.ok(verbs(r.card).includes('request.submit'));
+      assert.match(r.text, /at least 10 characters/);
+      assert.equal(bridge.callsTo('POST', '/requests').length, 0);
+    });
+
+    it('request.form re-renders the form for a chosen account', async () => {
+      const r = await click(USERS.alice, 'request.form', { clientRequestId: 'cr-form-0002', accountId: '222222222222' });
+      assert.ok(r.text.includes('PowerUser'));
+      assert.ok(r.text.includes('cr-form-0002'));
+    });
+
+    it('approve: the approver comes from the activity, card data cannot name another actor', async () => {
+      const req = bridge.seed({ requester: bridge.actorOf(USERS.alice) });
+      // Mallory puts Bob's identity into the card data: it is dropped, the bridge hears Mallory.
+      const forged = await click(USERS.mallory, 'approval.approve', { requestId: req.id, version: 1, approver: USERS.bob.aadObjectId, aadObjectId: USERS.bob.aadObjectId, decision: 'deny' });
+      assert.equal(forged.status, 200);
+      assert.match(forged.text, /not an approver/);
+      assert.match(forged.text, /Waiting for approval/, 'the current state is shown with the refusal');
+      const sent = bridge.callsTo('POST', `/requests/${req.id}/decisions`);
+      assert.equal(sent.length, 1);
+      assert.equal(sent[0]!.headers[ACTOR_HEADERS.aadObjectId], USERS.mallory.aadObjectId);
+      assert.deepEqual(sent[0]!.body, { decision: 'approve' }, 'the decision comes from the verb, not the data');
+      assert.equal(bridge.requests.get(req.id)!.votes.length, 0);
+
+      const ok = await click(USERS.bob, 'approval.approve', { requestId: req.id, version: 1, reason: 'on call, looks fine' });
+      assert.match(ok.text, /Approved/);
+      assert.ok(!verbs(ok.card).includes('approval.approve'), 'no buttons after the decision');
+      const decisions = bridge.callsTo('POST', `/requests/${req.id}/decisions`);
+      assert.equal(decisions.at(-1)!.headers[ACTOR_HEADERS.aadObjectId], USERS.bob.aadObjectId);
+      assert.deepEqual(decisions.at(-1)!.body, { decision: 'approve', reason: 'on call, looks fine' });
+    });
+
+    it('the requester approving their own request is refused', async () => {
+      const req = bridge.seed({ requester: bridge.actorOf(USERS.bob) });
+      const r = await click(USERS.bob, 'approval.approve', { requestId: req.id, version: 1 });
+      assert.match(r.text, /cannot approve your own request/);
+      assert.equal(bridge.requests.get(req.id)!.state, 'PENDING_APPROVAL');
+    });
+
+    it('a double click on approve counts one vote; a late deny sees "already decided"', async () => {
+      const req = bridge.seed({ requester: bridge.actorOf(USERS.alice) });
+      const [a, b] = await Promise.all([click(USERS.bob, 'approval.approve', { requestId: req.id, version: 1 }), click(USERS.bob, 'approval.approve', { requestId: req.id, version: 1 })]);
+      assert.equal(bridge.requests.get(req.id)!.votes.length, 1);
+      assert.match(a.text + b.text, /already counted/);
+      assert.match(b.text, /Approved/);
+      const late = await click(USERS.carol, 'approval.deny', { requestId: req.id, version: 1, reason: 'no' });
+      assert.match(late.text, /already decided/);
+      assert.match(late.text, /Approved/);
+      assert.equal(bridge.requests.get(req.id)!.state, 'APPROVED');
+    });
+
+    it('deny takes the decision from the verb and shows who denied', async () => {
+      const req = bridge.seed({ requester: bridge.actorOf(USERS.alice) });
+      const r = await click(USERS.carol, 'approval.deny', { requestId: req.id, version: 1, reason: 'use staging' });
+      assert.match(r.text, /Denied/);
+      assert.match(r.text, /Carol Approver/);
+      assert.equal(bridge.requests.get(req.id)!.state, 'DENIED');
+    });
+
+    it('approval.refresh gives approvers the buttons and everyone else a read-only view', async () => {
+      const req = bridge.seed({ requester: bridge.actorOf(USERS.alice) });
+      const approver = await click(USERS.bob, 'approval.refresh', { requestId: req.id }, { where: 'channel' });
+      assert.ok(verbs(approver.card).includes('approval.approve'));
+      const outsider = await click(USERS.mallory, 'approval.refresh', { requestId: req.id }, { where: 'channel' });
+      assert.ok(!verbs(outsider.card).includes('approval.approve'));
+      const requester = await click(USERS.alice, 'approval.refresh', { requestId: req.id }, { where: 'channel' });
+      assert.ok(!verbs(requester.card).includes('approval.approve'));
+    });
+
+    it('grant.revoke, grant.extend, request.cancel, request.view, review.acknowledge and the menu verbs', async () => {
+      const active = bridge.seed({ requester: bridge.actorOf(USERS.alice) }, 'ACTIVE');
+      const ext = await click(USERS.alice, 'grant.extend', { requestId: active.id, additionalMinutes: '30' });
+      assert.equal(bridge.requests.get(active.id)!.grant!.extensions, 1);
+      assert.ok(verbs(ext.card).includes('grant.revoke'));
+      const rev = await click(USERS.alice, 'grant.revoke', { requestId: active.id });
+      assert.match(rev.text, /Revoked/);
+      assert.equal(bridge.requests.get(active.id)!.state, 'REVOKED');
+      const again = await click(USERS.alice, 'grant.revoke', { requestId: active.id });
+      assert.match(again.text, /Only active access can be revoked/);
+
+      const pending = bridge.seed({ requester: bridge.actorOf(USERS.alice) });
+      const cancel = await click(USERS.alice, 'request.cancel', { requestId: pending.id });
+      assert.match(cancel.text, /Cancelled/);
+      const view = await click(USERS.alice, 'request.view', { requestId: pending.id });
+      assert.match(view.text, /Cancelled/);
+
+      const bg = bridge.seed({ requester: bridge.actorOf(USERS.alice), route: 'break_glass' }, 'ACTIVE');
+      const ack = await click(USERS.bob, 'review.acknowledge', { requestId: bg.id, reviewNote: 'reviewed with the requester' });
+      assert.equal(bridge.requests.get(bg.id)!.review?.acknowledgedBy.userId, USERS.bob.userId);
+      assert.equal(ack.status, 200);
+
+      assert.ok(verbs((await click(USERS.alice, 'menu.request', {})).card).includes('request.submit'));
+      assert.match((await click(USERS.alice, 'menu.mine', {})).text, /prod-payments/);
+      assert.equal((await click(USERS.bob, 'menu.pending', {})).status, 200);
+      assert.ok(verbs((await click(USERS.alice, 'menu.help', {})).card).includes('menu.request'));
+    });
+
+    it('an unknown verb is a 400 error response and nothing is called', async () => {
+      const r = await click(USERS.bob, 'approval.approveAll', { requestId: 'req-01J000000000000000000001' });
+      assert.equal(r.status, 400);
+      assert.equal(r.body?.type, 'application/vnd.microsoft.error');
+      assert.equal(bridge.calls.length, 0);
+    });
+
+    it('a forged request id only reaches what the bridge allows for the real actor', async () => {
+      const bobs = bridge.seed({ requester: bridge.actorOf(USERS.bob) });
+      // Alice edits the card data to cancel Bob's request: the bridge refuses, nothing changes.
+      const r = await click(USERS.alice, 'request.cancel', { requestId: bobs.id });
+      assert.match(r.text, /Only the requester can cancel/);
+      assert.equal(bridge.requests.get(bobs.id)!.state, 'PENDING_APPROVAL');
+      const traversal = await click(USERS.alice, 'request.cancel', { requestId: '../eligibility' });
+      assert.match(traversal.text, /cannot be used|not valid/);
+    });
+
+    it('the bridge down or hanging: a clear "try again" card within the deadline, and the retry is idempotent', async () => {
+      bridge.mode = 'down';
+      const down = await click(USERS.alice, 'request.submit', submitData);
+      assert.match(down.text, /try again|submit again/i);
+      bridge.mode = 'hang';
+      const hung = await click(USERS.bob, 'approval.approve', { requestId: 'req-01J000000000000000000001', version: 1 });
+      assert.equal(hung.status, 200);
+      assert.match(hung.text, /did not answer in time/);
+      assert.match(hung.text, /try again/i);
+      bridge.mode = 'ok';
+      const retry = await click(USERS.alice, 'request.submit', submitData);
+      assert.match(retry.text, /Waiting for approval/);
+      assert.equal(bridge.requests.size, 1);
+    });
+
+    it('account typeahead answers with the user\'s eligible accounts only', async () => {
+      const r = await send(activity(USERS.alice, { type: 'invoke', name: 'application/search', value: { kind: 'search', dataset: 'accounts', queryText: 'prod', queryOptions: { top: 10, skip: 0 } } }));
+      assert.equal(r.status, 200);
+      assert.equal(r.body?.type, 'application/vnd.microsoft.search.searchResponse');
+      const results = (r.body?.value as { results: Array<{ title: string; value: string }> }).results;
+      assert.deepEqual(results.map((x) => x.value).sort(), ['111111111111', '333333333333']);
+      const other = await send(activity(USERS.alice, { type: 'invoke', name: 'application/search', value: { kind: 'search', dataset: 'users', queryText: 'a' } }));
+      assert.equal(other.status, 400);
+    });
+  });
+
+  describe('notifications', () => {
+    it('approval_requested posts a new channel thread with approvers @mentioned; later events update it in place', async () => {
+      await say(USERS.bob, 'hi'); // Bob's Teams id and name become known
+      const req = bridge.seed({ requester: bridge.actorOf(USERS.alice) });
+      let res = await notify(requestNotification('approval_requested', req.id));
+      assert.equal(res.status, 200);
+      const create = connector.calls.find((c) => c.method === 'POST' && c.path === '/v3/conversations')!;
+      const posted = create.body!.activity as Json;
+      const entities = posted.entities as Array<{ mentioned: { id: string; name: string } }>;
+      assert.deepEqual(entities.map((e) => e.mentioned.id), [`29:${USERS.bob.userId}`, `8:orgid:${USERS.carol.aadObjectId}`]);
+      assert.match(String(posted.text), /<at>Bob Approver<\/at>/);
+      assert.equal((create.body!.channelData as Json & { channel: { id: string } }).channel.id, CHANNEL);
+      const record = (await store.getCard(req.id, 'approval'))!;
+      assert.equal(record.activityId, create.activityId);
+      assert.deepEqual(record.approverUserIds, [`29:${USERS.bob.userId}`, `8:orgid:${USERS.carol.aadObjectId}`]);
+
+      // A redelivery of the same event (new notification id) does not post twice.
+      await notify(requestNotification('approval_requested', req.id));
+      assert.equal(connector.calls.filter((c) => c.path === '/v3/conversations').length, 1);
+
+      await click(USERS.bob, 'approval.approve', { requestId: req.id, version: 1 }, { where: 'channel' });
+      await bot.application.notifications.idle();
+      res = await notify(requestNotification('approved', req.id));
+      assert.equal(res.status, 200);
+      const updates = connector.calls.filter((c) => c.method === 'PUT');
+      assert.equal(updates.length, 1, 'one in-place update for version 2, however many events carry it');
+      assert.equal(updates[0]!.activityId, record.activityId);
+      assert.match(JSON.stringify(updates[0]!.body), /Approved/);
+    });
+
+    it('requester updates go to their 1:1 chat: status card in place plus a message for what they must know', async () => {
+      await say(USERS.alice, 'hello');
+      await click(USERS.alice, 'request.submit', submitData, { replyToId: 'form-msg-9' });
+      const id = [...bridge.requests.keys()][0]!;
+      const before = connector.writes().length;
+      const r = bridge.requests.get(id)!;
+      bridge.requests.set(id, { ...r, version: r.version + 2, state: 'ACTIVE', grant: { startsAt: r.createdAt, endsAt: '2030-01-01T11:00:00.000Z', totalSeconds: 3600, extensions: 0 } });
+      const res = await notify(requestNotification('active', id));
+      assert.equal(res.status, 200);
+      const writes = connector.writes().slice(before);
+      const put = writes.find((w) => w.method === 'PUT')!;
+      assert.equal(put.activityId, 'form-msg-9');
+      const message = writes.find((w) => w.method === 'POST')!;
+      assert.equal(message.conversationId, 'a:personal-u-alice');
+      assert.match(String(message.body!.text), /is active until 2030-01-01T11:00:00.000Z/);
+      assert.ok(JSON.stringify(message.body).includes('d-1111111111.awsapps.com/start'), 'how to sign in');
+      assert.ok(verbs(message.body).includes('grant.revoke'));
+
+      await notify(requestNotification('expiring_soon', id));
+      const soon = connector.writes().at(-1)!;
+      assert.ok(verbs(soon.body).includes('grant.extend'));
+    });
+
+    it('break_glass_used posts an alert in the channel', async () => {
+      const bg = bridge.seed({ requester: bridge.actorOf(USERS.alice), route: 'break_glass' }, 'ACTIVE');
+      await notify(requestNotification('break_glass_used', bg.id));
+      const create = connector.calls.find((c) => c.path === '/v3/conversations')!;
+      assert.match(String((create.body!.activity as Json).text), /Break-glass access was used by Alice Requester/);
+      assert.ok(await store.getCard(bg.id, 'breakglass'));
+    });
+
+    it('findings are posted batched, most severe first, and deduplicated', async () => {
+      const finding = (i: number, severity: 'LOW' | 'CRITICAL') => ({ id: `arn:aws:securityhub:eu-west-1:111111111111:finding/${i}`, severity, title: `Finding ${i}`, resourceId: 'arn:aws:iam::111111111111:role/x', accountId: '111111111111', productName: 'Security Hub', updatedAt: '2030-01-01T10:00:00.000Z' });
+      const many = Array.from({ length: 12 }, (_, i) => finding(i, i === 11 ? 'CRITICAL' : 'LOW'));
+      let res = await notify({ kind: 'findings', findings: many, notificationId: 'findings-0001' });
+      assert.equal(res.status, 200);
+      const cards = connector.cards();
+      assert.equal(cards.length, 2, '12 findings in 2 cards');
+      assert.ok(JSON.stringify(cards[0]!.card).indexOf('Finding 11') >= 0, 'the critical one comes first');
+      res = await notify({ kind: 'findings', findings: [finding(3, 'LOW'), finding(11, 'CRITICAL')], notificationId: 'findings-0002' });
+      assert.equal(res.status, 200);
+      assert.equal(connector.cards().length, 2, 'already posted findings are not posted again');
+    });
+
+    it('after a restart over the same file store, the same posted card is updated', async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'jit-bot-store-'));
+      try {
+        await bot.close();
+        const file = join(dir, 'store.json');
+        await start(await FileConversationStore.open(file));
+        const req = bridge.seed({ requester: bridge.actorOf(USERS.alice) });
+        await notify(requestNotification('approval_requested', req.id));
+        const posted = connector.calls.find((c) => c.path === '/v3/conversations')!;
+        await bot.close();
+        await start(await FileConversationStore.open(file));
+        const r = bridge.requests.get(req.id)!;
+        bridge.requests.set(req.id, { ...r, version: 2, state: 'TIMED_OUT' });
+        const res = await notify(requestNotification('timed_out', req.id));
+        assert.equal(res.status, 200);
+        const put = connector.calls.find((c) => c.method === 'PUT')!;
+        assert.equal(put.activityId, posted.activityId);
+        assert.equal(put.conversationId, posted.conversationId);
+        assert.match(JSON.stringify(put.body), /Timed out/);
+        assert.equal(connector.calls.filter((c) => c.path === '/v3/conversations').length, 1);
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    });
+
+    it('a Teams failure while posting answers 503 so the sender retries, and the retry posts once', async () => {
+      const req = bridge.seed({ requester: bridge.actorOf(USERS.alice) });
+      connector.script((m, p) => m === 'POST' && p === '/v3/conversations', { status: 403, body: { error: { code: 'BotNotInConversationRoster', message: 'no' } } });
+      const body = requestNotification('approval_requested', req.id);
+      const first = await notify(body);
+      assert.equal(first.status, 503);
+      const again = await notify(body);
+      assert.equal(again.status, 200);
+      assert.equal(connector.calls.filter((c) => c.path === '/v3/conversations' && c.status < 300).length, 1);
+    });
+  });
+});
