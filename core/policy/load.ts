@@ -208,6 +208,7 @@ export function formatPolicyPath(root: unknown, path: readonly PathSegment[]): s
 const TYPE_NAMES: Record<string, string> = {
   string: 'text',
   number: 'a number',
+  int: 'a whole number',
   boolean: 'true or false',
   array: 'a list',
   object: 'a mapping (key: value)',
