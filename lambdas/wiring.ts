@@ -4,6 +4,7 @@
  * these AWS ports, over in-memory ports (tests) or over the sandbox's local endpoints.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
+import type { AuditSink } from '../core/ports';
 import type { CoreDeps } from '../core/services/types';
 import type { Log } from './http';
 
@@ -34,4 +35,15 @@ export function awsDeps(): Promise<CoreDeps> {
     throw e;
   });
   return depsPromise;
+}
+
+let auditSinkPromise: Promise<AuditSink> | undefined;
+
+/** The audit-writer's sink: the audit table, built on first use. A failed build is retried on the next invocation. */
+export function awsAuditTableSink(): Promise<AuditSink> {
+  auditSinkPromise ??= import('./aws-deps').then((m) => m.buildAwsAuditTableSink()).catch((e: unknown) => {
+    auditSinkPromise = undefined;
+    throw e;
+  });
+  return auditSinkPromise;
 }

@@ -166,7 +166,7 @@ export class BotNotifier implements Notifier, NotificationSender {
       res = await this.fetch(this.options.url, { method: 'POST', headers, body: raw, signal: AbortSignal.timeout(this.options.timeoutMs ?? 5_000) });
     } catch (e) {
       const name = e instanceof Error ? e.name : 'Error';
-      throw new Error(name === 'TimeoutError' || name === 'AbortError' ? `timed out after ${this.options.timeoutMs ?? 5_000} ms` : `network error: ${e instanceof Error ? e.message : String(e)}`);
+      throw new Error(name === 'TimeoutError' || name === 'AbortError' ? `timed out after ${this.options.timeoutMs ?? 5_000} ms` : `network error: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
     }
     if (res.status >= 200 && res.status < 300) return;
     const text = await res.text().catch(() => '');

@@ -1,1 +1,150 @@
-export const handler = async (): Promise<void> => {};
+/**
+ * The `findings` function: EventBridge "Security Hub Findings - Imported" events (already filtered
+ * by severity and account in the rule) become one findings card in the on-call channel. Findings
+ * below the configured severity are dropped again here (the rule may be broader), repeats within
+ * the event (same id and UpdatedAt) are sent once, and one call sends at most `maxPerCall` so a
+ * burst never floods the channel. A malformed event is an error and sends nothing.
+ */
+import { z } from 'zod';
+import type { FindingView } from '../../core/api';
+import type { FindingSeverity } from '../../core/model';
+import type { NotificationSender } from '../adapters/bot-notifier';
+import { clip, findingsNotificationId, labelFromNormalized, SEVERITY_ORDER, securityHubConsoleLink, severityAtLeast } from '../adapters/finding-views';
+import { config } from '../config';
+import { type Log, silentLog } from '../http';
+import { WorkflowError } from '../workflow/errors';
+import { awsLog } from '../wiring';
+
+export const FINDINGS_DETAIL_TYPE = 'Security Hub Findings - Imported';
+export const DEFAULT_MAX_FINDINGS_PER_CALL = 20;
+
+const iso = z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'must be a date-time');
+
+const asffSchema = z.object({
+  Id: z.string().min(1).max(512),
+  ProductArn: z.string().min(1),
+  AwsAccountId: z.string().regex(/^\d{12}$/, 'must be a 12-digit account id'),
+  Title: z.string().min(1),
+  UpdatedAt: iso,
+  Region: z.string().optional(),
+  ProductName: z.string().optional(),
+  ProductFields: z.record(z.string(), z.string()).optional(),
+  Severity: z
+    .object({ Label: z.enum(SEVERITY_ORDER as unknown as [FindingSeverity, ...FindingSeverity[]]).optional(), Normalized: z.number().min(0).max(100).optional() })
+    .refine((s) => s.Label !== undefined || s.Normalized !== undefined, 'needs Label or Normalized'),
+  Resources: z.array(z.object({ Id: z.string(), Type: z.string().optional() })).optional(),
+});
+type Asff = z.infer<typeof asffSchema>;
+
+export const findingsEventSchema = z.object({
+  source: z.string(),
+  'detail-type': z.literal(FINDINGS_DETAIL_TYPE),
+  region: z.string().optional(),
+  detail: z.object({ findings: z.array(asffSchema).min(1).max(1000) }),
+});
+
+export interface FindingsHandlerOptions {
+  minSeverity: FindingSeverity;
+  /** Default region for console links when a finding carries none. */
+  region?: string;
+  maxPerCall?: number;
+  log?: Log;
+}
+
+export interface FindingsResult {
+  received: number;
+  sent: number;
+  belowSeverity: number;
+  duplicates: number;
+  /** Left out by the per-call cap (the most severe are kept). */
+  capped: number;
+}
+
+export type NotificationSenderSource = NotificationSender | (() => NotificationSender | Promise<NotificationSender>);
+
+function productNameOf(f: Asff): string {
+  const fromFields = f.ProductFields?.['aws/securityhub/ProductName'];
+  const fromArn = f.ProductArn.split('/').at(-1);
+  return clip(f.ProductName ?? fromFields ?? fromArn ?? 'Security Hub', 256);
+}
+
+export function toFindingView(f: Asff, defaultRegion: string | undefined): FindingView {
+  const severity = f.Severity.Label ?? labelFromNormalized(f.Severity.Normalized ?? 0);
+  const view: FindingView = {
+    id: f.Id,
+    severity,
+    title: clip(f.Title, 512) || '(untitled finding)',
+    resourceId: clip(f.Resources?.[0]?.Id ?? '', 2048),
+    accountId: f.AwsAccountId,
+    productName: productNameOf(f),
+    updatedAt: new Date(f.UpdatedAt).toISOString(),
+  };
+  const region = f.Region ?? defaultRegion;
+  const link = region ? securityHubConsoleLink(region, f.Id) : undefined;
+  if (link) view.link = link;
+  return view;
+}
+
+export function createFindingsHandler(source: NotificationSenderSource, options: FindingsHandlerOptions): (event: unknown) => Promise<FindingsResult> {
+  const log = options.log ?? silentLog;
+  const maxPerCall = options.maxPerCall ?? DEFAULT_MAX_FINDINGS_PER_CALL;
+  return async (raw) => {
+    const parsed = findingsEventSchema.safeParse(raw);
+    if (!parsed.success) {
+      const issues = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+      log.error('invalid findings event', { issues });
+      throw new WorkflowError('InvalidFindingsEvent', `The event is not a valid "${FINDINGS_DETAIL_TYPE}" event: ${issues.slice(0, 5).join('; ')}`);
+    }
+    const event = parsed.data;
+    const all = event.detail.findings;
+    const seen = new Set<string>();
+    let duplicates = 0;
+    let belowSeverity = 0;
+    const views: FindingView[] = [];
+    for (const f of all) {
+      const view = toFindingView(f, event.region ?? options.region);
+      if (!severityAtLeast(view.severity, options.minSeverity)) {
+        belowSeverity++;
+        continue;
+      }
+      const key = `${view.id}\u0000${view.updatedAt}`;
+      if (seen.has(key)) {
+        duplicates++;
+        continue;
+      }
+      seen.add(key);
+      views.push(view);
+    }
+    // Most severe first, then newest: what the cap keeps.
+    views.sort((a, b) => SEVERITY_ORDER.indexOf(b.severity) - SEVERITY_ORDER.indexOf(a.severity) || (a.updatedAt < b.updatedAt ? 1 : a.updatedAt > b.updatedAt ? -1 : 0));
+    const kept = views.slice(0, maxPerCall);
+    const result: FindingsResult = { received: all.length, sent: kept.length, belowSeverity, duplicates, capped: views.length - kept.length };
+    if (kept.length === 0) {
+      log.debug('no findings to send', { ...result });
+      return result;
+    }
+    if (result.capped > 0) log.warn('findings capped for this call', { ...result });
+    const sender = typeof source === 'function' ? await source() : source;
+    await sender.send({ kind: 'findings', findings: kept, notificationId: findingsNotificationId(kept) });
+    log.info('findings sent', { ...result });
+    return result;
+  };
+}
+
+let awsHandler: ((event: unknown) => Promise<FindingsResult>) | undefined;
+let senderPromise: Promise<NotificationSender> | undefined;
+const awsSender = (): Promise<NotificationSender> => {
+  senderPromise ??= import('../aws-deps').then((m) => m.buildAwsNotificationSender()).catch((e: unknown) => {
+    senderPromise = undefined;
+    throw e;
+  });
+  return senderPromise;
+};
+
+export const handler = (event: unknown): Promise<FindingsResult> => {
+  if (!awsHandler) {
+    const cfg = config();
+    awsHandler = createFindingsHandler(awsSender, { minSeverity: cfg.findingsMinSeverity, region: cfg.region, log: awsLog('findings') });
+  }
+  return awsHandler(event);
+};
