@@ -69,7 +69,7 @@ function policyError(text: string, format: 'yaml' | 'json' = 'yaml'): PolicyErro
     parsePolicy(text, { format });
   } catch (e) {
     if (e instanceof PolicyError) return e;
-    throw new Error(`expected PolicyError, got ${(e as Error).name}: ${(e as Error).message}`);
+    throw new Error(`expected PolicyError, got ${(e as Error).name}: ${(e as Error).message}`, { cause: e });
   }
   throw new Error('expected the policy to be rejected');
 }
