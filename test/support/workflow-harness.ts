@@ -18,6 +18,21 @@ import { createRevokeHandler } from '../../lambdas/revoke/handler';
 import { createWorkflowHandler } from '../../lambdas/workflow/handler';
 import type { ApprovalRequestedPayload, RevokePayload, WorkflowTaskPayload } from '../../lambdas/contract';
 import type { Log } from '../../lambdas/http';
+import type { MemoryWorld } from '../../core/memory';
+
+interface AslValidation {
+  isValid: boolean;
+  errors: Array<{ 'Error code': string; Message: string; path?: string }>;
+}
+// asl-validator ships no type declarations.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const aslValidator = require('asl-validator') as (definition: unknown, options?: { checkPaths?: boolean; checkArn?: boolean }) => AslValidation;
+
+/** The ASL errors asl-validator finds in a definition (empty when it is valid). */
+export function aslErrors(definition: StateMachineDefinition): string[] {
+  const r = aslValidator(structuredClone(definition), { checkPaths: true, checkArn: true });
+  return r.isValid ? [] : r.errors.map((e) => `${e['Error code']}: ${e.Message}${e.path ? ` at ${e.path}` : ''}`);
+}
 
 type EventLog = Awaited<ReturnType<AsyncGenerator<unknown>['next']>>['value'] & { type: string; state?: { name: string }; Error?: string; Cause?: unknown };
 type TaskFn = (input: unknown) => Promise<unknown>;
@@ -120,6 +135,24 @@ export class LocalWorkflow implements WorkflowGateway {
     return execution;
   }
 
+  /**
+   * Resolves once the approval wait is parked AND its token is stored on the request (what the
+   * bridge needs to resume it): the moment an approver can act on the card.
+   */
+  async awaitingApproval(requestId: string, timeoutMs = 5_000): Promise<string> {
+    await this.reached(requestId, STATES.requestApproval, timeoutMs);
+    const started = performance.now();
+    for (;;) {
+      const token = [...this.pending].find(([, p]) => p.requestId === requestId)?.[0];
+      const stored = token && this.deps ? await this.deps.requests.get(requestId) : undefined;
+      if (token && stored?.taskToken === token) return token;
+      const execution = this.executions.get(requestId);
+      if (execution && execution.status !== 'RUNNING') throw new Error(`${requestId} ended (${execution.status}) while waiting for approval`);
+      if (performance.now() - started > timeoutMs) throw new Error(`${requestId}: the approval token was never recorded`);
+      await new Promise((r) => setImmediate(r));
+    }
+  }
+
   /** Resolves once the execution has entered `state` (polls the event log on the microtask/timer queue). */
   async reached(requestId: string, state: string, timeoutMs = 5_000): Promise<void> {
     const started = performance.now();
@@ -211,3 +244,15 @@ export class LocalWorkflow implements WorkflowGateway {
     return execution;
   }
 }
+
+/**
+ * Puts a LocalWorkflow in place of the world's workflow gateway: submitting a request (through
+ * the core or the bridge handler) starts an execution of the synthesized state machine, whose
+ * Tasks run the real handlers over the same in-memory ports.
+ */
+export function withLocalWorkflow(world: MemoryWorld, options: LocalWorkflowOptions = {}): LocalWorkflow {
+  const flow = new LocalWorkflow(options);
+  world.deps.workflow = flow;
+  return flow.bind(world.deps);
+}
+
