@@ -8,7 +8,7 @@ import { LIMITS } from '../core/api';
 import type { EligibilityResponse, FindingView } from '../core/api';
 import type { AccessRequest, Actor, RequestState } from '../core/model';
 import { REQUEST_FORM_FIELDS } from './actions';
-import { cardTime, formatDuration, plain, plainLine, relative, safeUrl } from './text';
+import { TEAMS_CARD_MAX_BYTES, cardByteSize, cardTime, formatDuration, plain, plainLine, relative, safeUrl } from './text';
 import type { AdaptiveCard, CardChoice } from './types';
 import findingsTemplate from './templates/findings.json';
 import helpTemplate from './templates/help.json';
@@ -56,27 +56,30 @@ export interface MessageCardOptions {
 
 /** Display bounds: they keep every card well under the Teams payload limit whatever the input. */
 const MAX = {
-  name: 120,
+  name: 64,
   accountName: 120,
   ticket: LIMITS.ticketMax,
   justification: LIMITS.justificationMax,
   reason: LIMITS.reasonMax,
-  voteReason: 200,
-  policyReason: 300,
-  ruleIds: 200,
-  votesShown: 10,
-  errorsShown: 10,
-  errorText: 300,
+  voteReason: 160,
+  policyReason: 240,
+  ruleIds: 120,
+  votesShown: 6,
+  errorsShown: 8,
+  errorText: 120,
+  choiceAccountName: 80,
   accountChoices: 15,
-  permissionSetChoices: 50,
+  permissionSetChoices: 30,
   findingTitle: 200,
   findingResource: 200,
   findingsDefault: 10,
   findingsCeiling: 25,
   listItems: 20,
+  listName: 48,
   messageTitle: 200,
   messageText: 2000,
   refreshUserIds: 60,
+  refreshUserIdLength: 128,
 } as const;
 
 // ---------------------------------------------------------------------------------------------
@@ -100,6 +103,30 @@ function prune(value: unknown): unknown {
     return out;
   }
   return value;
+}
+
+/** Teams' limit less room for the activity envelope around the card. */
+const CARD_BUDGET_BYTES = TEAMS_CARD_MAX_BYTES - 2 * 1024;
+
+/**
+ * Renders a list card with as many of its items as fit the byte budget (at most all of them), so
+ * that long lists degrade to "and N more" instead of a card Teams rejects.
+ */
+function renderFitting(template: object, model: (shown: number) => object, total: number): AdaptiveCard {
+  let card = render(template, model(total));
+  if (cardByteSize(card) <= CARD_BUDGET_BYTES) return card;
+  let lo = 0;
+  let hi = total - 1;
+  card = render(template, model(0));
+  while (lo < hi) {
+    const mid = Math.ceil((lo + hi) / 2);
+    const candidate = render(template, model(mid));
+    if (cardByteSize(candidate) <= CARD_BUDGET_BYTES) {
+      lo = mid;
+      card = candidate;
+    } else hi = mid - 1;
+  }
+  return lo === 0 ? render(template, model(0)) : card;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -277,7 +304,7 @@ function votes(request: AccessRequest) {
 }
 
 function refreshFor(requestId: string, userIds: string[]) {
-  const ids = [...new Set(userIds.filter((u) => typeof u === 'string' && u.length > 0 && u.length <= 256))].slice(0, MAX.refreshUserIds);
+  const ids = [...new Set(userIds.filter((u) => typeof u === 'string' && u.length > 0 && u.length <= MAX.refreshUserIdLength))].slice(0, MAX.refreshUserIds);
   if (ids.length === 0) return null;
   return { action: { type: 'Action.Execute', verb: 'approval.refresh', data: { requestId } }, userIds: ids };
 }
@@ -398,8 +425,9 @@ type EligiblePermissionSet = Eligible['permissionSets'][number];
 
 export function requestFormViewModel(input: RequestFormInput) {
   const values = input.values ?? {};
-  const accounts = input.eligibility.accounts ?? [];
-  const accountId = input.selectedAccountId ?? values.accountId;
+  // Entries without an id cannot be chosen (and would make the choice set invalid).
+  const accounts = (input.eligibility.accounts ?? []).filter((a) => typeof a.id === 'string' && plainLine(a.id, 20).length > 0);
+  const accountId = plainLine(input.selectedAccountId ?? values.accountId, 20) || undefined;
   const selectedAccount = accountId ? accounts.find((a) => a.id === accountId) : undefined;
 
   const errors = (input.errors ?? []).slice(0, MAX.errorsShown).map((e) => ({ path: String(e.path ?? ''), text: plain(e.message, MAX.errorText) }));
@@ -413,7 +441,7 @@ export function requestFormViewModel(input: RequestFormInput) {
 
   // Account choices: the selected one first (it may have come from a search beyond this page).
   const accountTitle = (a: { id: string; name: string }) => {
-    const name = plainLine(a.name, MAX.accountName);
+    const name = plainLine(a.name, MAX.choiceAccountName);
     const id = plainLine(a.id, 20);
     return name && name !== id ? `${name} (${id})` : id;
   };
@@ -427,9 +455,12 @@ export function requestFormViewModel(input: RequestFormInput) {
   // Permission sets: for the selected account, or every eligible one with its account count.
   const candidates: EligiblePermissionSet[] = [];
   const accountsPerSet = new Map<string, number>();
-  const source = selectedAccount ? [selectedAccount] : accounts;
+  const hasSets = (a: Eligible) => (a.permissionSets ?? []).some((ps) => plainLine(ps.name, 64).length > 0);
+  const source = selectedAccount && hasSets(selectedAccount) ? [selectedAccount] : accounts;
+  const narrowed = selectedAccount !== undefined && source[0] === selectedAccount;
   for (const a of source) {
     for (const ps of a.permissionSets ?? []) {
+      if (!plainLine(ps.name, 64)) continue;
       accountsPerSet.set(ps.name, (accountsPerSet.get(ps.name) ?? 0) + 1);
       if (!candidates.some((c) => c.name === ps.name)) candidates.push(ps);
     }
@@ -440,7 +471,7 @@ export function requestFormViewModel(input: RequestFormInput) {
     const name = plainLine(ps.name, 64);
     const limits = `up to ${formatDuration(ps.maxDurationMinutes * 60)}, ${ps.approvalsRequired > 0 ? `${ps.approvalsRequired} approval${ps.approvalsRequired === 1 ? '' : 's'}` : 'no approval'}`;
     const count = accountsPerSet.get(ps.name) ?? 0;
-    return { title: selectedAccount ? `${name} (${limits})` : `${name} (${count} account${count === 1 ? '' : 's'}; ${limits})`, value: name };
+    return { title: narrowed ? `${name} (${limits})` : `${name} (${count} account${count === 1 ? '' : 's'}; ${limits})`, value: name };
   });
   if (selectedSet && !setChoices.some((c) => c.value === selectedSet.name)) setChoices.unshift({ title: plainLine(selectedSet.name, 64), value: plainLine(selectedSet.name, 64) });
 
@@ -448,7 +479,7 @@ export function requestFormViewModel(input: RequestFormInput) {
   const bounded = (n: number) => Math.max(1, Math.min(Math.floor(Number.isFinite(n) ? n : 1), LIMITS.durationMinutesMax));
   const durationMax = bounded(selectedSet ? selectedSet.maxDurationMinutes : Math.max(1, ...candidates.map((c) => c.maxDurationMinutes)));
   const requestedDuration = values.durationMinutes ?? selectedSet?.defaultDurationMinutes;
-  const durationValue = requestedDuration === undefined ? Math.min(60, durationMax) : bounded(requestedDuration);
+  const durationValue = Math.min(requestedDuration === undefined ? 60 : bounded(requestedDuration), durationMax);
 
   const scope = selectedSet ? [selectedSet] : candidates;
   const ticketRequired = scope.length > 0 && scope.every((c) => c.ticketRequired);
@@ -458,8 +489,8 @@ export function requestFormViewModel(input: RequestFormInput) {
   const requester = input.eligibility.user;
   return {
     requesterLine: `Requesting as ${who({ userId: requester?.userId ?? '', userName: requester?.userName ?? '', displayName: requester?.displayName ?? '' })}`,
-    eligible: accounts.length > 0 || Boolean(accountId),
-    notEligible: accounts.length === 0 && !accountId,
+    eligible: setChoices.length > 0,
+    notEligible: setChoices.length === 0,
     generalErrors,
     searchDataset: plainLine(input.searchDataset, 64),
     clientRequestId: plainLine(input.clientRequestId, LIMITS.clientRequestIdMax),
@@ -470,9 +501,9 @@ export function requestFormViewModel(input: RequestFormInput) {
       errorMessage: firstError('accountId', 'Choose an AWS account'),
     },
     permissionSet: {
-      label: selectedAccount ? `Permission set (your options for ${accountTitle(selectedAccount)})` : 'Permission set (all you are eligible for; pick an account and Refresh choices to narrow)',
+      label: narrowed && selectedAccount ? `Permission set (your options for ${accountTitle(selectedAccount)})` : 'Permission set (all you are eligible for; pick an account and Refresh choices to narrow)',
       value: selectedSet ? plainLine(selectedSet.name, 64) : null,
-      choices: setChoices.length > 0 ? setChoices : [{ title: 'No eligible permission set', value: '' }],
+      choices: setChoices,
       errors: errorsFor('permissionSetName'),
       errorMessage: firstError('permissionSetName', 'Choose a permission set'),
     },
@@ -535,8 +566,11 @@ const SEVERITY_COLOR: Record<FindingView['severity'], TextColor> = {
   INFORMATIONAL: 'Default',
 };
 
-export function findingsViewModel(findings: FindingView[], opts: FindingsCardOptions) {
-  const limit = Math.max(1, Math.min(Math.floor(opts.maxItems ?? MAX.findingsDefault) || MAX.findingsDefault, MAX.findingsCeiling));
+function findingsLimit(opts: FindingsCardOptions): number {
+  return Math.max(1, Math.min(Math.floor(opts.maxItems ?? MAX.findingsDefault) || MAX.findingsDefault, MAX.findingsCeiling));
+}
+
+export function findingsViewModel(findings: FindingView[], opts: FindingsCardOptions, limit = findingsLimit(opts)) {
   const shown = findings.slice(0, limit);
   const more = findings.length - shown.length;
   const worst = findings.some((f) => f.severity === 'CRITICAL' || f.severity === 'HIGH');
@@ -565,7 +599,8 @@ export function findingsViewModel(findings: FindingView[], opts: FindingsCardOpt
 }
 
 export function findingsCard(findings: FindingView[], opts: FindingsCardOptions): AdaptiveCard {
-  return render(findingsTemplate, findingsViewModel(findings, opts));
+  const limit = Math.min(findingsLimit(opts), findings.length);
+  return renderFitting(findingsTemplate, (n) => findingsViewModel(findings, opts, n), limit);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -579,8 +614,8 @@ export function helpCard(): AdaptiveCard {
   return render(helpTemplate, {});
 }
 
-export function requestListViewModel(requests: AccessRequest[], opts: RequestListOptions) {
-  const shown = requests.slice(0, MAX.listItems);
+export function requestListViewModel(requests: AccessRequest[], opts: RequestListOptions, limit: number = MAX.listItems) {
+  const shown = requests.slice(0, limit);
   const more = requests.length - shown.length;
   return {
     title: plainLine(opts.title, MAX.messageTitle),
@@ -592,10 +627,10 @@ export function requestListViewModel(requests: AccessRequest[], opts: RequestLis
       const rel = relative(at, opts.now);
       return {
         requestId: plainLine(r.id, 64),
-        headline: `${account(r)} · ${plainLine(r.permissionSetName, 64)}`,
+        headline: `${plainLine(r.accountName, MAX.listName) || plainLine(r.accountId, 20)} (${plainLine(r.accountId, 20)}) · ${plainLine(r.permissionSetName, 64)}`,
         stateLabel: stateLabel(r.state),
         stateColor: STATE_COLOR[r.state] ?? 'Default',
-        detail: `${who(r.requester)} · ${formatDuration(r.grant?.totalSeconds ?? r.requestedDurationSeconds)}${r.route === 'break_glass' ? ' · BREAK-GLASS' : ''}`,
+        detail: `${plainLine(r.requester?.displayName, MAX.listName) || plainLine(r.requester?.userName, MAX.listName)} · ${formatDuration(r.grant?.totalSeconds ?? r.requestedDurationSeconds)}${r.route === 'break_glass' ? ' · BREAK-GLASS' : ''}`,
         time: `${when} ${cardTime(at)}${rel ? ` · ${rel}` : ''}`,
       };
     }),
@@ -605,7 +640,8 @@ export function requestListViewModel(requests: AccessRequest[], opts: RequestLis
 }
 
 export function requestListCard(requests: AccessRequest[], opts: RequestListOptions): AdaptiveCard {
-  return render(requestListTemplate, requestListViewModel(requests, opts));
+  const limit = Math.min(MAX.listItems, requests.length);
+  return renderFitting(requestListTemplate, (n) => requestListViewModel(requests, opts, n), limit);
 }
 
 const TONE: Record<MessageCardOptions['tone'], { style: ContainerStyle; color: TextColor }> = {

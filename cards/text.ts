@@ -84,7 +84,7 @@ export function relative(iso: string | undefined, now: string): string {
 
 /** Only http(s) links are put on cards; anything else (javascript:, data:) is dropped. */
 export function safeUrl(value: string | undefined): string | undefined {
-  if (!value || value.length > 2048) return undefined;
+  if (!value || value.length > 1024) return undefined;
   try {
     const url = new URL(value);
     return url.protocol === 'https:' || url.protocol === 'http:' ? url.toString() : undefined;
