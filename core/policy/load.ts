@@ -172,8 +172,12 @@ function editDistance(a: string, b: string): number {
 function unknownKeyMessage(key: string, path: readonly PathSegment[]): string {
   const allowed = allowedKeysAt(path);
   const lower = key.toLowerCase();
-  const close = allowed.find((k) => k.toLowerCase() === lower || editDistance(k.toLowerCase(), lower) <= 2);
-  const hint = close ?? FIELD_HINTS[key];
+  // Short keys tolerate fewer edits, so that `ou` is not mistaken for `id`.
+  const tolerance = Math.min(2, Math.floor(key.length / 3));
+  const near = (k: string) => k.toLowerCase() === lower || editDistance(k.toLowerCase(), lower) <= tolerance;
+  const close = allowed.find(near);
+  const alias = Object.keys(FIELD_HINTS).find(near);
+  const hint = close ?? (alias ? FIELD_HINTS[alias] : undefined);
   const known = allowed.length > 0 ? ` (allowed here: ${allowed.join(', ')})` : '';
   return hint ? `unknown field: did you mean ${hint}?` : `unknown field${known}`;
 }
