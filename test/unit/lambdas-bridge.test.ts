@@ -1,0 +1,500 @@
+/**
+ * The bridge handler (lambdas/bridge) over in-memory ports: every route's happy path and status
+ * codes, the caller and actor checks, and fuzzed bodies that must all be refused with a 4xx, a
+ * clear error and no change to any state.
+ */
+import { strict as assert } from 'node:assert';
+import fc from 'fast-check';
+import sinon from 'sinon';
+import {
+  ACTOR_HEADERS,
+  cancelBodySchema,
+  createRequestBodySchema,
+  decisionBodySchema,
+  eligibilityQuerySchema,
+  extendBodySchema,
+  listQuerySchema,
+  reviewBodySchema,
+  revokeBodySchema,
+} from '../../core/api';
+import type { MemoryWorld } from '../../core/memory';
+import { BRIDGE_ROUTES } from '../../infra/constructs/bridge-api';
+import { BRIDGE_ROUTE_KEYS, type BridgeEvent, createBridgeHandler, MAX_BODY_BYTES } from '../../lambdas/bridge/handler';
+import { STATUS_BY_CODE } from '../../lambdas/http';
+import { activeRequest, body, startWorkflow, USERS, world } from '../support/core-world';
+
+const TENANT = '00000000-0000-0000-0000-000000000000';
+const BOT_APP_ID = '11111111-2222-3333-4444-555555555555';
+const FUZZ_RUNS = 1_000;
+
+type Who = keyof typeof USERS;
+
+interface EventOptions {
+  id?: string;
+  as?: Who;
+  body?: unknown;
+  /** A raw body string, sent as is. */
+  raw?: string;
+  contentType?: string;
+  headers?: Record<string, string | undefined>;
+  claims?: Record<string, unknown>;
+  query?: Record<string, string>;
+}
+
+function event(routeKey: string, o: EventOptions = {}): BridgeEvent {
+  const [method, template] = routeKey.split(' ') as [string, string];
+  const id = o.id ?? '';
+  const user = USERS[o.as ?? 'alice'];
+  const payload = o.raw !== undefined ? o.raw : o.body === undefined ? undefined : JSON.stringify(o.body);
+  const headers: Record<string, string | undefined> = {
+    authorization: 'Bearer (checked by API Gateway)',
+    [ACTOR_HEADERS.tenantId]: TENANT,
+    [ACTOR_HEADERS.aadObjectId]: user.aadObjectId,
+    [ACTOR_HEADERS.upn]: user.upn,
+    [ACTOR_HEADERS.displayName]: encodeURIComponent(user.displayName),
+    ...(payload !== undefined ? { 'content-type': o.contentType ?? 'application/json' } : {}),
+    ...o.headers,
+  };
+  return {
+    version: '2.0',
+    routeKey,
+    rawPath: template.replace('{id}', id),
+    rawQueryString: new URLSearchParams(o.query ?? {}).toString(),
+    headers: Object.fromEntries(Object.entries(headers).filter((e): e is [string, string] => e[1] !== undefined)),
+    queryStringParameters: o.query,
+    pathParameters: template.includes('{id}') ? { id } : undefined,
+    body: payload,
+    isBase64Encoded: false,
+    requestContext: {
+      accountId: '111111111111',
+      apiId: 'api',
+      domainName: 'api.example.com',
+      domainPrefix: 'api',
+      http: { method, path: template.replace('{id}', id), protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'bot' },
+      requestId: 'r',
+      routeKey,
+      stage: '$default',
+      time: '',
+      timeEpoch: 0,
+      authorizer: { principalId: '', integrationLatency: 0, jwt: { claims: o.claims ?? { azp: BOT_APP_ID, tid: TENANT, aud: 'api://bridge' }, scopes: [] } },
+    },
+  } as unknown as BridgeEvent;
+}
+
+interface Parsed {
+  status: number;
+  body: Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+}
+
+function setup(): { w: MemoryWorld; call: (routeKey: string, o?: EventOptions) => Promise<Parsed> } {
+  const w = world();
+  const handler = createBridgeHandler(w.deps, { botAppId: BOT_APP_ID, tenantId: TENANT });
+  return {
+    w,
+    call: async (routeKey, o) => {
+      const r = await handler(event(routeKey, o));
+      assert.equal(r.headers['content-type'], 'application/json; charset=utf-8');
+      assert.equal(r.headers['cache-control'], 'no-store');
+      return { status: r.statusCode, body: JSON.parse(r.body) as Parsed['body'] };
+    },
+  };
+}
+
+/** Everything a request could change: a refused request must leave all of it as it was. */
+function snapshot(w: MemoryWorld): string {
+  return JSON.stringify({
+    requests: [...w.requests.items.entries()],
+    writes: w.requests.writes,
+    ledger: [...w.ledger.entries.entries()],
+    audit: w.audit.events.length,
+    notices: w.notifier.events.length,
+    assignments: w.assignments.writes.length,
+    schedules: [...w.scheduler.schedules.entries()],
+    started: [...w.workflow.started.keys()],
+    resumed: w.workflow.resumed.length,
+  });
+}
+
+function assertError(r: Parsed, status: number, code?: string): void {
+  assert.equal(r.status, status, JSON.stringify(r.body));
+  assert.equal(typeof r.body.error?.code, 'string');
+  assert.ok(String(r.body.error?.message).length > 5, 'a message a person can read');
+  if (code) assert.equal(r.body.error.code, code);
+}
+
+/** A submitted request waiting for approvers (token recorded like the workflow does). */
+async function pending(w: MemoryWorld, who: Who = 'alice', over: Parameters<typeof body>[0] = {}): Promise<string> {
+  const handler = createBridgeHandler(w.deps, { botAppId: BOT_APP_ID, tenantId: TENANT });
+  const r = await handler(event('POST /requests', { as: who, body: body(over) }));
+  assert.equal(r.statusCode, 201, r.body);
+  const id = (JSON.parse(r.body) as { request: { id: string } }).request.id;
+  await startWorkflow(w, id);
+  return id;
+}
+
+describe('lambdas/bridge: routes over in-memory ports', () => {
+  it('dispatches exactly the routes API Gateway has', () => {
+    assert.deepEqual([...BRIDGE_ROUTE_KEYS].sort(), BRIDGE_ROUTES.map((r) => `${r.method} ${r.path}`).sort());
+  });
+
+  describe('POST /requests', () => {
+    it('201 creates the request for the actor from the headers and starts its workflow; the same submit again is a 200 replay', async () => {
+      const { w, call } = setup();
+      const b = body();
+      const created = await call('POST /requests', { body: b });
+      assert.equal(created.status, 201);
+      assert.equal(created.body.replayed, false);
+      const request = created.body.request;
+      assert.equal(request.requester.userId, USERS.alice.userId);
+      assert.equal(request.state, 'PENDING_APPROVAL');
+      assert.equal(request.taskToken, undefined);
+      assert.equal(request.executionArn, undefined);
+      assert.ok(w.workflow.started.has(request.id));
+
+      const replay = await call('POST /requests', { body: b });
+      assert.equal(replay.status, 200);
+      assert.equal(replay.body.replayed, true);
+      assert.equal(replay.body.request.id, request.id);
+      assert.equal(w.requests.items.size, 1);
+    });
+
+    it('409 when the client request id is reused for a different request, or the same access is already open', async () => {
+      const { call } = setup();
+      const b = body();
+      assert.equal((await call('POST /requests', { body: b })).status, 201);
+      assertError(await call('POST /requests', { body: { ...b, justification: 'A different reason entirely' } }), 409, 'ALREADY_EXISTS');
+      assertError(await call('POST /requests', { body: body() }), 409, 'ALREADY_EXISTS');
+    });
+
+    it('400 with field issues for an invalid body; a body field "actor" is refused (the actor comes from the headers only)', async () => {
+      const { w, call } = setup();
+      const before = snapshot(w);
+      const r = await call('POST /requests', { body: { ...body(), durationMinutes: 0, accountId: '12' } });
+      assertError(r, 400, 'VALIDATION');
+      const paths = (r.body.error.issues as Array<{ path: string }>).map((i) => i.path).sort();
+      assert.deepEqual(paths, ['accountId', 'durationMinutes']);
+
+      const forged = await call('POST /requests', { as: 'alice', body: { ...body(), actor: { userId: USERS.carol.userId } } });
+      assertError(forged, 400, 'VALIDATION');
+      assert.match(JSON.stringify(forged.body.error.issues), /actor/);
+      assert.equal(snapshot(w), before);
+    });
+
+    it('403 when the policy does not make the actor eligible (contractor; break-glass where not allowed)', async () => {
+      const { w, call } = setup();
+      const before = snapshot(w);
+      assertError(await call('POST /requests', { as: 'erin', body: body() }), 403, 'NOT_ELIGIBLE');
+      assertError(await call('POST /requests', { body: body({ permissionSetName: 'ReadOnly', durationMinutes: 10, breakGlass: true }) }), 403, 'NOT_ELIGIBLE');
+      assert.equal(snapshot(w), before);
+    });
+
+    it('400 for an unknown account or permission set', async () => {
+      const { call } = setup();
+      assertError(await call('POST /requests', { body: body({ accountId: '333333333333' }) }), 400, 'VALIDATION');
+      assertError(await call('POST /requests', { body: body({ permissionSetName: 'Billing' }) }), 400, 'VALIDATION');
+    });
+
+    it('413 for a body over 16 KB and 415 for a body that is not JSON, before anything is looked up', async () => {
+      const { w, call } = setup();
+      const findUser = sinon.spy(w.directory, 'findUser');
+      const before = snapshot(w);
+      assertError(await call('POST /requests', { raw: JSON.stringify({ ...body(), justification: 'x'.repeat(MAX_BODY_BYTES) }) }), 413, 'PAYLOAD_TOO_LARGE');
+      assertError(await call('POST /requests', { raw: 'accountId=1', contentType: 'application/x-www-form-urlencoded' }), 415, 'UNSUPPORTED_MEDIA_TYPE');
+      assertError(await call('POST /requests', { raw: '{"accountId": ', contentType: 'application/json; charset=utf-8' }), 400, 'VALIDATION');
+      assert.equal(findUser.callCount, 0);
+      assert.equal(snapshot(w), before);
+    });
+  });
+
+  describe('the caller and the actor', () => {
+    it('403 for a token of another app or another tenant, checked before the actor is even looked up', async () => {
+      const { w, call } = setup();
+      const findUser = sinon.spy(w.directory, 'findUser');
+      assertError(await call('POST /requests', { body: body(), claims: { azp: '99999999-9999-9999-9999-999999999999', tid: TENANT } }), 403, 'FORBIDDEN');
+      assertError(await call('POST /requests', { body: body(), claims: { tid: TENANT } }), 403, 'FORBIDDEN');
+      assertError(await call('POST /requests', { body: body(), claims: { azp: BOT_APP_ID, tid: '99999999-9999-9999-9999-999999999999' } }), 403, 'FORBIDDEN');
+      assert.equal(findUser.callCount, 0);
+      assert.equal(w.requests.items.size, 0);
+      // v1 tokens name the client in `appid`.
+      assert.equal((await call('GET /requests', { query: { view: 'mine' }, claims: { appid: BOT_APP_ID, tid: TENANT } })).status, 200);
+    });
+
+    it('403 when the actor headers name another tenant; 400 when they name nobody or are malformed', async () => {
+      const { call } = setup();
+      assertError(await call('GET /requests', { query: { view: 'mine' }, headers: { [ACTOR_HEADERS.tenantId]: '99999999-9999-9999-9999-999999999999' } }), 403, 'FORBIDDEN');
+      assertError(await call('GET /requests', { query: { view: 'mine' }, headers: { [ACTOR_HEADERS.tenantId]: undefined } }), 403, 'FORBIDDEN');
+      assertError(await call('GET /requests', { query: { view: 'mine' }, headers: { [ACTOR_HEADERS.aadObjectId]: undefined, [ACTOR_HEADERS.upn]: undefined } }), 400, 'VALIDATION');
+      assertError(await call('GET /requests', { query: { view: 'mine' }, headers: { [ACTOR_HEADERS.aadObjectId]: 'not-a-guid' } }), 400, 'VALIDATION');
+    });
+
+    it(`${STATUS_BY_CODE.UNKNOWN_USER} (UNKNOWN_USER, per lambdas/http.ts) when no Identity Center user matches the actor`, async () => {
+      const { call } = setup();
+      const r = await call('POST /requests', {
+        body: body(),
+        headers: { [ACTOR_HEADERS.aadObjectId]: '00000000-0000-4000-8000-00000000abcd', [ACTOR_HEADERS.upn]: 'mallory@example.com' },
+      });
+      assertError(r, STATUS_BY_CODE.UNKNOWN_USER, 'UNKNOWN_USER');
+    });
+
+    it('acts as the user the headers name, whatever the body says, and shows the header display name', async () => {
+      const { call } = setup();
+      const r = await call('POST /requests', { as: 'bob', body: body(), headers: { [ACTOR_HEADERS.displayName]: encodeURIComponent('Bob Ø. Builder') } });
+      assert.equal(r.status, 201);
+      assert.equal(r.body.request.requester.userId, USERS.bob.userId);
+      assert.equal(r.body.request.requester.displayName, 'Bob Ø. Builder');
+    });
+  });
+
+  describe('GET /requests/{id} and GET /requests', () => {
+    it('200 for the requester and the approvers; 404 for anyone else, for an unknown id and for a forged id', async () => {
+      const { w, call } = setup();
+      const id = await pending(w);
+      const own = await call('GET /requests/{id}', { id });
+      assert.equal(own.status, 200);
+      assert.equal(own.body.request.id, id);
+      assert.ok(!JSON.stringify(own.body).includes('taskToken') && !JSON.stringify(own.body).includes(`token-${id}`), 'the task token never leaves the server');
+      assert.equal((await call('GET /requests/{id}', { id, as: 'carol' })).status, 200);
+      assertError(await call('GET /requests/{id}', { id, as: 'bob' }), 404, 'NOT_FOUND');
+      assertError(await call('GET /requests/{id}', { id: 'req-000000009999' }), 404, 'NOT_FOUND');
+      assertError(await call('GET /requests/{id}', { id: '../admin' }), 404, 'NOT_FOUND');
+      assertError(await call('GET /requests/{id}', { id: `${id}' OR 1=1` }), 404, 'NOT_FOUND');
+    });
+
+    it('lists mine for the requester and pending for approvers (not for the requester themself)', async () => {
+      const { w, call } = setup();
+      const id = await pending(w, 'frank');
+      const mine = await call('GET /requests', { as: 'frank', query: { view: 'mine' } });
+      assert.deepEqual(mine.body.requests.map((r: { id: string }) => r.id), [id]);
+      assert.deepEqual((await call('GET /requests', { as: 'frank', query: { view: 'pending' } })).body.requests, [], 'frank may approve, but not his own request');
+      assert.deepEqual((await call('GET /requests', { as: 'carol', query: { view: 'pending' } })).body.requests.map((r: { id: string }) => r.id), [id]);
+      assertError(await call('GET /requests', { query: { view: 'all' } }), 400, 'VALIDATION');
+      assertError(await call('GET /requests', {}), 400, 'VALIDATION');
+    });
+
+    it('GET /eligibility lists what the actor may request', async () => {
+      const { call } = setup();
+      const r = await call('GET /eligibility', { query: { q: 'prod' } });
+      assert.equal(r.status, 200);
+      assert.equal(r.body.user.userId, USERS.alice.userId);
+      assert.deepEqual(r.body.accounts.map((a: { name: string }) => a.name), ['prod']);
+      assert.deepEqual((await call('GET /eligibility', { as: 'erin' })).body.accounts, []);
+      assertError(await call('GET /eligibility', { query: { limit: '0' } }), 400, 'VALIDATION');
+    });
+  });
+
+  describe('POST /requests/{id}/decisions', () => {
+    it('200: an approver decides; the workflow is resumed once; a second click is a duplicate; a late vote is 409', async () => {
+      const { w, call } = setup();
+      const id = await pending(w);
+      const r = await call('POST /requests/{id}/decisions', { id, as: 'carol', body: { decision: 'approve', reason: 'on call, looks fine' } });
+      assert.equal(r.status, 200);
+      assert.equal(r.body.decided, true);
+      assert.equal(r.body.request.state, 'APPROVED');
+      assert.deepEqual(w.workflow.resumed.map((x) => x.outcome), [{ approved: true, approvedBy: USERS.carol.userId }]);
+      const again = await call('POST /requests/{id}/decisions', { id, as: 'carol', body: { decision: 'approve' } });
+      assert.equal(again.status, 200);
+      assert.equal(again.body.duplicate, true);
+      assert.equal(w.workflow.resumed.length, 1);
+      assertError(await call('POST /requests/{id}/decisions', { id, as: 'dan', body: { decision: 'deny' } }), 409, 'ILLEGAL_TRANSITION');
+    });
+
+    it('a quorum of two: the first approval is recorded, the second decides', async () => {
+      const { w, call } = setup();
+      const id = await pending(w, 'alice', { permissionSetName: 'Admin', ticketId: 'INC-77' });
+      const first = await call('POST /requests/{id}/decisions', { id, as: 'carol', body: { decision: 'approve' } });
+      assert.equal(first.body.decided, false);
+      assert.equal(first.body.request.state, 'PENDING_APPROVAL');
+      assert.equal(w.workflow.resumed.length, 0);
+      const second = await call('POST /requests/{id}/decisions', { id, as: 'dan', body: { decision: 'approve' } });
+      assert.equal(second.body.decided, true);
+      assert.equal(second.body.request.state, 'APPROVED');
+    });
+
+    it('403 for self-approval and for someone who is not an approver; 404 for an unknown request', async () => {
+      const { w, call } = setup();
+      const id = await pending(w, 'frank');
+      const before = snapshot(w);
+      assertError(await call('POST /requests/{id}/decisions', { id, as: 'frank', body: { decision: 'approve' } }), 403, 'SELF_APPROVAL');
+      assertError(await call('POST /requests/{id}/decisions', { id, as: 'bob', body: { decision: 'approve' } }), 403, 'NOT_APPROVER');
+      assert.equal(snapshot(w), before);
+      assertError(await call('POST /requests/{id}/decisions', { id: 'req-000000009999', as: 'carol', body: { decision: 'approve' } }), 404, 'NOT_FOUND');
+    });
+  });
+
+  describe('POST /requests/{id}/cancel, /revoke, /extend, /review', () => {
+    it('cancel: 200 for the requester (resumes the wait as Cancelled), 403 for anyone else', async () => {
+      const { w, call } = setup();
+      const id = await pending(w);
+      assertError(await call('POST /requests/{id}/cancel', { id, as: 'bob', body: {} }), 403, 'FORBIDDEN');
+      const r = await call('POST /requests/{id}/cancel', { id, body: { reason: 'not needed' } });
+      assert.equal(r.status, 200);
+      assert.equal(r.body.request.state, 'CANCELLED');
+      assert.equal(w.workflow.resumed[0]?.outcome.approved, false);
+    });
+
+    it('revoke: 200 for the requester or an approver of an active grant; 403 for others; 409 when nothing is active', async () => {
+      const { w, call } = setup();
+      const id = await activeRequest(w);
+      assertError(await call('POST /requests/{id}/revoke', { id, as: 'erin', body: {} }), 403, 'FORBIDDEN');
+      const r = await call('POST /requests/{id}/revoke', { id, as: 'carol', body: { reason: 'incident closed' } });
+      assert.equal(r.status, 200);
+      assert.equal(r.body.request.state, 'REVOKED');
+      assert.equal(w.assignments.live.size, 0);
+      assertError(await call('POST /requests/{id}/revoke', { id, body: {} }), 409, 'ILLEGAL_TRANSITION');
+    });
+
+    it('extend: 200 moves the end and the schedule; 403 for another user; 422 past the maximum total', async () => {
+      const { w, call } = setup();
+      const id = await activeRequest(w);
+      const endsAt = (await w.requests.get(id))!.grant!.endsAt;
+      assertError(await call('POST /requests/{id}/extend', { id, as: 'carol', body: { additionalMinutes: 15 } }), 403, 'FORBIDDEN');
+      const r = await call('POST /requests/{id}/extend', { id, body: { additionalMinutes: 15 } });
+      assert.equal(r.status, 200);
+      assert.ok(r.body.request.grant.endsAt > endsAt);
+      assert.equal(w.scheduler.schedules.get(id), r.body.request.grant.endsAt);
+      assertError(await call('POST /requests/{id}/extend', { id, body: { additionalMinutes: 24 * 60 } }), 422, 'LIMIT_EXCEEDED');
+    });
+
+    it('review: 200 for an approver of a break-glass grant; 403 for the requester; 400 for a normal request', async () => {
+      const { w, call } = setup();
+      const id = await activeRequest(w, 'alice', { breakGlass: true });
+      assertError(await call('POST /requests/{id}/review', { id, body: {} }), 403, 'FORBIDDEN');
+      const r = await call('POST /requests/{id}/review', { id, as: 'carol', body: { note: 'postmortem PM-12 done' } });
+      assert.equal(r.status, 200);
+      assert.equal(r.body.request.review.acknowledgedBy.userId, USERS.carol.userId);
+      const normal = await activeRequest(w, 'bob');
+      assertError(await call('POST /requests/{id}/review', { id: normal, as: 'carol', body: {} }), 400, 'VALIDATION');
+    });
+  });
+
+  describe('routing', () => {
+    it('404 for an unknown route; events without a routeKey (the sandbox) are matched on method and path', async () => {
+      const { w } = setup();
+      const handler = createBridgeHandler(w.deps, { botAppId: BOT_APP_ID, tenantId: TENANT });
+      const unknown = await handler(event('DELETE /requests/{id}', { id: 'req-000000000001' }));
+      assert.equal(unknown.statusCode, 404);
+      const raw = event('GET /requests', { query: { view: 'mine' } });
+      const plain = { ...raw, routeKey: '$default' } as BridgeEvent;
+      assert.equal((await handler(plain)).statusCode, 200);
+    });
+
+    it('answers a thrown unexpected error with a bare 500 (no message, no stack)', async () => {
+      const { w, call } = setup();
+      sinon.stub(w.directory, 'findUser').rejects(new Error('socket hang up at 10.0.0.12:443'));
+      const r = await call('GET /requests', { query: { view: 'mine' } });
+      assert.equal(r.status, 500);
+      assert.ok(!JSON.stringify(r.body).includes('10.0.0.12'));
+    });
+  });
+
+  describe('fuzzing: every invalid body or query is a 4xx with a clear error and changes nothing', function () {
+    this.timeout(120_000);
+
+    /** Bodies that are near-valid (one field broken, or an extra key like "actor") and arbitrary JSON. */
+    const bodyLike = (valid: Record<string, unknown>) =>
+      fc.oneof(
+        fc.anything({ maxDepth: 2 }),
+        fc.dictionary(fc.string({ maxLength: 12 }), fc.anything({ maxDepth: 1 }), { maxKeys: 5 }),
+        fc.record({ key: fc.constantFrom(...Object.keys(valid), 'actor', 'userId', '__proto__', 'constructor'), value: fc.anything({ maxDepth: 1 }) }).map(({ key, value }) => {
+          const out: Record<string, unknown> = { ...valid };
+          Object.defineProperty(out, key, { value, enumerable: true, configurable: true, writable: true });
+          return out;
+        }),
+      );
+
+    const routes = [
+      { key: 'POST /requests', schema: createRequestBodySchema, valid: () => body() as Record<string, unknown> },
+      { key: 'POST /requests/{id}/decisions', schema: decisionBodySchema, valid: () => ({ decision: 'approve', reason: 'ok' }) },
+      { key: 'POST /requests/{id}/revoke', schema: revokeBodySchema, valid: () => ({ reason: 'done' }) },
+      { key: 'POST /requests/{id}/extend', schema: extendBodySchema, valid: () => ({ additionalMinutes: 15 }) },
+      { key: 'POST /requests/{id}/cancel', schema: cancelBodySchema, valid: () => ({ reason: 'done' }) },
+      { key: 'POST /requests/{id}/review', schema: reviewBodySchema, valid: () => ({ note: 'done' }) },
+    ] as const;
+
+    for (const route of routes) {
+      it(`${route.key}: ${FUZZ_RUNS} invalid bodies`, async () => {
+        const { w, call } = setup();
+        const id = await pending(w);
+        const before = snapshot(w);
+        const statuses = new Map<number, number>();
+        await fc.assert(
+          fc.asyncProperty(
+            fc.oneof(
+              // Judged as it arrives: JSON drops undefined members, and no body at all reads as {}.
+              { weight: 4, arbitrary: bodyLike(route.valid()).filter((b) => !route.schema.safeParse(onTheWire(b)).success).map((b) => ({ raw: JSON.stringify(b) ?? '' })) },
+              { weight: 1, arbitrary: fc.string({ minLength: 1, maxLength: 40 }).filter((s) => !isJson(s)).map((raw) => ({ raw })) },
+            ),
+            fc.constantFrom<Who>('alice', 'carol'),
+            async (input, as) => {
+              const r = await call(route.key, { id, as, ...input });
+              statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
+              assert.ok(r.status >= 400 && r.status < 500, `${r.status} ${JSON.stringify(r.body)}`);
+              assert.equal(r.body.error.code, 'VALIDATION');
+              assert.ok(Array.isArray(r.body.error.issues) && r.body.error.issues.length > 0, 'names what is wrong');
+              for (const issue of r.body.error.issues as Array<{ path: string; message: string }>) assert.ok(issue.path && issue.message);
+              assert.equal(snapshot(w), before);
+            },
+          ),
+          { numRuns: FUZZ_RUNS },
+        );
+        assert.deepEqual([...statuses.entries()], [[400, FUZZ_RUNS]]);
+      });
+    }
+
+    it(`GET /requests and GET /eligibility: ${FUZZ_RUNS} invalid queries each`, async () => {
+      const { w, call } = setup();
+      await pending(w);
+      const before = snapshot(w);
+      for (const route of [
+        { key: 'GET /requests', schema: listQuerySchema },
+        { key: 'GET /eligibility', schema: eligibilityQuerySchema },
+      ]) {
+        await fc.assert(
+          fc.asyncProperty(
+            fc.dictionary(fc.constantFrom('view', 'q', 'accountId', 'limit', 'actor', 'x'), fc.string({ maxLength: 80 }), { maxKeys: 4 }).filter((q) => !route.schema.safeParse(q).success),
+            async (query) => {
+              const r = await call(route.key, { query });
+              assertError(r, 400, 'VALIDATION');
+              assert.equal(snapshot(w), before);
+            },
+          ),
+          { numRuns: FUZZ_RUNS },
+        );
+      }
+    });
+
+    it(`GET /requests/{id} and POST /requests/{id}/decisions: ${FUZZ_RUNS} forged ids are 404 and change nothing`, async () => {
+      const { w, call } = setup();
+      const id = await pending(w);
+      const before = snapshot(w);
+      await fc.assert(
+        fc.asyncProperty(
+          fc.oneof(fc.string({ maxLength: 60 }), fc.stringMatching(/^req-[0-9A-Za-z]{10,40}$/), fc.constant(`${id}x`), fc.constant(id.toUpperCase())).filter((s) => s !== id),
+          fc.boolean(),
+          async (forged, vote) => {
+            const r = vote
+              ? await call('POST /requests/{id}/decisions', { id: forged, as: 'carol', body: { decision: 'approve' } })
+              : await call('GET /requests/{id}', { id: forged });
+            assertError(r, 404, 'NOT_FOUND');
+            assert.equal(snapshot(w), before);
+          },
+        ),
+        { numRuns: FUZZ_RUNS },
+      );
+    });
+  });
+});
+
+function onTheWire(value: unknown): unknown {
+  const text = JSON.stringify(value);
+  return text === undefined ? {} : (JSON.parse(text) as unknown);
+}
+
+function isJson(s: string): boolean {
+  try {
+    JSON.parse(s);
+    return true;
+  } catch {
+    return false;
+  }
+}
