@@ -298,6 +298,8 @@ export function eligibleEntries(policy: Policy, requesterGroups: readonly string
   return entries;
 }
 
+const WORD_SEPARATORS = new Set([' ', '-', '_', '.', '/', ':'].map((c) => c.charCodeAt(0)));
+
 export const ACCOUNT_SEARCH_DEFAULT_LIMIT = 20;
 export const ACCOUNT_SEARCH_MAX_LIMIT = 50;
 
@@ -332,7 +334,7 @@ export function buildAccountSearchIndex<T extends { account: AccountEntry }>(ite
         else {
           const at = name.indexOf(q);
           if (at < 0) continue;
-          rank = /[\s\-_./:]/.test(name[at - 1] ?? '') ? 3 : 4;
+          rank = WORD_SEPARATORS.has(name.charCodeAt(at - 1)) ? 3 : 4;
         }
         // Once the best buckets alone fill the page, lower ranks cannot reach it.
         const bucket = buckets[rank]!;

@@ -247,11 +247,15 @@ function readDocument(text: string, format: 'yaml' | 'json'): unknown {
   if (text.length > POLICY_MAX_BYTES) throw new PolicyError([{ path: '(file)', message: `is larger than ${POLICY_MAX_BYTES} characters` }]);
   if (text.trim() === '') throw new PolicyError([{ path: '(file)', message: 'is empty' }]);
   if (format === 'json') {
+    let value: unknown;
     try {
-      return JSON.parse(text) as unknown;
+      value = JSON.parse(text) as unknown;
     } catch (e) {
       throw new PolicyError([{ path: '(file)', message: `JSON syntax error: ${(e as Error).message}` }]);
     }
+    const duplicate = firstDuplicateJsonKey(text);
+    if (duplicate) throw new PolicyError([{ path: '(file)', message: `duplicate key "${duplicate.key}" at line ${duplicate.line}: the later value would silently win` }]);
+    return value;
   }
   try {
     const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: true, strict: true, stringKeys: true });
@@ -270,6 +274,37 @@ function readDocument(text: string, format: 'yaml' | 'json'): unknown {
     if (e instanceof PolicyError) throw e;
     throw new PolicyError([{ path: '(file)', message: `YAML error: ${(e as Error).message}` }]);
   }
+}
+
+/**
+ * JSON.parse keeps the last of two equal keys, so `"rules"` written twice would silently replace
+ * the first list. This scan (of text JSON.parse already accepted) finds such keys, like YAML does.
+ */
+function firstDuplicateJsonKey(text: string): { key: string; line: number } | undefined {
+  const stack: Array<{ keys: Set<string>; expectKey: boolean } | null> = [];
+  let line = 1;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '\n') line++;
+    else if (c === '{') stack.push({ keys: new Set(), expectKey: true });
+    else if (c === '[') stack.push(null);
+    else if (c === '}' || c === ']') stack.pop();
+    else if (c === ',') {
+      const top = stack[stack.length - 1];
+      if (top) top.expectKey = true;
+    } else if (c === '"') {
+      const start = i;
+      for (i++; i < text.length && text[i] !== '"'; i++) if (text[i] === '\\') i++;
+      const top = stack[stack.length - 1];
+      if (top?.expectKey) {
+        const key = JSON.parse(text.slice(start, i + 1)) as string;
+        if (top.keys.has(key)) return { key, line };
+        top.keys.add(key);
+        top.expectKey = false;
+      }
+    }
+  }
+  return undefined;
 }
 
 /** Validates and normalizes a policy file. Throws PolicyError (and only PolicyError) when it is invalid. */

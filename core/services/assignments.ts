@@ -18,6 +18,8 @@ export interface Acquired {
   mustCreate: boolean;
   /** What the ledger decided, for the audit trail. */
   outcome: 'created_by_us' | 'kept_external' | 'kept_shared';
+  /** This grant was already recorded: a retried step (the create may have happened already). */
+  retry: boolean;
 }
 
 /** Thrown while our own delete of the same assignment is under way: the workflow retries shortly. */
@@ -39,7 +41,7 @@ export async function acquireAssignment(deps: CoreDeps, key: AssignmentKey, requ
     if (current?.deleting && !current.activeGrantIds.includes(requestId)) throw new AssignmentBusyError(key);
     if (current && current.activeGrantIds.includes(requestId)) {
       // A retry of this very grant: the decision was made and recorded before; make sure it is live.
-      return { entry: current, mustCreate: current.ownership === 'OURS', outcome: current.ownership === 'EXTERNAL' ? 'kept_external' : 'created_by_us' };
+      return { entry: current, mustCreate: current.ownership === 'OURS', outcome: current.ownership === 'EXTERNAL' ? 'kept_external' : 'created_by_us', retry: true };
     }
     const othersActive = (current?.activeGrantIds.length ?? 0) > 0;
     let ownership = current?.ownership;
@@ -50,10 +52,10 @@ export async function acquireAssignment(deps: CoreDeps, key: AssignmentKey, requ
     const base: LedgerEntry = current ?? { key, activeGrantIds: [], version: 0, updatedAt: now };
     const next = { ...acquire({ ...base, ownership }, requestId), version: base.version + 1, updatedAt: now, deleting: undefined };
     await deps.ledger.put(next, current ? current.version : undefined);
-    if (ownership === 'EXTERNAL') return { entry: next, mustCreate: false, outcome: 'kept_external' };
+    if (ownership === 'EXTERNAL') return { entry: next, mustCreate: false, outcome: 'kept_external', retry: false };
     // Shared with another active grant of ours: it is already live (or being created by that grant).
-    if (othersActive) return { entry: next, mustCreate: true, outcome: 'kept_shared' };
-    return { entry: next, mustCreate: true, outcome: 'created_by_us' };
+    if (othersActive) return { entry: next, mustCreate: true, outcome: 'kept_shared', retry: false };
+    return { entry: next, mustCreate: true, outcome: 'created_by_us', retry: false };
   });
 }
 

@@ -28,7 +28,8 @@ export async function startGrant(deps: CoreDeps, input: { requestId: string }): 
   const key = assignmentKeyOf(request);
   const acquired = await acquireAssignment(deps, key, request.id);
   if (!acquired.mustCreate) return { request: toView(request) };
-  if (acquired.outcome === 'kept_shared' && (await deps.assignments.exists(key))) return { request: toView(request) };
+  // Shared, or a retry after a crash that may have created it already: never write twice.
+  if ((acquired.outcome === 'kept_shared' || acquired.retry) && (await deps.assignments.exists(key))) return { request: toView(request) };
   const operation = await deps.assignments.startCreate(key);
   return { request: toView(request), operation };
 }
@@ -57,6 +58,7 @@ export async function completeGrant(deps: CoreDeps, input: { requestId: string }
         now,
         reason: `Access is active for ${humanDuration(window.totalSeconds)}, until ${window.endsAt}.`,
         patch: { grant: window },
+        details: { startsAt: window.startsAt, endsAt: window.endsAt, permissionSetName: current.permissionSetName, accountId: current.accountId },
       }),
       {
         actor: SYSTEM_ACTOR,

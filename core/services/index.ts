@@ -3,6 +3,6 @@ export { validateForWorkflow, recordApprovalToken, castVote, timeOutRequest, can
 export type { ValidateOutcome } from './approval';
 export { startGrant, checkGrant, completeGrant, failGrant } from './grant';
 export { expireGrant, revokeEarly, extendGrant, acknowledgeReview } from './revoke';
-export { reconcile, notifyExpiringSoon, EXPIRY_GRACE_MS, WORKFLOW_START_GRACE_MS } from './reconcile';
+export { reconcile, notifyExpiringSoon, EXPIRY_GRACE_MS, WORKFLOW_START_GRACE_MS, STALLED_GRANT_MS } from './reconcile';
 export { AssignmentBusyError } from './assignments';
 export { toView } from './context';

@@ -15,12 +15,18 @@ import { releaseAssignment } from './assignments';
 import { assignmentKeyOf, commit, flushAudit, load, notify, withRetry } from './context';
 import { startWorkflow } from './requests';
 import { expireGrant } from './revoke';
+import { failGrant } from './grant';
 import type { CoreDeps, ReconcileAction, ReconcileResult } from './types';
 
 /** How late an expiry may be before reconcile steps in (the Scheduler normally fires on time). */
 export const EXPIRY_GRACE_MS = 60_000;
 /** A request older than this without a workflow execution lost its start: start it again. */
 export const WORKFLOW_START_GRACE_MS = 2 * 60_000;
+/**
+ * A grant that has not moved for this long lost its workflow (an aborted execution, say): fail it,
+ * which releases whatever it may hold and tells the requester. Far above the workflow's own retries.
+ */
+export const STALLED_GRANT_MS = 30 * 60_000;
 
 export async function reconcile(deps: CoreDeps, _input: Record<string, never> | object = {}): Promise<ReconcileResult> {
   const actions: ReconcileAction[] = [];
@@ -109,6 +115,14 @@ export async function reconcile(deps: CoreDeps, _input: Record<string, never> | 
   for (const r of pending) {
     if (!r.executionArn && ms(r.createdAt) + WORKFLOW_START_GRACE_MS < now) {
       await attempt({ kind: 'restart_workflow', key: assignmentKeyOf(r), requestIds: [r.id], reason: 'The workflow of this request had not started.' }, () => startWorkflow(deps, r));
+    }
+  }
+  const stalled = await deps.requests.list({ states: ['APPROVED', 'GRANTING'] });
+  for (const r of stalled) {
+    if (ms(r.updatedAt) + STALLED_GRANT_MS < now) {
+      await attempt({ kind: 'fail_stalled', key: assignmentKeyOf(r), requestIds: [r.id], reason: `The grant has not progressed since ${r.updatedAt}.` }, () =>
+        failGrant(deps, { requestId: r.id, reason: `The grant stalled in ${r.state} since ${r.updatedAt} and was rolled back by reconcile. Submit the request again.` }),
+      );
     }
   }
   for (const r of [...pending, ...active]) {

@@ -54,9 +54,15 @@ export async function submitRequest(deps: CoreDeps, input: SubmitInput): Promise
 
   const policy = deps.policy();
   const account = policy.accounts.find((a) => a.id === body.accountId);
-  if (!account) throw new ValidationError('Unknown account.', [{ path: 'accountId', message: `${body.accountId} is not an account managed by JIT access` }]);
+  if (!account) {
+    const message = `${body.accountId} is not an account managed by JIT access`;
+    throw new ValidationError(`Unknown account: ${message}.`, [{ path: 'accountId', message }]);
+  }
   const permissionSet = policy.permissionSets.find((p) => p.name === body.permissionSetName);
-  if (!permissionSet) throw new ValidationError('Unknown permission set.', [{ path: 'permissionSetName', message: `${body.permissionSetName} is not a permission set managed by JIT access` }]);
+  if (!permissionSet) {
+    const message = `${body.permissionSetName} is not a permission set managed by JIT access`;
+    throw new ValidationError(`Unknown permission set: ${message}.`, [{ path: 'permissionSetName', message }]);
+  }
 
   const groups = await groupNamesAndIds(deps, actor.userId);
   const decision = evaluateRequest(policy, {

@@ -62,11 +62,19 @@ async function revoke(deps: CoreDeps, requestId: string, intent: { target: 'EXPI
   return ended;
 }
 
+/**
+ * Ending access early is always safe, so the circle is wider than for approving: the requester, an
+ * approver of this request, or (for auto-approved grants, which have no approvers of their own)
+ * any approver named anywhere in the policy.
+ */
 async function assertRequesterOrApprover(deps: CoreDeps, request: StoredRequest, actor: Actor, verb: string): Promise<void> {
   if (request.requester.userId === actor.userId) return;
   const groups = await groupNamesAndIds(deps, actor.userId);
   const d = evaluateApprover({ approverUserId: actor.userId, approverGroups: groups, requesterUserId: request.requester.userId, terms: request.terms });
-  if (!d.allowed) throw new ForbiddenError(`Only the requester or an approver of this request can ${verb} it.`);
+  if (d.allowed) return;
+  const anyApproverGroup = new Set(deps.policy().rules.flatMap((r) => r.approverGroups));
+  if (groups.some((g) => anyApproverGroup.has(g))) return;
+  throw new ForbiddenError(`Only the requester or an approver can ${verb} this grant.`);
 }
 
 /** The requester extends a live grant, within the policy's maximum total; the expiry moves with it. */

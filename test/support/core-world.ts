@@ -5,7 +5,8 @@
  */
 import type { CreateRequestBody } from '../../core/api';
 import type { Actor } from '../../core/model';
-import { type MemoryUser, type MemoryWorld, memoryWorld, FakeClock } from '../../core/memory';
+import type { FakeClock } from '../../core/memory';
+import { type MemoryUser, type MemoryWorld, memoryWorld } from '../../core/memory';
 import type { Policy, PolicyRule } from '../../core/policy/types';
 import * as svc from '../../core/services';
 
