@@ -386,8 +386,10 @@ describe('policy: account search', () => {
     assert.equal(entries.length, 10_000);
     const index = buildAccountSearchIndex(entries);
     const queries = ['pay', 'prod', '1000', 'LEDGER-STAGING', 'media-dev-99', 'x', '', 'identity-prod-9999', '10000791', 'nothing-matches-this'];
+    // Warm up first: in production the index lives in a warm process, and cold JIT is not the query.
+    for (let i = 0; i < 50; i++) index.search(queries[i % queries.length]!, 20);
     const times: number[] = [];
-    for (let i = 0; i < 500; i++) {
+    for (let i = 0; i < 1000; i++) {
       const q = queries[i % queries.length]!;
       const s = performance.now();
       index.search(q, 20);
@@ -468,6 +470,17 @@ const requestArb = fc.record({
   breakGlass: fc.boolean(),
 });
 
+/** Requests that policies often allow, so that monotonicity is checked on allowed decisions too. */
+const likelyAllowedRequestArb = fc.record({
+  requesterUserId: fc.constant('u1'),
+  requesterGroups: fc.subarray(GROUPS, { minLength: 2 }),
+  accountId: fc.constantFrom(...ACCOUNTS.map((a) => a.id)),
+  permissionSetName: fc.constantFrom(...PERMISSION_SETS),
+  durationSeconds: minutes(1, 5),
+  ticketId: fc.constantFrom('T-1', 'T-12'),
+  breakGlass: fc.constantFrom(false, false, false, true),
+});
+
 /** True when `after` is at least as restrictive as `before`. */
 function atLeastAsRestrictive(before: PolicyDecision, after: PolicyDecision): string | undefined {
   if (!before.allowed) return after.allowed ? `was denied (${before.reason}), now allowed (${after.reason})` : undefined;
@@ -511,8 +524,10 @@ describe('policy: evaluation properties', () => {
   });
 
   it('most restrictive wins is monotonic: adding a rule that matches never loosens a decision', () => {
+    let compared = 0;
+    let allowedBefore = 0;
     fc.assert(
-      fc.property(policyArb, requestArb, ruleArb(fc.constant('added')), (p, req, extra) => {
+      fc.property(policyArb, fc.oneof(requestArb, likelyAllowedRequestArb), ruleArb(fc.constant('added')), (p, req, extra) => {
         const before = evaluateRequest(p, req);
         const added: PolicyRule = {
           ...extra,
@@ -524,11 +539,15 @@ describe('policy: evaluation properties', () => {
         const after = evaluateRequest({ ...p, rules: [...p.rules, added] }, req);
         const matchedBefore = before.allowed ? before.terms.ruleIds.length > 0 : before.ruleIds.length > 0;
         if (!matchedBefore) return; // nothing covered the request before: a new rule may grant it
+        compared++;
+        if (before.allowed) allowedBefore++;
         const problem = atLeastAsRestrictive(before, after);
         assert.equal(problem, undefined, `${problem}\nbefore: ${before.reason}\nafter: ${after.reason}`);
       }),
       { numRuns: 1000 },
     );
+    // The property must not hold vacuously: enough runs compare two real decisions.
+    assert.ok(compared >= 100 && allowedBefore >= 20, `compared ${compared}, allowed before ${allowedBefore}`);
   });
 
   it('mergeRules of one rule is that rule', () => {

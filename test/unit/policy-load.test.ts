@@ -216,6 +216,8 @@ const BAD: BadCase[] = [
   { name: 'a YAML syntax error', text: 'version: 1\naccounts:\n  - id: "1"\n   name: x\n', path: /^\(file\)$/, message: /YAML syntax error at line \d+, column \d+/ },
   { name: 'a duplicate YAML key (the later one must not silently win)', text: 'version: 1\nrules: []\nrules: []\n', path: /^\(file\)$/, message: /YAML syntax error at line 3.*unique/ },
   { name: 'two YAML documents in one file', text: 'version: 1\n---\nversion: 1\n', path: /^\(file\)$/, message: /YAML syntax error/ },
+  { name: 'a duplicate JSON key (JSON.parse would keep the later one)', text: '{"version": 1,\n "rules": [{"id": "strict"}],\n "rules": []}', format: 'json', path: /^\(file\)$/, message: /duplicate key "rules" at line 3/ },
+  { name: 'a duplicate JSON key in a nested object, escapes included', text: '{"version": 1, "rules": [{"id": "a\\"b", "x": {"id": 1}, "id": "c"}]}', format: 'json', path: /^\(file\)$/, message: /duplicate key "id"/ },
   { name: 'a JSON syntax error', text: '{"version": 1,', format: 'json', path: /^\(file\)$/, message: /JSON syntax error/ },
   { name: 'an empty file', text: '   \n', path: /^\(file\)$/, message: /is empty/ },
   { name: 'a list at the top level', text: '- version: 1\n', path: /^\(policy\)$/, message: /must be a mapping/ },
