@@ -36,6 +36,7 @@ import { SfnWorkflowGateway } from '../../lambdas/adapters/sfn-workflow';
 import { SsoAdminAssignmentGateway } from '../../lambdas/adapters/sso-admin-assignments';
 import { ulidIds } from '../../lambdas/adapters/system';
 import { createBridgeHandler } from '../../lambdas/bridge/handler';
+import * as findingsModule from '../../lambdas/findings/handler';
 import { type LambdaConfig, parseConfig } from '../../lambdas/config';
 import { ENV, type ApprovalRequestedPayload, type RevokePayload, type WorkflowTaskPayload } from '../../lambdas/contract';
 import type { Log } from '../../lambdas/http';
@@ -299,7 +300,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     aws.scheduler.registerTarget(SCHEDULER_TARGET_ARN, (input) => revoke(input as RevokePayload));
 
     // Security Hub "Findings - Imported" -> the channel (EventBridge rule in AWS).
-    const findingsHandler = await loadFindingsHandler(deps, config, notifier, logLevel);
+    const findingsHandler = loadFindingsHandler(deps, config, notifier, logLevel);
     aws.securityHub.onFindingsImported(async (event) => {
       try {
         await findingsHandler(event);
@@ -372,8 +373,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
 type FindingsHandler = (event: Parameters<Parameters<AwsStandIns['securityHub']['onFindingsImported']>[0]>[0]) => Promise<unknown>;
 
 /** The real findings handler when it is there (lambdas/findings exports a factory), else the local one. */
-async function loadFindingsHandler(deps: CoreDeps, config: LambdaConfig, notifier: BotNotifier, logLevel: NonNullable<SandboxOptions['logLevel']>): Promise<FindingsHandler> {
-  const mod = (await import('../../lambdas/findings/handler')) as Record<string, unknown>;
+function loadFindingsHandler(deps: CoreDeps, config: LambdaConfig, notifier: BotNotifier, logLevel: NonNullable<SandboxOptions['logLevel']>): FindingsHandler {
+  const mod = findingsModule as Record<string, unknown>;
   const factory = mod.createFindingsHandler as undefined | ((...args: unknown[]) => FindingsHandler);
   if (typeof factory === 'function') {
     return factory({ sender: notifier, minSeverity: config.findingsMinSeverity, region: config.region, clock: deps.clock, accountIds: config.policy.accounts.map((a) => a.id) }, { log: handlerLog(logLevel, 'findings') });
