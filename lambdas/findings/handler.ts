@@ -115,8 +115,10 @@ export function createFindingsHandler(source: NotificationSenderSource, options:
       seen.add(key);
       views.push(view);
     }
-    // Most severe first, then newest: what the cap keeps.
-    views.sort((a, b) => SEVERITY_ORDER.indexOf(b.severity) - SEVERITY_ORDER.indexOf(a.severity) || (a.updatedAt < b.updatedAt ? 1 : a.updatedAt > b.updatedAt ? -1 : 0));
+    // Most severe first, then newest, then by id: what the cap keeps, whatever the order in the event
+    // (so a redelivered event sends the same set under the same notification id).
+    const order = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+    views.sort((a, b) => SEVERITY_ORDER.indexOf(b.severity) - SEVERITY_ORDER.indexOf(a.severity) || order(b.updatedAt, a.updatedAt) || order(a.id, b.id));
     const kept = views.slice(0, maxPerCall);
     const result: FindingsResult = { received: all.length, sent: kept.length, belowSeverity, duplicates, capped: views.length - kept.length };
     if (kept.length === 0) {

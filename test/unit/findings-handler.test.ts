@@ -1,0 +1,95 @@
+/**
+ * The findings forwarder: Security Hub "Findings - Imported" events to one findings card, what the
+ * channel gets (and does not) for severity, repeats, bursts and malformed events.
+ */
+import { strict as assert } from 'node:assert';
+import { notificationBodySchema } from '../../bot/notify-schema';
+import type { NotificationBody } from '../../core/api';
+import { createFindingsHandler } from '../../lambdas/findings/handler';
+
+function asff(over: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    SchemaVersion: '2018-10-08',
+    Id: 'arn:aws:securityhub:us-east-1:222222222222:subscription/aws-foundational-security-best-practices/v/1.0.0/IAM.1/finding/0001',
+    ProductArn: 'arn:aws:securityhub:us-east-1::product/aws/securityhub',
+    ProductName: 'Security Hub',
+    AwsAccountId: '222222222222',
+    Region: 'us-east-1',
+    Title: 'IAM policies should not allow full "*" administrative privileges',
+    UpdatedAt: '2026-01-01T09:00:00.000Z',
+    Severity: { Label: 'HIGH' },
+    Resources: [{ Type: 'AwsIamPolicy', Id: 'arn:aws:iam::222222222222:policy/too-broad' }],
+    ...over,
+  };
+}
+
+const event = (findings: unknown[]) => ({ version: '0', source: 'aws.securityhub', 'detail-type': 'Security Hub Findings - Imported', region: 'us-east-1', detail: { findings } });
+
+function recorder() {
+  const sent: NotificationBody[] = [];
+  return { sent, sender: { send: async (b: NotificationBody) => void sent.push(b) } };
+}
+
+describe('findings forwarder', () => {
+  it('sends a findings card the bot accepts: severity, title, resource, account, product, console link', async () => {
+    const { sent, sender } = recorder();
+    const result = await createFindingsHandler(sender, { minSeverity: 'HIGH' })(event([asff()]));
+    assert.deepEqual(result, { received: 1, sent: 1, belowSeverity: 0, duplicates: 0, capped: 0 });
+    const body = notificationBodySchema.parse(sent[0]);
+    assert.equal(body.kind, 'findings');
+    const view = body.kind === 'findings' ? body.findings[0]! : undefined;
+    assert.equal(view?.severity, 'HIGH');
+    assert.equal(view?.resourceId, 'arn:aws:iam::222222222222:policy/too-broad');
+    assert.equal(view?.productName, 'Security Hub');
+    assert.match(view?.link ?? '', /^https:\/\/us-east-1\.console\.aws\.amazon\.com\/securityhub\/home\?region=us-east-1#\/findings\?search=/);
+  });
+
+  it('drops findings below the configured severity (Label or the deprecated Normalized score)', async () => {
+    const { sent, sender } = recorder();
+    const result = await createFindingsHandler(sender, { minSeverity: 'HIGH' })(
+      event([asff({ Id: 'low', Severity: { Label: 'LOW' } }), asff({ Id: 'medium', Severity: { Normalized: 50 } }), asff({ Id: 'crit', Severity: { Normalized: 95 } })]),
+    );
+    assert.equal(result.belowSeverity, 2);
+    assert.deepEqual(sent[0]?.kind === 'findings' && sent[0].findings.map((f) => [f.id, f.severity]), [['crit', 'CRITICAL']]);
+  });
+
+  it('nothing at or above the severity: nothing is sent', async () => {
+    const { sent, sender } = recorder();
+    await createFindingsHandler(sender, { minSeverity: 'CRITICAL' })(event([asff()]));
+    assert.equal(sent.length, 0);
+  });
+
+  it('the same finding twice in one event (same id and UpdatedAt) is sent once; a newer update is its own line', async () => {
+    const { sent, sender } = recorder();
+    const result = await createFindingsHandler(sender, { minSeverity: 'LOW' })(event([asff(), asff(), asff({ UpdatedAt: '2026-01-01T10:00:00.000Z' })]));
+    assert.equal(result.duplicates, 1);
+    assert.equal(sent[0]?.kind === 'findings' && sent[0].findings.length, 2);
+  });
+
+  it('a burst is capped per call, keeping the most severe; the notification id is stable for a retry', async () => {
+    const findings = Array.from({ length: 40 }, (_, i) => asff({ Id: `f-${i}`, Severity: { Label: i === 39 ? 'CRITICAL' : 'HIGH' } }));
+    const a = recorder();
+    const result = await createFindingsHandler(a.sender, { minSeverity: 'HIGH', maxPerCall: 10 })(event(findings));
+    assert.equal(result.capped, 30);
+    const body = a.sent[0]!;
+    assert.equal(body.kind === 'findings' && body.findings.length, 10);
+    assert.equal(body.kind === 'findings' && body.findings[0]!.id, 'f-39');
+    const b = recorder();
+    await createFindingsHandler(b.sender, { minSeverity: 'HIGH', maxPerCall: 10 })(event([...findings].reverse()));
+    assert.equal(b.sent[0]!.notificationId, body.notificationId);
+  });
+
+  for (const [name, bad] of [
+    ['not an event', 'hello'],
+    ['another detail type', { ...event([asff()]), 'detail-type': 'AWS API Call via CloudTrail' }],
+    ['no findings', event([])],
+    ['a finding without an account id', event([asff({ AwsAccountId: 'abc' })])],
+    ['a finding without a severity', event([asff({ Severity: {} })])],
+  ] as const) {
+    it(`a malformed event (${name}) is a clear error and sends nothing`, async () => {
+      const { sent, sender } = recorder();
+      await assert.rejects(createFindingsHandler(sender, { minSeverity: 'LOW' })(bad), (e: unknown) => e instanceof Error && e.name === 'InvalidFindingsEvent' && /Security Hub Findings - Imported/.test(e.message));
+      assert.equal(sent.length, 0);
+    });
+  }
+});
