@@ -46,6 +46,15 @@ export const ENV = {
   awsRegion: 'AWS_REGION',
 } as const;
 
+/**
+ * How audit events travel on the audit bus. The EventBridge audit sink (lambdas/adapters) puts
+ * them with this source and detail-type; infra's AuditToTable rule matches exactly these.
+ */
+export const AUDIT_BUS_EVENT = {
+  source: 'jit.access',
+  detailType: 'JIT Access Audit Event',
+} as const;
+
 /** Execution input. The execution name is the request id, which makes StartExecution idempotent. */
 export interface WorkflowInput {
   requestId: string;

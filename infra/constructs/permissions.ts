@@ -86,7 +86,7 @@ export function schedulerStatements(stack: Stack, groupName: string, schedulerRo
   return [
     new iam.PolicyStatement({
       sid: 'ExpirySchedules',
-      actions: ['scheduler:CreateSchedule', 'scheduler:UpdateSchedule', 'scheduler:DeleteSchedule', 'scheduler:GetSchedule'],
+      actions: ['scheduler:CreateSchedule', 'scheduler:UpdateSchedule', 'scheduler:DeleteSchedule'],
       resources: [
         Arn.format({ service: 'scheduler', resource: 'schedule', resourceName: `${groupName}/*`, arnFormat: ArnFormat.SLASH_RESOURCE_NAME }, stack),
       ],

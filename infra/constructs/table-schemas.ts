@@ -1,7 +1,9 @@
 /**
- * Key schemas of the tables. The adapters in lambdas/aws own the attribute names; this file maps
- * them onto table definitions so that a renamed key breaks the type check, not production.
+ * Key schemas of the tables. The adapters in lambdas/adapters own the attribute names; this file
+ * maps them onto table definitions so that a renamed key breaks the type check, not production.
  */
+import { REQUESTS_INDEXES } from '../../lambdas/adapters/dynamo-requests';
+
 export interface TableSchema {
   constructId: string;
   partitionKey: string;
@@ -11,10 +13,11 @@ export interface TableSchema {
 }
 
 export const TABLE_SCHEMAS: Record<'requests' | 'ledger' | 'audit' | 'conversations', TableSchema> = {
+  // Listing ("mine", "pending", reconcile's sweep) queries these instead of scanning.
   requests: {
     constructId: 'RequestsTable',
     partitionKey: 'pk',
-    indexes: [],
+    indexes: Object.values(REQUESTS_INDEXES).map((i) => ({ name: i.name, partitionKey: i.partitionKey, sortKey: i.sortKey })),
   },
   ledger: { constructId: 'LedgerTable', partitionKey: 'pk', indexes: [] },
   audit: { constructId: 'AuditTable', partitionKey: 'pk', sortKey: 'sk', indexes: [] },
