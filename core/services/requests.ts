@@ -2,7 +2,7 @@
 import type { CreateRequestBody, EligibilityQuery, EligibilityResponse, ListQuery } from '../api';
 import { AlreadyExistsError, LimitExceededError, NotEligibleError, NotFoundError, UnknownUserError, ValidationError } from '../errors';
 import type { AccessRequest, Actor, AuditEvent, StoredRequest } from '../model';
-import { eligibleEntries, evaluateApprover, evaluateRequest } from '../policy/evaluate';
+import { ACCOUNT_SEARCH_MAX_LIMIT, eligibilitySearchIndex, evaluateApprover, evaluateRequest } from '../policy/evaluate';
 import type { EffectiveTerms } from '../model';
 import { iso } from '../time';
 import { auditEventId } from '../lifecycle';
@@ -190,12 +190,12 @@ export async function listRequests(deps: CoreDeps, input: { actor: Actor; view: 
 
 export async function eligibility(deps: CoreDeps, input: { actor: Actor; query: EligibilityQuery }): Promise<EligibilityResponse> {
   const groups = await groupNamesAndIds(deps, input.actor.userId);
-  const entries = eligibleEntries(deps.policy(), groups);
-  const q = input.query.q?.trim().toLowerCase() ?? '';
-  const matching = entries.filter(
-    (e) => (!input.query.accountId || e.account.id === input.query.accountId) && (!q || e.account.name.toLowerCase().includes(q) || e.account.id.startsWith(q)),
-  );
+  // Memoized per (policy, groups): a typeahead keystroke is one scan of a prepared index.
+  const index = eligibilitySearchIndex(deps.policy(), groups);
   const limit = input.query.limit ?? 50;
+  const matching = input.query.accountId
+    ? index.search(input.query.accountId, ACCOUNT_SEARCH_MAX_LIMIT).filter((e) => e.account.id === input.query.accountId)
+    : index.search(input.query.q ?? '', limit);
   return {
     user: { userId: input.actor.userId, userName: input.actor.userName, displayName: input.actor.displayName },
     accounts: matching.slice(0, limit).map((e) => ({
@@ -210,6 +210,7 @@ export async function eligibility(deps: CoreDeps, input: { actor: Actor; query: 
         breakGlassAllowed: p.breakGlassAllowed,
       })),
     })),
-    total: matching.length,
+    // Without a query, the number of accounts this person may request; with one, the matches shown.
+    total: input.query.q || input.query.accountId ? matching.length : index.size,
   };
 }
