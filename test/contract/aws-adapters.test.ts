@@ -39,7 +39,7 @@ import { SchedulerExpiry } from '../../lambdas/adapters/scheduler-expiry';
 import { SecurityHubFindingsSink } from '../../lambdas/adapters/securityhub-findings';
 import { SfnWorkflowGateway } from '../../lambdas/adapters/sfn-workflow';
 import { SsoAdminAssignmentGateway } from '../../lambdas/adapters/sso-admin-assignments';
-import { assertCallsConform, capturingDocumentClient, mockedCalls } from '../support/aws-capture';
+import { assertCallsConform, capturingDocumentClient, mockedCalls, ownSend } from '../support/aws-capture';
 import { loadServiceModel, validateInput } from '../support/botocore-model';
 import { activeRequest, world } from '../support/core-world';
 
@@ -91,7 +91,9 @@ describe('contract: AWS requests conform to the botocore models', () => {
   });
 
   describe('sso-admin (AssignmentGateway)', () => {
-    const mock = mockClient(SSOAdminClient);
+    // An instance mock with its own send: class mocks elsewhere neither leak in nor get replaced.
+    const ssoAdmin = ownSend(new SSOAdminClient({}));
+    const mock = mockClient(ssoAdmin);
     afterEach(() => mock.reset());
     it('create, delete, both status polls and paginated listing', async () => {
       mock.on(CreateAccountAssignmentCommand).resolves({ AccountAssignmentCreationStatus: { Status: 'IN_PROGRESS', RequestId: OP } });
@@ -102,7 +104,7 @@ describe('contract: AWS requests conform to the botocore models', () => {
         .on(ListAccountAssignmentsCommand)
         .resolvesOnce({ AccountAssignments: [{ AccountId: '111111111111', PermissionSetArn: PS, PrincipalType: 'GROUP', PrincipalId: 'g' }], NextToken: 'page-2' })
         .resolves({ AccountAssignments: [{ AccountId: '111111111111', PermissionSetArn: PS, PrincipalType: 'USER', PrincipalId: USER }] });
-      const gateway = new SsoAdminAssignmentGateway(new SSOAdminClient({}), { instanceArn: INSTANCE, clock: new FakeClock(), random: noJitter });
+      const gateway = new SsoAdminAssignmentGateway(ssoAdmin, { instanceArn: INSTANCE, clock: new FakeClock(), random: noJitter });
       const key = { accountId: '111111111111', permissionSetArn: PS, userId: USER };
       assert.deepEqual(await gateway.startCreate(key), { operationId: OP, status: 'IN_PROGRESS' });
       assert.deepEqual(await gateway.createStatus(OP), { operationId: OP, status: 'FAILED', failureReason: 'Principal not found' });
@@ -114,7 +116,9 @@ describe('contract: AWS requests conform to the botocore models', () => {
   });
 
   describe('identitystore (Directory)', () => {
-    const mock = mockClient(IdentitystoreClient);
+    // An instance mock with its own send: class mocks elsewhere neither leak in nor get replaced.
+    const identityStore = ownSend(new IdentitystoreClient({}));
+    const mock = mockClient(identityStore);
     afterEach(() => mock.reset());
     for (const userMatch of ['userName', 'externalId'] as const) {
       it(`GetUserId by ${userMatch}, DescribeUser, memberships (paginated) and DescribeGroup`, async () => {
@@ -125,7 +129,7 @@ describe('contract: AWS requests conform to the botocore models', () => {
           .resolvesOnce({ GroupMemberships: [{ IdentityStoreId: STORE, GroupId: '22222222-2222-3333-4444-555555555555', MemberId: { UserId: USER } }], NextToken: 'n' })
           .resolves({ GroupMemberships: [{ IdentityStoreId: STORE, GroupId: '33333333-2222-3333-4444-555555555555', MemberId: { UserId: USER } }] });
         mock.on(DescribeGroupCommand).callsFake((input: { GroupId: string }) => ({ IdentityStoreId: STORE, GroupId: input.GroupId, DisplayName: `group ${input.GroupId.slice(0, 4)}` }));
-        const directory = new IdentityStoreDirectory(new IdentitystoreClient({}), { identityStoreId: STORE, userMatch, clock: new FakeClock() });
+        const directory = new IdentityStoreDirectory(identityStore, { identityStoreId: STORE, userMatch, clock: new FakeClock() });
         const user = await directory.findUser({ upn: 'alice@example.com', aadObjectId: '00000000-0000-0000-0000-00000000a11c' });
         assert.deepEqual(user, { userId: USER, userName: 'alice@example.com', displayName: 'Alice Example' });
         assert.equal((await directory.groupsOf(USER)).length, 2);
@@ -134,20 +138,22 @@ describe('contract: AWS requests conform to the botocore models', () => {
     }
     it('an unknown user is a ResourceNotFoundException, and the lookup that caused it conforms', async () => {
       mock.on(GetUserIdCommand).rejects(new IdentityNotFound({ message: 'USER not found', $metadata: {}, ResourceType: 'USER' } as never));
-      const directory = new IdentityStoreDirectory(new IdentitystoreClient({}), { identityStoreId: STORE, userMatch: 'userName', clock: new FakeClock() });
+      const directory = new IdentityStoreDirectory(identityStore, { identityStoreId: STORE, userMatch: 'userName', clock: new FakeClock() });
       assert.equal(await directory.findUser({ upn: 'mallory@example.com' }), undefined);
       assertCallsConform('identitystore', mockedCalls(mock));
     });
   });
 
   describe('scheduler (ExpiryScheduler)', () => {
-    const mock = mockClient(SchedulerClient);
+    // An instance mock with its own send: class mocks elsewhere neither leak in nor get replaced.
+    const schedulerClient = ownSend(new SchedulerClient({}));
+    const mock = mockClient(schedulerClient);
     afterEach(() => mock.reset());
     it('create, create conflict then update, delete and delete of a missing schedule', async () => {
       mock.on(CreateScheduleCommand).resolvesOnce({ ScheduleArn: 'arn:aws:scheduler:us-east-1:111111111111:schedule/g/n' }).rejects(new ConflictException({ message: 'exists', $metadata: {} } as never));
       mock.on(UpdateScheduleCommand).resolves({ ScheduleArn: 'arn:aws:scheduler:us-east-1:111111111111:schedule/g/n' });
       mock.on(DeleteScheduleCommand).resolvesOnce({}).rejects(new ResourceNotFoundException({ message: 'gone', $metadata: {} } as never));
-      const scheduler = new SchedulerExpiry(new SchedulerClient({}), {
+      const scheduler = new SchedulerExpiry(schedulerClient, {
         groupName: 'jit-access-test',
         targetArn: 'arn:aws:lambda:us-east-1:111111111111:function:jit-access-test-revoke',
         roleArn: 'arn:aws:iam::111111111111:role/jit-access-test-scheduler',
@@ -166,7 +172,9 @@ describe('contract: AWS requests conform to the botocore models', () => {
   });
 
   describe('securityhub (FindingsSink)', () => {
-    const mock = mockClient(SecurityHubClient);
+    // An instance mock with its own send: class mocks elsewhere neither leak in nor get replaced.
+    const securityHub = ownSend(new SecurityHubClient({}));
+    const mock = mockClient(securityHub);
     afterEach(() => mock.reset());
     it('ASFF for every finding kind, in batches of at most 100', async () => {
       mock.on(BatchImportFindingsCommand).callsFake((input: { Findings: unknown[] }) => ({ FailedCount: 0, SuccessCount: input.Findings.length }));
@@ -182,7 +190,7 @@ describe('contract: AWS requests conform to the botocore models', () => {
         requestId: i % 2 ? `req-${String(i).padStart(12, '0')}` : undefined,
         at: '2026-01-01T09:00:00.000Z',
       }));
-      await new SecurityHubFindingsSink(new SecurityHubClient({}), { region: 'us-east-1', accountId: '111111111111', clock: new FakeClock() }).publish(findings);
+      await new SecurityHubFindingsSink(securityHub, { region: 'us-east-1', accountId: '111111111111', clock: new FakeClock() }).publish(findings);
       const calls = mockedCalls(mock);
       assert.deepEqual(calls.map((c) => (c.input as { Findings: unknown[] }).Findings.length), [100, 50]);
       assertCallsConform('securityhub', calls);
@@ -190,13 +198,15 @@ describe('contract: AWS requests conform to the botocore models', () => {
   });
 
   describe('stepfunctions (WorkflowGateway)', () => {
-    const mock = mockClient(SFNClient);
+    // An instance mock with its own send: class mocks elsewhere neither leak in nor get replaced.
+    const sfn = ownSend(new SFNClient({}));
+    const mock = mockClient(sfn);
     afterEach(() => mock.reset());
     it('StartExecution (also when it already exists), SendTaskSuccess and SendTaskFailure', async () => {
       mock.on(StartExecutionCommand).resolvesOnce({ executionArn: 'arn:aws:states:us-east-1:111111111111:execution:x:y', startDate: new Date(0) }).rejects(new ExecutionAlreadyExists({ message: 'exists', $metadata: {} }));
       mock.on(SendTaskSuccessCommand).resolves({});
       mock.on(SendTaskFailureCommand).resolves({});
-      const gateway = new SfnWorkflowGateway(new SFNClient({}), { stateMachineArn: STATE_MACHINE, clock: new FakeClock() });
+      const gateway = new SfnWorkflowGateway(sfn, { stateMachineArn: STATE_MACHINE, clock: new FakeClock() });
       const { request } = await realisticRequest();
       await gateway.start(request.id);
       await gateway.start(request.id);
@@ -245,8 +255,10 @@ describe('contract: AWS requests conform to the botocore models', () => {
   });
 
   describe('events and secretsmanager (audit bus, notify key)', () => {
-    const events = mockClient(EventBridgeClient);
-    const secrets = mockClient(SecretsManagerClient);
+    const eventBridge = ownSend(new EventBridgeClient({}));
+    const secretsManager = ownSend(new SecretsManagerClient({}));
+    const events = mockClient(eventBridge);
+    const secrets = mockClient(secretsManager);
     afterEach(() => {
       events.reset();
       secrets.reset();
@@ -256,12 +268,12 @@ describe('contract: AWS requests conform to the botocore models', () => {
       secrets.on(GetSecretValueCommand).resolves({ SecretString: 'k'.repeat(64) });
       const { events: audit } = await realisticRequest();
       const many = [...audit, ...audit.map((e) => ({ ...e, eventId: `${e.eventId}-copy` })), ...audit.map((e) => ({ ...e, eventId: `${e.eventId}-copy2` }))];
-      await new EventBridgeAuditSink(new EventBridgeClient({}), { eventBusName: 'jit-access-test-audit', clock: new FakeClock() }).append(many);
+      await new EventBridgeAuditSink(eventBridge, { eventBusName: 'jit-access-test-audit', clock: new FakeClock() }).append(many);
       const putCalls = mockedCalls(events);
       assert.ok(putCalls.every((c) => (c.input as { Entries: unknown[] }).Entries.length <= 10));
       assert.equal(putCalls.reduce((n, c) => n + (c.input as { Entries: unknown[] }).Entries.length, 0), many.length);
       assertCallsConform('events', putCalls);
-      await new SecretsManagerSecret(new SecretsManagerClient({}), 'arn:aws:secretsmanager:us-east-1:111111111111:secret:jit-access-test/notify-hmac-AbCdEf', new FakeClock()).get();
+      await new SecretsManagerSecret(secretsManager, 'arn:aws:secretsmanager:us-east-1:111111111111:secret:jit-access-test/notify-hmac-AbCdEf', new FakeClock()).get();
       assertCallsConform('secretsmanager', mockedCalls(secrets));
     });
   });

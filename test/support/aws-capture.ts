@@ -64,3 +64,19 @@ export function capturingDocumentClient(respond: DynamoResponder): { doc: Dynamo
   const doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
   return { doc, calls };
 }
+
+/**
+ * Gives a client instance its own, un-stubbed `send`, so that an instance mock
+ * (`mockClient(ownSend(new XClient({})))`) neither sees nor disturbs another suite's class mock of
+ * the same client (mocha loads every file before running any, and a class mock lives on the prototype).
+ */
+export function ownSend<T extends object>(client: T): T {
+  for (let p: object | null = Object.getPrototypeOf(client); p; p = Object.getPrototypeOf(p)) {
+    const send = Object.getOwnPropertyDescriptor(p, 'send')?.value as ((...args: unknown[]) => unknown) & { isSinonProxy?: boolean } | undefined;
+    if (typeof send === 'function' && !send.isSinonProxy) {
+      Object.defineProperty(client, 'send', { value: send, writable: true, configurable: true });
+      return client;
+    }
+  }
+  throw new Error('The client has no send method.');
+}

@@ -5,6 +5,7 @@
 import { strict as assert } from 'node:assert';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
+import { ownSend } from '../support/aws-capture';
 import { notificationBodySchema } from '../../bot/notify-schema';
 import { NOTIFY_HEADERS, verifyNotification } from '../../bot/notify-signature';
 import { DependencyError } from '../../core/errors';
@@ -90,14 +91,16 @@ describe('adapters: bot notifier', () => {
   });
 
   describe('signing key from Secrets Manager', () => {
-    const sm = mockClient(SecretsManagerClient);
+    // An instance mock with its own send: class mocks elsewhere neither leak in nor get replaced.
+    const secretsManager = ownSend(new SecretsManagerClient({}));
+    const sm = mockClient(secretsManager);
     afterEach(() => sm.reset());
     const ARN = 'arn:aws:secretsmanager:us-east-1:111111111111:secret:jit/notify-hmac-AbCdEf';
 
     it('is fetched once for many notices (also concurrent ones), and again after its TTL', async () => {
       sm.on(GetSecretValueCommand).resolves({ SecretString: SECRET });
       const clock = new FakeClock();
-      const secret = new SecretsManagerSecret(new SecretsManagerClient({}), ARN, clock, 60_000);
+      const secret = new SecretsManagerSecret(secretsManager, ARN, clock, 60_000);
       const bot = fakeBot([{ status: 200 }]);
       const n = new BotNotifier({ url: URL_, secret, clock, region: 'us-east-1', fetch: bot.fetch });
       const request = await stored();
@@ -112,7 +115,7 @@ describe('adapters: bot notifier', () => {
       sm.on(GetSecretValueCommand).resolvesOnce({ SecretString: 'old-key' }).resolves({ SecretString: SECRET });
       const clock = new FakeClock();
       const bot = fakeBot([{ status: 401 }, { status: 200 }]);
-      await new BotNotifier({ url: URL_, secret: new SecretsManagerSecret(new SecretsManagerClient({}), ARN, clock), clock, region: 'us-east-1', fetch: bot.fetch }).requestChanged('active', await stored());
+      await new BotNotifier({ url: URL_, secret: new SecretsManagerSecret(secretsManager, ARN, clock), clock, region: 'us-east-1', fetch: bot.fetch }).requestChanged('active', await stored());
       const last = bot.sent[1]!;
       assert.equal(verifyNotification(SECRET, { timestamp: last.headers[NOTIFY_HEADERS.timestamp], signature: last.headers[NOTIFY_HEADERS.signature] }, Buffer.from(last.body), clock.now()).ok, true);
       assert.equal(sm.commandCalls(GetSecretValueCommand).length, 2);

@@ -9,6 +9,7 @@ import { ConflictException, CreateScheduleCommand, DeleteScheduleCommand, Resour
 import { BatchImportFindingsCommand, SecurityHubClient } from '@aws-sdk/client-securityhub';
 import { ExecutionAlreadyExists, InvalidToken, SendTaskSuccessCommand, SFNClient, StartExecutionCommand, TaskTimedOut } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
+import { ownSend } from '../support/aws-capture';
 import { DependencyError, IllegalTransitionError } from '../../core/errors';
 import { FakeClock } from '../../core/memory';
 import type { AuditEvent } from '../../core/model';
@@ -22,13 +23,15 @@ const meta = { $metadata: { httpStatusCode: 400 } } as never;
 const STATE_MACHINE = 'arn:aws:states:us-east-1:111111111111:stateMachine:jit-approval';
 
 describe('adapters: scheduler', () => {
-  const mock = mockClient(SchedulerClient);
+  // An instance mock with its own send: class mocks elsewhere neither leak in nor get replaced.
+  const schedulerClient = ownSend(new SchedulerClient({}));
+  const mock = mockClient(schedulerClient);
   afterEach(() => mock.reset());
   const options = { groupName: 'jit', targetArn: 'arn:aws:lambda:us-east-1:111111111111:function:revoke', roleArn: 'arn:aws:iam::111111111111:role/s', deadLetterArn: 'arn:aws:sqs:us-east-1:111111111111:dlq', clock: new FakeClock() };
 
   it('schedules at the expiry (UTC, rounded up to the second) with DELETE after completion, retries and a DLQ', async () => {
     mock.on(CreateScheduleCommand).resolves({ ScheduleArn: 'arn' });
-    await new SchedulerExpiry(new SchedulerClient({}), options).scheduleExpiry('req-01ABCDEFGHJK', '2026-01-01T10:30:00.001Z');
+    await new SchedulerExpiry(schedulerClient, options).scheduleExpiry('req-01ABCDEFGHJK', '2026-01-01T10:30:00.001Z');
     const input = mock.commandCalls(CreateScheduleCommand)[0]!.args[0].input;
     assert.equal(input.Name, 'req-01ABCDEFGHJK');
     assert.equal(input.ScheduleExpression, 'at(2026-01-01T10:30:01)');
@@ -43,14 +46,14 @@ describe('adapters: scheduler', () => {
   it('an existing schedule (extension) is updated to the new time instead', async () => {
     mock.on(CreateScheduleCommand).rejects(new ConflictException({ message: 'Schedule req-1 already exists.', ...(meta as object) } as never));
     mock.on(UpdateScheduleCommand).resolves({ ScheduleArn: 'arn' });
-    await new SchedulerExpiry(new SchedulerClient({}), options).scheduleExpiry('req-01ABCDEFGHJK', '2026-01-01T11:00:00.000Z');
+    await new SchedulerExpiry(schedulerClient, options).scheduleExpiry('req-01ABCDEFGHJK', '2026-01-01T11:00:00.000Z');
     assert.equal(mock.commandCalls(CreateScheduleCommand).length, 1, 'a conflict is an answer, not retried');
     assert.equal(mock.commandCalls(UpdateScheduleCommand)[0]!.args[0].input.ScheduleExpression, 'at(2026-01-01T11:00:00)');
   });
 
   it('cancelling a schedule that already ran (deleted) is fine; other failures are not', async () => {
     mock.on(DeleteScheduleCommand).rejectsOnce(new ResourceNotFoundException({ message: 'gone', ...(meta as object) } as never)).rejects(Object.assign(new Error('denied'), { name: 'AccessDeniedException' }));
-    const s = new SchedulerExpiry(new SchedulerClient({}), options);
+    const s = new SchedulerExpiry(schedulerClient, options);
     await s.cancelExpiry('req-01ABCDEFGHJK');
     await assert.rejects(s.cancelExpiry('req-01ABCDEFGHJK'), DependencyError);
   });
@@ -65,9 +68,11 @@ describe('adapters: scheduler', () => {
 });
 
 describe('adapters: Step Functions', () => {
-  const mock = mockClient(SFNClient);
+  // An instance mock with its own send: class mocks elsewhere neither leak in nor get replaced.
+  const sfn = ownSend(new SFNClient({}));
+  const mock = mockClient(sfn);
   afterEach(() => mock.reset());
-  const gw = () => new SfnWorkflowGateway(new SFNClient({}), { stateMachineArn: STATE_MACHINE, clock: new FakeClock() });
+  const gw = () => new SfnWorkflowGateway(sfn, { stateMachineArn: STATE_MACHINE, clock: new FakeClock() });
 
   it('starting an execution that already exists is idempotent and returns its ARN', async () => {
     mock.on(StartExecutionCommand).rejects(new ExecutionAlreadyExists({ message: 'Execution Already Exists', ...(meta as object) } as never));
@@ -83,7 +88,9 @@ describe('adapters: Step Functions', () => {
 });
 
 describe('adapters: EventBridge audit sink', () => {
-  const mock = mockClient(EventBridgeClient);
+  // An instance mock with its own send: class mocks elsewhere neither leak in nor get replaced.
+  const eventBridge = ownSend(new EventBridgeClient({}));
+  const mock = mockClient(eventBridge);
   afterEach(() => mock.reset());
   const event = (i: number): AuditEvent => ({ eventId: `req-1#${i}`, requestId: 'req-1', at: '2026-01-01T09:00:00.000Z', actor: { userId: 'system', userName: 'system', displayName: 'system' }, action: 'request.transition', reason: 'r' });
 
@@ -92,7 +99,7 @@ describe('adapters: EventBridge audit sink', () => {
       .on(PutEventsCommand)
       .resolvesOnce({ FailedEntryCount: 1, Entries: [{ EventId: 'a' }, { ErrorCode: 'ThrottlingException', ErrorMessage: 'slow down' }, { EventId: 'c' }] })
       .resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'b' }] });
-    await new EventBridgeAuditSink(new EventBridgeClient({}), { eventBusName: 'audit', clock: new FakeClock() }).append([event(1), event(2), event(3)]);
+    await new EventBridgeAuditSink(eventBridge, { eventBusName: 'audit', clock: new FakeClock() }).append([event(1), event(2), event(3)]);
     const second = mock.commandCalls(PutEventsCommand)[1]!.args[0].input.Entries!;
     assert.deepEqual(second.map((e) => JSON.parse(e.Detail!).eventId), ['req-1#2']);
     assert.equal(second[0]!.Source, 'jit.access');
@@ -100,17 +107,19 @@ describe('adapters: EventBridge audit sink', () => {
 
     mock.reset();
     mock.on(PutEventsCommand).resolves({ FailedEntryCount: 1, Entries: [{ ErrorCode: 'InternalFailure', ErrorMessage: 'x' }] });
-    await assert.rejects(new EventBridgeAuditSink(new EventBridgeClient({}), { eventBusName: 'audit', clock: new FakeClock(), retry: { maxAttempts: 3, baseDelayMs: 10, maxDelayMs: 10 } }).append([event(1)]), (e: unknown) => e instanceof DependencyError && e.retryable);
+    await assert.rejects(new EventBridgeAuditSink(eventBridge, { eventBusName: 'audit', clock: new FakeClock(), retry: { maxAttempts: 3, baseDelayMs: 10, maxDelayMs: 10 } }).append([event(1)]), (e: unknown) => e instanceof DependencyError && e.retryable);
     assert.equal(mock.commandCalls(PutEventsCommand).length, 3);
   });
 });
 
 describe('adapters: Security Hub findings sink', () => {
-  const mock = mockClient(SecurityHubClient);
+  // An instance mock with its own send: class mocks elsewhere neither leak in nor get replaced.
+  const securityHub = ownSend(new SecurityHubClient({}));
+  const mock = mockClient(securityHub);
   afterEach(() => mock.reset());
   it('FailedFindings are reported as an error naming them', async () => {
     mock.on(BatchImportFindingsCommand).resolves({ FailedCount: 1, SuccessCount: 0, FailedFindings: [{ Id: 'f-1', ErrorCode: 'InvalidInput', ErrorMessage: 'Finding does not adhere to ASFF' }] });
-    const sink = new SecurityHubFindingsSink(new SecurityHubClient({}), { region: 'us-east-1', accountId: '111111111111', clock: new FakeClock() });
+    const sink = new SecurityHubFindingsSink(securityHub, { region: 'us-east-1', accountId: '111111111111', clock: new FakeClock() });
     await assert.rejects(
       sink.publish([{ id: 'f-1', kind: 'assignment_drift', severity: 'HIGH', title: 't', description: 'd', accountId: '222222222222', resourceId: 'r', at: '2026-01-01T09:00:00.000Z' }]),
       (e: unknown) => e instanceof DependencyError && !e.retryable && /f-1: InvalidInput/.test(e.message),
@@ -122,15 +131,17 @@ describe('adapters: Security Hub findings sink', () => {
 });
 
 describe('adapters: identity store directory', () => {
-  const mock = mockClient(IdentitystoreClient);
+  // An instance mock with its own send: class mocks elsewhere neither leak in nor get replaced.
+  const identityStore = ownSend(new IdentitystoreClient({}));
+  const mock = mockClient(identityStore);
   afterEach(() => mock.reset());
   const STORE = 'd-1111111111';
 
   it('an unknown user is undefined (not an error); externalId matching never falls back to the UPN', async () => {
     mock.on(GetUserIdCommand).rejects(new UserNotFound({ message: 'not found', ...(meta as object) } as never));
-    const byName = new IdentityStoreDirectory(new IdentitystoreClient({}), { identityStoreId: STORE, userMatch: 'userName', clock: new FakeClock() });
+    const byName = new IdentityStoreDirectory(identityStore, { identityStoreId: STORE, userMatch: 'userName', clock: new FakeClock() });
     assert.equal(await byName.findUser({ upn: 'mallory@example.com' }), undefined);
-    const byExternal = new IdentityStoreDirectory(new IdentitystoreClient({}), { identityStoreId: STORE, userMatch: 'externalId', clock: new FakeClock(), externalIdIssuer: 'https://issuer.example.com' });
+    const byExternal = new IdentityStoreDirectory(identityStore, { identityStoreId: STORE, userMatch: 'externalId', clock: new FakeClock(), externalIdIssuer: 'https://issuer.example.com' });
     mock.reset();
     assert.equal(await byExternal.findUser({ upn: 'alice@example.com' }), undefined);
     assert.equal(mock.calls().length, 0);
@@ -144,7 +155,7 @@ describe('adapters: identity store directory', () => {
     mock.on(ListGroupMembershipsForMemberCommand).resolves({ GroupMemberships: [{ IdentityStoreId: STORE, GroupId: 'g-1', MemberId: { UserId: 'u-1' } }] });
     mock.on(DescribeGroupCommand).resolves({ IdentityStoreId: STORE, GroupId: 'g-1', DisplayName: 'Engineers' });
     const clock = new FakeClock();
-    const d = new IdentityStoreDirectory(new IdentitystoreClient({}), { identityStoreId: STORE, userMatch: 'userName', clock, membershipTtlMs: 60_000 });
+    const d = new IdentityStoreDirectory(identityStore, { identityStoreId: STORE, userMatch: 'userName', clock, membershipTtlMs: 60_000 });
     assert.deepEqual(await d.groupsOf('u-1'), [{ groupId: 'g-1', displayName: 'Engineers' }]);
     await d.groupsOf('u-1');
     assert.equal(mock.commandCalls(ListGroupMembershipsForMemberCommand).length, 1);

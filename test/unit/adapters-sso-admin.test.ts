@@ -13,6 +13,7 @@ import {
   ThrottlingException,
 } from '@aws-sdk/client-sso-admin';
 import { mockClient } from 'aws-sdk-client-mock';
+import { ownSend } from '../support/aws-capture';
 import { DependencyError } from '../../core/errors';
 import type { Clock } from '../../core/ports';
 import { IdentityCenterLimiter } from '../../lambdas/adapters/limiter';
@@ -39,11 +40,13 @@ function recordingClock(): Clock & { sleeps: number[]; t: number } {
 }
 
 describe('adapters: sso-admin assignment gateway', () => {
-  const mock = mockClient(SSOAdminClient);
+  // An instance mock with its own send: class mocks elsewhere neither leak in nor get replaced.
+  const ssoAdmin = ownSend(new SSOAdminClient({}));
+  const mock = mockClient(ssoAdmin);
   afterEach(() => mock.reset());
 
   function gateway(clock = recordingClock(), maxAttempts = 6) {
-    return { clock, gw: new SsoAdminAssignmentGateway(new SSOAdminClient({}), { instanceArn: INSTANCE, clock, random: () => 0.5, retry: { maxAttempts, baseDelayMs: 200, maxDelayMs: 5000 } }) };
+    return { clock, gw: new SsoAdminAssignmentGateway(ssoAdmin, { instanceArn: INSTANCE, clock, random: () => 0.5, retry: { maxAttempts, baseDelayMs: 200, maxDelayMs: 5000 } }) };
   }
 
   it('a throttling burst is retried with growing full-jitter backoff, then succeeds', async () => {
@@ -112,7 +115,7 @@ describe('adapters: sso-admin assignment gateway', () => {
     });
     const clock = recordingClock();
     const limiter = new IdentityCenterLimiter(clock);
-    const gw = new SsoAdminAssignmentGateway(new SSOAdminClient({}), { instanceArn: INSTANCE, clock, limiter, random: () => 0.5 });
+    const gw = new SsoAdminAssignmentGateway(ssoAdmin, { instanceArn: INSTANCE, clock, limiter, random: () => 0.5 });
     const results = await Promise.all(Array.from({ length: 50 }, (_, i) => gw.startCreate({ ...KEY, userId: `${String(i).padStart(8, '0')}-2222-3333-4444-555555555555` })));
     assert.equal(results.length, 50);
     assert.equal(new Set(results.map((r) => r.operationId)).size, 50);
@@ -128,7 +131,7 @@ describe('adapters: sso-admin assignment gateway', () => {
       stamps.push(clock.now());
       return { AccountAssignmentCreationStatus: { Status: 'IN_PROGRESS', RequestId: 'op-1' } };
     });
-    const gw = new SsoAdminAssignmentGateway(new SSOAdminClient({}), { instanceArn: INSTANCE, clock, random: () => 0.5 });
+    const gw = new SsoAdminAssignmentGateway(ssoAdmin, { instanceArn: INSTANCE, clock, random: () => 0.5 });
     await Promise.all(
       Array.from({ length: 60 }, () => gw.createStatus('op-1')),
     );
