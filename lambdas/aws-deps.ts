@@ -136,7 +136,8 @@ function functionName(): string {
 /** The ports of this Lambda process (memoized by lambdas/wiring.ts awsDeps()). */
 export async function buildAwsDeps(): Promise<CoreDeps> {
   const cfg = config();
-  return buildDeps(cfg, createAwsClients(cfg), { log: awsLog(functionName()) });
+  // infra/constructs/table-schemas.ts creates REQUESTS_INDEXES on the requests table.
+  return buildDeps(cfg, createAwsClients(cfg), { log: awsLog(functionName()), useRequestIndexes: true });
 }
 
 /** The audit-writer's only port: the audit table. */

@@ -141,7 +141,9 @@ export class DynamoRequestStore implements RequestStore {
     const limit = query.limit ?? Number.POSITIVE_INFINITY;
     let found: StoredRequest[];
     if (this.options.useIndexes && query.requesterUserId) {
-      found = await this.queryIndex(REQUESTS_INDEXES.byRequester.name, '#p = :p', { '#p': REQUEST_ATTRIBUTES.requesterUserId }, { ':p': query.requesterUserId }, limit);
+      // With a state filter applied afterwards, the page budget cannot stop at `limit` items.
+      const budget = query.states ? Number.POSITIVE_INFINITY : limit;
+      found = await this.queryIndex(REQUESTS_INDEXES.byRequester.name, '#p = :p', { '#p': REQUEST_ATTRIBUTES.requesterUserId }, { ':p': query.requesterUserId }, budget);
       if (query.states) found = found.filter((r) => query.states!.includes(r.state));
     } else if (this.options.useIndexes && query.states && query.states.length > 0) {
       found = [];
