@@ -156,6 +156,12 @@ export interface LedgerEntry {
    * entry: a create racing a delete could otherwise leave an active grant without an assignment.
    */
   deleting?: boolean;
+  /**
+   * While a delete is under way, until when its deleter holds it. Another caller (a duplicate
+   * delivery of the same revocation) backs off until then; a failed or abandoned delete is taken
+   * over by whoever comes next.
+   */
+  deleteLeaseUntil?: string;
   version: number;
   updatedAt: string;
 }

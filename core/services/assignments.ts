@@ -8,7 +8,7 @@ import { acquire, release } from '../grants';
 import type { AssignmentKey, AuditEvent, LedgerEntry, SecurityFinding, StoredRequest } from '../model';
 import { assignmentKeyId } from '../model';
 import type { AssignmentOperation } from '../ports';
-import { iso } from '../time';
+import { iso, ms } from '../time';
 import { withRetry } from './context';
 import type { CoreDeps } from './types';
 
@@ -64,6 +64,9 @@ export interface Released {
   outcome: 'deleted' | 'kept_external' | 'kept_shared' | 'not_held';
 }
 
+/** Longer than a delete's whole polling budget: a `deleting` mark older than this was abandoned. */
+export const DELETE_LEASE_MS = 2 * 60_000;
+
 const DELETE_POLL_MS = [250, 500, 1000, 2000, 2000, 3000, 5000, 5000, 5000, 5000, 10_000, 10_000, 10_000, 10_000];
 
 /**
@@ -77,22 +80,49 @@ export async function releaseAssignment(deps: CoreDeps, request: StoredRequest, 
     if (!current) return { entry: undefined, mustDelete: false, held: false };
     const held = current.activeGrantIds.includes(request.id);
     if (!held && !current.deleting) return { entry: current, mustDelete: false, held: false };
-    const r = release(current, request.id);
-    if (held) {
-      const next = { ...r.entry, version: current.version + 1, updatedAt: iso(deps.clock.now()) };
+    const now = deps.clock.now();
+    const lease = iso(now + DELETE_LEASE_MS);
+    if (!held) {
+      // Someone else is deleting it right now: deleting twice would race their status polling.
+      if (current.deleteLeaseUntil && now < ms(current.deleteLeaseUntil)) throw new AssignmentBusyError(key);
+      const next: LedgerEntry = { ...current, deleteLeaseUntil: lease, version: current.version + 1, updatedAt: iso(now) };
       await deps.ledger.put(next, current.version);
-      return { entry: next, mustDelete: r.mustDelete, held };
+      return { entry: next, mustDelete: true, held: false };
     }
-    return { entry: current, mustDelete: true, held };
+    const r = release(current, request.id);
+    const next: LedgerEntry = { ...r.entry, version: current.version + 1, updatedAt: iso(now) };
+    if (r.mustDelete) next.deleteLeaseUntil = lease;
+    else delete next.deleteLeaseUntil;
+    await deps.ledger.put(next, current.version);
+    return { entry: next, mustDelete: r.mustDelete, held };
   });
   if (!decided.entry) return { deleted: false, outcome: 'not_held' };
   if (!decided.mustDelete) {
     if (!decided.held) return { deleted: false, outcome: 'not_held' };
     return { deleted: false, outcome: decided.entry.ownership === 'EXTERNAL' ? 'kept_external' : 'kept_shared' };
   }
-  await ensureDeleted(deps, key, request.id);
+  try {
+    await ensureDeleted(deps, key, request.id);
+  } catch (e) {
+    await dropLease(deps, key);
+    throw e;
+  }
   await finishDelete(deps, key);
   return { deleted: true, outcome: 'deleted' };
+}
+
+/** A failed delete gives up its lease at once, so that the retry need not wait it out. */
+async function dropLease(deps: CoreDeps, key: AssignmentKey): Promise<void> {
+  try {
+    await withRetry(async () => {
+      const current = await deps.ledger.get(key);
+      if (!current?.deleteLeaseUntil) return;
+      const { deleteLeaseUntil: _dropped, ...rest } = current;
+      await deps.ledger.put({ ...rest, version: current.version + 1, updatedAt: iso(deps.clock.now()) }, current.version);
+    });
+  } catch (e) {
+    deps.log?.warn('releasing a delete lease failed; it expires by itself', { error: String(e) });
+  }
 }
 
 /** Deletes a live assignment and polls until the asynchronous delete succeeds. */

@@ -4,5 +4,5 @@ export type { ValidateOutcome } from './approval';
 export { startGrant, checkGrant, completeGrant, failGrant } from './grant';
 export { expireGrant, revokeEarly, extendGrant, acknowledgeReview } from './revoke';
 export { reconcile, notifyExpiringSoon, EXPIRY_GRACE_MS, WORKFLOW_START_GRACE_MS, STALLED_GRANT_MS } from './reconcile';
-export { AssignmentBusyError } from './assignments';
+export { AssignmentBusyError, DELETE_LEASE_MS } from './assignments';
 export { toView } from './context';

@@ -11,7 +11,7 @@ import { amend, isTerminal } from '../lifecycle';
 import type { AssignmentKey, LedgerEntry, SecurityFinding, StoredRequest } from '../model';
 import { SYSTEM_ACTOR, assignmentKeyId } from '../model';
 import { humanDuration, iso, ms } from '../time';
-import { releaseAssignment } from './assignments';
+import { AssignmentBusyError, releaseAssignment } from './assignments';
 import { assignmentKeyOf, commit, flushAudit, load, notify, withRetry } from './context';
 import { startWorkflow } from './requests';
 import { expireGrant } from './revoke';
@@ -38,6 +38,8 @@ export async function reconcile(deps: CoreDeps, _input: Record<string, never> | 
       await run();
       actions.push(action);
     } catch (e) {
+      // A delete under way elsewhere is not a failure: the next sweep looks again.
+      if (e instanceof AssignmentBusyError) return;
       errors.push(e);
       deps.log?.warn('reconcile action failed', { kind: action.kind, key: assignmentKeyId(action.key), error: String(e) });
     }

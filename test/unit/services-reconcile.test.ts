@@ -64,9 +64,13 @@ describe('core services: reconcile', () => {
     const id = await activeRequest(w);
     // The revoke function crashed after marking the entry deleting, before Identity Center was called.
     const e = (await w.ledger.get(alicePower))!;
-    await w.ledger.put({ ...e, activeGrantIds: [], deleting: true, version: e.version + 1 }, e.version);
+    await w.ledger.put({ ...e, activeGrantIds: [], deleting: true, deleteLeaseUntil: new Date(w.clock.now() + svc.DELETE_LEASE_MS).toISOString(), version: e.version + 1 }, e.version);
     const stored = (await w.requests.get(id))!;
     await w.requests.update({ ...stored, state: 'EXPIRED', version: stored.version + 1 }, stored.version);
+    // Within the lease the deleter may still be at work: reconcile leaves it alone.
+    assert.deepEqual((await svc.reconcile(w.deps, {})).actions, []);
+    assert.ok(w.assignments.isLive(alicePower));
+    w.clock.set(w.clock.now() + svc.DELETE_LEASE_MS + 1);
     const r = await svc.reconcile(w.deps, {});
     assert.deepEqual(r.actions.map((a) => a.kind), ['delete_orphaned']);
     assert.equal(w.assignments.isLive(alicePower), false);

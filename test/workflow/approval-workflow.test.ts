@@ -379,17 +379,18 @@ describe('workflow: the synthesized state machine with the real handlers', funct
       assert.equal(w.notifier.eventsFor(id).filter((e) => e === 'expired').length, 1);
     });
 
-    // Core finding (reported to the lead): two deliveries of the same expiry that run AT THE SAME
-    // TIME both reach releaseAssignment; the second sees the ledger entry `deleting` (not held)
-    // and treats it as an interrupted delete, so DeleteAccountAssignment is sent twice. Pending
-    // until the ledger carries a delete lease (see the report).
-    it.skip('revoke at expiry delivered twice concurrently deletes the assignment once', async () => {
+    // Two deliveries of the same expiry at the same time: the second finds the delete under way
+    // (within its lease) and fails retryably; the Scheduler's retry then finds the request EXPIRED.
+    it('revoke at expiry delivered twice concurrently deletes the assignment once', async () => {
       const { w, flow } = setup();
       const id = await submit(w, 'alice', { permissionSetName: 'ReadOnly', durationMinutes: 10 });
       assert.equal((await flow.settled(id)).status, 'SUCCEEDED');
       await w.clock.advance(10 * 60_000);
       const revoke = createRevokeHandler(w.deps);
-      await Promise.all([revoke({ requestId: id, source: 'schedule' }), revoke({ requestId: id, source: 'schedule' })]);
+      const both = await Promise.allSettled([revoke({ requestId: id, source: 'schedule' }), revoke({ requestId: id, source: 'schedule' })]);
+      const retried = both.filter((r) => r.status === 'rejected').map((r) => ((r as PromiseRejectedResult).reason as Error).name);
+      assert.ok(retried.every((n) => n === 'RetryableError'), retried.join(', '));
+      assert.equal((await revoke({ requestId: id, source: 'schedule' })).outcome, 'duplicate', 'the retry is a no-op');
       assert.equal(await stateOf(w, id), 'EXPIRED');
       assert.equal(w.assignments.writes.filter((x) => x.kind === 'delete').length, 1);
     });
