@@ -14,9 +14,10 @@ export class FileConversationStore extends MemoryConversationStore {
     private readonly path: string,
     state: MemoryStoreState,
   ) {
-    let self: FileConversationStore | undefined;
-    super(state, () => (self ? self.persist() : Promise.resolve()));
-    self = this;
+    // The base class calls back after every change; `this` is not usable before super() returns.
+    const owner: { store?: FileConversationStore } = {};
+    super(state, () => (owner.store ? owner.store.persist() : Promise.resolve()));
+    owner.store = this;
   }
 
   static async open(path: string): Promise<FileConversationStore> {
@@ -25,7 +26,7 @@ export class FileConversationStore extends MemoryConversationStore {
       const parsed = JSON.parse(await readFile(path, 'utf8')) as Partial<MemoryStoreState>;
       state = { users: parsed.users ?? {}, channel: parsed.channel, cards: parsed.cards ?? {}, notifications: parsed.notifications ?? {} };
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new Error(`The bot store file ${path} is unreadable: ${(e as Error).message}`);
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new Error(`The bot store file ${path} is unreadable: ${(e as Error).message}`, { cause: e });
     }
     await mkdir(dirname(path), { recursive: true });
     return new FileConversationStore(path, state);
