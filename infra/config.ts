@@ -54,6 +54,8 @@ export const contextSchema = z.object({
   botNotifyUrl: z.url({ protocol: /^https$/, error: 'must be an https URL (the bot\'s /api/notify endpoint)' }),
   policyFile: z.string().min(1),
   userMatch: z.enum(['userName', 'externalId']).default('userName'),
+  /** Required with userMatch externalId: the ExternalId issuer your SCIM provisioning writes. */
+  externalIdIssuer: z.string().min(1).max(512).optional(),
   accessPortalUrl: z.url({ protocol: /^https$/ }).optional(),
   findingsSeverities: csv(z.enum(SEVERITIES)).default(['HIGH', 'CRITICAL']),
   /** Accounts whose Security Hub findings reach the channel; default: the accounts in the policy. */
@@ -119,6 +121,9 @@ export function loadConfig(tryGetContext: (key: string) => unknown, cwd: string 
     throw new ConfigError(`Invalid deployment configuration:\n${lines.join('\n')}`);
   }
   const ctx = parsed.data;
+  if (ctx.userMatch === 'externalId' && !ctx.externalIdIssuer) {
+    throw new ConfigError(`Invalid deployment configuration:\n  - context key 'externalIdIssuer' is required when userMatch is externalId: pass -c externalIdIssuer=... (the issuer your SCIM provisioning writes)`);
+  }
 
   const policyPath = isAbsolute(ctx.policyFile) ? ctx.policyFile : resolve(cwd, ctx.policyFile);
   const { policy, policyJson } = loadPolicyFile(policyPath);

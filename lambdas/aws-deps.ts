@@ -110,7 +110,7 @@ export function buildDeps(cfg: LambdaConfig, clients: AwsClients, options: Build
     ids: options.ids ?? ulidIds(clock),
     requests: new DynamoRequestStore(clients.dynamo, { ...common, tableName: cfg.requestsTable, useIndexes: options.useRequestIndexes }),
     ledger: new DynamoGrantLedger(clients.dynamo, { ...common, tableName: cfg.ledgerTable }),
-    directory: new IdentityStoreDirectory(clients.identityStore, { ...common, identityStoreId: cfg.identityStoreId, userMatch: cfg.userMatch, externalIdIssuer: options.externalIdIssuer }),
+    directory: new IdentityStoreDirectory(clients.identityStore, { ...common, identityStoreId: cfg.identityStoreId, userMatch: cfg.userMatch, externalIdIssuer: options.externalIdIssuer ?? cfg.externalIdIssuer }),
     assignments: new SsoAdminAssignmentGateway(clients.ssoAdmin, { ...common, instanceArn: cfg.ssoInstanceArn, limiter: options.limiter ?? new IdentityCenterLimiter(clock) }),
     scheduler: new SchedulerExpiry(clients.scheduler, {
       ...common,

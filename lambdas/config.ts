@@ -23,6 +23,7 @@ const envSchema = z.object({
   [ENV.ssoInstanceArn]: arn('sso'),
   [ENV.identityStoreId]: z.string().regex(/^(d-[0-9a-f]{10}|[0-9a-f-]{36})$/, 'must be an identity store id'),
   [ENV.userMatch]: z.enum(['userName', 'externalId']).default('userName'),
+  [ENV.externalIdIssuer]: z.string().min(1).max(512).optional(),
   [ENV.schedulerGroup]: z.string().min(1),
   [ENV.schedulerRoleArn]: arn('iam'),
   [ENV.schedulerTargetArn]: arn('lambda'),
@@ -48,6 +49,7 @@ export interface LambdaConfig {
   ssoInstanceArn: string;
   identityStoreId: string;
   userMatch: 'userName' | 'externalId';
+  externalIdIssuer?: string;
   schedulerGroup: string;
   schedulerRoleArn: string;
   schedulerTargetArn: string;
@@ -79,6 +81,10 @@ export function parseConfig(env: Record<string, string | undefined>): LambdaConf
     throw new ConfigurationError(`Invalid function configuration: ${lines.join('; ')}`);
   }
   const e = parsed.data;
+  if (e[ENV.userMatch] === 'externalId' && !e[ENV.externalIdIssuer]) {
+    // Guessing the issuer would make every lookup miss: every user would be "unknown".
+    throw new ConfigurationError(`Invalid function configuration: ${ENV.externalIdIssuer} is not set (required when ${ENV.userMatch} is externalId)`);
+  }
   let policy: Policy;
   try {
     policy = parsePolicy(e[ENV.policyJson], { format: 'json' });
@@ -97,6 +103,7 @@ export function parseConfig(env: Record<string, string | undefined>): LambdaConf
     ssoInstanceArn: e[ENV.ssoInstanceArn],
     identityStoreId: e[ENV.identityStoreId],
     userMatch: e[ENV.userMatch],
+    ...(e[ENV.externalIdIssuer] ? { externalIdIssuer: e[ENV.externalIdIssuer] } : {}),
     schedulerGroup: e[ENV.schedulerGroup],
     schedulerRoleArn: e[ENV.schedulerRoleArn],
     schedulerTargetArn: e[ENV.schedulerTargetArn],

@@ -29,6 +29,8 @@ export const ENV = {
   identityStoreId: 'JIT_IDENTITY_STORE_ID',
   /** How a Teams user maps to an Identity Center user: `userName` (UPN) or `externalId` (Entra object id). */
   userMatch: 'JIT_USER_MATCH',
+  /** With userMatch externalId: the ExternalId issuer your SCIM provisioning writes (Identity Center console, user details). */
+  externalIdIssuer: 'JIT_EXTERNAL_ID_ISSUER',
   schedulerGroup: 'JIT_SCHEDULER_GROUP',
   schedulerRoleArn: 'JIT_SCHEDULER_ROLE_ARN',
   schedulerTargetArn: 'JIT_SCHEDULER_TARGET_ARN',

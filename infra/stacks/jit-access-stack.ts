@@ -118,6 +118,7 @@ export class JitAccessStack extends Stack {
       [ENV.ssoInstanceArn]: config.ssoInstanceArn,
       [ENV.identityStoreId]: config.identityStoreId,
       [ENV.userMatch]: config.userMatch,
+      ...(config.externalIdIssuer ? { [ENV.externalIdIssuer]: config.externalIdIssuer } : {}),
       [ENV.schedulerGroup]: scheduleGroup.scheduleGroupName,
       [ENV.schedulerRoleArn]: this.schedulerRole.roleArn,
       [ENV.schedulerTargetArn]: revokeFunctionArn,

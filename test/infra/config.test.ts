@@ -43,6 +43,11 @@ describe('infra: configuration', () => {
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
+  it('userMatch externalId needs the ExternalId issuer (a guess would make every user unknown)', () => {
+    assert.match(configError({ ...REAL, userMatch: 'externalId' }), /externalIdIssuer' is required when userMatch is externalId/);
+    assert.equal(loadConfig(from({ ...REAL, userMatch: 'externalId', externalIdIssuer: 'https://scim.example.com/issuer' })).externalIdIssuer, 'https://scim.example.com/issuer');
+  });
+
   it('accepts a complete real configuration and reads the policy file', () => {
     const config = loadConfig(from(REAL));
     assert.equal(config.stage, 'dev');

@@ -445,5 +445,10 @@ describe('lambdas: workflow-side handlers over in-memory ports', function () {
       assert.throws(() => parseConfig({ ...env(), [ENV.stateMachineArn]: 'jit-approval' }), new RegExp(`${ENV.stateMachineArn} must be an states ARN`));
       assert.throws(() => parseConfig({ ...env(), [ENV.policyJson]: '{"version":1}' }), (e: unknown) => e instanceof ConfigurationError && e.message.includes(ENV.policyJson));
     });
+
+    it('matching users by externalId needs the issuer; with it, the issuer is kept', () => {
+      assert.throws(() => parseConfig({ ...env(), [ENV.userMatch]: 'externalId' }), new RegExp(`${ENV.externalIdIssuer} is not set`));
+      assert.equal(parseConfig({ ...env(), [ENV.userMatch]: 'externalId', [ENV.externalIdIssuer]: 'https://scim.example.com/i' }).externalIdIssuer, 'https://scim.example.com/i');
+    });
   });
 });
