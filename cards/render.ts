@@ -85,8 +85,19 @@ const MAX = {
 // ---------------------------------------------------------------------------------------------
 // rendering
 
+/**
+ * One prepared Template per template, reused: preparing parses every `${...}` expression (ANTLR),
+ * which costs far more than expanding, and `expand` is synchronous, so sharing is safe.
+ */
+const prepared = new WeakMap<object, Template>();
+
 function render(template: object, data: object): AdaptiveCard {
-  const expanded = new Template(template).expand({ $root: data }) as unknown;
+  let compiled = prepared.get(template);
+  if (!compiled) {
+    compiled = new Template(template);
+    prepared.set(template, compiled);
+  }
+  const expanded = compiled.expand({ $root: data }) as unknown;
   return prune(expanded) as AdaptiveCard;
 }
 
