@@ -7,6 +7,9 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import type { AuditSink } from '../core/ports';
 import type { CoreDeps } from '../core/services/types';
 import type { Log } from './http';
+import { currentRequestId } from './observability/correlation';
+import { awsMetricsSink, instrumentDeps } from './observability/emf';
+import { redactDetails } from './observability/redact';
 
 /** Ports, or a (possibly async, possibly memoized) factory of them. */
 export type DepsSource = CoreDeps | (() => CoreDeps | Promise<CoreDeps>);
@@ -15,14 +18,23 @@ export async function resolveDeps(source: DepsSource): Promise<CoreDeps> {
   return typeof source === 'function' ? await source() : source;
 }
 
-/** A Powertools JSON logger; Lambda's JSON log format and the X-Ray trace id come along. */
-export function awsLog(functionName: string): Log {
-  const logger = new Logger({ serviceName: 'teams-jit-access', logLevel: (process.env.JIT_LOG_LEVEL as 'INFO' | undefined) ?? 'INFO', persistentKeys: { function: functionName } });
+/**
+ * A Powertools JSON logger; Lambda's JSON log format and the X-Ray trace id come along. Every line
+ * carries the access request id of the invocation (`requestId`, see observability/correlation)
+ * unless the line names its own, and passes the redaction (no tokens, secrets or JWTs).
+ */
+export function awsLog(functionName: string, options: { logger?: Logger } = {}): Log {
+  const logger =
+    options.logger ?? new Logger({ serviceName: 'teams-jit-access', logLevel: (process.env.JIT_LOG_LEVEL as 'INFO' | undefined) ?? 'INFO', persistentKeys: { function: functionName } });
+  const line = (details: Record<string, unknown> | undefined) => {
+    const requestId = currentRequestId();
+    return { ...(requestId ? { requestId } : {}), ...redactDetails(details) };
+  };
   return {
-    debug: (message, details) => logger.debug(message, details ?? {}),
-    info: (message, details) => logger.info(message, details ?? {}),
-    warn: (message, details) => logger.warn(message, details ?? {}),
-    error: (message, details) => logger.error(message, details ?? {}),
+    debug: (message, details) => logger.debug(message, line(details)),
+    info: (message, details) => logger.info(message, line(details)),
+    warn: (message, details) => logger.warn(message, line(details)),
+    error: (message, details) => logger.error(message, line(details)),
   };
 }
 
@@ -30,7 +42,11 @@ let depsPromise: Promise<CoreDeps> | undefined;
 
 /** The AWS-bound ports of this process, built on first use. A failed build is retried on the next invocation. */
 export function awsDeps(): Promise<CoreDeps> {
-  depsPromise ??= import('./aws-deps').then((m) => m.buildAwsDeps()).catch((e: unknown) => {
+  // Every committed request change is counted once, in whichever function made it (EMF metrics).
+  depsPromise ??= import('./aws-deps').then(async (m) => {
+    const deps = await m.buildAwsDeps();
+    return instrumentDeps(deps, awsMetricsSink(), deps.log);
+  }).catch((e: unknown) => {
     depsPromise = undefined;
     throw e;
   });

@@ -7,6 +7,8 @@ import type { AuditEvent } from '../../core/model';
 import type { AuditSink } from '../../core/ports';
 import { type Log, silentLog } from '../http';
 import { WorkflowError } from '../workflow/errors';
+import { correlate, inInvocation } from '../observability/correlation';
+import { awsMetricsSink, countFailure, type MetricsSink, noMetrics } from '../observability/emf';
 import { awsAuditTableSink, awsLog } from '../wiring';
 
 const actorSchema = z.object({ userId: z.string().min(1), userName: z.string(), displayName: z.string(), aadObjectId: z.string().optional() });
@@ -32,18 +34,26 @@ export interface AuditWriterResult {
   eventId: string;
 }
 
-export function createAuditWriterHandler(sink: AuditSink | (() => AuditSink | Promise<AuditSink>), options: { log?: Log } = {}): (event: unknown) => Promise<AuditWriterResult> {
+export function createAuditWriterHandler(sink: AuditSink | (() => AuditSink | Promise<AuditSink>), options: { log?: Log; metrics?: MetricsSink } = {}): (event: unknown) => Promise<AuditWriterResult> {
   const log = options.log ?? silentLog;
+  const metrics = options.metrics ?? noMetrics;
   return async (raw) => {
     const parsed = auditBusEventSchema.safeParse(raw);
     if (!parsed.success) {
       // Not retryable: the rule's dead-letter queue keeps the event for inspection.
+      countFailure(metrics, 'audit_write');
       log.error('invalid audit event', { issues: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`) });
       throw new WorkflowError('InvalidAuditEvent', 'The audit event does not match the schema.');
     }
     const event = parsed.data.detail as AuditEvent;
-    const target = typeof sink === 'function' ? await sink() : sink;
-    await target.append([event]);
+    correlate(event.requestId);
+    try {
+      const target = typeof sink === 'function' ? await sink() : sink;
+      await target.append([event]);
+    } catch (e) {
+      countFailure(metrics, 'audit_write');
+      throw e;
+    }
     log.debug('audit event stored', { eventId: event.eventId, requestId: event.requestId, action: event.action });
     return { eventId: event.eventId };
   };
@@ -51,6 +61,7 @@ export function createAuditWriterHandler(sink: AuditSink | (() => AuditSink | Pr
 
 let awsHandler: ((event: unknown) => Promise<AuditWriterResult>) | undefined;
 export const handler = (event: unknown): Promise<AuditWriterResult> => {
-  awsHandler ??= createAuditWriterHandler(awsAuditTableSink, { log: awsLog('audit-writer') });
-  return awsHandler(event);
+  awsHandler ??= createAuditWriterHandler(awsAuditTableSink, { log: awsLog('audit-writer'), metrics: awsMetricsSink() });
+  const run = awsHandler;
+  return inInvocation(() => run(event));
 };

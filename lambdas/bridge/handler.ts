@@ -39,6 +39,7 @@ import {
 import type { CoreDeps } from '../../core/services/types';
 import { config } from '../config';
 import { errorBody, errorResponse, type HttpResponse, json, type Log, silentLog, validationFromZod } from '../http';
+import { correlate, inInvocation } from '../observability/correlation';
 import { awsDeps, awsLog, type DepsSource, resolveDeps } from '../wiring';
 
 export const MAX_BODY_BYTES = 16 * 1024;
@@ -74,6 +75,7 @@ const ROUTES: Record<string, RouteFn> = {
   'POST /requests': async ({ deps, actor, body }) => {
     const input = parse(createRequestBodySchema, body(), 'request body');
     const r = await submitRequest(deps, { actor, body: input });
+    correlate(r.request.id);
     return json(r.replayed ? 200 : 201, { request: r.request, replayed: r.replayed });
   },
   'GET /requests': async ({ deps, actor, query }) => {
@@ -216,6 +218,7 @@ export function createBridgeHandler(source: DepsSource, options: BridgeOptions):
         const parsed = requestIdSchema.safeParse(route.id);
         if (!parsed.success) return json(404, errorBody('NOT_FOUND', 'No such request.'));
         id = parsed.data;
+        correlate(id);
       }
       const body = readBody(event, headers);
       // Reject an oversized or non-JSON body before any lookup happens.
@@ -238,5 +241,6 @@ export const handler = (event: BridgeEvent): Promise<HttpResponse> => {
     const cfg = config();
     awsHandler = createBridgeHandler(awsDeps, { botAppId: cfg.botAppId, tenantId: cfg.entraTenantId, log: awsLog('bridge') });
   }
-  return awsHandler(event);
+  const run = awsHandler;
+  return inInvocation(() => run(event));
 };

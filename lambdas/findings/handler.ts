@@ -13,6 +13,8 @@ import { clip, findingsNotificationId, labelFromNormalized, SEVERITY_ORDER, secu
 import { config } from '../config';
 import { type Log, silentLog } from '../http';
 import { WorkflowError } from '../workflow/errors';
+import { inInvocation } from '../observability/correlation';
+import { awsMetricsSink, countFailure, type MetricsSink, noMetrics } from '../observability/emf';
 import { awsLog } from '../wiring';
 
 export const FINDINGS_DETAIL_TYPE = 'Security Hub Findings - Imported';
@@ -49,6 +51,7 @@ export interface FindingsHandlerOptions {
   region?: string;
   maxPerCall?: number;
   log?: Log;
+  metrics?: MetricsSink;
 }
 
 export interface FindingsResult {
@@ -126,8 +129,13 @@ export function createFindingsHandler(source: NotificationSenderSource, options:
       return result;
     }
     if (result.capped > 0) log.warn('findings capped for this call', { ...result });
-    const sender = typeof source === 'function' ? await source() : source;
-    await sender.send({ kind: 'findings', findings: kept, notificationId: findingsNotificationId(kept) });
+    try {
+      const sender = typeof source === 'function' ? await source() : source;
+      await sender.send({ kind: 'findings', findings: kept, notificationId: findingsNotificationId(kept) });
+    } catch (e) {
+      countFailure(options.metrics ?? noMetrics, 'findings_delivery');
+      throw e;
+    }
     log.info('findings sent', { ...result });
     return result;
   };
@@ -146,7 +154,8 @@ const awsSender = (): Promise<NotificationSender> => {
 export const handler = (event: unknown): Promise<FindingsResult> => {
   if (!awsHandler) {
     const cfg = config();
-    awsHandler = createFindingsHandler(awsSender, { minSeverity: cfg.findingsMinSeverity, region: cfg.region, log: awsLog('findings') });
+    awsHandler = createFindingsHandler(awsSender, { minSeverity: cfg.findingsMinSeverity, region: cfg.region, log: awsLog('findings'), metrics: awsMetricsSink() });
   }
-  return awsHandler(event);
+  const run = awsHandler;
+  return inInvocation(() => run(event));
 };

@@ -8,6 +8,8 @@ import { recordApprovalToken } from '../../core/services';
 import type { ApprovalRequestedPayload } from '../contract';
 import { type Log, silentLog } from '../http';
 import { toWorkflowError, WorkflowError } from '../workflow/errors';
+import { correlate, inInvocation } from '../observability/correlation';
+import { awsMetricsSink, countFailure, type MetricsSink, noMetrics } from '../observability/emf';
 import { awsDeps, awsLog, type DepsSource, resolveDeps } from '../wiring';
 
 export const approvalRequestedSchema = z.object({
@@ -21,12 +23,14 @@ export interface NotifyResult {
   recorded: true;
 }
 
-export function createNotifyHandler(source: DepsSource, options: { log?: Log } = {}): (payload: ApprovalRequestedPayload) => Promise<NotifyResult> {
+export function createNotifyHandler(source: DepsSource, options: { log?: Log; metrics?: MetricsSink } = {}): (payload: ApprovalRequestedPayload) => Promise<NotifyResult> {
   const log = options.log ?? silentLog;
+  const metrics = options.metrics ?? noMetrics;
   return async (raw) => {
     const parsed = approvalRequestedSchema.safeParse(raw);
     if (!parsed.success) throw new WorkflowError('InvalidPayload', 'Invalid approval payload: requestId and taskToken are required.');
     const { requestId, taskToken } = parsed.data;
+    correlate(requestId);
     const deps = await resolveDeps(source);
     try {
       await recordApprovalToken(deps, { requestId, taskToken });
@@ -35,6 +39,7 @@ export function createNotifyHandler(source: DepsSource, options: { log?: Log } =
       return { requestId, recorded: true };
     } catch (e) {
       const err = toWorkflowError(e);
+      countFailure(metrics, 'approval_notice');
       log.warn('recording the approval token failed', { requestId, error: err.name, message: err.message });
       throw err;
     }
@@ -43,6 +48,7 @@ export function createNotifyHandler(source: DepsSource, options: { log?: Log } =
 
 let awsHandler: ((payload: ApprovalRequestedPayload) => Promise<NotifyResult>) | undefined;
 export const handler = (payload: ApprovalRequestedPayload): Promise<NotifyResult> => {
-  awsHandler ??= createNotifyHandler(awsDeps, { log: awsLog('notify') });
-  return awsHandler(payload);
+  awsHandler ??= createNotifyHandler(awsDeps, { log: awsLog('notify'), metrics: awsMetricsSink() });
+  const run = awsHandler;
+  return inInvocation(() => run(payload));
 };

@@ -2,10 +2,17 @@
  * The `reconcile` function, every 5 minutes: compares live assignments with the grant ledger
  * (revokes expired grants still live, reports drift) and sends the expiring-soon notices.
  * Both run even if the other fails; the function fails if either did, so the Errors alarm fires.
+ * Once per cold start it also warns about managed permission sets whose sessions outlive a
+ * revocation (SessionDuration over 1 hour); that check never fails the sweep.
  */
+import { SSOAdminClient } from '@aws-sdk/client-sso-admin';
 import { notifyExpiringSoon, reconcile } from '../../core/services';
 import type { ReconcileResult } from '../../core/services/types';
 import { type Log, silentLog } from '../http';
+import { checkSessionDurations } from '../adapters/session-duration';
+import { config } from '../config';
+import { inInvocation } from '../observability/correlation';
+import { awsMetricsSink, countFailure, type MetricsSink, noMetrics } from '../observability/emf';
 import { awsDeps, awsLog, type DepsSource, resolveDeps } from '../wiring';
 
 export interface ReconcileSummary {
@@ -14,13 +21,32 @@ export interface ReconcileSummary {
   expiringSoonNotified: number;
 }
 
-export function createReconcileHandler(source: DepsSource, options: { log?: Log } = {}): (event?: unknown) => Promise<ReconcileSummary> {
+export interface ReconcileHandlerOptions {
+  log?: Log;
+  metrics?: MetricsSink;
+  /** Runs on the first invocation of this handler (a cold start); its failure is logged, never thrown. */
+  startupCheck?: () => Promise<unknown>;
+}
+
+export function createReconcileHandler(source: DepsSource, options: ReconcileHandlerOptions = {}): (event?: unknown) => Promise<ReconcileSummary> {
   const log = options.log ?? silentLog;
+  const metrics = options.metrics ?? noMetrics;
+  let startupCheck = options.startupCheck;
   return async () => {
+    if (startupCheck) {
+      const check = startupCheck;
+      startupCheck = undefined;
+      try {
+        await check();
+      } catch (e) {
+        log.warn('startup check failed', { error: String(e) });
+      }
+    }
     const deps = await resolveDeps(source);
     const [swept, warned] = await Promise.allSettled([reconcile(deps, {}), notifyExpiringSoon(deps, {})]);
     if (swept.status === 'rejected') log.error('reconcile failed', { error: String(swept.reason) });
     if (warned.status === 'rejected') log.error('expiring-soon notices failed', { error: String(warned.reason) });
+    if (swept.status === 'rejected' || warned.status === 'rejected') countFailure(metrics, 'reconcile_failed');
     if (swept.status === 'rejected') throw swept.reason;
     if (warned.status === 'rejected') throw warned.reason;
     const summary: ReconcileSummary = {
@@ -44,8 +70,19 @@ function countOf(value: unknown): number {
   return 0;
 }
 
+/** The AWS check: the managed permission sets of the policy, with a client of its own (SDK retries on). */
+async function checkManagedSessionDurations(log: Log): Promise<unknown> {
+  const cfg = config();
+  const client = new SSOAdminClient({ region: cfg.region });
+  return checkSessionDurations(client, cfg.ssoInstanceArn, cfg.policy.permissionSets.map((p) => p.arn), log);
+}
+
 let awsHandler: ((event?: unknown) => Promise<ReconcileSummary>) | undefined;
 export const handler = (event?: unknown): Promise<ReconcileSummary> => {
-  awsHandler ??= createReconcileHandler(awsDeps, { log: awsLog('reconcile') });
-  return awsHandler(event);
+  if (!awsHandler) {
+    const log = awsLog('reconcile');
+    awsHandler = createReconcileHandler(awsDeps, { log, metrics: awsMetricsSink(), startupCheck: () => checkManagedSessionDurations(log) });
+  }
+  const run = awsHandler;
+  return inInvocation(() => run(event));
 };

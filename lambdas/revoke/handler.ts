@@ -14,6 +14,8 @@ import { expireGrant, failGrant } from '../../core/services';
 import type { RevokePayload } from '../contract';
 import { type Log, silentLog } from '../http';
 import { toWorkflowError, WorkflowError } from '../workflow/errors';
+import { correlate, inInvocation } from '../observability/correlation';
+import { awsMetricsSink, countFailure, type MetricsSink, noMetrics } from '../observability/emf';
 import { awsDeps, awsLog, type DepsSource, resolveDeps } from '../wiring';
 
 /** The log `event` value the RevokeFailures metric filter matches (infra/constructs/monitoring.ts). */
@@ -31,15 +33,18 @@ export interface RevokeResult {
   state?: string;
 }
 
-export function createRevokeHandler(source: DepsSource, options: { log?: Log } = {}): (payload: RevokePayload) => Promise<RevokeResult> {
+export function createRevokeHandler(source: DepsSource, options: { log?: Log; metrics?: MetricsSink } = {}): (payload: RevokePayload) => Promise<RevokeResult> {
   const log = options.log ?? silentLog;
+  const metrics = options.metrics ?? noMetrics;
   return async (raw) => {
     const parsed = revokePayloadSchema.safeParse(raw);
     if (!parsed.success) {
+      countFailure(metrics, 'revoke_failed');
       log.error('invalid revoke payload', { event: REVOKE_FAILED_EVENT, issues: parsed.error.issues.map((i) => i.message) });
       throw new WorkflowError('InvalidPayload', 'Invalid revoke payload.');
     }
     const payload = parsed.data;
+    correlate(payload.requestId);
     const deps = await resolveDeps(source);
     try {
       const request =
@@ -62,6 +67,7 @@ export function createRevokeHandler(source: DepsSource, options: { log?: Log } =
         }
       }
       const err = toWorkflowError(e);
+      countFailure(metrics, 'revoke_failed');
       log.error('revoke failed', { event: REVOKE_FAILED_EVENT, requestId: payload.requestId, source: payload.source, error: err.name, message: err.message });
       throw err;
     }
@@ -70,6 +76,7 @@ export function createRevokeHandler(source: DepsSource, options: { log?: Log } =
 
 let awsHandler: ((payload: RevokePayload) => Promise<RevokeResult>) | undefined;
 export const handler = (payload: RevokePayload): Promise<RevokeResult> => {
-  awsHandler ??= createRevokeHandler(awsDeps, { log: awsLog('revoke') });
-  return awsHandler(payload);
+  awsHandler ??= createRevokeHandler(awsDeps, { log: awsLog('revoke'), metrics: awsMetricsSink() });
+  const run = awsHandler;
+  return inInvocation(() => run(payload));
 };

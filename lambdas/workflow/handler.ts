@@ -17,6 +17,8 @@ import {
 import type { CoreDeps } from '../../core/services/types';
 import { type GrantStepResult, type ValidateResult, WORKFLOW_ERRORS, type WorkflowTaskPayload } from '../contract';
 import { type Log, silentLog } from '../http';
+import { correlate, inInvocation } from '../observability/correlation';
+import { awsMetricsSink, countFailure, type MetricsSink, noMetrics } from '../observability/emf';
 import { awsDeps, awsLog, type DepsSource, resolveDeps } from '../wiring';
 import { toWorkflowError, WorkflowError } from './errors';
 
@@ -49,8 +51,9 @@ function grantStep(id: string, operation: AssignmentOperation | undefined): Gran
   return result;
 }
 
-export function createWorkflowHandler(source: DepsSource, options: { log?: Log } = {}): (payload: WorkflowTaskPayload) => Promise<WorkflowResult> {
+export function createWorkflowHandler(source: DepsSource, options: { log?: Log; metrics?: MetricsSink } = {}): (payload: WorkflowTaskPayload) => Promise<WorkflowResult> {
   const log = options.log ?? silentLog;
+  const metrics = options.metrics ?? noMetrics;
   return async (raw) => {
     const parsed = workflowPayloadSchema.safeParse(raw);
     if (!parsed.success) {
@@ -58,6 +61,7 @@ export function createWorkflowHandler(source: DepsSource, options: { log?: Log }
       throw new WorkflowError('InvalidPayload', `Invalid workflow payload: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
     }
     const payload = parsed.data;
+    correlate(payload.requestId);
     const deps = await resolveDeps(source);
     try {
       switch (payload.action) {
@@ -91,6 +95,8 @@ export function createWorkflowHandler(source: DepsSource, options: { log?: Log }
       }
     } catch (e) {
       const err = toWorkflowError(e);
+      // A request closed before its workflow started is control flow, not a failure.
+      if (err.name !== WORKFLOW_ERRORS.cancelled) countFailure(metrics, 'workflow_step');
       log.warn('workflow step failed', { action: payload.action, requestId: payload.requestId, error: err.name, message: err.message });
       throw err;
     }
@@ -136,6 +142,7 @@ async function timedOut(deps: CoreDeps, id: string, log: Log): Promise<StateResu
 
 let awsHandler: ((payload: WorkflowTaskPayload) => Promise<WorkflowResult>) | undefined;
 export const handler = (payload: WorkflowTaskPayload): Promise<WorkflowResult> => {
-  awsHandler ??= createWorkflowHandler(awsDeps, { log: awsLog('workflow') });
-  return awsHandler(payload);
+  awsHandler ??= createWorkflowHandler(awsDeps, { log: awsLog('workflow'), metrics: awsMetricsSink() });
+  const run = awsHandler;
+  return inInvocation(() => run(payload));
 };
