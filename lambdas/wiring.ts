@@ -28,7 +28,7 @@ export function awsLog(functionName: string, options: { logger?: Logger } = {}):
     options.logger ?? new Logger({ serviceName: 'teams-jit-access', logLevel: (process.env.JIT_LOG_LEVEL as 'INFO' | undefined) ?? 'INFO', persistentKeys: { function: functionName } });
   const line = (details: Record<string, unknown> | undefined) => {
     const requestId = currentRequestId();
-    return { ...(requestId ? { requestId } : {}), ...redactDetails(details) };
+    return { ...(requestId ? { requestId } : {}), ...renameReservedKeys(redactDetails(details)) };
   };
   return {
     debug: (message, details) => logger.debug(message, line(details)),
@@ -36,6 +36,16 @@ export function awsLog(functionName: string, options: { logger?: Logger } = {}):
     warn: (message, details) => logger.warn(message, line(details)),
     error: (message, details) => logger.error(message, line(details)),
   };
+}
+
+/**
+ * Powertools drops detail keys that collide with its own (`message`, `level`, ...) with a warning;
+ * the handlers log `message: err.message` next to `error: err.name`, so keep those as `errorMessage`.
+ */
+const RESERVED_LOG_KEYS: Record<string, string> = { message: 'errorMessage', level: 'detailLevel', timestamp: 'detailTimestamp', service: 'detailService', sampling_rate: 'detailSamplingRate' };
+function renameReservedKeys(details: Record<string, unknown>): Record<string, unknown> {
+  if (!Object.keys(details).some((k) => k in RESERVED_LOG_KEYS)) return details;
+  return Object.fromEntries(Object.entries(details).map(([k, v]) => [RESERVED_LOG_KEYS[k] ?? k, v]));
 }
 
 let depsPromise: Promise<CoreDeps> | undefined;
