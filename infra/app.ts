@@ -2,13 +2,17 @@
 /**
  * CDK entry point: `npm run synth` (offline, placeholder config for stage `synth`) and
  * `npm run deploy -- -c stage=<stage> -c ssoInstanceArn=... ...` (see infra/README.md).
+ * `-c guardrails=true` adds the optional guardrails stack (infra/stacks/guardrails-stack.ts).
  */
 import { App } from 'aws-cdk-lib';
 import { buildApp } from './build';
+import { buildGuardrails } from './stacks/guardrails-stack';
 
 const app = new App();
 try {
-  buildApp(app);
+  const built = buildApp(app);
+  // Optional, off by default: `-c guardrails=true` adds the GuardDuty-to-channel stack.
+  buildGuardrails(app, built);
 } catch (e) {
   // A configuration error is the operator's to fix: print it plainly, without a stack trace.
   if (e instanceof Error && e.name === 'ConfigError') {

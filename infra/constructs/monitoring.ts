@@ -1,6 +1,9 @@
 /**
  * Alarms and the operations dashboard. Every alarm notifies the (KMS-encrypted) alarm topic;
  * subscribe an email with `-c alarmEmail=...` or attach your paging integration to the topic.
+ * Every alarm has an entry under its name in RUNBOOK.md (section 3); a test holds that.
+ * The product metrics (requests by outcome, time to decision, grant latency, revocation lag,
+ * failures by kind, break-glass uses) are EMF from the functions: see lambdas/metrics.ts.
  */
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
@@ -13,14 +16,19 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { FAILURE_KINDS, METRIC, METRICS_NAMESPACE as EMF_NAMESPACE, METRICS_SERVICE, OUTCOMES } from '../../lambdas/metrics';
 import type { JitFunction } from './jit-function';
 
 /** The revoke handler logs this value in the `event` field of a JSON log line when a revocation fails. */
 export const REVOKE_FAILED_LOG_EVENT = 'revoke_failed';
-export const METRICS_NAMESPACE = 'TeamsJitAccess';
+export const METRICS_NAMESPACE = EMF_NAMESPACE;
+/** The revocation-lag SLO: p99 under 60 seconds (RUNBOOK section 12). */
+export const REVOCATION_LAG_SLO_SECONDS = 60;
 
 export interface MonitoringProps {
   prefix: string;
+  /** The `stage` dimension of the EMF metrics; default: the prefix without `jit-access-`. */
+  stage?: string;
   key: kms.IKey;
   functions: Record<string, JitFunction>;
   revokeFunction: JitFunction;
@@ -40,14 +48,14 @@ export class Monitoring extends Construct {
     this.topic = new sns.Topic(this, 'AlarmTopic', { topicName: `${props.prefix}-alarms`, masterKey: props.key, enforceSSL: true });
     if (props.alarmEmail) this.topic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
     const notify = new actions.SnsAction(this.topic);
-    const alarm = (id: string, metric: cloudwatch.IMetric, description: string, threshold = 1) => {
+    const alarm = (id: string, metric: cloudwatch.IMetric, description: string, threshold = 1, comparisonOperator = cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD) => {
       const a = new cloudwatch.Alarm(this, id, {
         alarmName: `${props.prefix}-${id}`,
-        alarmDescription: description,
+        alarmDescription: `${description} Runbook: RUNBOOK.md, section 3, "${id}".`,
         metric,
         threshold,
         evaluationPeriods: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        comparisonOperator,
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       });
       a.addAlarmAction(notify);
@@ -79,6 +87,21 @@ export class Monitoring extends Construct {
     alarm('RevokeFailures', revokeFailures.metric(fiveMinutes), 'A revocation failed: someone may still hold access past its expiry.');
     alarm('BridgeServerErrors', props.api.metricServerError(fiveMinutes), 'The bridge answered 5xx.', 5);
 
+    // ── product metrics (EMF, lambdas/metrics.ts) ──────────────────────────────────
+    const stage = props.stage ?? props.prefix.replace(/^jit-access-/, '');
+    const product = (metricName: string, statistic: string, period: Duration, extra: Record<string, string> = {}, label?: string) =>
+      new cloudwatch.Metric({ namespace: METRICS_NAMESPACE, metricName, dimensionsMap: { service: METRICS_SERVICE, stage, ...extra }, statistic, period, ...(label ? { label } : {}) });
+    const hour = Duration.hours(1);
+    const revocationLagP99 = product(METRIC.revocationLag, cloudwatch.Stats.p(99), Duration.minutes(15), {}, 'revocation lag p99');
+    alarm(
+      'RevocationLagP99',
+      revocationLagP99,
+      `Revocations took longer than the SLO (p99 over 15 minutes above ${REVOCATION_LAG_SLO_SECONDS} s): access outlived its end.`,
+      REVOCATION_LAG_SLO_SECONDS,
+      cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+    );
+    alarm('BreakGlassUsed', product(METRIC.breakGlassUses, cloudwatch.Stats.SUM, Duration.minutes(5)), 'Someone took break-glass access (no approval). Follow the break-glass review.');
+
     const fnWidgets = (metric: (fn: JitFunction) => cloudwatch.IMetric) => Object.values(props.functions).map(metric);
     this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
       dashboardName: `${props.prefix}-operations`,
@@ -100,6 +123,50 @@ export class Monitoring extends Construct {
           new cloudwatch.GraphWidget({ title: 'Function errors', left: fnWidgets((f) => f.fn.metricErrors(fiveMinutes)), width: 8 }),
           new cloudwatch.GraphWidget({ title: 'Function duration p99', left: fnWidgets((f) => f.fn.metricDuration({ period: Duration.minutes(5), statistic: cloudwatch.Stats.p(99) })), width: 8 }),
           new cloudwatch.GraphWidget({ title: 'Function throttles', left: fnWidgets((f) => f.fn.metricThrottles(fiveMinutes)), width: 8 }),
+        ],
+        [
+          new cloudwatch.TextWidget({
+            markdown: `## Requests (namespace ${METRICS_NAMESPACE}, stage ${stage})\nOutcomes, decision and grant times, revocation lag against the ${REVOCATION_LAG_SLO_SECONDS} s SLO. Alarms and what to do: RUNBOOK.md section 3.`,
+            width: 24,
+            height: 2,
+          }),
+        ],
+        [
+          new cloudwatch.GraphWidget({
+            title: 'Requests by outcome (per hour)',
+            left: OUTCOMES.map((outcome) => product(METRIC.requestsByOutcome, cloudwatch.Stats.SUM, hour, { outcome }, outcome)),
+            stacked: true,
+            width: 12,
+          }),
+          new cloudwatch.GraphWidget({
+            title: 'Failures by kind (per 5 minutes)',
+            left: FAILURE_KINDS.map((kind) => product(METRIC.failuresByKind, cloudwatch.Stats.SUM, Duration.minutes(5), { kind }, kind)),
+            stacked: true,
+            width: 12,
+          }),
+        ],
+        [
+          new cloudwatch.GraphWidget({
+            title: 'Time to decision (s)',
+            left: [product(METRIC.timeToDecision, cloudwatch.Stats.p(50), hour, {}, 'p50'), product(METRIC.timeToDecision, cloudwatch.Stats.p(90), hour, {}, 'p90')],
+            width: 6,
+          }),
+          new cloudwatch.GraphWidget({
+            title: 'Grant latency, approved to active (s)',
+            left: [product(METRIC.grantLatency, cloudwatch.Stats.p(50), hour, {}, 'p50'), product(METRIC.grantLatency, cloudwatch.Stats.p(99), hour, {}, 'p99')],
+            width: 6,
+          }),
+          new cloudwatch.GraphWidget({
+            title: 'Revocation lag, end to revoked (s)',
+            left: [revocationLagP99, product(METRIC.revocationLag, cloudwatch.Stats.MAXIMUM, Duration.minutes(15), {}, 'max')],
+            leftAnnotations: [{ value: REVOCATION_LAG_SLO_SECONDS, label: `SLO p99 < ${REVOCATION_LAG_SLO_SECONDS} s`, color: cloudwatch.Color.RED }],
+            width: 6,
+          }),
+          new cloudwatch.SingleValueWidget({
+            title: 'Break-glass uses (24 h)',
+            metrics: [product(METRIC.breakGlassUses, cloudwatch.Stats.SUM, Duration.days(1), {}, 'break-glass')],
+            width: 6,
+          }),
         ],
         [
           new cloudwatch.GraphWidget({ title: 'Revoke failures', left: [revokeFailures.metric(fiveMinutes)], width: 8 }),

@@ -1,5 +1,6 @@
 /**
- * The `findings` function: EventBridge "Security Hub Findings - Imported" events (already filtered
+ * The `findings` function: EventBridge "Security Hub Findings - Imported" events (and, with the
+ * optional guardrails stack, "GuardDuty Finding" events; both already filtered
  * by severity and account in the rule) become one findings card in the on-call channel. Findings
  * below the configured severity are dropped again here (the rule may be broader), repeats within
  * the event (same id and UpdatedAt) are sent once, and one call sends at most `maxPerCall` so a
@@ -13,6 +14,7 @@ import { clip, findingsNotificationId, labelFromNormalized, SEVERITY_ORDER, secu
 import { config } from '../config';
 import { type Log, silentLog } from '../http';
 import { WorkflowError } from '../workflow/errors';
+import { GUARDDUTY_DETAIL_TYPE, guardDutyEventSchema, guardDutyFindingView } from './guardduty';
 import { inInvocation } from '../observability/correlation';
 import { awsMetricsSink, countFailure, type MetricsSink, noMetrics } from '../observability/emf';
 import { awsLog } from '../wiring';
@@ -88,24 +90,34 @@ export function toFindingView(f: Asff, defaultRegion: string | undefined): Findi
   return view;
 }
 
+function invalidEvent(log: Log, detailType: string, error: z.ZodError): WorkflowError {
+  const issues = error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+  log.error('invalid findings event', { issues });
+  return new WorkflowError('InvalidFindingsEvent', `The event is not a valid "${detailType}" event: ${issues.slice(0, 5).join('; ')}`);
+}
+
+/** Security Hub's batch of ASFF findings, or one GuardDuty finding (the optional guardrails stack routes those). */
+function findingViewsOf(raw: unknown, defaultRegion: string | undefined, log: Log): FindingView[] {
+  if ((raw as { 'detail-type'?: unknown } | null)?.['detail-type'] === GUARDDUTY_DETAIL_TYPE) {
+    const parsed = guardDutyEventSchema.safeParse(raw);
+    if (!parsed.success) throw invalidEvent(log, GUARDDUTY_DETAIL_TYPE, parsed.error);
+    return [guardDutyFindingView(parsed.data.detail)];
+  }
+  const parsed = findingsEventSchema.safeParse(raw);
+  if (!parsed.success) throw invalidEvent(log, FINDINGS_DETAIL_TYPE, parsed.error);
+  return parsed.data.detail.findings.map((f) => toFindingView(f, parsed.data.region ?? defaultRegion));
+}
+
 export function createFindingsHandler(source: NotificationSenderSource, options: FindingsHandlerOptions): (event: unknown) => Promise<FindingsResult> {
   const log = options.log ?? silentLog;
   const maxPerCall = options.maxPerCall ?? DEFAULT_MAX_FINDINGS_PER_CALL;
   return async (raw) => {
-    const parsed = findingsEventSchema.safeParse(raw);
-    if (!parsed.success) {
-      const issues = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
-      log.error('invalid findings event', { issues });
-      throw new WorkflowError('InvalidFindingsEvent', `The event is not a valid "${FINDINGS_DETAIL_TYPE}" event: ${issues.slice(0, 5).join('; ')}`);
-    }
-    const event = parsed.data;
-    const all = event.detail.findings;
+    const all = findingViewsOf(raw, options.region, log);
     const seen = new Set<string>();
     let duplicates = 0;
     let belowSeverity = 0;
     const views: FindingView[] = [];
-    for (const f of all) {
-      const view = toFindingView(f, event.region ?? options.region);
+    for (const view of all) {
       if (!severityAtLeast(view.severity, options.minSeverity)) {
         belowSeverity++;
         continue;
