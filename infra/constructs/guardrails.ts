@@ -26,7 +26,7 @@ export const SCP_PLACEHOLDERS = { allowedRegions: '${ALLOWED_REGIONS}', exemptPr
 /** Organizations' limit on one SCP document (characters, whitespace included: render minified). */
 export const SCP_MAX_CHARACTERS = 5120;
 
-const REGION = /^[a-z]{2}(-gov)?(-[a-z]+)+-\d$/;
+const REGION = /^[a-z]{2}(-gov)?(-[a-z]+)+-\d+$/;
 const PRINCIPAL_ARN = /^arn:aws[a-z-]*:(iam|sts)::(\d{12}|\*):[A-Za-z0-9+=,.@_/*-]+$/;
 
 export class ScpRenderError extends Error {

@@ -95,7 +95,8 @@ export class Monitoring extends Construct {
     const revocationLagP99 = product(METRIC.revocationLag, cloudwatch.Stats.p(99), Duration.minutes(15), {}, 'revocation lag p99');
     alarm(
       'RevocationLagP99',
-      revocationLagP99,
+      // Without a label: a labelled metric turns into a metric-math alarm.
+      product(METRIC.revocationLag, cloudwatch.Stats.p(99), Duration.minutes(15)),
       `Revocations took longer than the SLO (p99 over 15 minutes above ${REVOCATION_LAG_SLO_SECONDS} s): access outlived its end.`,
       REVOCATION_LAG_SLO_SECONDS,
       cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,

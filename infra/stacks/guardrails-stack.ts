@@ -56,6 +56,6 @@ export function buildGuardrails(app: App, built: BuiltApp): GuardrailsStack | un
     env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
   });
   // The findings function and the alarm topic must exist first.
-  guardrails.addDependency(stack);
+  guardrails.addStackDependency(stack);
   return guardrails;
 }
