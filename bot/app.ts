@@ -133,13 +133,13 @@ export class JitBot extends TeamsActivityHandler {
         card = await handler.handle(ctx, parsed.data);
       } else {
         const issues = parsed.error.issues.slice(0, 20).map((i) => ({ path: i.path.map(String).join('.') || '(data)', message: i.message }));
-        this.deps.log.warn('card action data refused', { verb: handler.verb, paths: issues.map((i) => i.path) });
+        this.deps.log.warn('card action data refused', { verb: handler.verb, ...requestIdOf(action.data), paths: issues.map((i) => i.path) });
         card =
           (await handler.onInvalid?.(ctx, action.data, issues)) ??
           messageCard('This card cannot be used', 'Its data was not valid, so nothing was done. Say "help" for a fresh card.', 'attention');
       }
     } catch (e) {
-      this.deps.log.warn('card action failed', { verb: handler.verb, ...errorDetails(e) });
+      this.deps.log.warn('card action failed', { verb: handler.verb, ...requestIdOf(action.data), ...errorDetails(e) });
       card = errorCard(e);
     }
     return { status: 200, body: { statusCode: 200, type: ADAPTIVE, value: card } };
@@ -294,4 +294,10 @@ export async function createBotApplication(config: BotConfig, o: BotOverrides = 
     approverAadObjectIds: config.approverAadObjectIds,
   });
   return { adapter, bot, notifications, messenger, store, bridge, log, clock };
+}
+
+/** The correlation key of a card action's log lines: the card's request id, if it looks like one (card data is untrusted). */
+function requestIdOf(data: unknown): { requestId?: string } {
+  const id = (data as { requestId?: unknown } | null | undefined)?.requestId;
+  return typeof id === 'string' && /^[A-Za-z0-9_-]{1,64}$/.test(id) ? { requestId: id } : {};
 }

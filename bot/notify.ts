@@ -77,11 +77,11 @@ export function notifyRouter(deps: NotifyRouteDeps): express.Router {
       }
       try {
         const result = await deps.notifications.handle(body);
-        deps.log.info('notification delivered', { notificationId: body.notificationId, kind: body.kind, ...result });
+        deps.log.info('notification delivered', { notificationId: body.notificationId, kind: body.kind, ...(body.kind === 'request' ? { requestId: body.request.id } : {}), ...result });
         res.status(200).json({ status: 'delivered', ...result });
       } catch (e) {
         await deps.store.releaseNotification(body.notificationId).catch(() => undefined);
-        deps.log.error('notification delivery failed', { notificationId: body.notificationId, ...errorDetails(e) });
+        deps.log.error('notification delivery failed', { notificationId: body.notificationId, ...(body.kind === 'request' ? { requestId: body.request.id } : {}), ...errorDetails(e) });
         res.status(503).set('retry-after', '5').json({ error: { code: 'DELIVERY_FAILED', message: 'Teams could not be reached; retry later.' } });
       }
     },
