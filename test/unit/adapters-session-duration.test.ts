@@ -1,13 +1,15 @@
 /**
  * The SessionDuration check (issue 6): revoking an assignment does not end sessions already
  * started, so every managed permission set whose sessions last over an hour is reported at start.
- * DescribePermissionSet is mocked on one client instance; other suites use real clients.
+ * DescribePermissionSet is mocked on one client instance (with its own send); other suites use
+ * real clients or class mocks.
  */
 import { strict as assert } from 'node:assert';
 import { DescribePermissionSetCommand, SSOAdminClient } from '@aws-sdk/client-sso-admin';
 import { mockClient } from 'aws-sdk-client-mock';
 import { checkSessionDurations, durationSeconds, SESSION_DURATION_EVENT } from '../../lambdas/adapters/session-duration';
 import { createReconcileHandler } from '../../lambdas/reconcile/handler';
+import { ownSend } from '../support/aws-capture';
 import { world } from '../support/core-world';
 
 const INSTANCE = 'arn:aws:sso:::instance/ssoins-1111111111111111';
@@ -26,7 +28,8 @@ describe('adapters: SessionDuration check', () => {
   let client: SSOAdminClient;
   let mock: ReturnType<typeof mockClient>;
   beforeEach(() => {
-    client = new SSOAdminClient({ region: 'eu-west-1', credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'x' } });
+    // An instance mock with its own send: a class mock of SSOAdminClient elsewhere (scripts) is neither seen nor restored.
+    client = ownSend(new SSOAdminClient({ region: 'eu-west-1', credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'x' } }));
     mock = mockClient(client);
   });
   afterEach(() => mock.restore());
