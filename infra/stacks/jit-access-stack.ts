@@ -236,6 +236,11 @@ export class JitAccessStack extends Stack {
     grantTables(fns.reconcile, { requests: requestsRw, ledger: ledgerRw });
     fns.reconcile.role.addToPolicy(new iam.PolicyStatement({ sid: 'RestartWorkflow', actions: ['states:StartExecution'], resources: [this.stateMachineArn] }));
     grantIdentityCenter(fns.reconcile, true);
+    // The cold-start SessionDuration check: a session already started outlives a revocation.
+    {
+      const ic = identityCenterResources(this, icScope);
+      fns.reconcile.role.addToPolicy(new iam.PolicyStatement({ sid: 'ReadManagedPermissionSets', actions: ['sso:DescribePermissionSet'], resources: [ic.instance, ...ic.permissionSets] }));
+    }
     grantScheduler(fns.reconcile);
     grantAuditBus(fns.reconcile);
     grantNotify(fns.reconcile);

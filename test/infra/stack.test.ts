@@ -415,6 +415,15 @@ describe('infra: synthesized stack', function () {
       }
     });
 
+    it('lets only reconcile read permission sets (its SessionDuration check), and only the managed ones', () => {
+      for (const name of Object.keys(LAMBDA_ENTRIES)) {
+        const fnName = `jit-access-test-${name === 'auditWriter' ? 'audit-writer' : name}`;
+        const reads = statementsOfFunction(fnName).filter((st) => asArray(st.Action).includes('sso:DescribePermissionSet'));
+        assert.equal(reads.length > 0, name === 'reconcile', fnName);
+        for (const st of reads) assert.ok(asArray(st.Resource).every((r) => /:(instance|permissionSet)\//.test(flat(r))), JSON.stringify(st.Resource));
+      }
+    });
+
     it('lets the audit writer only PutItem into the audit table', () => {
       const statements = statementsOfFunction('jit-access-test-audit-writer');
       const dynamo = statements.flatMap((s) => asArray(s.Action)).filter((a) => a.startsWith('dynamodb:'));
