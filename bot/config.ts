@@ -4,7 +4,7 @@
  * explicitly: a missing or misspelled mode means production, which refuses to start without the
  * single-tenant app registration.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const BOT_ENV = {
   mode: 'JIT_BOT_MODE',

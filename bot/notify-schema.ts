@@ -3,7 +3,7 @@
  * proves the sender; this proves the shape, so a bug in the backend can never crash the bot or
  * put malformed text on a card. Unknown keys are dropped (the backend may add fields first).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { accountIdSchema, type NotificationBody, permissionSetNameSchema, requestIdSchema } from '../core/api';
 import { REQUEST_STATES } from '../core/model';
 

@@ -7,7 +7,7 @@
  * Action.Execute carries all of its card's inputs, so an action legitimately arrives with inputs
  * meant for a sibling action.)
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { LIMITS, accountIdSchema, permissionSetNameSchema, requestIdSchema } from '../core/api';
 
 export const CARD_VERBS = {

@@ -7,7 +7,7 @@
  * Teams activity into the ACTOR_HEADERS, and the bridge (behind the JWT authorizer that admits
  * only the bot's app registration) maps it to an Identity Center user itself.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { AccessRequest, SecurityFinding } from './model';
 import type { NotificationEvent } from './ports';
 

@@ -3,7 +3,7 @@
  * and errors that name the variable. The policy document is inlined into the bundle by infra
  * (esbuild `define` of process.env.JIT_POLICY_JSON) and parsed with the same parser as at synth.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { parsePolicy } from '../core/policy/load';
 import type { Policy } from '../core/policy/types';
 import { ENV } from './contract';

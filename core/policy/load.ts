@@ -5,7 +5,7 @@
  * Unknown keys are errors: a typo such as `aproverGroups` must never silently widen access.
  */
 import { parseDocument } from 'yaml';
-import { z } from 'zod';
+import * as z from 'zod';
 import { PolicyError, type FieldIssue } from '../errors';
 import { HOUR_SECONDS, parsePolicyDuration, toIsoDuration } from './duration';
 import { compileTicketPattern } from './ticket';

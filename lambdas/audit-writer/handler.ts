@@ -2,7 +2,7 @@
  * The `audit-writer` function: every event on the audit bus goes to the append-only audit table.
  * Replays (EventBridge delivers at least once) are absorbed by the sink's conditional put.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { AuditEvent } from '../../core/model';
 import type { AuditSink } from '../../core/ports';
 import { type Log, silentLog } from '../http';

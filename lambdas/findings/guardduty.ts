@@ -3,7 +3,7 @@
  * guardrails stack) as the channel shows findings: the same FindingView as Security Hub's.
  * GuardDuty scores severity 1-10: LOW from 1, MEDIUM from 4, HIGH from 7, CRITICAL from 9.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { FindingView } from '../../core/api';
 import type { FindingSeverity } from '../../core/model';
 import { clip } from '../adapters/finding-views';

@@ -6,7 +6,7 @@
  * the event (same id and UpdatedAt) are sent once, and one call sends at most `maxPerCall` so a
  * burst never floods the channel. A malformed event is an error and sends nothing.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { FindingView } from '../../core/api';
 import type { FindingSeverity } from '../../core/model';
 import type { NotificationSender } from '../adapters/bot-notifier';

@@ -3,7 +3,7 @@
  * server-side (never on a card) and has the approvers notified; the bridge resumes the execution
  * on the deciding vote.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { recordApprovalToken } from '../../core/services';
 import type { ApprovalRequestedPayload } from '../contract';
 import { type Log, silentLog } from '../http';

@@ -7,7 +7,7 @@
  * A revocation that fails is logged with `event: revoke_failed` (the RevokeFailures alarm's
  * metric filter) and rethrown so that the Scheduler retries it and, in the end, dead-letters it.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { isDomainError } from '../../core/errors';
 import { TERMINAL_STATES } from '../../core/model';
 import { expireGrant, failGrant } from '../../core/services';

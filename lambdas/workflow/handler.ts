@@ -3,7 +3,7 @@
  * the payload, call the core service, shape the result for the next Choice state, and rethrow
  * errors under names the definition's Retry/Catch match.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { IllegalTransitionError } from '../../core/errors';
 import type { AssignmentOperation } from '../../core/ports';
 import {
