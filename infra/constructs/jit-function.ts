@@ -83,10 +83,11 @@ export class JitFunction extends Construct {
         sourcesContent: false,
         target: ESBUILD_TARGET,
         format: OutputFormat.CJS,
-        // Bundle the AWS SDK too: the version is pinned by our lock file instead of whatever
-        // the runtime ships, and esbuild keeps only the clients each function imports.
-        externalModules: [],
-        bundleAwsSDK: true,
+        // The AWS SDK v3 comes with the Node.js runtime: bundling it made every function about
+        // 1.3 MB (each bundle carried every client the shared wiring imports) against a 300 KB
+        // budget (docs/PERFORMANCE.md). The code uses long-standing commands only.
+        externalModules: ['@aws-sdk/*'],
+        bundleAwsSDK: false,
         metafile: true,
         define: { [`process.env.${ENV.policyJson}`]: JSON.stringify(props.policyJson) },
       },
