@@ -1,0 +1,202 @@
+/**
+ * End to end through Microsoft's Agents Playground: the whole sandbox (sandbox/orchestrator) with
+ * the playground as the Teams client, watched in headless Chromium. Every step leaves a
+ * screenshot in test-artifacts/e2e/.
+ *
+ * What goes through the UI and what does not (honestly): the current user (Alice) types in the
+ * UI; the playground's UI can show only one user at a time, so actions of other users (approvers,
+ * Frank) and card button clicks go through the playground's own conversation API (the same
+ * `adaptiveCard/action` invoke the UI sends), and Frank's own request, whose 1:1 chat the
+ * playground does not have, goes straight to the bridge. Expiry is reached by moving the
+ * sandbox clock forward, which makes the Scheduler stand-in fire the revoke schedule.
+ */
+import { strict as assert } from 'node:assert';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { ACTOR_HEADERS } from '../../core/api';
+import type { StoredRequest } from '../../core/model';
+import { startSandbox, type Sandbox } from '../../sandbox/orchestrator';
+import { PLAYGROUND_IDS } from '../../sandbox/playground';
+import { type DemoPerson, loadDemoPeople } from '../../sandbox/seed';
+import { actionData, type Json, PlaygroundDriver, until } from './playground-driver';
+
+const people = loadDemoPeople();
+const person = (key: string): DemoPerson => people.people.find((p) => p.key === key)!;
+const alice = person('alice');
+const carol = person('carol');
+const dan = person('dan');
+const frank = person('frank');
+const BOT_ID = 'jit-access-sandbox-bot';
+const PERSONAL = PLAYGROUND_IDS.personalChat;
+const CHANNEL = PLAYGROUND_IDS.oncallChannel;
+const PORTS = { bot: 3988, bridge: 3989, aws: 4609, playground: 56160 };
+
+describe('end to end through the Agents Playground', function () {
+  this.timeout(120_000);
+  let sandbox: Sandbox;
+  let pg: PlaygroundDriver;
+  let dataDir: string;
+  let seq = 0;
+
+  before(async function () {
+    this.timeout(120_000);
+    dataDir = await mkdtemp(join(tmpdir(), 'jit-e2e-'));
+    sandbox = await startSandbox({ dataDir, ports: PORTS, playground: true, assignmentDelayMs: { min: 100, max: 300 }, grantPollMs: 200, reconcileIntervalMs: 0, logLevel: 'ERROR', log: () => undefined });
+    pg = new PlaygroundDriver(sandbox.urls.playground!, BOT_ID, resolve('test-artifacts', 'e2e'));
+    await pg.start();
+    // The approvers have used the bot in the channel once (as in a real team), so its reference is known.
+    await pg.say(carol.teamsUserId, CHANNEL, 'help', true);
+    await pg.waitForCard('the help card in the channel', CHANNEL, () => true);
+  });
+  after(async () => {
+    await pg?.stop();
+    await sandbox?.stop();
+    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+  });
+
+  const stored = async (id: string) => (await sandbox.stores.requests.get(id)) as StoredRequest;
+  const waitState = (id: string, state: string, timeoutMs = 30_000) => until(`${id} ${state}`, async () => ((await stored(id))?.state === state ? stored(id) : undefined), timeoutMs);
+  const newest = async (before: Set<string>) => until('the new request', async () => (await sandbox.stores.requests.list({})).find((r) => !before.has(r.id)));
+  const ids = async () => new Set((await sandbox.stores.requests.list({})).map((r) => r.id));
+  const live = (r: StoredRequest) => sandbox.aws.identityCenter.hasAssignment({ accountId: r.accountId, permissionSetArn: r.permissionSetArn, principalId: r.requester.userId });
+
+  /** Alice asks for access: "request" typed in the UI (first time) or sent as her, then the form submitted. */
+  async function aliceRequests(fields: Json, viaUi = false): Promise<StoredRequest> {
+    const mark = pg.messages.length;
+    if (viaUi) {
+      await pg.open('Personal Chat');
+      await pg.typeInUi('request');
+    } else {
+      await pg.say(alice.teamsUserId, PERSONAL, 'request');
+    }
+    const form = await pg.waitForCard('the request form', PERSONAL, (c) => !!actionData(c, 'request.submit'), mark);
+    if (viaUi) await pg.screenshot('alice-request-form');
+    const before = await ids();
+    const data = { ...actionData(form.card, 'request.submit'), clientRequestId: `e2e-${Date.now()}-${++seq}`, ...fields };
+    await pg.click(alice.teamsUserId, PERSONAL, form.message.messageId, 'request.submit', data);
+    return newest(before);
+  }
+
+  async function channelCardFor(id: string, after = 0) {
+    return pg.waitForCard(`the channel card of ${id}`, CHANNEL, (c) => JSON.stringify(c).includes(id), after);
+  }
+
+  async function vote(who: DemoPerson, id: string, decision: 'approve' | 'deny'): Promise<string> {
+    const { message } = await channelCardFor(id);
+    const r = await stored(id);
+    const conversation = message.postConversationId ?? message.conversationId;
+    const answer = await pg.click(who.teamsUserId, conversation, message.messageId, `approval.${decision}`, { requestId: id, version: r.version });
+    return JSON.stringify(answer);
+  }
+
+  it('main path: PowerUser asked in 1:1, approved in on-call, active, live in Identity Center, revoked at expiry, cards updated', async () => {
+    await pg.screenshot('welcome');
+    const request = await aliceRequests({ accountId: '111111111111', permissionSetName: 'PowerUser', durationMinutes: '2', justification: 'Fix the broken deploy pipeline (INC-7)' }, true);
+    await pg.screenshot('alice-submitted');
+    await channelCardFor(request.id);
+    await pg.open('Platform - on-call');
+    await pg.screenshot('approval-card-in-on-call');
+    assert.equal((await stored(request.id)).state, 'PENDING_APPROVAL');
+
+    const approvedMark = pg.messages.length;
+    await vote(carol, request.id, 'approve');
+    const active = await waitState(request.id, 'ACTIVE');
+    assert.equal(live(active), true, 'the assignment exists in the Identity Center stand-in');
+    await pg.waitForCard('Alice told it is active', PERSONAL, (c) => /active/i.test(JSON.stringify(c)), approvedMark);
+    await pg.screenshot('channel-after-approval');
+    await pg.open('Personal Chat');
+    await pg.screenshot('alice-sees-active');
+
+    const mark = pg.messages.length;
+    sandbox.clock.advance(2 * 60_000 + 1000);
+    const expired = await waitState(request.id, 'EXPIRED');
+    assert.equal(live(expired), false, 'the assignment was revoked');
+    await until('Alice and the channel told', () => {
+      const later = pg.messages.slice(mark);
+      return (later.some((m) => m.conversationId === PERSONAL) && later.some((m) => m.conversationId.startsWith(CHANNEL) || m.postConversationId?.startsWith(CHANNEL))) || undefined;
+    });
+    await pg.screenshot('alice-sees-expired');
+    await pg.open('Platform - on-call');
+    await pg.screenshot('channel-card-expired');
+  });
+
+  it('deny: the approver denies, nothing is granted, Alice is told', async () => {
+    const request = await aliceRequests({ accountId: '222222222222', permissionSetName: 'PowerUser', durationMinutes: '2', justification: 'Look at the production incident logs' });
+    const mark = pg.messages.length;
+    await vote(dan, request.id, 'deny');
+    const denied = await waitState(request.id, 'DENIED');
+    assert.equal(live(denied), false);
+    await pg.waitForCard('Alice told it was denied', PERSONAL, (c) => /denied/i.test(JSON.stringify(c)), mark);
+    await pg.open('Personal Chat');
+    await pg.screenshot('alice-sees-denied');
+  });
+
+  it('self-approval is refused: Frank cannot approve his own request, Carol can', async () => {
+    const res = await fetch(`${sandbox.urls.bridge}/requests`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', [ACTOR_HEADERS.tenantId]: people.tenantId, [ACTOR_HEADERS.aadObjectId]: frank.aadObjectId, [ACTOR_HEADERS.upn]: frank.upn },
+      body: JSON.stringify({ clientRequestId: `e2e-frank-${Date.now()}`, accountId: '111111111111', permissionSetName: 'PowerUser', durationMinutes: 2, justification: 'Restart the staging workers' }),
+    });
+    assert.equal(res.status, 201);
+    const id = ((await res.json()) as { request: { id: string } }).request.id;
+    const answer = await vote(frank, id, 'approve');
+    assert.match(answer, /own|yourself|self/i, `Frank is told why: ${answer.slice(0, 300)}`);
+    assert.equal((await stored(id)).state, 'PENDING_APPROVAL');
+    await pg.open('Platform - on-call');
+    await pg.screenshot('self-approval-refused');
+    await vote(carol, id, 'approve');
+    await waitState(id, 'ACTIVE');
+  });
+
+  it('two-approver quorum: Admin needs Carol and Dan', async () => {
+    const request = await aliceRequests({ accountId: '111111111111', permissionSetName: 'Admin', durationMinutes: '2', justification: 'Apply the IAM boundary change', ticketId: 'CHG-1234' });
+    await vote(carol, request.id, 'approve');
+    await until('the first vote recorded', async () => ((await stored(request.id)).votes.length === 1 ? true : undefined));
+    assert.equal((await stored(request.id)).state, 'PENDING_APPROVAL', 'one approval of two is not enough');
+    await pg.open('Platform - on-call');
+    await pg.screenshot('quorum-one-of-two');
+    await vote(dan, request.id, 'approve');
+    const active = await waitState(request.id, 'ACTIVE');
+    assert.equal(live(active), true);
+    await pg.screenshot('quorum-two-of-two-active');
+  });
+
+  it('break-glass: production Admin at once, a CRITICAL finding in the channel', async () => {
+    const mark = pg.messages.length;
+    const request = await aliceRequests({ accountId: '222222222222', permissionSetName: 'Admin', durationMinutes: '5', justification: 'Production outage, customers down', ticketId: 'INC-999', breakGlass: 'true' });
+    const active = await waitState(request.id, 'ACTIVE');
+    assert.equal(active.route, 'break_glass');
+    assert.equal(live(active), true);
+    await pg.waitForCard('the CRITICAL finding in the channel', CHANNEL, (c) => /critical/i.test(JSON.stringify(c)) && /break/i.test(JSON.stringify(c)), mark, 30_000);
+    await pg.open('Platform - on-call');
+    await pg.screenshot('break-glass-finding-in-channel');
+  });
+
+  it('early revoke: Alice ends her access before it expires', async () => {
+    const request = await aliceRequests({ accountId: '111111111111', permissionSetName: 'ReadOnly', durationMinutes: '5', justification: 'Read the cost explorer reports' });
+    const active = await waitState(request.id, 'ACTIVE');
+    assert.equal(live(active), true);
+    const status = await pg.waitForCard('the status card with Revoke', PERSONAL, (c) => actionData(c, 'grant.revoke')?.requestId === request.id);
+    await pg.click(alice.teamsUserId, PERSONAL, status.message.messageId, 'grant.revoke', { requestId: request.id });
+    const revoked = await waitState(request.id, 'REVOKED');
+    assert.equal(live(revoked), false);
+    await pg.open('Personal Chat');
+    await pg.screenshot('early-revoke');
+  });
+
+  it('extend: Alice adds minutes to an active grant and the expiry moves', async () => {
+    const request = await aliceRequests({ accountId: '222222222222', permissionSetName: 'ReadOnly', durationMinutes: '2', justification: 'Read the production dashboards' });
+    const active = await waitState(request.id, 'ACTIVE');
+    const status = await pg.waitForCard('the status card with Extend', PERSONAL, (c) => actionData(c, 'grant.extend')?.requestId === request.id);
+    await pg.click(alice.teamsUserId, PERSONAL, status.message.messageId, 'grant.extend', { ...actionData(status.card, 'grant.extend'), requestId: request.id, additionalMinutes: '2' });
+    const extended = await until('the later end', async () => {
+      const r = await stored(request.id);
+      return Date.parse(r.grant!.endsAt) > Date.parse(active.grant!.endsAt) ? r : undefined;
+    });
+    assert.equal(Date.parse(extended.grant!.endsAt) - Date.parse(active.grant!.endsAt), 2 * 60_000);
+    assert.equal(extended.state, 'ACTIVE');
+    await pg.open('Personal Chat');
+    await pg.screenshot('extended');
+  });
+});
