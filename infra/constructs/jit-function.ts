@@ -90,6 +90,8 @@ export class JitFunction extends Construct {
         bundleAwsSDK: false,
         metafile: true,
         define: { [`process.env.${ENV.policyJson}`]: JSON.stringify(props.policyJson) },
+        // The policy arrives as JSON (define above): the YAML parser stays out of the bundles.
+        esbuildArgs: { '--alias:yaml': './lambdas/yaml-unavailable.ts' },
       },
     });
 
