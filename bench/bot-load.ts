@@ -3,6 +3,13 @@
  * authentication off) and against a bare botbuilder echo bot, same express setup, same load, same
  * run. Each bot, the stubs (bridge + connector) and the load generator run in separate processes.
  *
+ * Two kinds of load. The 1 / 50 / 200 connection levels are closed loops (each connection sends
+ * its next request as soon as the previous answer arrives): they give the saturation throughput,
+ * and their p99 at saturation is mostly the load generator's own queueing (a bare node:http server
+ * shows the same tail). The ratio is measured at 200 connections with a fixed offered load
+ * (`ratioRate` requests per second over all connections, sent in bursts), so both bots get exactly
+ * the same work and the p99 says how long the slowest of 200 simultaneous clicks waits.
+ *
  * The load is Action.Execute invokes, alternating approval.approve (an approver in the on-call
  * channel) and request.submit (a requester in their 1:1 chat, replying to the form message).
  */
@@ -32,7 +39,7 @@ export interface LoadLevel {
 }
 
 export interface BotLoadResult {
-  ratioRuns: Array<{ jitP99Ms: number; echoP99Ms: number; ratio: number }>;
+  ratioRuns: Array<{ jitP99Ms: number; echoP99Ms: number; ratio: number; jitP50Ms: number; echoP50Ms: number }>;
   ratio: number;
   levels: { jit: LoadLevel[]; echo: LoadLevel[] };
   peakRssMb: { jit: number; echo: number };
@@ -76,11 +83,12 @@ export function cardActions(connectorUrl: string): Array<{ verb: string; body: s
   ];
 }
 
-async function load(url: string, bodies: string[], connections: number, durationS: number): Promise<AutocannonResult> {
+async function load(url: string, bodies: string[], connections: number, durationS: number, overallRate?: number): Promise<AutocannonResult> {
   return autocannon({
     url: `${url}/api/messages`,
     connections,
     duration: durationS,
+    ...(overallRate ? { overallRate } : {}),
     pipelining: 1,
     timeout: 10,
     requests: bodies.map((body) => ({ method: 'POST', path: '/api/messages', headers: { 'content-type': 'application/json' }, body })),
@@ -106,7 +114,7 @@ async function preflight(name: string, url: string, actions: Array<{ verb: strin
   }
 }
 
-export async function runBotLoad(options: { durationS: number; warmupS: number; ratioRuns: number; levels: number[]; ratioConnections: number; log: (line: string) => void }): Promise<BotLoadResult> {
+export async function runBotLoad(options: { durationS: number; warmupS: number; ratioRuns: number; levels: number[]; ratioConnections: number; ratioRate: number; log: (line: string) => void }): Promise<BotLoadResult> {
   const problems: string[] = [];
   const stubs = await startChild<{ bridgeUrl: string; connectorUrl: string }>('bot/stubs.ts');
   const bots: Record<'jit' | 'echo', Child<{ url: string }>> = {
@@ -132,10 +140,10 @@ export async function runBotLoad(options: { durationS: number; warmupS: number; 
     // The ratio: alternate echo and jit so that drift (thermal, other tenants) hits both alike.
     const ratioRuns: BotLoadResult['ratioRuns'] = [];
     for (let i = 0; i < options.ratioRuns; i++) {
-      const echo = await load(bots.echo.ready.url, bodies, options.ratioConnections, options.durationS);
-      const jit = await load(bots.jit.ready.url, bodies, options.ratioConnections, options.durationS);
+      const echo = await load(bots.echo.ready.url, bodies, options.ratioConnections, options.durationS, options.ratioRate);
+      const jit = await load(bots.jit.ready.url, bodies, options.ratioConnections, options.durationS, options.ratioRate);
       for (const [name, r] of [['echo', echo], ['jit', jit]] as const) if (r.errors + r.timeouts + r.non2xx > 0) problems.push(`${name} run ${i + 1}: ${r.errors} errors, ${r.timeouts} timeouts, ${r.non2xx} non-2xx`);
-      ratioRuns.push({ jitP99Ms: jit.latency.p99, echoP99Ms: echo.latency.p99, ratio: round(jit.latency.p99 / echo.latency.p99, 3) });
+      ratioRuns.push({ jitP99Ms: jit.latency.p99, echoP99Ms: echo.latency.p99, ratio: round(jit.latency.p99 / echo.latency.p99, 3), jitP50Ms: jit.latency.p50, echoP50Ms: echo.latency.p50 });
       options.log(`  ratio run ${i + 1}: jit p99 ${jit.latency.p99} ms / echo p99 ${echo.latency.p99} ms = ${round(jit.latency.p99 / echo.latency.p99, 3)}`);
     }
     return {
@@ -152,5 +160,5 @@ export async function runBotLoad(options: { durationS: number; warmupS: number; 
 }
 
 if (require.main === module) {
-  void runBotLoad({ durationS: Number(process.env.BENCH_DURATION_S ?? 5), warmupS: 2, ratioRuns: 3, levels: [1, 50, 200], ratioConnections: 200, log: console.log }).then((r) => console.log(JSON.stringify(r, null, 2)));
+  void runBotLoad({ durationS: Number(process.env.BENCH_DURATION_S ?? 5), warmupS: 2, ratioRuns: 3, levels: [1, 50, 200], ratioConnections: 200, ratioRate: 400, log: console.log }).then((r) => console.log(JSON.stringify(r, null, 2)));
 }

@@ -5,7 +5,7 @@
  * cold initialization (module evaluation; handlers build their AWS clients on first invocation).
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as esbuild from 'esbuild';
@@ -29,8 +29,9 @@ export interface BundleResult {
  * infra/constructs/jit-function.ts: minify, sourceMap + DEFAULT mode, sourcesContent false,
  * target, CJS, externalModules, bundleAwsSDK, define of the policy).
  */
-export function infraEsbuildOptions(policyJson: string, external: string[]): esbuild.BuildOptions {
+export function infraEsbuildOptions(policyJson: string, external: string[], alias: Record<string, string> = {}): esbuild.BuildOptions {
   return {
+    alias,
     bundle: true,
     platform: 'node',
     target: ESBUILD_TARGET,
@@ -47,28 +48,39 @@ export function infraEsbuildOptions(policyJson: string, external: string[]): esb
 
 /** What infra marks external: nothing but what it lists (bundleAwsSDK true keeps the SDK in). */
 export function infraExternals(): string[] {
-  const text = require('node:fs').readFileSync(join(REPO_ROOT, 'infra/constructs/jit-function.ts'), 'utf8') as string;
+  const text = readFileSync(join(REPO_ROOT, 'infra/constructs/jit-function.ts'), 'utf8');
   const list = text.match(/externalModules:\s*\[([^\]]*)\]/)?.[1] ?? '';
   const externals = [...list.matchAll(/'([^']+)'/g)].map((m) => m[1]!);
   if (/bundleAwsSDK:\s*false/.test(text) && !externals.some((e) => e.startsWith('@aws-sdk'))) externals.push('@aws-sdk/*');
   return externals;
 }
 
+/** The `--alias:<module>` esbuildArgs of infra (the YAML parser replaced by a stub in the functions). */
+export function infraAliases(): Record<string, string> {
+  const text = readFileSync(join(REPO_ROOT, 'infra/constructs/jit-function.ts'), 'utf8');
+  return Object.fromEntries([...text.matchAll(/'--alias:([^']+)':\s*'([^']+)'/g)].map((m) => [m[1]!, m[2]!]));
+}
+
 function coldInit(file: string): number {
   const script = `const t=performance.now();require(${JSON.stringify(file)});process.stdout.write(String(performance.now()-t))`;
-  const out = execFileSync(process.execPath, ['--enable-source-maps', '-e', script], { env: { PATH: process.env.PATH ?? '', AWS_REGION: 'us-east-1', NODE_OPTIONS: '' }, encoding: 'utf8' });
+  const out = execFileSync(process.execPath, ['--enable-source-maps', '-e', script], {
+    // Externals (the AWS SDK) come from the runtime in Lambda; here from the repository's node_modules.
+    env: { PATH: process.env.PATH ?? '', AWS_REGION: 'us-east-1', NODE_OPTIONS: '', NODE_PATH: join(REPO_ROOT, 'node_modules') },
+    encoding: 'utf8',
+  });
   return Number(out);
 }
 
-export async function runBundles(options: { coldRuns: number }): Promise<{ bundles: BundleResult[]; externals: string[] }> {
+export async function runBundles(options: { coldRuns: number }): Promise<{ bundles: BundleResult[]; externals: string[]; aliases: Record<string, string> }> {
   const { policyJson } = loadPolicyFile(join(REPO_ROOT, 'infra/policy.example.yaml'));
   const externals = infraExternals();
+  const aliases = infraAliases();
   const outDir = mkdtempSync(join(tmpdir(), 'jit-bench-bundles-'));
   const bundles: BundleResult[] = [];
   try {
     for (const [name, entry] of Object.entries(LAMBDA_ENTRIES) as Array<[LambdaName, string]>) {
       const outfile = join(outDir, name, 'index.js');
-      const result = await esbuild.build({ ...infraEsbuildOptions(policyJson, externals), entryPoints: [join(REPO_ROOT, entry)], outfile, absWorkingDir: REPO_ROOT });
+      const result = await esbuild.build({ ...infraEsbuildOptions(policyJson, externals, aliases), entryPoints: [join(REPO_ROOT, entry)], outfile, absWorkingDir: REPO_ROOT });
       const output = Object.values(result.metafile!.outputs).find((o) => o.entryPoint)!;
       const by = new Map<string, number>();
       for (const [file, input] of Object.entries(output.inputs)) {
@@ -88,7 +100,7 @@ export async function runBundles(options: { coldRuns: number }): Promise<{ bundl
   } finally {
     rmSync(outDir, { recursive: true, force: true });
   }
-  return { bundles, externals };
+  return { bundles, externals, aliases };
 }
 
 if (require.main === module) void runBundles({ coldRuns: 3 }).then((r) => console.log(JSON.stringify(r, null, 2)));
