@@ -11,7 +11,7 @@ import { guardDutyConsoleLink, guardDutyFindingView, labelFromGuardDutyScore } f
 function guardDutyEvent(over: Record<string, unknown> = {}) {
   return {
     version: '0',
-    id: 'c8c4daa7-a20c-2f03-0070-b7393dd542ad',
+    id: '00000000-0000-4000-8000-00000000dd01',
     'detail-type': 'GuardDuty Finding',
     source: 'aws.guardduty',
     account: '111111111111',
