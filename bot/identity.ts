@@ -39,6 +39,8 @@ const LOGIN = /^[^\s@]{1,128}@[^\s@]{1,128}$/;
 
 export interface IdentityResolverOptions {
   ttlMs?: number;
+  /** A slow roster must not eat the invoke's 15 s: after this, go on without the UPN. */
+  rosterTimeoutMs?: number;
   maxEntries?: number;
   now?: () => number;
   log?: Log;
@@ -50,6 +52,7 @@ export class IdentityResolver {
   private readonly maxEntries: number;
   private readonly now: () => number;
   private readonly log: Log;
+  private readonly rosterTimeoutMs: number;
 
   constructor(
     private readonly roster: RosterLookup,
@@ -59,6 +62,15 @@ export class IdentityResolver {
     this.maxEntries = options.maxEntries ?? 5000;
     this.now = options.now ?? Date.now;
     this.log = options.log ?? silentLog;
+    this.rosterTimeoutMs = options.rosterTimeoutMs ?? 3000;
+  }
+
+  private lookup(context: TurnContext, userId: string): ReturnType<RosterLookup['getMember']> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`the Teams roster did not answer within ${this.rosterTimeoutMs} ms`)), this.rosterTimeoutMs);
+    });
+    return Promise.race([this.roster.getMember(context, userId), timeout]).finally(() => clearTimeout(timer));
   }
 
   async actorFor(context: TurnContext): Promise<ActorIdentity> {
@@ -73,7 +85,7 @@ export class IdentityResolver {
 
     let upn: string | undefined;
     try {
-      const member = await this.roster.getMember(context, activity.from.id);
+      const member = await this.lookup(context, activity.from.id);
       // The roster must describe the same person the activity is from.
       if (member && (!member.aadObjectId || member.aadObjectId.toLowerCase() === aadObjectId.toLowerCase())) {
         const login = member.userPrincipalName || member.email;
