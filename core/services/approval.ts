@@ -36,10 +36,10 @@ export async function validateForWorkflow(deps: CoreDeps, input: { requestId: st
       await notify(deps, 'approved', next);
       return { request: toView(next), route: current.route, approvalTimeoutSeconds: remaining };
     }
-    if (current.state === 'PENDING_APPROVAL' || (current.state === 'APPROVED' && current.route !== 'approval')) {
+    // Pending approval, or a retry after the approval above was written: nothing to change.
+    if (current.state === 'PENDING_APPROVAL' || current.state === 'APPROVED') {
       return { request: toView(current), route: current.route, approvalTimeoutSeconds: remaining };
     }
-    if (current.state === 'APPROVED') return { request: toView(current), route: current.route, approvalTimeoutSeconds: remaining };
     throw new IllegalTransitionError(current.state, 'APPROVED', `This request is already ${describeState(current.state)}.`);
   });
 }
