@@ -10,7 +10,7 @@
 import * as z from 'zod';
 import { isDomainError } from '../../core/errors';
 import { TERMINAL_STATES } from '../../core/model';
-import { expireGrant, failGrant } from '../../core/services';
+import { AssignmentBusyError, expireGrant, failGrant } from '../../core/services';
 import type { RevokePayload } from '../contract';
 import { type Log, silentLog } from '../http';
 import { toWorkflowError, WorkflowError } from '../workflow/errors';
@@ -67,6 +67,12 @@ export function createRevokeHandler(source: DepsSource, options: { log?: Log; me
         }
       }
       const err = toWorkflowError(e);
+      if (e instanceof AssignmentBusyError) {
+        // A duplicate delivery met the revocation already under way: not a failure. The retry
+        // then finds the request ended (duplicate) or takes over an abandoned delete.
+        log.info('revocation under way elsewhere; retrying later', { requestId: payload.requestId, source: payload.source });
+        throw err;
+      }
       countFailure(metrics, 'revoke_failed');
       log.error('revoke failed', { event: REVOKE_FAILED_EVENT, requestId: payload.requestId, source: payload.source, error: err.name, message: err.message });
       throw err;

@@ -386,10 +386,13 @@ describe('workflow: the synthesized state machine with the real handlers', funct
       const id = await submit(w, 'alice', { permissionSetName: 'ReadOnly', durationMinutes: 10 });
       assert.equal((await flow.settled(id)).status, 'SUCCEEDED');
       await w.clock.advance(10 * 60_000);
-      const revoke = createRevokeHandler(w.deps);
+      const lines: Array<Record<string, unknown> | undefined> = [];
+      const record = (_m: string, d?: Record<string, unknown>) => void lines.push(d);
+      const revoke = createRevokeHandler(w.deps, { log: { debug: record, info: record, warn: record, error: record } });
       const both = await Promise.allSettled([revoke({ requestId: id, source: 'schedule' }), revoke({ requestId: id, source: 'schedule' })]);
       const retried = both.filter((r) => r.status === 'rejected').map((r) => ((r as PromiseRejectedResult).reason as Error).name);
       assert.ok(retried.every((n) => n === 'RetryableError'), retried.join(', '));
+      assert.ok(!lines.some((d) => d?.event === 'revoke_failed'), 'a duplicate is not a revoke failure (no RevokeFailures alarm)');
       assert.equal((await revoke({ requestId: id, source: 'schedule' })).outcome, 'duplicate', 'the retry is a no-op');
       assert.equal(await stateOf(w, id), 'EXPIRED');
       assert.equal(w.assignments.writes.filter((x) => x.kind === 'delete').length, 1);
