@@ -20,7 +20,7 @@ describe('bot identity: the actor comes from the activity, the UPN from the rost
   });
 
   it('ignores a roster answer about someone else', async () => {
-    const r = new IdentityResolver({ getMember: async () => ({ aadObjectId: 'bbbbbbbb-0000-0000-0000-000000000002', userPrincipalName: 'bob@example.com' }) });
+    const r = new IdentityResolver({ getMember: async () => ({ aadObjectId: 'bbbbbbbb-0000-0000-0000-000000000002', userPrincipalName: 'bob@example.com', name: 'Bob' }) });
     assert.equal((await r.actorFor(context({ aadObjectId: OID }))).upn, undefined);
   });
 
