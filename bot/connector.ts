@@ -127,7 +127,12 @@ export function createBotFrameworkAuthentication(config: Pick<BotConfig, 'authen
 export interface Messenger {
   /** Starts a new thread in a Teams channel with `activity` as its root message. */
   createChannelThread(channel: Partial<ConversationReference>, activity: Partial<Activity>): Promise<{ conversationId: string; activityId: string }>;
-  send(reference: Partial<ConversationReference>, activity: Partial<Activity>): Promise<string>;
+  /**
+   * Posts a message. Resolves to its id, or to undefined when the connector accepted it without
+   * one: the Agents Playground splits an activity with text and a card into two messages and
+   * answers 202 with no body. Callers that must update the message later cannot without an id.
+   */
+  send(reference: Partial<ConversationReference>, activity: Partial<Activity>): Promise<string | undefined>;
   update(reference: Partial<ConversationReference>, activityId: string, activity: Partial<Activity>): Promise<void>;
 }
 
@@ -172,14 +177,14 @@ export class ConnectorMessenger implements Messenger {
     return { conversationId, activityId };
   }
 
-  async send(reference: Partial<ConversationReference>, activity: Partial<Activity>): Promise<string> {
+  async send(reference: Partial<ConversationReference>, activity: Partial<Activity>): Promise<string | undefined> {
     const conversationId = reference.conversation?.id;
     if (!conversationId) throw new Error('The conversation reference has no conversation id.');
     const connector = await this.client(reference.serviceUrl);
     const full = this.address(reference, activity);
+    // A failed send throws (RestError with the status); a 2xx without a body is a delivered message.
     const r = await connector.conversations.sendToConversation(conversationId, full as Activity);
-    if (!r?.id) throw new Error('Teams did not return the id of the sent message.');
-    return r.id;
+    return r?.id || undefined;
   }
 
   async update(reference: Partial<ConversationReference>, activityId: string, activity: Partial<Activity>): Promise<void> {

@@ -19,6 +19,10 @@
  *
  * Posting a card is claimed first (a conditional create of its record), so two deliveries of the
  * same event never post two cards; a claim older than `claimStaleMs` is taken over.
+ *
+ * A connector may accept a message without returning its id (the Agents Playground does when it
+ * splits one activity into several messages). Such a card cannot be updated in place: it is
+ * recorded without an id, and a later change posts a fresh copy instead.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import type { Activity, ConversationReference, Mention } from 'botbuilder';
@@ -228,7 +232,7 @@ export class TeamsNotifications implements NotificationHandler {
           return;
         }
         // Update Teams first, then the record: a failed update is retried by the sender's retry.
-        await this.deps.messenger.update(this.recordReference(record), record.activityId, await t.activity());
+        await this.deps.messenger.update(await this.recordReference(record), record.activityId, cardOnly(await t.activity()));
         const next: CardRecord = { ...record, renderedVersion: request.version, updatedAt: now, ...(t.extra ? await t.extra() : {}) };
         if (await store.updateCard(next, record)) {
           out.updated++;
@@ -236,7 +240,12 @@ export class TeamsNotifications implements NotificationHandler {
         }
         continue;
       }
-      if (!t.create) return;
+      const postedWithoutId = !!record.conversationId && record.renderedVersion >= 0;
+      if (!t.create && !postedWithoutId) return;
+      if (postedWithoutId && request.version <= record.renderedVersion) {
+        out.skipped++;
+        return;
+      }
       if (record.claimId && record.claimedAt !== undefined && now - record.claimedAt < this.claimStaleMs) throw new CardBusyError(request.id, t.kind);
       const claimed: CardRecord = { ...record, claimId: randomUUID(), claimedAt: now, updatedAt: now };
       if (!(await store.updateCard(claimed, record))) continue;
@@ -257,11 +266,12 @@ export class TeamsNotifications implements NotificationHandler {
       }
       const activity = await t.activity();
       let conversationId: string;
-      let activityId: string;
+      let activityId: string | undefined;
       if (target.thread) ({ conversationId, activityId } = await messenger.createChannelThread(target.reference, activity));
       else {
         conversationId = target.reference.conversation?.id ?? '';
         activityId = await messenger.send(target.reference, activity);
+        if (!activityId) this.deps.log.info('the connector returned no message id; the card will be posted again instead of updated', { requestId: request.id, kind: t.kind });
       }
       const posted: CardRecord = {
         ...released,
@@ -280,12 +290,14 @@ export class TeamsNotifications implements NotificationHandler {
     }
   }
 
-  private recordReference(record: CardRecord): StoredReference {
+  /** Where an update goes. The bot's account is the one Teams addressed it by (learned from the channel), else the configured id. */
+  private async recordReference(record: CardRecord): Promise<StoredReference> {
     const tenantId = this.deps.channel.tenantId;
+    const learnedBot = (await this.deps.store.getChannelReference().catch(() => undefined))?.bot;
     return {
       channelId: 'msteams',
       serviceUrl: record.serviceUrl ?? this.deps.channel.serviceUrl,
-      bot: { id: this.deps.channel.botId, name: '' },
+      bot: learnedBot?.id ? learnedBot : { id: this.deps.channel.botId, name: '' },
       conversation: { id: record.conversationId!, isGroup: record.kind !== 'status', conversationType: record.kind === 'status' ? 'personal' : 'channel', name: '', ...(tenantId ? { tenantId } : {}) },
     } as Partial<ConversationReference>;
   }
@@ -341,6 +353,16 @@ export class TeamsNotifications implements NotificationHandler {
 
 function zero(): Outcome {
   return { posted: 0, updated: 0, skipped: 0 };
+}
+
+/**
+ * An update carries the card alone. The @mention lead of a channel post did its job when the post
+ * was created; a connector may refuse an update that is text plus a card (the Agents Playground
+ * does: "Activity resulted into multiple skype activities").
+ */
+function cardOnly(activity: Partial<Activity>): Partial<Activity> {
+  const { text: _text, textFormat: _format, entities: _mentions, ...rest } = activity;
+  return rest;
 }
 
 function cardActivity(card: cards.AdaptiveCard): Partial<Activity> {
