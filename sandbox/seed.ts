@@ -21,8 +21,8 @@ export const DEMO_PRODUCT_ACCOUNT_ID = '123456789012';
 export const DEMO_INSTANCE_ARN = 'arn:aws:sso:::instance/ssoins-1111111111111111';
 
 export const DEMO_ACCOUNTS = [
-  { id: '111111111111', name: 'demo-sandbox', ouPath: ['r-demo', 'ou-demo-11111111'] },
-  { id: '222222222222', name: 'demo-production', ouPath: ['r-demo', 'ou-demo-22222222'] },
+  { id: '111111111111', name: 'sandbox-dev', ouPath: ['r-demo', 'ou-demo-11111111'] },
+  { id: '222222222222', name: 'sandbox-prod', ouPath: ['r-demo', 'ou-demo-22222222'] },
 ] as const;
 
 const psArn = (suffix: string) => `arn:aws:sso:::permissionSet/ssoins-1111111111111111/ps-${suffix}`;
@@ -111,7 +111,7 @@ export function demoDirectory(people: DemoPeople = loadDemoPeople()): Directory 
 }
 
 /**
- * Assignments that exist before the product runs: Carol has had ReadOnly on demo-production
+ * Assignments that exist before the product runs: Carol has had ReadOnly on sandbox-prod
  * for ever. The product must list it and never delete it (grants are reference-counted and
  * ownership is recorded).
  */
