@@ -8,7 +8,7 @@
  * - the playground's conversation stream (WebSocket) to see every message and card update the
  *   bot sends, with the ids that card actions reply to.
  */
-import { mkdirSync } from 'node:fs';
+import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
 
@@ -61,6 +61,12 @@ export class PlaygroundDriver {
     readonly artifactsDir: string,
   ) {
     mkdirSync(artifactsDir, { recursive: true });
+    writeFileSync(this.streamLog, '');
+  }
+
+  /** Every event of the playground's conversation stream, one JSON per line (a test artifact for diagnosis). */
+  get streamLog(): string {
+    return join(this.artifactsDir, 'stream.jsonl');
   }
 
   async start(): Promise<void> {
@@ -84,6 +90,7 @@ export class PlaygroundDriver {
   }
 
   private record(raw: string): void {
+    appendFileSync(this.streamLog, `${raw}\n`);
     let event: { action?: string; actionConversationId?: string; message?: Json };
     try {
       event = JSON.parse(raw) as typeof event;
@@ -93,11 +100,14 @@ export class PlaygroundDriver {
     if ((event.action !== 'createMessage' && event.action !== 'updateMessage') || !event.message) return;
     const m = event.message;
     const attachments = (m.attachments as Array<{ contentType?: string; content?: Json }> | undefined) ?? [];
+    const messageId = String(m.messageId ?? m.id ?? '');
+    // An update names the channel, not the thread: the thread is the one the message was created in.
+    const createdIn = this.messages.find((x) => x.messageId === messageId && x.postConversationId)?.postConversationId;
     this.messages.push({
       action: event.action,
       conversationId: String(event.actionConversationId ?? ''),
-      messageId: String(m.messageId ?? m.id ?? ''),
-      postConversationId: typeof m.postConversationId === 'string' ? m.postConversationId : undefined,
+      messageId,
+      postConversationId: typeof m.postConversationId === 'string' ? m.postConversationId : createdIn,
       text: typeof m.text === 'string' ? m.text : undefined,
       cards: attachments.filter((a) => a.contentType === 'application/vnd.microsoft.card.adaptive' && a.content).map((a) => a.content!),
     });
@@ -144,12 +154,19 @@ export class PlaygroundDriver {
     return text ? (JSON.parse(text) as Json) : {};
   }
 
-  /** Types in the UI's compose box of the open conversation, as the current user, and sends with Enter. */
+  /**
+   * Types in the UI's compose box of the open conversation, as the current user, and sends with
+   * Enter. The box is a Lexical editor (`data-lexical-editor`); the page has another
+   * contenteditable (the log panel), so a generic selector finds the wrong one.
+   */
   async typeInUi(text: string): Promise<void> {
-    const box = this.page!.locator('[contenteditable="true"], textarea').last();
+    const box = this.page!.locator('[data-lexical-editor="true"][role="textbox"]');
     await box.click();
     await this.page!.keyboard.type(text);
+    await until(`"${text}" in the compose box`, async () => (await box.innerText()).includes(text) || undefined, 5000);
+    const sent = this.page!.waitForRequest((r) => r.method() === 'POST' && /\/_conversation\/v1\/conversations\/[^/]+\/messages$/.test(r.url()), { timeout: 10_000 });
     await this.page!.keyboard.press('Enter');
+    await sent;
   }
 
   /** Opens a conversation in the UI by its sidebar label ("Personal Chat", "Platform - on-call"). */

@@ -116,6 +116,9 @@ describe('end to end through the Agents Playground', function () {
       const later = pg.messages.slice(mark);
       return (later.some((m) => m.conversationId === PERSONAL) && later.some((m) => m.conversationId.startsWith(CHANNEL) || m.postConversationId?.startsWith(CHANNEL))) || undefined;
     });
+    await pg.waitForCard('Alice told it expired', PERSONAL, (c, m) => /has expired/i.test(m.text ?? '') || (JSON.stringify(c).includes(request.id) && /expired/i.test(JSON.stringify(c))), mark);
+    const channelCard = await pg.waitForCard('the channel card updated to expired', CHANNEL, (c, m) => m.action === 'updateMessage' && JSON.stringify(c).includes(request.id) && /expired/i.test(JSON.stringify(c)), mark);
+    assert.equal(actionData(channelCard.card, 'approval.approve'), undefined, 'no Approve button left on an expired request');
     await pg.screenshot('alice-sees-expired');
     await pg.open('Platform - on-call');
     await pg.screenshot('channel-card-expired');
