@@ -15,8 +15,10 @@ function banner(s: Sandbox): string {
 
   Open the Agents Playground   ${s.urls.playground ?? '(not started)'}
     You are ${name('alice')} (a requester). In the personal chat type:   request
-    Pick PowerUser on an account, submit; then switch to the team "Platform",
-    channel "on-call", change the user to ${name('carol')} or ${name('dan')} (approvers) and Approve.
+    Pick PowerUser on an account, submit; the approval card appears in team "Platform",
+    channel "on-call". The playground shows only ${name('alice')} (no user-specific card views, so
+    no Approve button there); approve as ${name('carol')} or ${name('dan')} (approvers) from here:
+      npx tsx sandbox/act.ts carol approve        (also: pending, deny; dan, frank)
     Also try: "mine", "pending", "help"; ${name('erin')} is not eligible for anything.
 
   Bot            ${s.urls.messages}
