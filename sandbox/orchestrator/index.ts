@@ -36,7 +36,7 @@ import { SfnWorkflowGateway } from '../../lambdas/adapters/sfn-workflow';
 import { SsoAdminAssignmentGateway } from '../../lambdas/adapters/sso-admin-assignments';
 import { ulidIds } from '../../lambdas/adapters/system';
 import { createBridgeHandler } from '../../lambdas/bridge/handler';
-import * as findingsModule from '../../lambdas/findings/handler';
+import { createFindingsHandler } from '../../lambdas/findings/handler';
 import { type LambdaConfig, parseConfig } from '../../lambdas/config';
 import { ENV, type ApprovalRequestedPayload, type RevokePayload, type WorkflowTaskPayload } from '../../lambdas/contract';
 import type { Log } from '../../lambdas/http';
@@ -55,7 +55,6 @@ import { loadDemoPeople } from '../seed';
 import { openSandboxStores, type SandboxStores } from '../stores';
 import { type RunningBridge, startLocalBridge } from './bridge-server';
 import { OffsetClock } from './clock';
-import { fallbackFindingsHandler } from './findings';
 
 export const BRIDGE_PORT: PortNeed = { port: 3979, what: 'bridge', env: 'JIT_BRIDGE_PORT' };
 export const DEMO_POLICY_FILE = resolve(__dirname, '..', 'demo-policy.yaml');
@@ -300,7 +299,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     aws.scheduler.registerTarget(SCHEDULER_TARGET_ARN, (input) => revoke(input as RevokePayload));
 
     // Security Hub "Findings - Imported" -> the channel (EventBridge rule in AWS).
-    const findingsHandler = loadFindingsHandler(deps, config, notifier, logLevel);
+    const findingsHandler = loadFindingsHandler(config, notifier, logLevel);
     aws.securityHub.onFindingsImported(async (event) => {
       try {
         await findingsHandler(event);
@@ -370,16 +369,9 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   }
 }
 
-type FindingsHandler = (event: Parameters<Parameters<AwsStandIns['securityHub']['onFindingsImported']>[0]>[0]) => Promise<unknown>;
-
-/** The real findings handler when it is there (lambdas/findings exports a factory), else the local one. */
-function loadFindingsHandler(deps: CoreDeps, config: LambdaConfig, notifier: BotNotifier, logLevel: NonNullable<SandboxOptions['logLevel']>): FindingsHandler {
-  const mod = findingsModule as Record<string, unknown>;
-  const factory = mod.createFindingsHandler as undefined | ((...args: unknown[]) => FindingsHandler);
-  if (typeof factory === 'function') {
-    return factory({ sender: notifier, minSeverity: config.findingsMinSeverity, region: config.region, clock: deps.clock, accountIds: config.policy.accounts.map((a) => a.id) }, { log: handlerLog(logLevel, 'findings') });
-  }
-  return fallbackFindingsHandler({ region: config.region, minSeverity: config.findingsMinSeverity, send: (body) => notifier.send(body) });
+/** The real findings handler (the EventBridge rule's target in AWS), posting through the same notifier. */
+function loadFindingsHandler(config: LambdaConfig, notifier: BotNotifier, logLevel: NonNullable<SandboxOptions['logLevel']>): (event: unknown) => Promise<unknown> {
+  return createFindingsHandler(notifier, { minSeverity: config.findingsMinSeverity, region: config.region, log: handlerLog(logLevel, 'findings') });
 }
 
 function startPlayground(botEndpoint: string, port: number, dataDir: string, log: (line: string) => void) {

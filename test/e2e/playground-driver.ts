@@ -175,10 +175,12 @@ export class PlaygroundDriver {
     await this.page!.waitForTimeout(400);
   }
 
-  async screenshot(name: string): Promise<string> {
+  /** Photographs the page; `focus` scrolls the last element with that text into view first. */
+  async screenshot(name: string, focus?: RegExp): Promise<string> {
     this.shot += 1;
     const file = join(this.artifactsDir, `${String(this.shot).padStart(2, '0')}-${name}.png`);
     await this.page!.waitForTimeout(500);
+    if (focus) await this.page!.getByText(focus).last().scrollIntoViewIfNeeded({ timeout: 5000 });
     await this.page!.screenshot({ path: file, fullPage: false });
     return file;
   }

@@ -171,9 +171,14 @@ describe('end to end through the Agents Playground', function () {
     const active = await waitState(request.id, 'ACTIVE');
     assert.equal(active.route, 'break_glass');
     assert.equal(live(active), true);
-    await pg.waitForCard('the CRITICAL finding in the channel', CHANNEL, (c) => /critical/i.test(JSON.stringify(c)) && /break/i.test(JSON.stringify(c)), mark, 30_000);
+    // The alert card (it mentions the finding) and the Security Hub finding itself, posted by the findings handler.
+    await pg.waitForCard('the break-glass alert in the channel', CHANNEL, (c) => JSON.stringify(c).includes(request.id) && /break-glass/i.test(JSON.stringify(c)), mark, 30_000);
+    const finding = await pg.waitForCard('the CRITICAL Security Hub finding in the channel', CHANNEL, (c) => /Security Hub: \d+ finding/.test(JSON.stringify(c)) && /"CRITICAL"/.test(JSON.stringify(c)) && JSON.stringify(c).includes(encodeURIComponent(encodeURIComponent(`jit/break-glass/${request.id}`))), mark, 30_000);
+    assert.match(JSON.stringify(finding.card), /Break-glass access used: Admin on sandbox-prod/);
+    const imported = sandbox.aws.securityHub.list().find((f) => f.finding.Id.includes(request.id));
+    assert.equal(imported?.finding.Severity?.Label, 'CRITICAL', 'the finding is stored in the Security Hub stand-in');
     await pg.open('Platform - on-call');
-    await pg.screenshot('break-glass-finding-in-channel');
+    await pg.screenshot('break-glass-finding-in-channel', /Security Hub: \d+ finding/);
   });
 
   it('early revoke: Alice ends her access before it expires', async () => {
