@@ -81,7 +81,7 @@ function outcomeOf(request: StoredRequest): WorkflowOutcome | undefined {
     case 'APPROVED':
       return { approved: true, approvedBy: request.decidedBy?.userId ?? 'system' };
     case 'DENIED':
-      return { approved: false, error: 'Denied', cause: request.decisionReason ?? 'Denied by an approver.' };
+      return { approved: false, error: 'Denied', cause: `Denied by ${request.decidedBy?.displayName ?? 'an approver'}${request.decisionReason ? `: ${request.decisionReason}` : '.'}` };
     case 'CANCELLED':
       return { approved: false, error: 'Cancelled', cause: request.endReason ?? 'Cancelled by the requester.' };
     default:
@@ -126,7 +126,8 @@ export async function castVote(deps: CoreDeps, input: VoteInput): Promise<VoteRe
           ? `Denied by ${input.actor.displayName}${input.reason ? `: ${input.reason}` : '.'}`
           : `Approved by ${votes.filter((v) => v.decision === 'approve').map((v) => v.approver.displayName).join(', ')}${input.reason ? `: ${input.reason}` : '.'}`;
       const change = withEvent(
-        transition(current, to, { actor: input.actor, now, reason, patch: { votes, decidedAt: iso(now), decidedBy: input.actor, decisionReason: reason } }),
+        // decisionReason is the approver's own words (cards say who decided); the audit gets the sentence.
+        transition(current, to, { actor: input.actor, now, reason, patch: { votes, decidedAt: iso(now), decidedBy: input.actor, ...(input.reason ? { decisionReason: input.reason } : {}) } }),
         voteEvent,
       );
       // The vote is listed first: it happened before the decision it caused.

@@ -129,7 +129,7 @@ describe('sandbox configuration: demo directory and seed', () => {
     }
   });
 
-  it('seeds one pre-existing assignment (Carol, ReadOnly, demo-production) on a known permission set', () => {
+  it('seeds one pre-existing assignment (Carol, ReadOnly, sandbox-prod) on a known permission set', () => {
     const [seed] = demoPreexistingAssignments();
     assert.equal(seed?.accountId, '222222222222');
     assert.equal(seed?.permissionSetArn, DEMO_PERMISSION_SETS.find((p) => p.name === 'ReadOnly')?.arn);

@@ -245,7 +245,7 @@ describe('sandbox Identity Center stand-in (real sso-admin SDK client)', () => {
 
   it('lists pre-seeded (pre-existing) assignments with the rest, across pages, and marks their origin', async () => {
     await start();
-    // The demo seeds Carol's standing ReadOnly on demo-production.
+    // The demo seeds Carol's standing ReadOnly on sandbox-prod.
     const carol = person('carol').identityStoreUserId;
     for (let i = 1; i <= 24; i++) aws.identityCenter.seedAssignment({ accountId: PROD, permissionSetArn: ps('ReadOnly'), principalId: syntheticUser(i) });
     await sso.send(new CreateAccountAssignmentCommand(assignment(ALICE, 'ReadOnly', PROD)));

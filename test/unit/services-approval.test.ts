@@ -92,8 +92,9 @@ describe('core services: approval', () => {
     await svc.castVote(w.deps, { requestId: id, actor: actor('carol'), decision: 'approve' });
     const r = await svc.castVote(w.deps, { requestId: id, actor: actor('dan'), decision: 'deny', reason: 'not during the freeze' });
     assert.equal(r.request.state, 'DENIED');
-    assert.match(r.request.decisionReason ?? '', /not during the freeze/);
-    assert.deepEqual(w.workflow.resumed.at(-1), { taskToken: token, outcome: { approved: false, error: 'Denied', cause: r.request.decisionReason } });
+    assert.equal(r.request.decisionReason, 'not during the freeze', 'the approver’s words, shown on cards after who decided');
+    assert.deepEqual(w.workflow.resumed.at(-1), { taskToken: token, outcome: { approved: false, error: 'Denied', cause: 'Denied by Dan: not during the freeze' } });
+    assert.equal(w.audit.forRequest(id).at(-1)?.reason, 'Denied by Dan: not during the freeze');
   });
 
   it('after the decision, another approver is told who decided and when', async () => {
