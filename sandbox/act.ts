@@ -9,7 +9,10 @@
  * usual (Frank cannot approve his own request, Erin approves nothing), and the cards in the
  * playground are updated by the normal notification path.
  */
+import { join } from 'node:path';
 import { ACTOR_HEADERS } from '../core/api';
+import { DEFAULT_DATA_DIR } from './aws/persistence';
+import { SANDBOX_BOT_APP_ID, SANDBOX_ISSUER_KEY_FILE, sandboxBridgeToken } from './jwt-authorizer';
 import { loadDemoPeople } from './seed';
 
 /** The bridge's default port (sandbox/orchestrator BRIDGE_PORT; importing it would load the whole sandbox). */
@@ -27,7 +30,11 @@ interface RequestLine {
 
 export const USAGE = 'Usage: npx tsx sandbox/act.ts <carol|dan|frank|...> <pending|approve|deny> [request id] [reason...]';
 
-export async function act(argv: string[], out: (line: string) => void = console.log, base = bridgeUrl): Promise<number> {
+/** A token the sandbox bridge admits, signed with the key the running sandbox keeps in its data folder. */
+const tokenFromDataDir = () =>
+  sandboxBridgeToken(join(process.env.JIT_SANDBOX_DATA_DIR ?? DEFAULT_DATA_DIR, SANDBOX_ISSUER_KEY_FILE), { appId: SANDBOX_BOT_APP_ID, tenantId: loadDemoPeople().tenantId });
+
+export async function act(argv: string[], out: (line: string) => void = console.log, base = bridgeUrl, token: () => Promise<string> = tokenFromDataDir): Promise<number> {
   const [who, verb, id, ...reasonWords] = argv;
   const people = loadDemoPeople();
   const person = people.people.find((p) => p.key === who?.toLowerCase());
@@ -35,7 +42,14 @@ export async function act(argv: string[], out: (line: string) => void = console.
     out(`${USAGE}\nPeople: ${people.people.map((p) => `${p.key} (${p.role})`).join(', ')}`);
     return 2;
   }
-  const headers = { 'content-type': 'application/json', [ACTOR_HEADERS.tenantId]: people.tenantId, [ACTOR_HEADERS.aadObjectId]: person.aadObjectId, [ACTOR_HEADERS.upn]: person.upn };
+  let bearer: string;
+  try {
+    bearer = await token();
+  } catch (e) {
+    out((e as Error).message);
+    return 1;
+  }
+  const headers = { 'content-type': 'application/json', authorization: `Bearer ${bearer}`, [ACTOR_HEADERS.tenantId]: people.tenantId, [ACTOR_HEADERS.aadObjectId]: person.aadObjectId, [ACTOR_HEADERS.upn]: person.upn };
   const call = async (method: string, path: string, body?: Json): Promise<{ status: number; json: Json }> => {
     let res: Response;
     try {

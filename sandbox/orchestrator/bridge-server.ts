@@ -1,9 +1,10 @@
 /**
  * The bridge on loopback: a small HTTP server that turns each call into the API Gateway HTTP API
- * (payload 2.0) event the REAL lambdas/bridge handler receives on AWS, with the JWT authorizer's
- * claims set to the sandbox bot's identity. The token itself is not checked here (there is no
- * Entra in the sandbox, and the server listens on 127.0.0.1 only); everything after the
- * authorizer (caller and tenant checks, actor headers, schemas, authorization) is production code.
+ * (payload 2.0) event the REAL lambdas/bridge handler receives on AWS. With `authorize` (as
+ * `npm start` runs it), the bearer token is checked as the HTTP API's JWT authorizer does
+ * (sandbox/jwt-authorizer.ts: the sandbox plays Entra with a local key) and its claims go into the
+ * event; a refused token gets API Gateway's 401. Everything after the authorizer (caller and tenant
+ * checks, actor headers, schemas, authorization) is production code.
  *
  * It also serves the sandbox's own controls under /_sandbox/ (clock, reconcile): see `control`.
  */
@@ -29,6 +30,8 @@ export interface LocalBridgeOptions {
   port: number;
   /** Extra routes under /_sandbox/ (answered before the bridge). */
   control?: ControlRoute;
+  /** The JWT authorizer; without it the claims are the sandbox bot's identity (tests of the shim only). */
+  authorize?: (authorization: string | undefined) => Promise<{ ok: true; claims: Record<string, unknown> } | { ok: false; reason: string }>;
   log?: (line: string) => void;
 }
 
@@ -39,7 +42,7 @@ export interface RunningBridge {
 }
 
 /** Builds the payload-2.0 event for one HTTP call. Exported for tests. */
-export function toApiGatewayEvent(input: { method: string; url: string; headers: Record<string, string | string[] | undefined>; body: Buffer; sourceIp: string }, identity: BridgeIdentity, now: number): BridgeEvent {
+export function toApiGatewayEvent(input: { method: string; url: string; headers: Record<string, string | string[] | undefined>; body: Buffer; sourceIp: string }, identity: BridgeIdentity, now: number, verifiedClaims?: Record<string, unknown>): BridgeEvent {
   const url = new URL(input.url, 'http://127.0.0.1');
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(input.headers)) if (v !== undefined) headers[k.toLowerCase()] = Array.isArray(v) ? v.join(',') : v;
@@ -70,7 +73,10 @@ export function toApiGatewayEvent(input: { method: string; url: string; headers:
         principalId: '',
         integrationLatency: 0,
         jwt: {
-          claims: { azp: identity.botAppId, appid: identity.botAppId, tid: identity.tenantId, aud: 'api://jit-access-sandbox-bridge', iss: `https://login.microsoftonline.com/${identity.tenantId}/v2.0` },
+          // API Gateway hands the handler the token's claims as strings.
+          claims: verifiedClaims
+            ? Object.fromEntries(Object.entries(verifiedClaims).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]))
+            : { azp: identity.botAppId, appid: identity.botAppId, tid: identity.tenantId, aud: 'api://jit-access-sandbox-bridge', iss: `https://login.microsoftonline.com/${identity.tenantId}/v2.0` },
           scopes: [],
         },
       },
@@ -117,7 +123,16 @@ export function startLocalBridge(options: LocalBridgeOptions): Promise<RunningBr
         if (answer) return send(res, answer.status, answer.body);
         return send(res, 404, { error: { code: 'NOT_FOUND', message: 'No such sandbox route.' } });
       }
-      const event = toApiGatewayEvent({ method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, body, sourceIp: req.socket.remoteAddress ?? '127.0.0.1' }, options.identity, Date.now());
+      let claims: Record<string, unknown> | undefined;
+      if (options.authorize) {
+        const verdict = await options.authorize(req.headers.authorization);
+        if (!verdict.ok) {
+          options.log?.(`[bridge] 401: ${verdict.reason}`);
+          return send(res, 401, { message: 'Unauthorized' });
+        }
+        claims = verdict.claims;
+      }
+      const event = toApiGatewayEvent({ method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, body, sourceIp: req.socket.remoteAddress ?? '127.0.0.1' }, options.identity, Date.now(), claims);
       const result = await options.handler(event);
       send(res, result.statusCode, result.body, result.headers);
     })().catch((e: unknown) => {

@@ -54,13 +54,15 @@ import { assertPortsFree, explainListenError, type PortNeed, portFromEnv, SANDBO
 import { loadDemoPeople } from '../seed';
 import { openSandboxStores, type SandboxStores } from '../stores';
 import { type RunningBridge, startLocalBridge } from './bridge-server';
+import { checkSessionDurations } from '../../lambdas/adapters/session-duration';
+import { SANDBOX_BOT_APP_ID, SANDBOX_BRIDGE_AUDIENCE, SANDBOX_BRIDGE_ISSUER, SANDBOX_ISSUER_KEY_FILE, createJwtAuthorizer, createLocalIssuer } from '../jwt-authorizer';
 import { OffsetClock } from './clock';
 
 export const BRIDGE_PORT: PortNeed = { port: 3979, what: 'bridge', env: 'JIT_BRIDGE_PORT' };
 export const DEMO_POLICY_FILE = resolve(__dirname, '..', 'demo-policy.yaml');
 export const STATE_MACHINE_NAME = 'jit-access-sandbox-approval';
 /** The sandbox bot's "app id": the azp claim the local bridge presents (a fixed placeholder GUID). */
-export const SANDBOX_BOT_APP_ID = '00000000-0000-4000-8000-00000000b07a';
+export { SANDBOX_BOT_APP_ID } from '../jwt-authorizer';
 export const SCHEDULER_GROUP = 'jit-access-sandbox';
 export const SCHEDULER_TARGET_ARN = 'arn:aws:lambda:us-east-1:123456789012:function:jit-access-sandbox-revoke';
 
@@ -98,6 +100,10 @@ export interface Sandbox {
   playground?: ChildProcess;
   /** Runs the reconcile handler once now. */
   reconcile(): Promise<unknown>;
+  /** Managed permission sets whose SessionDuration is over one hour (checked at startup). */
+  sessionDurationWarnings: Array<{ permissionSetArn: string; sessionDuration: string }>;
+  /** A bearer token the bridge admits (the bot's identity), for callers of the bridge other than the bot. */
+  bridgeToken(): Promise<string>;
   /** Resolves when the playground child exits (never, without a playground). */
   playgroundExited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   stop(): Promise<void>;
@@ -177,9 +183,21 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     // notifier has anywhere to post: bind the bridge first, the handler is set once deps exist.
     let bridgeHandler: Parameters<typeof startLocalBridge>[0]['handler'] = async () => ({ statusCode: 503, headers: { 'content-type': 'application/json' }, body: '{"error":{"code":"STARTING","message":"The sandbox is starting."}}' });
     let reconcileNow: () => Promise<unknown> = async () => undefined;
+    // The sandbox plays Entra: the bot gets real RS256 tokens and the bridge checks them as the
+    // HTTP API's JWT authorizer would (the key stays in the data folder for act.ts and tests).
+    const issuer = await createLocalIssuer({ issuer: SANDBOX_BRIDGE_ISSUER, audience: SANDBOX_BRIDGE_AUDIENCE, keyFile: dataDir ? join(dataDir, SANDBOX_ISSUER_KEY_FILE) : undefined });
+    const mintBridgeToken = () => issuer.mint({ appId: SANDBOX_BOT_APP_ID, tenantId: people.tenantId });
+    let cachedToken: { token: string; until: number } | undefined;
+    const botTokens = {
+      async getToken() {
+        if (!cachedToken || cachedToken.until < Date.now()) cachedToken = { token: await mintBridgeToken(), until: Date.now() + 50 * 60_000 };
+        return cachedToken.token;
+      },
+    };
     const bridge = await startLocalBridge({
       port: want.bridge.port,
       identity: { botAppId: SANDBOX_BOT_APP_ID, tenantId: people.tenantId },
+      authorize: createJwtAuthorizer({ issuer: SANDBOX_BRIDGE_ISSUER, audience: SANDBOX_BRIDGE_AUDIENCE, jwks: issuer.jwks }),
       handler: (event) => bridgeHandler(event),
       log,
       control: async (req) => {
@@ -241,7 +259,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       ...(dataDir ? { JIT_BOT_STORE_FILE: join(dataDir, 'conversations.json') } : {}),
       JIT_LOG_LEVEL: logLevel,
     });
-    const bot = await startBot(botConfig, { clock, log: jsonLog(logLevel, (line) => process.stderr.write(`${line}\n`)) }).catch((e: unknown) => {
+    const bot = await startBot(botConfig, { clock, tokens: botTokens, log: jsonLog(logLevel, (line) => process.stderr.write(`${line}\n`)) }).catch((e: unknown) => {
       throw explainListenError(e, want.bot);
     });
     stoppers.push(() => bot.close());
@@ -275,6 +293,10 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       policy: () => config.policy,
       log: coreLog,
     };
+
+    // The reconcile function's cold-start check, at startup: a session already started outlives a revocation.
+    const sessionDurationWarnings = await checkSessionDurations(clients.ssoAdmin, config.ssoInstanceArn, config.policy.permissionSets.map((p) => p.arn), coreLog);
+    for (const w of sessionDurationWarnings) log(`Warning: permission set ${w.permissionSetArn} keeps sessions for ${w.sessionDuration}; sessions already started outlive a revocation. Keep it at PT1H or less.`);
 
     bridgeHandler = createBridgeHandler(deps, { botAppId: config.botAppId, tenantId: config.entraTenantId, log: handlerLog(logLevel, 'bridge') });
     const workflow = createWorkflowHandler(deps, { log: handlerLog(logLevel, 'workflow') });
@@ -358,6 +380,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       playground,
       playgroundExited,
       reconcile: () => reconcileHandler({}),
+      bridgeToken: mintBridgeToken,
+      sessionDurationWarnings,
       stop: (() => {
         let stopping: Promise<void> | undefined;
         return () => (stopping ??= stopAll());

@@ -138,7 +138,7 @@ describe('end to end through the Agents Playground', function () {
   it('self-approval is refused: Frank cannot approve his own request, Carol can', async () => {
     const res = await fetch(`${sandbox.urls.bridge}/requests`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', [ACTOR_HEADERS.tenantId]: people.tenantId, [ACTOR_HEADERS.aadObjectId]: frank.aadObjectId, [ACTOR_HEADERS.upn]: frank.upn },
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${await sandbox.bridgeToken()}`, [ACTOR_HEADERS.tenantId]: people.tenantId, [ACTOR_HEADERS.aadObjectId]: frank.aadObjectId, [ACTOR_HEADERS.upn]: frank.upn },
       body: JSON.stringify({ clientRequestId: `e2e-frank-${Date.now()}`, accountId: '111111111111', permissionSetName: 'PowerUser', durationMinutes: 2, justification: 'Restart the staging workers' }),
     });
     assert.equal(res.status, 201);

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { ACTOR_HEADERS } from '../../core/api';
 import type { StoredRequest } from '../../core/model';
 import { act } from '../../sandbox/act';
+import { SANDBOX_BOT_APP_ID, SANDBOX_ISSUER_KEY_FILE, sandboxBridgeToken } from '../../sandbox/jwt-authorizer';
 import { startSandbox, type Sandbox } from '../../sandbox/orchestrator';
 import { type DemoPerson, loadDemoPeople } from '../../sandbox/seed';
 import { ConnectorRecorder } from '../support/connector-recorder';
@@ -39,7 +40,7 @@ describe('sandbox/act.ts: acting as another demo person', function () {
   async function requestAs(who: DemoPerson, permissionSetName: string): Promise<string> {
     const res = await fetch(`${sandbox.urls.bridge}/requests`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', [ACTOR_HEADERS.tenantId]: people.tenantId, [ACTOR_HEADERS.aadObjectId]: who.aadObjectId, [ACTOR_HEADERS.upn]: who.upn },
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${await sandbox.bridgeToken()}`, [ACTOR_HEADERS.tenantId]: people.tenantId, [ACTOR_HEADERS.aadObjectId]: who.aadObjectId, [ACTOR_HEADERS.upn]: who.upn },
       body: JSON.stringify({ clientRequestId: `act-test-${++seq}`, accountId: '111111111111', permissionSetName, durationMinutes: 2, justification: 'Check the act helper end to end' }),
     });
     assert.equal(res.status, 201, await res.clone().text());
@@ -48,7 +49,14 @@ describe('sandbox/act.ts: acting as another demo person', function () {
 
   async function run(...argv: string[]): Promise<{ code: number; text: string }> {
     const lines: string[] = [];
-    const code = await act(argv, (l) => lines.push(l), sandbox.urls.bridge);
+    const code = await act(argv, (l) => lines.push(l), sandbox.urls.bridge, () => sandbox.bridgeToken());
+    return { code, text: lines.join('\n') };
+  }
+
+  /** act.ts as a separate process runs it: the token is signed with the key from a data folder. */
+  async function run2(argv: string[], keyFile: string): Promise<{ code: number; text: string }> {
+    const lines: string[] = [];
+    const code = await act(argv, (l) => lines.push(l), sandbox.urls.bridge, () => sandboxBridgeToken(keyFile, { appId: SANDBOX_BOT_APP_ID, tenantId: people.tenantId }));
     return { code, text: lines.join('\n') };
   }
 
@@ -94,6 +102,11 @@ describe('sandbox/act.ts: acting as another demo person', function () {
     const usage = await run('mallory', 'approve');
     assert.equal(usage.code, 2);
     assert.match(usage.text, /Usage: .*People: alice \(requester\)/s);
-    await assert.rejects(act(['carol', 'pending'], () => undefined, 'http://127.0.0.1:9'), /does not answer at http:\/\/127\.0\.0\.1:9\. Is `npm start` running\?/);
+    const fromDataFolder = await run2(['carol', 'pending'], join(dataDir, SANDBOX_ISSUER_KEY_FILE));
+    assert.equal(fromDataFolder.code, 0, fromDataFolder.text);
+    const missingKey = await run2(['carol', 'pending'], join(dataDir, 'nowhere', 'key.json'));
+    assert.equal(missingKey.code, 1);
+    assert.match(missingKey.text, /start the sandbox \(npm start\) first/);
+    await assert.rejects(act(['carol', 'pending'], () => undefined, 'http://127.0.0.1:9', () => sandbox.bridgeToken()), /does not answer at http:\/\/127\.0\.0\.1:9\. Is `npm start` running\?/);
   });
 });

@@ -116,15 +116,16 @@ describe('sandbox orchestrator (whole product in-process)', function () {
   const cardsIn = (conversationPrefix: string) => connector.cards().filter((c) => (c.call.conversationId ?? '').startsWith(conversationPrefix));
   const requestOf = async (id: string) => (await sandbox!.stores.requests.get(id)) as StoredRequest;
   const onlyRequest = async () => until('a stored request', async () => (await sandbox!.stores.requests.list({}))[0]);
-  const bridgeCall = (path: string, as: DemoPerson, body?: Json) =>
+  const bridgeCall = async (path: string, as: DemoPerson, body?: Json) =>
     fetch(`${sandbox!.urls.bridge}${path}`, {
       method: body ? 'POST' : 'GET',
-      headers: { 'content-type': 'application/json', authorization: 'Bearer sandbox-token', [ACTOR_HEADERS.tenantId]: people.tenantId, [ACTOR_HEADERS.aadObjectId]: as.aadObjectId, [ACTOR_HEADERS.upn]: as.upn },
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${await sandbox!.bridgeToken()}`, [ACTOR_HEADERS.tenantId]: people.tenantId, [ACTOR_HEADERS.aadObjectId]: as.aadObjectId, [ACTOR_HEADERS.upn]: as.upn },
       body: body ? JSON.stringify(body) : undefined,
     });
 
   it('main path through the bot: request in 1:1 -> approval card in on-call -> approve -> ACTIVE with the assignment live -> expiry fires the real revoke -> EXPIRED, assignment gone, cards updated', async () => {
     sandbox = await boot();
+    assert.deepEqual(sandbox.sessionDurationWarnings, [], 'the demo permission sets keep sessions for one hour at most (checked at startup)');
     const alice = person('alice');
     const carol = person('carol');
 
@@ -208,8 +209,16 @@ describe('sandbox orchestrator (whole product in-process)', function () {
     assert.match(((await self.json()) as { error: { code: string } }).error.code, /SELF_APPROVAL/);
     const outsider = await bridgeCall(`/requests/${id}/decisions`, erin, { decision: 'approve' });
     assert.equal(outsider.status, 403);
-    const forged = await fetch(`${sandbox.urls.bridge}/requests`, { headers: { [ACTOR_HEADERS.tenantId]: '99999999-9999-9999-9999-999999999999', [ACTOR_HEADERS.upn]: frank.upn } });
+    const token = await sandbox.bridgeToken();
+    const forged = await fetch(`${sandbox.urls.bridge}/requests`, { headers: { authorization: `Bearer ${token}`, [ACTOR_HEADERS.tenantId]: '99999999-9999-9999-9999-999999999999', [ACTOR_HEADERS.upn]: frank.upn } });
     assert.equal(forged.status, 403);
+    // The bridge admits only tokens the JWT authorizer would: none, garbage or a tampered one get API Gateway's 401.
+    const [h, p, sig] = token.split('.') as [string, string, string];
+    const tampered = `${h}.${Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(p, 'base64url').toString()), azp: 'someone-else' })).toString('base64url')}.${sig}`;
+    for (const authorization of [undefined, 'Bearer sandbox-token', `Bearer ${tampered}`]) {
+      const r = await fetch(`${sandbox.urls.bridge}/requests?view=mine`, { headers: { ...(authorization ? { authorization } : {}), [ACTOR_HEADERS.tenantId]: people.tenantId, [ACTOR_HEADERS.upn]: frank.upn } });
+      assert.equal(r.status, 401, String(authorization));
+    }
     assert.equal((await requestOf(id)).state, 'PENDING_APPROVAL');
   });
 
