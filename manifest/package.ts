@@ -4,7 +4,7 @@
  * @microsoft/app-manifest, checks the icons, and zips manifest.json, color.png and outline.png
  * into manifest/build/app-<version>.zip.
  *
- *   npm run manifest:package -- --bot-app-id <guid> --app-base-url https://jit.example.com [--version 1.2.3] [--sso] [--out-dir dir]
+ *   npm run package:manifest -- --bot-app-id <guid> --app-base-url https://jit.example.com [--version 1.2.3] [--sso] [--out-dir dir]
  *
  * Flags win over the environment (BOT_APP_ID, APP_BASE_URL, APP_VERSION).
  */
