@@ -85,6 +85,17 @@ describe('logs: redaction', () => {
 });
 
 describe('logs: requestId as the correlation key (awsLog)', () => {
+  // These tests read INFO lines: CI runs with JIT_LOG_LEVEL=WARN.
+  let level: string | undefined;
+  before(() => {
+    level = process.env.JIT_LOG_LEVEL;
+    process.env.JIT_LOG_LEVEL = 'DEBUG';
+  });
+  after(() => {
+    if (level === undefined) delete process.env.JIT_LOG_LEVEL;
+    else process.env.JIT_LOG_LEVEL = level;
+  });
+
   it('every line of an invocation carries the request id; the next invocation starts clean', async () => {
     const w = world();
     const log = awsLog('notify');
