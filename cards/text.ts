@@ -5,6 +5,7 @@
  * client's {{DATE()}}/{{TIME()}} functions (which TextRuns do evaluate) broken apart. `${...}` needs
  * no escaping: the templating engine substitutes data values and never evaluates them.
  */
+import { humanDuration } from '../core/time';
 
 /** Teams rejects card payloads above about 28 KB. */
 export const TEAMS_CARD_MAX_BYTES = 28 * 1024;
@@ -59,17 +60,10 @@ export function cardTime(iso: string | undefined): string {
   return `{{DATE(${t}, SHORT)}} {{TIME(${t})}} (${m[1]!.slice(0, 16)} UTC)`;
 }
 
+/** Whole minutes on cards (a grant is never shown as seconds): the core's wording otherwise. */
 export function formatDuration(seconds: number): string {
   if (!Number.isFinite(seconds) || seconds <= 0) return '0 min';
-  const totalMinutes = Math.max(1, Math.round(seconds / 60));
-  const days = Math.floor(totalMinutes / 1440);
-  const hours = Math.floor((totalMinutes % 1440) / 60);
-  const minutes = totalMinutes % 60;
-  const parts: string[] = [];
-  if (days) parts.push(`${days} d`);
-  if (hours) parts.push(`${hours} h`);
-  if (minutes) parts.push(`${minutes} min`);
-  return parts.join(' ');
+  return humanDuration(Math.max(1, Math.round(seconds / 60)) * 60);
 }
 
 /** "in 25 min" / "5 min ago", relative to the render time. */
