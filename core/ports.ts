@@ -28,6 +28,8 @@ export interface IdGenerator {
 export interface RequestQuery {
   requesterUserId?: string;
   states?: readonly RequestState[];
+  /** Only requests whose audit outbox still holds events (reconcile's backstop, whatever their state). */
+  withAuditOutbox?: boolean;
   limit?: number;
 }
 

@@ -110,7 +110,10 @@ export class MemoryRequestStore implements RequestStore {
   }
   async list(query: RequestQuery): Promise<StoredRequest[]> {
     const out = [...this.items.values()].filter(
-      (r) => (!query.requesterUserId || r.requester.userId === query.requesterUserId) && (!query.states || query.states.includes(r.state)),
+      (r) =>
+        (!query.requesterUserId || r.requester.userId === query.requesterUserId) &&
+        (!query.states || query.states.includes(r.state)) &&
+        (!query.withAuditOutbox || (r.auditOutbox?.length ?? 0) > 0),
     );
     return clone(query.limit ? out.slice(0, query.limit) : out);
   }

@@ -127,12 +127,13 @@ export async function reconcile(deps: CoreDeps, _input: Record<string, never> | 
       );
     }
   }
-  for (const r of [...pending, ...active]) {
-    if ((r.auditOutbox?.length ?? 0) > 0) {
-      await attempt({ kind: 'flush_audit', key: assignmentKeyOf(r), requestIds: [r.id], reason: 'Audit events were waiting in the outbox.' }, async () => {
-        if (!(await flushAudit(deps, r))) throw new Error('the audit sink is unavailable');
-      });
-    }
+  // Ended requests too: the event of a final transition may be the one that could not be appended.
+  for (const r of await deps.requests.list({ withAuditOutbox: true })) {
+    const current = await deps.requests.get(r.id);
+    if (!current || (current.auditOutbox?.length ?? 0) === 0) continue;
+    await attempt({ kind: 'flush_audit', key: assignmentKeyOf(current), requestIds: [current.id], reason: 'Audit events were waiting in the outbox.' }, async () => {
+      if (!(await flushAudit(deps, current))) throw new Error('the audit sink is unavailable');
+    });
   }
 
   if (drift.length > 0) {

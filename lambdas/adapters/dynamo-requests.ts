@@ -27,15 +27,19 @@ import { DEFAULT_RETRY, isTransientAwsError as isTransient, type RetryPolicy, wi
 const DEPENDENCY = 'DynamoDB';
 
 /** Attribute names owned by this adapter (infra maps indexes onto them). */
-export const REQUEST_ATTRIBUTES = { key: 'pk', kind: 'kind', requesterUserId: 'requesterUserId', state: 'state', createdAt: 'createdAt' } as const;
+export const REQUEST_ATTRIBUTES = { key: 'pk', kind: 'kind', requesterUserId: 'requesterUserId', state: 'state', createdAt: 'createdAt', outboxPending: 'outboxPending' } as const;
 
 /** The global secondary indexes listing would use (partition key, sort key). */
 export const REQUESTS_INDEXES = {
   byRequester: { name: 'byRequester', partitionKey: REQUEST_ATTRIBUTES.requesterUserId, sortKey: REQUEST_ATTRIBUTES.createdAt },
   byState: { name: 'byState', partitionKey: REQUEST_ATTRIBUTES.state, sortKey: REQUEST_ATTRIBUTES.createdAt },
+  /** Sparse: only requests whose audit outbox still holds events carry the key. */
+  byAuditOutbox: { name: 'byAuditOutbox', partitionKey: REQUEST_ATTRIBUTES.outboxPending, sortKey: REQUEST_ATTRIBUTES.createdAt },
 } as const;
 
-const INTERNAL = new Set<string>([REQUEST_ATTRIBUTES.key, REQUEST_ATTRIBUTES.kind, REQUEST_ATTRIBUTES.requesterUserId]);
+const OUTBOX_PENDING = 'pending';
+
+const INTERNAL = new Set<string>([REQUEST_ATTRIBUTES.key, REQUEST_ATTRIBUTES.kind, REQUEST_ATTRIBUTES.requesterUserId, REQUEST_ATTRIBUTES.outboxPending]);
 
 export const requestKey = (id: string) => `request#${id}`;
 export const clientRequestKey = (requesterUserId: string, clientRequestId: string) => `client#${requesterUserId}#${clientRequestId}`;
@@ -123,9 +127,9 @@ export class DynamoRequestStore implements RequestStore {
           new UpdateCommand({
             TableName: this.options.tableName,
             Key: { pk: requestKey(id) },
-            UpdateExpression: 'REMOVE #outbox',
+            UpdateExpression: 'REMOVE #outbox, #pending',
             ConditionExpression: 'attribute_exists(pk) AND #version = :version',
-            ExpressionAttributeNames: { '#outbox': 'auditOutbox', '#version': 'version' },
+            ExpressionAttributeNames: { '#outbox': 'auditOutbox', '#pending': REQUEST_ATTRIBUTES.outboxPending, '#version': 'version' },
             ExpressionAttributeValues: { ':version': version },
           }),
         ),
@@ -140,7 +144,10 @@ export class DynamoRequestStore implements RequestStore {
   async list(query: RequestQuery): Promise<StoredRequest[]> {
     const limit = query.limit ?? Number.POSITIVE_INFINITY;
     let found: StoredRequest[];
-    if (this.options.useIndexes && query.requesterUserId) {
+    if (this.options.useIndexes && query.withAuditOutbox) {
+      found = await this.queryIndex(REQUESTS_INDEXES.byAuditOutbox.name, '#p = :p', { '#p': REQUEST_ATTRIBUTES.outboxPending }, { ':p': OUTBOX_PENDING }, Number.POSITIVE_INFINITY);
+      found = found.filter((r) => (!query.requesterUserId || r.requester.userId === query.requesterUserId) && (!query.states || query.states.includes(r.state)));
+    } else if (this.options.useIndexes && query.requesterUserId) {
       // With a state filter applied afterwards, the page budget cannot stop at `limit` items.
       const budget = query.states ? Number.POSITIVE_INFINITY : limit;
       found = await this.queryIndex(REQUESTS_INDEXES.byRequester.name, '#p = :p', { '#p': REQUEST_ATTRIBUTES.requesterUserId }, { ':p': query.requesterUserId }, budget);
@@ -184,6 +191,10 @@ export class DynamoRequestStore implements RequestStore {
       names['#requester'] = REQUEST_ATTRIBUTES.requesterUserId;
       values[':requester'] = query.requesterUserId;
       filters.push('#requester = :requester');
+    }
+    if (query.withAuditOutbox) {
+      names['#pending'] = REQUEST_ATTRIBUTES.outboxPending;
+      filters.push('attribute_exists(#pending)');
     }
     if (query.states && query.states.length > 0) {
       names['#state'] = REQUEST_ATTRIBUTES.state;
@@ -232,7 +243,8 @@ export class DynamoRequestStore implements RequestStore {
 /** Plain JSON: drops undefined members, which DynamoDB's marshaller refuses by default. */
 function toItem(request: StoredRequest): Record<string, unknown> {
   const plain = JSON.parse(JSON.stringify(request)) as Record<string, unknown>;
-  return { ...plain, pk: requestKey(request.id), kind: 'request', requesterUserId: request.requester.userId };
+  const pending = (request.auditOutbox?.length ?? 0) > 0 ? { [REQUEST_ATTRIBUTES.outboxPending]: OUTBOX_PENDING } : {};
+  return { ...plain, pk: requestKey(request.id), kind: 'request', requesterUserId: request.requester.userId, ...pending };
 }
 
 function fromItem(item: Record<string, unknown>): StoredRequest {

@@ -81,6 +81,29 @@ describe('adapters: DynamoDB stores', () => {
     await new DynamoRequestStore(doc, { tableName: table, clock }).clearAuditOutbox('req-000000000001', 3);
   });
 
+  it('a request with audit events in its outbox is findable by the sparse index until the outbox is cleared', async () => {
+    const r = await request();
+    const event = { eventId: `${r.id}:v9:0`, requestId: r.id, at: r.updatedAt, actor: r.requester, action: 'request.transition', fromState: 'REVOKING', toState: 'EXPIRED', reason: 'x' } as AuditEvent;
+    let written: Record<string, unknown> | undefined;
+    const { doc, calls } = capturingDocumentClient((command, input) => {
+      if (command === 'PutCommand' || command === 'PutItemCommand') written = input.Item as Record<string, unknown>;
+      if (command === 'QueryCommand' || command === 'QueryItemCommand' || command === 'QueryCommand') return { Items: [marshalled({ ...r, auditOutbox: [event] })] };
+      return {};
+    });
+    const store = new DynamoRequestStore(doc, { tableName: table, clock, useIndexes: true });
+    await store.update({ ...r, version: r.version + 1, auditOutbox: [event] }, r.version);
+    assert.equal(JSON.stringify(written).includes('"outboxPending":{"S":"pending"}') || JSON.stringify(written).includes('"outboxPending":"pending"'), true, JSON.stringify(written).slice(0, 200));
+    await store.update({ ...r, version: r.version + 2 }, r.version + 1);
+    assert.equal(JSON.stringify(written).includes('outboxPending'), false, 'an empty outbox leaves the index');
+    const found = await store.list({ withAuditOutbox: true });
+    assert.deepEqual(found.map((x) => x.id), [r.id]);
+    const query = calls.find((c) => /Query/.test(c.command))!.input as { IndexName?: string };
+    assert.equal(query.IndexName, 'byAuditOutbox');
+    await store.clearAuditOutbox(r.id, r.version + 2);
+    const clear = calls.at(-1)!.input as { UpdateExpression: string };
+    assert.match(clear.UpdateExpression, /REMOVE #outbox, #pending/);
+  });
+
   it('throttled reads are retried', async () => {
     let n = 0;
     const { doc } = capturingDocumentClient(() => (++n <= 2 ? throttled : {}));

@@ -129,6 +129,20 @@ describe('core services: reconcile', () => {
     assert.ok(w.notifier.eventsFor(request.id).includes('failed'));
   });
 
+  it('flushes the outbox of a request that already ended (its final event could not be appended)', async () => {
+    const w = world();
+    const id = await activeRequest(w);
+    const append = sinon.stub(w.audit, 'append').rejects(new Error('EventBridge down'));
+    await svc.revokeEarly(w.deps, { requestId: id, actor: actor('alice') });
+    assert.equal((await w.requests.get(id))?.state, 'REVOKED');
+    assert.ok(((await w.requests.get(id))?.auditOutbox?.length ?? 0) > 0);
+    append.restore();
+    const r = await svc.reconcile(w.deps, {});
+    assert.deepEqual(r.actions.map((a) => a.kind), ['flush_audit']);
+    assert.deepEqual(w.audit.forRequest(id).filter((e) => e.action === 'request.transition').map((e) => e.toState).slice(-2), ['REVOKING', 'REVOKED']);
+    assert.equal((await w.requests.get(id))?.auditOutbox, undefined);
+  });
+
   it('one failing account does not stop the sweep of the others', async () => {
     const w = world();
     const rogue = { accountId: ACCOUNTS.dev, permissionSetArn: PS.Admin, userId: 'u-bob' };
