@@ -262,7 +262,13 @@ export async function createBotApplication(config: BotConfig, o: BotOverrides = 
   };
   const botAppId = config.app?.id ?? '';
   const messenger = new ConnectorMessenger(auth, botAppId);
-  const approvers = new ApproverDirectory(config.approverAadObjectIds, store);
+  // Approvers who never chatted with the bot are named from the on-call team's roster (3 s at most).
+  const roster = async (aadObjectId: string) => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), 3000)));
+    return Promise.race([messenger.member(config.oncall.serviceUrl, config.oncall.teamId, aadObjectId), timeout]).finally(() => clearTimeout(timer));
+  };
+  const approvers = new ApproverDirectory(config.approverAadObjectIds, store, roster, () => clock.now());
   const notifications = new TeamsNotifications({
     messenger,
     store,

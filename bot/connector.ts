@@ -134,6 +134,8 @@ export interface Messenger {
    */
   send(reference: Partial<ConversationReference>, activity: Partial<Activity>): Promise<string | undefined>;
   update(reference: Partial<ConversationReference>, activityId: string, activity: Partial<Activity>): Promise<void>;
+  /** One member of a team or conversation, by Teams id or Entra object id (the Teams roster). */
+  member?(serviceUrl: string, conversationId: string, memberId: string): Promise<{ id?: string; name?: string } | undefined>;
 }
 
 export class ConnectorMessenger implements Messenger {
@@ -192,6 +194,12 @@ export class ConnectorMessenger implements Messenger {
     if (!conversationId) throw new Error('The conversation reference has no conversation id.');
     const connector = await this.client(reference.serviceUrl);
     await connector.conversations.updateActivity(conversationId, activityId, { ...this.address(reference, activity), id: activityId } as Activity);
+  }
+
+  async member(serviceUrl: string, conversationId: string, memberId: string): Promise<{ id?: string; name?: string } | undefined> {
+    const connector = await this.client(serviceUrl);
+    const m = (await connector.conversations.getConversationMember(conversationId, memberId)) as { id?: string; name?: string } | undefined;
+    return m ? { id: m.id, name: m.name } : undefined;
   }
 
   private address(reference: Partial<ConversationReference>, activity: Partial<Activity>): Partial<Activity> {

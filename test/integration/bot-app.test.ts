@@ -364,8 +364,23 @@ describe('bot app over HTTP (test mode)', function () {
   });
 
   describe('notifications', () => {
+    it('approvers who never chatted with the bot are named from the on-call team roster', async () => {
+      const req = bridge.seed({ requester: bridge.actorOf(USERS.alice) });
+      assert.equal((await notify(requestNotification('approval_requested', req.id))).status, 200);
+      const create = connector.calls.find((c) => c.method === 'POST' && c.path === '/v3/conversations')!;
+      const posted = create.body!.activity as Json;
+      const entities = posted.entities as Array<{ mentioned: { id: string; name: string } }>;
+      assert.deepEqual(entities.map((e) => [e.mentioned.id, e.mentioned.name]), [
+        [`29:${USERS.bob.userId}`, USERS.bob.displayName],
+        [`29:${USERS.carol.userId}`, USERS.carol.displayName],
+      ]);
+      assert.ok(connector.calls.some((c) => c.method === 'GET' && c.path.includes('/members/')), 'the roster was asked');
+    });
+
     it('approval_requested posts a new channel thread with approvers @mentioned; later events update it in place', async () => {
       await say(USERS.bob, 'hi'); // Bob's Teams id and name become known
+      // Carol never chatted with the bot and the team roster does not know her: mentioned by object id.
+      connector.members.delete(USERS.carol.aadObjectId);
       const req = bridge.seed({ requester: bridge.actorOf(USERS.alice) });
       let res = await notify(requestNotification('approval_requested', req.id));
       assert.equal(res.status, 200);
