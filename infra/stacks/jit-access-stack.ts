@@ -4,6 +4,7 @@
  * (or its delegated administrator), in the instance's Region.
  */
 import { Arn, ArnFormat, type CfnElement, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Tags, Token } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -357,6 +358,13 @@ export class JitAccessStack extends Stack {
       api: this.bridge.api,
       alarmEmail: config.alarmEmail,
     });
+
+    // cfn-lint 1.51's resource schema for AWS::CloudWatch::Dashboard predates its Tags property
+    // (CloudFormation User Guide, AWS::CloudWatch::Dashboard, "Tags"; aws-cdk-lib's CfnDashboard
+    // is generated from the current schema and tags it), so E3002 is a known false positive there.
+    for (const construct of this.node.findAll()) {
+      if (construct instanceof cloudwatch.CfnDashboard) construct.addMetadata('cfn-lint', { config: { ignore_checks: ['E3002'] } });
+    }
 
     new CfnOutput(this, 'NotifySecretArn', { value: notifySecret.secretArn, description: 'HMAC key the bot uses to verify /api/notify (JIT_NOTIFY_SECRET)' });
     new CfnOutput(this, 'BotCredentialsSecretArn', { value: botSecret.secretArn, description: 'Put the bot\'s Entra client secret here' });
