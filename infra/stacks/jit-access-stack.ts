@@ -1,7 +1,8 @@
 /**
  * Teams JIT Access, one stack per stage: data, functions, approval workflow, bridge API, expiry
- * scheduling, event routing, monitoring. Deploy it in the IAM Identity Center management account
- * (or its delegated administrator), in the instance's Region.
+ * scheduling, event routing, monitoring. Deploy it in IAM Identity Center's delegated administrator
+ * account (recommended) or the organization's management account, in the instance's Region
+ * (infra/README.md, "Where to deploy").
  */
 import { Arn, ArnFormat, type CfnElement, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Tags, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
