@@ -62,7 +62,8 @@ function object(input: unknown): Record<string, unknown> {
 
 function maxResults(value: unknown): number {
   if (value === undefined) return 20;
-  if (typeof value !== 'number' || !Number.isInteger(value)) throw invalidInput('INVALID_ENUM', 'MaxResults must be an integer.');
+  // A wrong JSON type fails deserialization before validation, as in every awsJson service.
+  if (typeof value !== 'number' || !Number.isInteger(value)) throw new AwsError('SerializationException', 'MaxResults must be an integer.', 400);
   if (value < 1) throw invalidInput('MIN_VALUE_EXCEEDED', 'You provided a value that is too small for MaxResults (minimum 1).');
   if (value > 20) throw invalidInput('MAX_VALUE_EXCEEDED', 'You provided a value that is too large for MaxResults (maximum 20).');
   return value;
@@ -70,7 +71,7 @@ function maxResults(value: unknown): number {
 
 function nextToken(value: unknown): string | undefined {
   if (value === undefined) return undefined;
-  if (typeof value !== 'string') throw invalidInput('INVALID_NEXT_TOKEN', 'The NextToken is not valid.');
+  if (typeof value !== 'string') throw new AwsError('SerializationException', 'NextToken must be a string.', 400);
   try {
     decodePageToken(value);
   } catch {
@@ -141,7 +142,8 @@ export class OrganizationsStandIn implements JsonRpcService {
       this.requireAdministrator();
       const id = input.AccountId;
       if (id === undefined) throw invalidInput('INPUT_REQUIRED', 'You must specify a value for AccountId.');
-      if (typeof id !== 'string' || !ACCOUNT_ID.test(id)) throw invalidInput('INVALID_PATTERN', 'AccountId must be a string of exactly 12 digits.');
+      if (typeof id !== 'string') throw new AwsError('SerializationException', 'AccountId must be a string.', 400);
+      if (!ACCOUNT_ID.test(id)) throw invalidInput('INVALID_PATTERN', 'AccountId must be a string of exactly 12 digits.');
       const account = this.account(id);
       if (!account) throw new AwsError('AccountNotFoundException', 'You specified an account that doesn\'t exist.', 400);
       return { Account: this.view(account) };
@@ -150,7 +152,8 @@ export class OrganizationsStandIn implements JsonRpcService {
       this.requireAdministrator();
       const principal = input.ServicePrincipal;
       if (principal !== undefined) {
-        if (typeof principal !== 'string' || !SERVICE_PRINCIPAL.test(principal)) throw invalidInput('INVALID_PATTERN', 'ServicePrincipal must match [\\w+=,.@-]*.');
+        if (typeof principal !== 'string') throw new AwsError('SerializationException', 'ServicePrincipal must be a string.', 400);
+        if (!SERVICE_PRINCIPAL.test(principal)) throw invalidInput('INVALID_PATTERN', 'ServicePrincipal must match [\\w+=,.@-]*.');
         if (principal.length < 1) throw invalidInput('MIN_LENGTH_EXCEEDED', 'ServicePrincipal must be at least 1 character.');
         if (principal.length > 128) throw invalidInput('MAX_LENGTH_EXCEEDED', 'ServicePrincipal must be at most 128 characters.');
       }
