@@ -119,7 +119,7 @@ describe('deploy preflight against the stand-ins', function () {
     assert.match(fromDelegated.problems.join('\n'), /allowManagementAccount is true but account 444444444444 is not the management account 999999999999/);
   });
 
-  it('outside an organization, a key in another Region or account, a missing key, and a Security Hub administrator elsewhere', async () => {
+  it('outside an organization, a key in another Region (so not found here), and a Security Hub administrator elsewhere', async () => {
     aws = await standIns({ organizations: { inOrganization: false }, securityHubAccount: { administratorAccountId: '777777777777' } });
     const otherRegion = `arn:aws:kms:eu-west-1:${MANAGEMENT}:key/11111111-2222-3333-4444-555555555555`;
     const report = await runPreflight(input({ managementAccountId: MANAGEMENT, ssoKmsKeyArn: otherRegion }), connect(aws));
@@ -128,6 +128,13 @@ describe('deploy preflight against the stand-ins', function () {
     assert.match(problems, /ssoKmsKeyArn is in Region eu-west-1 but the instance \(this deployment\) is in us-east-1/);
     assert.match(problems, /cannot describe ssoKmsKeyArn .*NotFoundException/);
     assert.match(report.warnings.join('\n'), /Security Hub's administrator is account 777777777777/);
+  });
+
+  it('an account instance (owned by a member account, not the management account) cannot assign access to accounts: refused', async () => {
+    aws = await standIns({ identityCenter: { ownerAccountId: '111111111111' } });
+    const report = await runPreflight(input({ managementAccountId: MANAGEMENT }), connect(aws));
+    assert.match(report.problems.join('\n'), /is owned by account 111111111111, not the management account 999999999999: an account instance/);
+    assert.equal(report.problems.length, 1, report.problems.join('\n'));
   });
 });
 
