@@ -11,6 +11,7 @@ import { extname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { parsePolicy } from '../core/policy/load';
+import { managementAccountIssues } from '../core/policy/management-account';
 import type { Policy } from '../core/policy/types';
 import { PolicyError } from '../core/errors';
 
@@ -72,6 +73,32 @@ export const contextSchema = z.object({
   reservedConcurrency: boolFrom.default(true),
   /** Keep data and turn on deletion protection (always on for stage `prod`). */
   protectData: boolFrom.optional(),
+  /**
+   * The AWS Organizations management account (DescribeOrganization's MasterAccountId). It owns
+   * the organization instance of IAM Identity Center and therefore its identity store; with it,
+   * the identity store ARN in the function roles names that account instead of `*`, and a policy
+   * that targets it is refused unless `allowManagementAccount` is true.
+   */
+  managementAccountId: z.string().regex(/^\d{12}$/, 'must be a 12-digit account id (aws organizations describe-organization: MasterAccountId)').optional(),
+  /**
+   * Explicit opt-in to grant access to the management account. Only possible when the stack runs
+   * IN the management account: a delegated administrator cannot manage permission sets
+   * provisioned to it, and from the management account Identity Center provisions with the
+   * caller's own IAM permissions (which the stack then grants, see permissions.ts).
+   */
+  allowManagementAccount: boolFrom.default(false),
+  /**
+   * The customer managed KMS key of the Identity Center instance, when it has one
+   * (sso-admin DescribeInstance: EncryptionConfiguration.KmsKeyArn). Pattern from the
+   * IAM Identity Center API reference, EncryptionConfiguration.KmsKeyArn.
+   */
+  ssoKmsKeyArn: z
+    .string()
+    .regex(
+      /^arn:aws(-[a-z]{1,5}){0,3}:kms:([a-z]{2,}(-[a-z0-9]+)+):[0-9]{12}:key\/(mrk-[a-f0-9]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/,
+      'must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<key id>), not an alias or a bare key id',
+    )
+    .optional(),
 });
 
 export type ContextInput = z.input<typeof contextSchema>;
@@ -124,9 +151,20 @@ export function loadConfig(tryGetContext: (key: string) => unknown, cwd: string 
   if (ctx.userMatch === 'externalId' && !ctx.externalIdIssuer) {
     throw new ConfigError(`Invalid deployment configuration:\n  - context key 'externalIdIssuer' is required when userMatch is externalId: pass -c externalIdIssuer=... (the issuer your SCIM provisioning writes)`);
   }
+  if (ctx.allowManagementAccount && !ctx.managementAccountId) {
+    throw new ConfigError(
+      `Invalid deployment configuration:\n  - context key 'managementAccountId' is required when allowManagementAccount is true: the IAM permissions Identity Center needs there are scoped to that account`,
+    );
+  }
 
   const policyPath = isAbsolute(ctx.policyFile) ? ctx.policyFile : resolve(cwd, ctx.policyFile);
   const { policy, policyJson } = loadPolicyFile(policyPath);
+  if (ctx.managementAccountId) {
+    const issues = managementAccountIssues(policy, { managementAccountId: ctx.managementAccountId, allowed: ctx.allowManagementAccount });
+    if (issues.length > 0) {
+      throw new ConfigError(`Policy file ${policyPath} is invalid:\n${issues.map((i) => `  - ${i.path}: ${i.message}`).join('\n')}`);
+    }
+  }
 
   return {
     ...ctx,

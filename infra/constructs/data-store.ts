@@ -7,7 +7,7 @@
  * a principal needs kms:Decrypt on THIS key as well as dynamodb:GetItem to read them, so broad
  * read-only roles (ReadOnlyAccess grants dynamodb:GetItem and Scan, not kms:Decrypt) cannot.
  */
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -41,13 +41,22 @@ export class DataStore extends Construct {
       removalPolicy: props.protectData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
       pendingWindow: Duration.days(30),
     });
-    // CloudWatch alarms publish to the KMS-encrypted alarm topic.
+    // CloudWatch alarms publish to the KMS-encrypted alarm topic. The service principal acts for
+    // any account, so the grant is bound to this stack's alarms (all named `<prefix>-...`, the
+    // guardrails stack's too) in this account and Region: the confused-deputy conditions of
+    // "Enable compatibility between event sources from AWS services and encrypted topics"
+    // (Amazon SNS Developer Guide) and "The confused deputy problem" (IAM User Guide).
+    const stack = Stack.of(this);
     this.key.addToResourcePolicy(
       new iam.PolicyStatement({
         sid: 'CloudWatchAlarmsPublishToEncryptedTopic',
         principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
         actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
         resources: ['*'],
+        conditions: {
+          StringEquals: { 'aws:SourceAccount': stack.account },
+          ArnLike: { 'aws:SourceArn': `arn:${stack.partition}:cloudwatch:${stack.region}:${stack.account}:alarm:${props.prefix}-*` },
+        },
       }),
     );
 

@@ -66,9 +66,21 @@ export function identityCenterStatements(stack: Stack, scope: IdentityCenterScop
   return statements;
 }
 
+/**
+ * The identity store ARN. Its account is the account that OWNS the Identity Center instance (the
+ * organization's management account), not necessarily the stack's: in a delegated-administrator
+ * deployment a store ARN with the stack's account matches nothing and every lookup is denied.
+ * Identity store ids are globally unique, so without a known owner `*` in the account field
+ * still names exactly one store (Service Authorization Reference, identitystore resource type
+ * `arn:${Partition}:identitystore::${Account}:identitystore/${IdentityStoreId}`).
+ */
+export function identityStoreArn(stack: Stack, identityStoreId: string, ownerAccountId: string | undefined): string {
+  return `arn:${stack.partition}:identitystore::${ownerAccountId ?? '*'}:identitystore/${identityStoreId}`;
+}
+
 /** identitystore: user and group ids are not known at deploy time, so those ARNs end in `/*` (bound to our store by the store ARN on the same request). */
-export function identityStoreStatements(stack: Stack, identityStoreId: string): iam.PolicyStatement[] {
-  const store = `arn:${stack.partition}:identitystore::${stack.account}:identitystore/${identityStoreId}`;
+export function identityStoreStatements(stack: Stack, identityStoreId: string, ownerAccountId?: string): iam.PolicyStatement[] {
+  const store = identityStoreArn(stack, identityStoreId, ownerAccountId);
   const all = (kind: string) => `arn:${stack.partition}:identitystore:::${kind}/*`;
   return [
     new iam.PolicyStatement({
@@ -78,6 +90,89 @@ export function identityStoreStatements(stack: Stack, identityStoreId: string): 
     }),
   ];
 }
+
+export const IDENTITY_STORE_ANY_OWNER_REASON =
+  'The identity store belongs to the account that owns the Identity Center instance (the management account), which is not the stack account in a delegated-administrator deployment; identity store ids are globally unique, so `*` in the account field still names exactly this store. Pass -c managementAccountId to pin the owner.';
+
+/**
+ * A customer managed KMS key on the Identity Center instance: Identity Center and the identity
+ * store decrypt with the CALLER's permissions, so every function that calls them needs
+ * kms:Decrypt on the key, and only through those services, for this instance and this store
+ * (IAM Identity Center User Guide, "Baseline KMS key and IAM policy statements" and "Advanced KMS
+ * key policy statements": kms:ViaService sso.*.amazonaws.com / identitystore.*.amazonaws.com,
+ * encryption context aws:sso:instance-arn / aws:identitystore:identitystore-arn).
+ * The functions only read the directory and create/delete assignments, so Decrypt is all they
+ * need (Encrypt and GenerateDataKeyWithoutPlaintext in the baseline are for writing users and
+ * groups, DescribeKey for the console).
+ */
+export function ssoKmsStatements(stack: Stack, opts: { keyArn: string; instanceArn: string; identityStoreId: string; identityStoreOwnerAccountId?: string }): iam.PolicyStatement[] {
+  return [
+    new iam.PolicyStatement({
+      sid: 'IdentityCenterKeyViaSso',
+      actions: ['kms:Decrypt'],
+      resources: [opts.keyArn],
+      conditions: {
+        StringLike: { 'kms:ViaService': 'sso.*.amazonaws.com' },
+        StringEquals: { 'kms:EncryptionContext:aws:sso:instance-arn': opts.instanceArn },
+      },
+    }),
+    new iam.PolicyStatement({
+      sid: 'IdentityCenterKeyViaIdentityStore',
+      actions: ['kms:Decrypt'],
+      resources: [opts.keyArn],
+      conditions: {
+        StringLike: {
+          'kms:ViaService': 'identitystore.*.amazonaws.com',
+          'kms:EncryptionContext:aws:identitystore:identitystore-arn': identityStoreArn(stack, opts.identityStoreId, opts.identityStoreOwnerAccountId),
+        },
+      },
+    }),
+  ];
+}
+
+/**
+ * Only with `allowManagementAccount` (the stack runs in the management account): there Identity
+ * Center creates, updates and deletes the AWSReservedSSO_ roles and the AWSSSO_ SAML provider with
+ * the caller's permissions, because its service-linked role (AWSSSOServiceRolePolicy) is
+ * excluded from the management account (`aws:PrincipalOrgMasterAccountId`). The actions are the
+ * role and SAML-provider actions of that policy, scoped to the paths Identity Center uses, in the
+ * management account only.
+ */
+export function managementAccountProvisioningStatements(stack: Stack, managementAccountId: string): iam.PolicyStatement[] {
+  const iamArn = (resource: string) => `arn:${stack.partition}:iam::${managementAccountId}:${resource}`;
+  return [
+    new iam.PolicyStatement({
+      sid: 'ManagementAccountSsoRoles',
+      actions: [
+        'iam:AttachRolePolicy',
+        'iam:CreateRole',
+        'iam:DeleteRole',
+        'iam:DeleteRolePermissionsBoundary',
+        'iam:DeleteRolePolicy',
+        'iam:DetachRolePolicy',
+        'iam:GetRole',
+        'iam:ListAttachedRolePolicies',
+        'iam:ListRolePolicies',
+        'iam:PutRolePermissionsBoundary',
+        'iam:PutRolePolicy',
+        'iam:UpdateAssumeRolePolicy',
+        'iam:UpdateRole',
+        'iam:UpdateRoleDescription',
+      ],
+      resources: [iamArn(MANAGEMENT_ACCOUNT_ROLE_PATH)],
+    }),
+    new iam.PolicyStatement({
+      sid: 'ManagementAccountSsoSamlProvider',
+      actions: ['iam:CreateSAMLProvider', 'iam:DeleteSAMLProvider', 'iam:GetSAMLProvider', 'iam:UpdateSAMLProvider'],
+      resources: [iamArn(MANAGEMENT_ACCOUNT_SAML_PROVIDER)],
+    }),
+  ];
+}
+
+export const MANAGEMENT_ACCOUNT_ROLE_PATH = 'role/aws-reserved/sso.amazonaws.com/*';
+export const MANAGEMENT_ACCOUNT_SAML_PROVIDER = 'saml-provider/AWSSSO_*_DO_NOT_DELETE';
+export const MANAGEMENT_ACCOUNT_REASON =
+  'allowManagementAccount: in the management account Identity Center provisions permission sets with the caller\'s IAM permissions. Role and SAML-provider names are generated by Identity Center per permission set, so the ARNs are scoped to its reserved path (role/aws-reserved/sso.amazonaws.com/*) and its AWSSSO_*_DO_NOT_DELETE provider, in the management account only.';
 
 export const IDENTITY_STORE_WILDCARD_REASON =
   'Identity Store users, groups and memberships are looked up by id at run time (GetUserId, ListGroupMembershipsForMember, DescribeGroup); the service authorization reference requires the user/*, group/* and membership/* resource types beside the identity store ARN, which pins the calls to our store.';

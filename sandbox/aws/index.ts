@@ -12,10 +12,12 @@ import { DEMO_ACCOUNTS, DEMO_INSTANCE_ARN, DEMO_PERMISSION_SETS, DEMO_PRODUCT_AC
 import type { SandboxClock } from './clock';
 import { systemClock } from './clock';
 import { type IdentityCenterOptions, IdentityCenterStandIn } from './identity-center';
+import { type KmsKeySeed, KmsStandIn } from './kms';
+import { type OrganizationsOptions, OrganizationsStandIn } from './organizations';
 import { type Directory, IdentityStoreStandIn } from './identity-store';
 import { DEFAULT_DATA_DIR, SANDBOX_DATA_MARKER, dataFile } from './persistence';
 import { type SchedulerOptions, SchedulerStandIn } from './scheduler';
-import { type SecurityHubOptions, SecurityHubStandIn } from './security-hub';
+import { SecurityHubAccountStandIn, type SecurityHubAccountOptions, type SecurityHubOptions, SecurityHubStandIn } from './security-hub';
 import { createAwsServer, listen } from './server';
 import { type StepFunctionsOptions, StepFunctionsStandIn } from './step-functions';
 
@@ -35,6 +37,12 @@ export interface AwsStandInsOptions {
   scheduler?: Omit<SchedulerOptions, 'clock' | 'random' | 'dataFile' | 'region' | 'accountId'>;
   securityHub?: Omit<SecurityHubOptions, 'clock' | 'dataFile' | 'region' | 'accountId'>;
   stepFunctions?: Omit<StepFunctionsOptions, 'clock' | 'dataFile' | 'region' | 'accountId'>;
+  /** Organizations (deploy preflight): default a management account of its own, the demo accounts, and the product account as Identity Center's delegated administrator. */
+  organizations?: Partial<Omit<OrganizationsOptions, 'now'>>;
+  /** KMS keys DescribeKey knows (deploy preflight). */
+  kmsKeys?: readonly KmsKeySeed[];
+  /** Security Hub's account state (deploy preflight): enabled by default, no administrator. */
+  securityHubAccount?: Omit<SecurityHubAccountOptions, 'region' | 'accountId' | 'now'>;
   /**
    * When true, stored schedules are not armed until `start()` is called: register the schedule
    * targets (and state machines) first so that nothing fires into the void. Default false.
@@ -53,7 +61,7 @@ export interface AwsStandIns {
   /** Spread into any AWS SDK v3 client constructor. */
   clientConfig: { endpoint: string; region: string; credentials: { accessKeyId: string; secretAccessKey: string } };
   /**
-   * Environment for the product's code: AWS_ENDPOINT_URL_<SERVICE> for the five services (the SDK
+   * Environment for the product's code: AWS_ENDPOINT_URL_<SERVICE> for every stand-in service (the SDK
    * picks them up with no code change), fake static credentials, the region, and the
    * Identity Center ids (JIT_SSO_INSTANCE_ARN, JIT_IDENTITY_STORE_ID).
    */
@@ -63,11 +71,17 @@ export interface AwsStandIns {
   scheduler: SchedulerStandIn;
   securityHub: SecurityHubStandIn;
   stepFunctions: StepFunctionsStandIn;
+  organizations: OrganizationsStandIn;
+  kms: KmsStandIn;
+  securityHubAccount: SecurityHubAccountStandIn;
   /** Arms stored schedules (only needed with `deferStart`). Idempotent. */
   start(): void;
   /** Stops timers, writes state out and closes the server. */
   stop(): Promise<void>;
 }
+
+/** The sandbox organization's management account (a placeholder; the product runs in the delegated administrator). */
+export const SANDBOX_MANAGEMENT_ACCOUNT_ID = '999999999999';
 
 export const SANDBOX_CREDENTIALS = { accessKeyId: 'AKIASANDBOXFAKE00000', secretAccessKey: 'sandbox-fake-secret-access-key' } as const;
 
@@ -86,7 +100,9 @@ export async function startAwsStandIns(options: AwsStandInsOptions = {}): Promis
     accountIds: DEMO_ACCOUNTS.map((a) => a.id),
     preexistingAssignments: options.directory ? [] : demoPreexistingAssignments(),
     principalExists: (type, id) => (type === 'USER' ? identityStore.hasUser(id) : identityStore.hasGroup(id)),
-    ownerAccountId: accountId,
+    // An organization instance belongs to the management account (sso-admin ListInstances,
+    // OwnerAccountId), also when the product runs in the delegated administrator.
+    ownerAccountId: options.organizations?.managementAccountId ?? SANDBOX_MANAGEMENT_ACCOUNT_ID,
     ...options.identityCenter,
     identityStoreId: directory.identityStoreId,
     clock,
@@ -96,10 +112,21 @@ export async function startAwsStandIns(options: AwsStandInsOptions = {}): Promis
   const scheduler = new SchedulerStandIn({ ...options.scheduler, clock, random, region, accountId, dataFile: dataFile(dataDir, 'scheduler.json') });
   const securityHub = new SecurityHubStandIn({ ...options.securityHub, clock, region, accountId, dataFile: dataFile(dataDir, 'security-hub.json') });
   const stepFunctions = new StepFunctionsStandIn({ ...options.stepFunctions, clock, region, accountId, dataFile: dataFile(dataDir, 'step-functions.json') });
+  const now = () => clock.now();
+  const organizations = new OrganizationsStandIn({
+    managementAccountId: SANDBOX_MANAGEMENT_ACCOUNT_ID,
+    accounts: [...DEMO_ACCOUNTS.map((a) => ({ id: a.id, name: a.name })), { id: accountId, name: 'sandbox-identity' }],
+    delegatedAdministrators: { 'sso.amazonaws.com': [accountId] },
+    callerAccountId: accountId,
+    ...options.organizations,
+    now,
+  });
+  const kms = new KmsStandIn({ region, callerAccountId: accountId, keys: options.kmsKeys, now });
+  const securityHubAccount = new SecurityHubAccountStandIn({ ...options.securityHubAccount, region, accountId, now });
 
   const server = createAwsServer({
-    rpcServices: [identityCenter, identityStore, stepFunctions],
-    restServices: [scheduler, securityHub],
+    rpcServices: [identityCenter, identityStore, stepFunctions, organizations, kms],
+    restServices: [scheduler, securityHub, securityHubAccount],
     admin: { identityCenter, identityStore, scheduler, securityHub, stepFunctions, defaultAccountId: DEMO_ACCOUNTS[0].id, now: () => clock.now() },
     log: options.log,
   });
@@ -122,6 +149,8 @@ export async function startAwsStandIns(options: AwsStandInsOptions = {}): Promis
     AWS_ENDPOINT_URL_SCHEDULER: endpoint,
     AWS_ENDPOINT_URL_SECURITYHUB: endpoint,
     AWS_ENDPOINT_URL_SFN: endpoint,
+    AWS_ENDPOINT_URL_ORGANIZATIONS: endpoint,
+    AWS_ENDPOINT_URL_KMS: endpoint,
     [ENV.ssoInstanceArn]: identityCenter.instanceArn,
     [ENV.identityStoreId]: identityStore.identityStoreId,
   };
@@ -154,6 +183,9 @@ export async function startAwsStandIns(options: AwsStandInsOptions = {}): Promis
     scheduler,
     securityHub,
     stepFunctions,
+    organizations,
+    kms,
+    securityHubAccount,
     start,
     stop: () =>
       (stopping ??= (async () => {

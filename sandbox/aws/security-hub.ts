@@ -295,3 +295,78 @@ export function sampleHighFinding(options: { accountId: string; region?: string;
     RecordState: 'ACTIVE',
   };
 }
+
+// ─────────────────────────────────────────────────────────────────────────────────────────────
+// Read-only account operations for the deploy preflight: DescribeHub (GET /accounts) and
+// GetAdministratorAccount (GET /administrator). A separate restJson1 service in its own block so
+// that it shares nothing with the findings import above.
+//
+// Rules it enforces, as Security Hub does (AWS Security Hub API Reference, DescribeHub and
+// GetAdministratorAccount; securityhub 2018-10-26 model):
+// - in an account/Region where Security Hub is not enabled, both answer InvalidAccessException
+//   (HTTP 401, "Account ... is not subscribed to AWS Security Hub");
+// - DescribeHub's optional HubArn query parameter is a NonEmptyString (`.*\S.*`);
+// - GetAdministratorAccount answers `{}` when the account has no administrator, else
+//   `Administrator` {AccountId, InvitationId, InvitedAt, MemberStatus}.
+// Known differences: the calling account is configured, not derived from the request signature;
+// a HubArn of another account's hub is not checked (the preflight never sends one).
+// ─────────────────────────────────────────────────────────────────────────────────────────────
+
+export interface SecurityHubAccountOptions {
+  region: string;
+  /** The calling account. */
+  accountId: string;
+  /** Whether Security Hub is enabled in this account and Region. Default true. */
+  enabled?: boolean;
+  /** The Security Hub administrator account, when this account is a member. */
+  administratorAccountId?: string;
+  now?: () => number;
+}
+
+export class SecurityHubAccountStandIn implements RestJsonService {
+  readonly name = 'securityhub-account';
+  readonly faults = new FaultQueue();
+  private readonly subscribedAt: number;
+
+  constructor(private readonly options: SecurityHubAccountOptions) {
+    this.subscribedAt = (options.now ?? Date.now)();
+  }
+
+  get hubArn(): string {
+    return `arn:aws:securityhub:${this.options.region}:${this.options.accountId}:hub/default`;
+  }
+
+  faultError(kind: Exclude<FaultKind, 'fail'>, operation: string, message?: string): AwsError {
+    if (kind === 'throttle') return new AwsError('LimitExceededException', message ?? 'Rate exceeded', 429, { Code: 'LimitExceededException' });
+    if (kind === 'conflict') return new AwsError('ResourceConflictException', message ?? `${operation} conflicts with a concurrent update.`, 409, { Code: 'ResourceConflictException' });
+    return new AwsError('InternalException', message ?? 'Internal service error.', 500, { Code: 'InternalException' });
+  }
+
+  route(req: RestRequest): RestRoute | undefined {
+    if (req.method !== 'GET' || req.segments.length !== 1) return undefined;
+    if (req.segments[0] === 'accounts') return { operation: 'DescribeHub', run: async () => this.describeHub(req.query.get('HubArn') ?? undefined) };
+    if (req.segments[0] === 'administrator') return { operation: 'GetAdministratorAccount', run: async () => this.getAdministratorAccount() };
+    return undefined;
+  }
+
+  private requireEnabled(): void {
+    if (this.options.enabled === false) {
+      throw new AwsError('InvalidAccessException', `Account ${this.options.accountId} is not subscribed to AWS Security Hub`, 401, { Code: 'InvalidAccessException' });
+    }
+  }
+
+  describeHub(hubArn: string | undefined): { HubArn: string; SubscribedAt: string; AutoEnableControls: boolean; ControlFindingGenerator: string } {
+    if (hubArn !== undefined) {
+      if (!/\S/.test(hubArn)) throw new AwsError('InvalidInputException', 'HubArn must not be blank.', 400, { Code: 'InvalidInputException' });
+    }
+    this.requireEnabled();
+    return { HubArn: this.hubArn, SubscribedAt: new Date(this.subscribedAt).toISOString(), AutoEnableControls: true, ControlFindingGenerator: 'SECURITY_CONTROL' };
+  }
+
+  getAdministratorAccount(): { Administrator?: { AccountId: string; InvitationId: string; InvitedAt: string; MemberStatus: string } } {
+    this.requireEnabled();
+    const admin = this.options.administratorAccountId;
+    if (!admin || admin === this.options.accountId) return {};
+    return { Administrator: { AccountId: admin, InvitationId: `sandbox-invitation-${admin}`, InvitedAt: new Date(this.subscribedAt).toISOString(), MemberStatus: 'Enabled' } };
+  }
+}

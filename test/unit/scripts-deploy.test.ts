@@ -1,12 +1,14 @@
 import { strict as assert } from 'node:assert';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
+import { startAwsStandIns } from '../../sandbox/aws';
 
 /**
- * scripts/deploy with a fake `aws` CLI and a fake `npx cdk` on PATH: the preflight checks must
- * stop a wrong deploy with a clear message before CloudFormation is ever reached.
+ * scripts/deploy with a fake `aws` CLI (sts only) and a fake `npx cdk` on PATH, and the sandbox
+ * AWS stand-ins answering the read-only preflight (scripts/preflight.ts) over HTTP: the checks
+ * must stop a wrong deploy with a clear message before CloudFormation is ever reached.
  */
 const INSTANCE = 'arn:aws:sso:::instance/ssoins-1111111111111111';
 const CONTEXT = {
@@ -25,6 +27,8 @@ interface Fake {
   awsLog: string;
   cdkLog: string;
   run(args: string[], env?: Record<string, string>): { status: number | null; stdout: string; stderr: string };
+  /** Like run, without blocking the event loop (the stand-ins answer in this process). */
+  runAsync(args: string[], env?: Record<string, string>): Promise<{ status: number | null; stdout: string; stderr: string }>;
 }
 
 function fake(): Fake {
@@ -40,8 +44,7 @@ function fake(): Fake {
 echo "$*" >> ${JSON.stringify(awsLog)}
 case "$1 $2" in
   "sts get-caller-identity") [ -n "$FAKE_NO_CREDS" ] && { echo "Unable to locate credentials" >&2; exit 255; }
-    echo '{"Account":"111111111111","Arn":"arn:aws:iam::111111111111:role/deployer","UserId":"X"}' ;;
-  "sso-admin list-instances") if [ -n "$FAKE_INSTANCES" ]; then echo "$FAKE_INSTANCES"; else echo '{"Instances":[]}'; fi ;;
+    echo '{"Account":"${DEPLOYER}","Arn":"arn:aws:iam::${DEPLOYER}:role/deployer","UserId":"X"}' ;;
   "configure get") echo us-east-1 ;;
   *) echo "unexpected aws $*" >&2; exit 9 ;;
 esac
@@ -71,10 +74,31 @@ exec ${JSON.stringify(realNpx)} "$@"
       });
       return { status: r.status, stdout: r.stdout, stderr: r.stderr };
     },
+    runAsync(args, env = {}) {
+      return new Promise((resolve, reject) => {
+        const child = spawn('bash', ['scripts/deploy', ...args], { env: { ...process.env, PATH: `${bin}${delimiter}${process.env.PATH}`, AWS_REGION: 'us-east-1', ...env } });
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+        child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+        const timer = setTimeout(() => child.kill('SIGKILL'), 90_000);
+        child.on('error', reject);
+        child.on('close', (status) => {
+          clearTimeout(timer);
+          resolve({ status, stdout, stderr });
+        });
+      });
+    },
   };
 }
 
-const instances = (identityStoreId = 'd-1111111111') => JSON.stringify({ Instances: [{ InstanceArn: INSTANCE, IdentityStoreId: identityStoreId }] });
+const DEPLOYER = '444444444444';
+
+/** The stand-ins as the deploying account sees them: Identity Center's delegated administrator. */
+async function aws(options: Parameters<typeof startAwsStandIns>[0] = {}): Promise<{ env: Record<string, string>; stop(): Promise<void> }> {
+  const standIns = await startAwsStandIns({ port: 0, dataDir: false, region: 'us-east-1', accountId: DEPLOYER, ...options });
+  return { env: { ...standIns.env, AWS_ENDPOINT_URL: standIns.endpoint, AWS_EC2_METADATA_DISABLED: 'true' }, stop: () => standIns.stop() };
+}
 
 describe('scripts/deploy: preflight checks', function () {
   this.timeout(120_000);
@@ -132,34 +156,54 @@ describe('scripts/deploy: preflight checks', function () {
     assert.ok(!existsSync(f.cdkLog));
   });
 
-  it('the Identity Center instance is not in this account/Region: a clear error, no deploy', () => {
+  it('the Identity Center instance is not in this account/Region, and Security Hub is off: every problem listed, no deploy', async () => {
     const f = fake();
-    const r = f.run(['dev', '--context-file', f.contextFile, '--policy', 'infra/policy.example.yaml']);
-    assert.equal(r.status, 1);
-    assert.match(r.stderr, /instance arn:aws:sso:::instance\/ssoins-1111111111111111 is not visible in account 111111111111, Region us-east-1/);
-    assert.ok(!existsSync(f.cdkLog));
+    const stand = await aws({ identityCenter: { instanceArn: 'arn:aws:sso:::instance/ssoins-2222222222222222', permissionSets: [], preexistingAssignments: [] }, securityHubAccount: { enabled: false } });
+    try {
+      const r = await f.runAsync(['dev', '--context-file', f.contextFile, '--policy', 'infra/policy.example.yaml'], stand.env);
+      assert.equal(r.status, 1);
+      assert.match(r.stdout, /problem: instance arn:aws:sso:::instance\/ssoins-1111111111111111 is not visible in account 444444444444, Region us-east-1/);
+      assert.match(r.stdout, /problem: Security Hub is not enabled in account 444444444444/);
+      assert.match(r.stderr, /the AWS preflight found problems/);
+      assert.ok(!existsSync(f.cdkLog));
+    } finally {
+      await stand.stop();
+    }
   });
 
-  it('an identity store id that is not the instance\'s: a clear error, no deploy', () => {
+  it('an identity store id that is not the instance\'s, a policy account outside the organization: a clear error, no deploy', async () => {
     const f = fake();
-    const r = f.run(['dev', '--context-file', f.contextFile, '--policy', 'infra/policy.example.yaml'], { FAKE_INSTANCES: instances('d-9999999999') });
-    assert.equal(r.status, 1);
-    assert.match(r.stderr, /identityStoreId is d-1111111111 but the instance's identity store is d-9999999999/);
-    assert.ok(!existsSync(f.cdkLog));
+    const stand = await aws({ organizations: { accounts: [{ id: '111111111111', name: 'workloads-dev' }, { id: DEPLOYER, name: 'identity' }] } });
+    try {
+      const r = await f.runAsync(['dev', '--context-file', f.contextFile, '--policy', 'infra/policy.example.yaml', '-c', 'identityStoreId=d-9999999999'], stand.env);
+      assert.equal(r.status, 1);
+      assert.match(r.stdout, /identityStoreId is d-9999999999 but the instance's identity store is d-1111111111/);
+      assert.match(r.stdout, /policy accounts not in the organization: 222222222222 \(workloads-prod\)/);
+      assert.ok(!existsSync(f.cdkLog));
+    } finally {
+      await stand.stop();
+    }
   });
 
-  it('all checks pass: runs cdk deploy for the stage with every context key and approval of broadening changes', () => {
+  it('all checks pass: runs cdk deploy for the stage with every context key and approval of broadening changes', async () => {
     const f = fake();
-    const r = f.run(['prod', '--context-file', f.contextFile, '--policy', 'infra/policy.example.yaml', '--', '--profile', 'jit-prod'], { FAKE_INSTANCES: instances() });
+    const stand = await aws();
+    let r: { status: number | null; stdout: string; stderr: string };
+    try {
+      r = await f.runAsync(['prod', '--context-file', f.contextFile, '--policy', 'infra/policy.example.yaml', '--', '--profile', 'jit-prod'], stand.env);
+    } finally {
+      await stand.stop();
+    }
     assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /ok: account 444444444444 is IAM Identity Center's delegated administrator/);
+    assert.match(r.stdout, /preflight passed/);
     const cdk = readFileSync(f.cdkLog, 'utf8');
     assert.match(cdk, /^--no-install cdk deploy JitAccess-prod -c stage=prod /);
     assert.match(cdk, /-c ssoInstanceArn=arn:aws:sso:::instance\/ssoins-1111111111111111/);
     assert.match(cdk, /--require-approval broadening --profile jit-prod\n$/);
     assert.doesNotMatch(cdk, /@aws-cdk\//, 'feature flags stay in cdk.json');
-    const aws = readFileSync(f.awsLog, 'utf8');
-    assert.match(aws, /sts get-caller-identity/);
-    assert.match(aws, /sso-admin list-instances/);
+    const awsCli = readFileSync(f.awsLog, 'utf8');
+    assert.match(awsCli, /sts get-caller-identity/);
   });
 
   it('refuses -c stage=... (the stage is the first argument) and unknown options', () => {
