@@ -18,11 +18,10 @@
  * Only read-only calls are made. The checks run against ports (PreflightAws), so the test drives
  * them against the sandbox stand-ins over HTTP.
  */
-import { createHash, createHmac } from 'node:crypto';
 import { GetAdministratorAccountCommand, DescribeHubCommand, SecurityHubClient } from '@aws-sdk/client-securityhub';
 import { ListInstancesCommand, SSOAdminClient } from '@aws-sdk/client-sso-admin';
-import { defaultProvider } from '@aws-sdk/credential-provider-node';
-import { SignatureV4 } from '@smithy/signature-v4';
+import { DescribeKeyCommand, KMSClient } from '@aws-sdk/client-kms';
+import { DescribeOrganizationCommand, ListAccountsCommand, ListDelegatedAdministratorsCommand, OrganizationsClient } from '@aws-sdk/client-organizations';
 import { managementAccountIssues, rulesTargetingManagementAccount } from '../core/policy/management-account';
 import type { Policy } from '../core/policy/types';
 
@@ -226,100 +225,28 @@ export async function runPreflight(input: PreflightInput, aws: PreflightAws): Pr
 }
 
 // ─────────────────────────────────────────────────────────────────────────────────────────────
-// Adapters: the installed SDK clients for sso-admin and Security Hub; a minimal signed awsJson1_1
-// call for Organizations and KMS (their SDK clients are not installed). Endpoints follow the SDK's
-// AWS_ENDPOINT_URL_<SERVICE> / AWS_ENDPOINT_URL variables, so the sandbox stand-ins answer in tests.
-
-class NodeSha256 {
-  private hash: ReturnType<typeof createHash> | ReturnType<typeof createHmac>;
-  constructor(private readonly secret?: string | ArrayBuffer | ArrayBufferView) {
-    this.hash = this.fresh();
-  }
-  private fresh() {
-    if (this.secret === undefined) return createHash('sha256');
-    const key = typeof this.secret === 'string' ? this.secret : Buffer.from(ArrayBuffer.isView(this.secret) ? this.secret.buffer.slice(this.secret.byteOffset, this.secret.byteOffset + this.secret.byteLength) : this.secret);
-    return createHmac('sha256', key);
-  }
-  update(data: string | ArrayBuffer | ArrayBufferView): void {
-    this.hash.update(typeof data === 'string' ? data : Buffer.from(ArrayBuffer.isView(data) ? data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) : data));
-  }
-  async digest(): Promise<Uint8Array> {
-    return new Uint8Array(this.hash.digest());
-  }
-  reset(): void {
-    this.hash = this.fresh();
-  }
-}
-
-function partitionOf(region: string): { partition: string; suffix: string } {
-  if (region.startsWith('cn-')) return { partition: 'aws-cn', suffix: 'amazonaws.com.cn' };
-  if (region.startsWith('us-gov-')) return { partition: 'aws-us-gov', suffix: 'amazonaws.com' };
-  return { partition: 'aws', suffix: 'amazonaws.com' };
-}
-
-/** Organizations is a global service with one endpoint per partition (AWS General Reference, "AWS Organizations endpoints"). */
-function organizationsEndpoint(region: string): { url: string; signingRegion: string } {
-  const { partition } = partitionOf(region);
-  if (partition === 'aws-cn') return { url: 'https://organizations.cn-northwest-1.amazonaws.com.cn', signingRegion: 'cn-northwest-1' };
-  if (partition === 'aws-us-gov') return { url: 'https://organizations.us-gov-west-1.amazonaws.com', signingRegion: 'us-gov-west-1' };
-  return { url: 'https://organizations.us-east-1.amazonaws.com', signingRegion: 'us-east-1' };
-}
-
-export class AwsJsonError extends Error {
-  constructor(name: string, message: string, readonly status: number) {
-    super(message);
-    this.name = name;
-  }
-}
+// Adapters: the AWS SDK clients. Endpoints follow the SDK's AWS_ENDPOINT_URL_<SERVICE> /
+// AWS_ENDPOINT_URL variables (or `connection.endpoint`), so the sandbox stand-ins answer in tests.
 
 export interface AwsConnection {
   /** One endpoint for every service (tests: the sandbox stand-ins); default the SDK's resolution. */
   endpoint?: string;
   credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
-  env?: NodeJS.ProcessEnv;
-}
-
-export function awsJsonCaller(connection: AwsConnection = {}) {
-  const env = connection.env ?? process.env;
-  const credentials = connection.credentials ?? defaultProvider();
-  return async function call(service: 'organizations' | 'kms', region: string, target: string, body: unknown): Promise<Record<string, unknown>> {
-    const fallback = service === 'organizations' ? organizationsEndpoint(region) : { url: `https://kms.${region}.${partitionOf(region).suffix}`, signingRegion: region };
-    const override = connection.endpoint ?? env[`AWS_ENDPOINT_URL_${service.toUpperCase()}`] ?? env.AWS_ENDPOINT_URL;
-    const url = new URL(override ?? fallback.url);
-    const text = JSON.stringify(body ?? {});
-    const signer = new SignatureV4({ service, region: fallback.signingRegion, credentials, sha256: NodeSha256 });
-    const signed = await signer.sign({
-      method: 'POST',
-      protocol: url.protocol,
-      hostname: url.hostname,
-      port: url.port ? Number(url.port) : undefined,
-      path: url.pathname || '/',
-      query: {},
-      headers: { host: url.host, 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': target },
-      body: text,
-    });
-    const res = await fetch(url, { method: 'POST', headers: signed.headers, body: text, signal: AbortSignal.timeout(20_000) });
-    const raw = await res.text();
-    let parsed: Record<string, unknown> = {};
-    try {
-      parsed = raw ? (JSON.parse(raw) as Record<string, unknown>) : {};
-    } catch {
-      if (res.ok) throw new AwsJsonError('SerializationException', `${target}: the response is not JSON`, res.status);
-    }
-    if (!res.ok) {
-      const type = String(parsed.__type ?? res.headers.get('x-amzn-errortype') ?? `HTTP${res.status}`);
-      const name = type.split('#').pop()!.split(':')[0]!;
-      throw new AwsJsonError(name, String(parsed.message ?? parsed.Message ?? raw.slice(0, 300)), res.status);
-    }
-    return parsed;
-  };
 }
 
 export function sdkPreflightAws(region: string, connection: AwsConnection = {}): PreflightAws {
   const clientConfig = { region, ...(connection.endpoint ? { endpoint: connection.endpoint } : {}), ...(connection.credentials ? { credentials: connection.credentials } : {}) };
   const sso = new SSOAdminClient(clientConfig);
   const hub = new SecurityHubClient(clientConfig);
-  const call = awsJsonCaller(connection);
+  // Organizations is global: the SDK resolves its one endpoint per partition from any Region
+  // (AWS General Reference, "AWS Organizations endpoints").
+  const org = new OrganizationsClient(clientConfig);
+  const kmsClients = new Map<string, KMSClient>();
+  const kmsIn = (keyRegion: string) => {
+    let c = kmsClients.get(keyRegion);
+    if (!c) kmsClients.set(keyRegion, (c = new KMSClient({ ...clientConfig, region: keyRegion })));
+    return c;
+  };
   const pages = async <T>(fetchPage: (token?: string) => Promise<{ items: T[]; next?: string }>): Promise<T[]> => {
     const out: T[] = [];
     let token: string | undefined;
@@ -337,16 +264,16 @@ export function sdkPreflightAws(region: string, connection: AwsConnection = {}):
         const r = await sso.send(new ListInstancesCommand({ NextToken }));
         return { items: r.Instances ?? [], next: r.NextToken };
       }),
-    describeOrganization: async () => ((await call('organizations', region, 'AWSOrganizationsV20161128.DescribeOrganization', {})).Organization ?? {}) as { Id?: string; MasterAccountId?: string },
+    describeOrganization: async () => (await org.send(new DescribeOrganizationCommand({}))).Organization ?? {},
     listDelegatedAdministrators: (servicePrincipal) =>
       pages(async (NextToken) => {
-        const r = await call('organizations', region, 'AWSOrganizationsV20161128.ListDelegatedAdministrators', { ServicePrincipal: servicePrincipal, MaxResults: 20, ...(NextToken ? { NextToken } : {}) });
-        return { items: ((r.DelegatedAdministrators ?? []) as Array<{ Id?: string }>).map((a) => a.Id ?? ''), next: r.NextToken as string | undefined };
+        const r = await org.send(new ListDelegatedAdministratorsCommand({ ServicePrincipal: servicePrincipal, MaxResults: 20, NextToken }));
+        return { items: (r.DelegatedAdministrators ?? []).map((a) => a.Id ?? ''), next: r.NextToken };
       }),
     listAccounts: () =>
       pages(async (NextToken) => {
-        const r = await call('organizations', region, 'AWSOrganizationsV20161128.ListAccounts', { MaxResults: 20, ...(NextToken ? { NextToken } : {}) });
-        return { items: (r.Accounts ?? []) as AccountView[], next: r.NextToken as string | undefined };
+        const r = await org.send(new ListAccountsCommand({ MaxResults: 20, NextToken }));
+        return { items: r.Accounts ?? [], next: r.NextToken };
       }),
     describeHub: async () => {
       const r = await hub.send(new DescribeHubCommand({}));
@@ -355,7 +282,7 @@ export function sdkPreflightAws(region: string, connection: AwsConnection = {}):
     getAdministratorAccount: async () => (await hub.send(new GetAdministratorAccountCommand({}))).Administrator?.AccountId,
     describeKey: async (keyArn) => {
       const keyRegion = keyArn.split(':')[3] ?? region;
-      return ((await call('kms', keyRegion, 'TrentService.DescribeKey', { KeyId: keyArn })).KeyMetadata ?? {}) as KeyView;
+      return (await kmsIn(keyRegion).send(new DescribeKeyCommand({ KeyId: keyArn }))).KeyMetadata ?? {};
     },
   };
 }

@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parsePolicy } from '../../core/policy/load';
 import { type AwsStandIns, SANDBOX_CREDENTIALS, startAwsStandIns } from '../../sandbox/aws';
-import { type PreflightInput, awsJsonCaller, runPreflight, sdkPreflightAws } from '../../scripts/preflight';
+import { type PreflightInput, runPreflight, sdkPreflightAws } from '../../scripts/preflight';
 
 const ROOT = join(__dirname, '..', '..');
 const REGION = 'us-east-1';
@@ -145,7 +145,17 @@ describe('stand-ins: Organizations, KMS and Security Hub account operations are 
     aws = await standIns({ kmsKeys: [{ arn: KEY, aliases: ['alias/identity-center'] }] });
   });
   after(async () => aws.stop());
-  const call = () => awsJsonCaller({ endpoint: aws.endpoint, credentials: { ...SANDBOX_CREDENTIALS } });
+  // Raw awsJson1_1 calls, so that the stand-ins see inputs an SDK client would never build. The
+  // stand-ins do not check signatures, so none is sent.
+  const call = () => async (_service: 'organizations' | 'kms', _region: string, target: string, body: unknown): Promise<Record<string, unknown>> => {
+    const res = await fetch(aws.endpoint, { method: 'POST', headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': target }, body: JSON.stringify(body ?? {}) });
+    const parsed = (await res.json()) as Record<string, unknown>;
+    if (!res.ok) {
+      const name = String(parsed.__type ?? `HTTP${res.status}`).split('#').pop()!;
+      throw Object.assign(new Error(String(parsed.message ?? parsed.Message ?? '')), { name });
+    }
+    return parsed;
+  };
   const rejects = async (p: Promise<unknown>, name: string, message?: RegExp) => {
     await assert.rejects(p, (e: Error) => {
       assert.equal(e.name, name, e.message);
