@@ -50,7 +50,7 @@ export interface BotConfig {
   allowedTenantIds: string[];
   bridge: {
     baseUrl: string;
-    /** `api://<bridge-app>/.default`; absent in sandbox/test where a token provider is injected. */
+    /** `<bridge Application ID URI or client id>/.default`; absent in sandbox/test where a token provider is injected. */
     scope?: string;
     /** Total deadline of one bridge call, retries included; well within Teams' 15 s invoke limit. */
     timeoutMs: number;
@@ -85,6 +85,23 @@ const optionalString = z
   .optional()
   .transform((s) => (s === '' ? undefined : s));
 
+/**
+ * The client-credentials scope: `<resource>/.default`, where the resource is any Application ID URI
+ * Entra allows on the bridge app (`api://<client id>`, `api://<tenant id>/<name>`,
+ * `api://<name>/<client id>`, `https://<verified domain>[/<path>]`) or its bare client id.
+ * Sources: Microsoft identity platform, "Restrictions on Application ID URI (identifierUris)"
+ * (https://learn.microsoft.com/en-us/entra/identity-platform/identifier-uri-restrictions) and
+ * "OAuth 2.0 client credentials flow" (the scope is the resource identifier with the .default
+ * suffix, https://learn.microsoft.com/en-us/entra/identity-platform/v2-oauth2-client-creds-grant-flow).
+ * Whatever URI form the scope uses, the token's `aud` is the bridge app's client id (v2 tokens).
+ * Entra refuses wildcards, query strings and fragments in identifier URIs, and so does this.
+ */
+const URI_SEGMENT = '[A-Za-z0-9._~%-]+';
+const BRIDGE_SCOPE = new RegExp(
+  `^(?:api://${URI_SEGMENT}(?:/${URI_SEGMENT})*|https://(?:[A-Za-z0-9-]+\\.)+[A-Za-z]{2,}(?:/${URI_SEGMENT})*|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})/\\.default$`,
+  'i',
+);
+
 const envSchema = z.object({
   [BOT_ENV.mode]: z.enum(['production', 'sandbox', 'test'], { error: 'must be production, sandbox or test' }).default('production'),
   [BOT_ENV.appId]: optionalString,
@@ -101,7 +118,7 @@ const envSchema = z.object({
   [BOT_ENV.bridgeScope]: optionalString.pipe(
     z
       .string()
-      .regex(/^(api:\/\/[^\s/]+|https:\/\/[^\s]+)\/\.default$/, 'must look like api://<bridge-app-id>/.default')
+      .regex(BRIDGE_SCOPE, 'must be the bridge app\'s Application ID URI or client id followed by /.default (api://<client id>/.default, api://<tenant id>/<name>/.default, https://<verified domain>/<path>/.default or <client id>/.default)')
       .optional(),
   ),
   [BOT_ENV.bridgeTimeoutMs]: z.coerce.number().int().min(500).max(12_000, 'must stay well below the Teams 15 s invoke limit').default(8000),
@@ -167,7 +184,7 @@ export function parseBotConfig(env: Record<string, string | undefined>): BotConf
   const scope = e[BOT_ENV.bridgeScope];
   const bridgeUrl = e[BOT_ENV.bridgeUrl];
   if (authenticationEnabled) {
-    if (!scope) problems.push(`${BOT_ENV.bridgeScope} is not set (e.g. api://<bridge-app-id>/.default)`);
+    if (!scope) problems.push(`${BOT_ENV.bridgeScope} is not set (e.g. api://<bridge app client id>/.default)`);
     if (!bridgeUrl.startsWith('https://')) problems.push(`${BOT_ENV.bridgeUrl} must be https in production`);
   }
 
