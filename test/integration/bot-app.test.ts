@@ -7,6 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ACTOR_HEADERS, type NotificationBody } from '../../core/api';
+import { type AccessRequest, REQUEST_STATES, type RequestState } from '../../core/model';
 import { parseBotConfig } from '../../bot/config';
 import { signNotification } from '../../bot/notify-signature';
 import { type RunningBot, startBot } from '../../bot/server';
@@ -262,16 +263,44 @@ describe('bot app over HTTP (test mode)', function () {
       assert.equal(bridge.requests.get(req.id)!.state, 'PENDING_APPROVAL');
     });
 
-    it('a double click on approve counts one vote; a late deny sees "already decided"', async () => {
+    it('a double click on approve counts one vote; a late deny sees "was already approved by Bob Approver"', async () => {
       const req = bridge.seed({ requester: bridge.actorOf(USERS.alice) });
       const [a, b] = await Promise.all([click(USERS.bob, 'approval.approve', { requestId: req.id, version: 1 }), click(USERS.bob, 'approval.approve', { requestId: req.id, version: 1 })]);
       assert.equal(bridge.requests.get(req.id)!.votes.length, 1);
       assert.match(a.text + b.text, /already counted/);
       assert.match(b.text, /Approved/);
       const late = await click(USERS.carol, 'approval.deny', { requestId: req.id, version: 1, reason: 'no' });
-      assert.match(late.text, /already decided/);
+      assert.match(late.text, /This request was already approved by Bob Approver\./);
       assert.match(late.text, /Approved/);
       assert.equal(bridge.requests.get(req.id)!.state, 'APPROVED');
+    });
+
+    describe('a late vote is refused with one natural sentence for every state (never "was already active by ...")', () => {
+      const carol = { userId: USERS.carol.userId, aadObjectId: USERS.carol.aadObjectId, userName: USERS.carol.upn, displayName: 'Carol Chen' };
+      const cases: Array<[RequestState, Partial<AccessRequest>, string]> = [
+        ['APPROVED', { decidedBy: carol }, 'This request was already approved by Carol Chen.'],
+        ['GRANTING', { decidedBy: carol }, 'This request is already approved; its access is being granted.'],
+        ['ACTIVE', { decidedBy: carol }, 'This request is already active.'],
+        ['REVOKING', { decidedBy: carol, endedBy: carol }, 'This request\'s access is already being revoked.'],
+        ['EXPIRED', { decidedBy: carol }, 'This request has expired.'],
+        ['REVOKED', { decidedBy: carol, endedBy: carol }, 'This request was revoked by Carol Chen.'],
+        ['DENIED', { decidedBy: carol }, 'This request was denied by Carol Chen.'],
+        ['TIMED_OUT', {}, 'This request timed out before anyone decided.'],
+        ['CANCELLED', { endedBy: carol }, 'This request was cancelled by Carol Chen.'],
+        ['FAILED', { decidedBy: carol }, 'This request failed: its access could not be granted.'],
+      ];
+      it('covers every state but the pending one', () => {
+        assert.deepEqual(cases.map((c) => c[0]).sort(), REQUEST_STATES.filter((s) => s !== 'PENDING_APPROVAL').sort());
+      });
+      for (const [state, over, sentence] of cases) {
+        it(`${state}: "${sentence}"`, async () => {
+          const req = bridge.seed({ requester: bridge.actorOf(USERS.alice), ...over }, state);
+          const late = await click(USERS.bob, 'approval.approve', { requestId: req.id, version: 1 });
+          const notice = ((late.card.body as Json[])[0] as { text: string }).text;
+          assert.equal(notice, sentence);
+          assert.doesNotMatch(late.text, /was already (active|expired|granting|revoking|timed out|failed|cancelled|revoked|denied) by/);
+        });
+      }
     });
 
     it('deny takes the decision from the verb and shows who denied', async () => {
@@ -301,7 +330,7 @@ describe('bot app over HTTP (test mode)', function () {
       assert.match(rev.text, /Revoked/);
       assert.equal(bridge.requests.get(active.id)!.state, 'REVOKED');
       const again = await click(USERS.alice, 'grant.revoke', { requestId: active.id });
-      assert.match(again.text, /Only active access can be revoked/);
+      assert.match(again.text, /This request was revoked by Alice Requester\./);
 
       const pending = bridge.seed({ requester: bridge.actorOf(USERS.alice) });
       const cancel = await click(USERS.alice, 'request.cancel', { requestId: pending.id });

@@ -109,6 +109,8 @@ export class FakeBridge {
       createdAt: partial.createdAt ?? ISO(now),
       updatedAt: partial.updatedAt ?? ISO(now),
       approvalDeadline: partial.approvalDeadline ?? ISO(now + 3600_000),
+      ...(partial.decidedBy ? { decidedBy: partial.decidedBy, decidedAt: partial.decidedAt ?? ISO(now) } : {}),
+      ...(partial.endedBy ? { endedBy: partial.endedBy, endedAt: partial.endedAt ?? ISO(now) } : {}),
       ...(state === 'ACTIVE' ? { grant: partial.grant ?? { startsAt: ISO(now), endsAt: ISO(now + 3600_000), totalSeconds: 3600, extensions: 0 } } : {}),
     };
     this.requests.set(id, r);
@@ -221,7 +223,9 @@ export class FakeBridge {
       if (r.requester.userId === user.userId) return void fail(res, 403, 'SELF_APPROVAL', 'You cannot approve your own request.');
       if (!user.approver) return void fail(res, 403, 'NOT_APPROVER', 'You are not an approver for this request (rule prod-readonly needs oncall-approvers).');
       if (r.votes.some((v) => v.approver.userId === user.userId)) return void res.json({ request: r, decided: false, duplicate: true });
-      if (r.state !== 'PENDING_APPROVAL') return void fail(res, 409, 'ILLEGAL_TRANSITION', `This request was already decided: it is ${r.state}.`);
+      // The real bridge's sentence (core/services/approval.ts decidedMessage), which reads badly for
+      // some states ("was already active by ..."): the bot words state refusals itself.
+      if (r.state !== 'PENDING_APPROVAL') return void fail(res, 409, 'ILLEGAL_TRANSITION', `This request was already ${r.state.toLowerCase().replace(/_/g, ' ')}${r.decidedBy ? ` by ${r.decidedBy.displayName}` : ''}.`);
       const at = ISO(this.now());
       const vote = { approver: this.actorOf(user), decision: parsed.data.decision, reason: parsed.data.reason, at };
       const approvals = r.votes.filter((v) => v.decision === 'approve').length + (parsed.data.decision === 'approve' ? 1 : 0);
