@@ -390,6 +390,25 @@ describe('bot app over HTTP (test mode)', function () {
       const other = await send(activity(USERS.alice, { type: 'invoke', name: 'application/search', value: { kind: 'search', dataset: 'users', queryText: 'a' } }));
       assert.equal(other.status, 400);
     });
+
+    it('account typeahead: control characters, bidirectional controls, lone surrogates and huge queries are sanitized before the bridge, never a 500', async () => {
+      const search = async (queryText: string) => {
+        const r = await send(activity(USERS.alice, { type: 'invoke', name: 'application/search', value: { kind: 'search', dataset: 'accounts', queryText, queryOptions: { top: 10, skip: 0 } } }));
+        assert.equal(r.status, 200, `${JSON.stringify(queryText)}: ${JSON.stringify(r.body)}`);
+        assert.equal(r.body?.type, 'application/vnd.microsoft.search.searchResponse');
+        return (r.body?.value as { results: Array<{ value: string }> }).results.map((x) => x.value).sort();
+      };
+      const prod = ['111111111111', '333333333333'];
+      assert.deepEqual(await search('\u0000pr\u0007od\u001b'), []);
+      assert.deepEqual(await search('\u0000prod\u0007'), prod);
+      assert.deepEqual(await search('\tprod\n'), prod);
+      assert.deepEqual(await search('\u202eprod\u0085'), prod);
+      assert.deepEqual(await search('prod\ud800'), []);
+      assert.deepEqual(await search(`prod${' '.repeat(10)}${'x'.repeat(5000)}`), []);
+      assert.deepEqual(await search('\u0001\u0002\u0003'), [], 'nothing searchable finds nothing (not every account)');
+      const sent = bridge.calls.filter((c) => c.path === '/eligibility').map((c) => String(c.query.q ?? ''));
+      for (const q of sent) assert.doesNotMatch(q, /[\p{Cc}\u202a-\u202e]/u, JSON.stringify(q));
+    });
   });
 
   describe('notifications', () => {

@@ -11,6 +11,7 @@ import {
   ACTOR_HEADERS,
   createRequestBodySchema,
   decisionBodySchema,
+  eligibilityQuerySchema,
   type EligibilityResponse,
   extendBodySchema,
   requestIdSchema,
@@ -146,6 +147,9 @@ export class FakeBridge {
 
     app.get('/eligibility', (req, res) => {
       const user = res.locals.user as FakeUser;
+      // As strict as the real bridge: the same query schema (control characters, length, unicode).
+      const query = eligibilityQuerySchema.safeParse(req.query);
+      if (!query.success) return void fail(res, 400, 'VALIDATION', 'Invalid query.', query.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })));
       const q = typeof req.query.q === 'string' ? req.query.q.toLowerCase() : '';
       const accountId = typeof req.query.accountId === 'string' ? req.query.accountId : undefined;
       const limit = Number(req.query.limit ?? 50);

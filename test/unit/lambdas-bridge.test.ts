@@ -16,6 +16,7 @@ import {
   listQuerySchema,
   reviewBodySchema,
   revokeBodySchema,
+  sanitizeSearchQuery,
 } from '../../core/api';
 import type { MemoryWorld } from '../../core/memory';
 import { BRIDGE_ROUTES } from '../../infra/constructs/bridge-api';
@@ -338,6 +339,24 @@ describe('lambdas/bridge: routes over in-memory ports', () => {
       assert.deepEqual(r.body.accounts.map((a: { name: string }) => a.name), ['prod']);
       assert.deepEqual((await call('GET /eligibility', { as: 'erin' })).body.accounts, []);
       assertError(await call('GET /eligibility', { query: { limit: '0' } }), 400, 'VALIDATION');
+    });
+
+    it('GET /eligibility: a query with control characters (tab, newline, C1, bidirectional controls too) or invalid unicode is a 400 naming q, never a 500', async () => {
+      const { w, call } = setup();
+      const before = snapshot(w);
+      for (const q of ['\u0000', 'pr\u0007od', '\tprod', 'prod\n', 'prod\u0085', '\u202eprod', 'prod\u2066', '\u001b[31mprod', 'prod\ud800', 'x'.repeat(65)]) {
+        const r = await call('GET /eligibility', { query: { q } });
+        assertError(r, 400, 'VALIDATION');
+        assert.equal(r.body.error.issues[0].path, 'q', JSON.stringify(q));
+        assert.match(r.body.error.issues[0].message, /control characters|valid unicode|64/, JSON.stringify(q));
+      }
+      assert.equal(snapshot(w), before);
+      // What the bot sends after sanitizing always passes.
+      for (const raw of ['\u0000prod\u0007', '\tprod\n', '\u202eprod\u0085', `prod ${'\ud83d\ude00'.repeat(40)}`, 'prod\ud800']) {
+        const q = sanitizeSearchQuery(raw);
+        assert.equal((await call('GET /eligibility', { query: { q } })).status, 200, JSON.stringify(q));
+        assert.ok(q.length <= 64 && q.isWellFormed());
+      }
     });
   });
 
