@@ -46,9 +46,7 @@ const text = (min: number, max: number) =>
  * Characters a search query may not hold: every control character (C0 including tab and newline,
  * DEL, C1) and the bidirectional controls that make text display differently from what it is.
  */
-// eslint-disable-next-line no-control-regex
 const SEARCH_FORBIDDEN = /[\p{Cc}\u200e\u200f\u202a-\u202e\u2066-\u2069]/u;
-// eslint-disable-next-line no-control-regex
 const SEARCH_FORBIDDEN_ALL = /[\p{Cc}\u200e\u200f\u202a-\u202e\u2066-\u2069]+/gu;
 
 /**
