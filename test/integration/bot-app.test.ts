@@ -16,6 +16,7 @@ import { MemoryConversationStore } from '../../bot/storage/memory';
 import type { ConversationStore } from '../../bot/storage/types';
 import { staticTokenProvider } from '../../bot/token-provider';
 import { ConnectorRecorder } from '../support/connector-recorder';
+import { hasLiveLink, markdownTexts } from '../support/markdown-check';
 import { BRIDGE_TOKEN, FakeBridge, type FakeUser, TENANT_ID, USERS } from '../support/fake-bridge';
 
 const CHANNEL = '19:oncall@thread.tacv2';
@@ -412,6 +413,31 @@ describe('bot app over HTTP (test mode)', function () {
   });
 
   describe('notifications', () => {
+    it('a display name [click](https://evil.example.com) gives no live link: not in the channel post text, not in any card TextBlock; mentions still work', async () => {
+      const evil = { ...bridge.actorOf(USERS.alice), displayName: '[click](https://evil.example.com)' };
+      const req = bridge.seed({ requester: evil, accountName: 'prod_*payments*', permissionSetName: 'ReadOnly' });
+      const before = connector.calls.length;
+      assert.equal((await notify(requestNotification('approval_requested', req.id))).status, 200);
+      const create = connector.calls.slice(before).find((c) => c.method === 'POST' && c.path === '/v3/conversations')!;
+      const posted = create.body!.activity as Json;
+      const text = String(posted.text);
+      assert.ok(text.includes('\\[click\\]\\(https://evil.example.com\\)'), text);
+      assert.equal(hasLiveLink(text), false, text);
+      assert.ok(text.includes('prod\\_\\*payments\\*'), text);
+      // The mention tags are intact and equal to their entities' text.
+      const entities = posted.entities as Array<{ text: string }>;
+      assert.ok(entities.length > 0);
+      for (const e of entities) assert.ok(text.includes(e.text) && /^<at>[^<>]+<\/at>$/.test(e.text), e.text);
+      const card = ((posted.attachments as Json[])[0] as { content: unknown }).content;
+      for (const t of markdownTexts(card)) assert.equal(hasLiveLink(t), false, t);
+      // A refusal naming the decider is a TextBlock too: escaped there.
+      const decided = bridge.seed({ requester: bridge.actorOf(USERS.alice), decidedBy: { ...bridge.actorOf(USERS.carol), displayName: '[click](https://evil.example.com)' } }, 'DENIED');
+      const late = await click(USERS.bob, 'approval.approve', { requestId: decided.id, version: 1 });
+      const notice = ((late.card.body as Json[])[0] as { text: string }).text;
+      assert.equal(notice, 'This request was denied by \\[click\\]\\(https://evil.example.com\\).');
+      for (const t of markdownTexts(late.card)) assert.equal(hasLiveLink(t), false, t);
+    });
+
     it('approvers who never chatted with the bot are named from the on-call team roster', async () => {
       const req = bridge.seed({ requester: bridge.actorOf(USERS.alice) });
       assert.equal((await notify(requestNotification('approval_requested', req.id))).status, 200);
