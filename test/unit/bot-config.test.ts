@@ -80,6 +80,16 @@ describe('bot config', () => {
     }
   });
 
+  it('JIT_ONCALL_TEAM_ID must be a Bot Framework team id (19:...@thread.tacv2 or legacy @thread.skype); a Graph group GUID is refused with how to find the right value', () => {
+    for (const id of ['19:abcDEF0123456789abcdef0123456789@thread.tacv2', '19:0123456789abcdef@thread.skype']) {
+      assert.equal(parseBotConfig({ ...production, JIT_ONCALL_TEAM_ID: id }).oncall.teamId, id);
+    }
+    throwsNaming({ ...production, JIT_ONCALL_TEAM_ID: '00000000-0000-4000-8000-0000000000ff' }, "JIT_ONCALL_TEAM_ID is a GUID: that is the team's Microsoft 365 group id \\(Graph\\), not its Bot Framework team id", 'Get link to team', 'internalId');
+    for (const id of ['team', '19:team', '19:team@thread.v2', '19:a b@thread.tacv2', 'https://teams.microsoft.com/l/team/19%3aabc%40thread.tacv2/conversations']) {
+      throwsNaming({ ...production, JIT_ONCALL_TEAM_ID: id }, 'JIT_ONCALL_TEAM_ID must be a Bot Framework team id \\(19:...@thread.tacv2');
+    }
+  });
+
   it('a misspelled mode is an error, never a silent switch to no authentication', () => {
     throwsNaming({ ...production, JIT_BOT_MODE: 'sandbx' }, 'JIT_BOT_MODE');
     throwsNaming({ ...production, JIT_BOT_MODE: '' }, 'JIT_BOT_MODE');

@@ -123,7 +123,7 @@ describe('core lifecycle: transition', () => {
 });
 
 describe('lifecycle: state refusals read naturally for every state', () => {
-  const carol = { userId: 'u-carol', displayName: 'Carol Chen' };
+  const carol = { userId: 'u-carol', userName: 'carol@example.com', displayName: 'Carol Chen' };
   const table: Record<RequestState, string> = {
     PENDING_APPROVAL: 'This request is still waiting for approval.',
     APPROVED: 'This request was already approved by Carol Chen.',
@@ -156,7 +156,7 @@ describe('lifecycle: state refusals read naturally for every state', () => {
       ['PENDING_APPROVAL', 'EXPIRED', 'A request that is waiting for approval cannot expire.'],
     ] as Array<[RequestState, RequestState, string]>) {
       const r: StoredRequest = { ...requestIn(from), decidedBy: { ...carol } };
-      assert.throws(() => transition(r, to, { actor: SYSTEM_ACTOR, now: 0 }), (e: unknown) => e instanceof IllegalTransitionError && e.message === text);
+      assert.throws(() => transition(r, to, { actor: SYSTEM_ACTOR, now: 0, reason: 'test' }), (e: unknown) => e instanceof IllegalTransitionError && e.message === text);
     }
   });
 });
