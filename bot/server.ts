@@ -24,6 +24,20 @@ export interface BotServerDeps {
 export const MESSAGES_MAX_BODY = '1mb';
 
 /**
+ * What the Bot Framework sends to a messaging endpoint is a JSON activity object with a `type`
+ * ("Bot Framework REST API: Activity object"); anything else is answered here as a problem instead
+ * of reaching botbuilder, which would answer it with its own HTML message or a 500.
+ */
+const activityShape: express.RequestHandler = (req, res, next) => {
+  if (!req.is('application/json')) return sendProblem(res, 415, 'UNSUPPORTED_MEDIA_TYPE', 'The body must be a Bot Framework activity as application/json.');
+  const body: unknown = req.body;
+  if (!body || typeof body !== 'object' || Array.isArray(body) || typeof (body as { type?: unknown }).type !== 'string' || !(body as { type: string }).type) {
+    return sendProblem(res, 400, 'NOT_AN_ACTIVITY', 'The body is not a Bot Framework activity (a JSON object with a type).');
+  }
+  next();
+};
+
+/**
  * Production defaults whatever NODE_ENV says: express's `env` decides whether its default error
  * page shows a stack, so it is pinned; no `x-powered-by`, no ETags on API answers. Body-parser
  * errors (malformed JSON, a body over the limit) are answered by `problemErrorHandler` with an
@@ -35,7 +49,7 @@ export function createBotServer(deps: BotServerDeps): express.Express {
   app.disable('x-powered-by');
   app.disable('etag');
   app.get('/healthz', (_req, res) => void res.json({ status: 'ok' }));
-  app.post('/api/messages', express.json({ limit: MESSAGES_MAX_BODY }), async (req, res) => {
+  app.post('/api/messages', express.json({ limit: MESSAGES_MAX_BODY }), activityShape, async (req, res) => {
     try {
       await deps.adapter.process(req, res, (context) => deps.bot.run(context));
     } catch (e) {

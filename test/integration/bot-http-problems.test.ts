@@ -68,6 +68,15 @@ describe('bot HTTP: problem details for bad bodies, no internals (real HTTP)', (
   it('/api/messages: malformed JSON is 400', async () => {
     assertProblem(await send('/api/messages', '{"type": "message", '), 400, 'MALFORMED_JSON');
     assertProblem(await send('/api/messages', '{"a":1}}'), 400, 'MALFORMED_JSON');
+    assertProblem(await send('/api/messages', 'null'), 400, 'MALFORMED_JSON');
+  });
+
+  it('/api/messages: a body that is not a JSON activity object is 400 or 415, never botbuilder\'s HTML or a 500', async () => {
+    assertProblem(await send('/api/messages', '{}'), 400, 'NOT_AN_ACTIVITY');
+    assertProblem(await send('/api/messages', '[]'), 400, 'NOT_AN_ACTIVITY');
+    assertProblem(await send('/api/messages', '{"type": 7}'), 400, 'NOT_AN_ACTIVITY');
+    assertProblem(await send('/api/messages', 'hello', { 'content-type': 'text/plain' }), 415, 'UNSUPPORTED_MEDIA_TYPE');
+    assertProblem(await send('/api/messages', '', {}), 415, 'UNSUPPORTED_MEDIA_TYPE');
   });
 
   it('/api/messages: a body over the limit is 413', async () => {
