@@ -31,6 +31,8 @@ export const BOT_ENV = {
   storeFile: 'JIT_BOT_STORE_FILE',
   storeTable: 'JIT_BOT_STORE_TABLE',
   logLevel: 'JIT_LOG_LEVEL',
+  /** The stack's `BotCredentialsSecretArn`: the bot's Entra credentials are read from it at startup. */
+  credentialsSecretArn: 'JIT_BOT_CREDENTIALS_SECRET_ARN',
 } as const;
 
 export type BotMode = 'production' | 'sandbox' | 'test';
@@ -50,7 +52,7 @@ export interface BotConfig {
   allowedTenantIds: string[];
   bridge: {
     baseUrl: string;
-    /** `api://<bridge-app>/.default`; absent in sandbox/test where a token provider is injected. */
+    /** `<bridge Application ID URI or client id>/.default`; absent in sandbox/test where a token provider is injected. */
     scope?: string;
     /** Total deadline of one bridge call, retries included; well within Teams' 15 s invoke limit. */
     timeoutMs: number;
@@ -68,6 +70,10 @@ export interface BotConfig {
   port: number;
   store: { kind: StoreKind; file?: string; table?: string };
   logLevel: LogLevel;
+  /** Where the app credential came from; `env` in production is for local development only. */
+  credentialSource?: 'secrets-manager' | 'env';
+  /** Startup warnings to log (e.g. a client secret taken from a plain environment variable in production). */
+  warnings: string[];
 }
 
 export class BotConfigError extends Error {
@@ -85,6 +91,34 @@ const optionalString = z
   .optional()
   .transform((s) => (s === '' ? undefined : s));
 
+/**
+ * The client-credentials scope: `<resource>/.default`, where the resource is any Application ID URI
+ * Entra allows on the bridge app (`api://<client id>`, `api://<tenant id>/<name>`,
+ * `api://<name>/<client id>`, `https://<verified domain>[/<path>]`) or its bare client id.
+ * Sources: Microsoft identity platform, "Restrictions on Application ID URI (identifierUris)"
+ * (https://learn.microsoft.com/en-us/entra/identity-platform/identifier-uri-restrictions) and
+ * "OAuth 2.0 client credentials flow" (the scope is the resource identifier with the .default
+ * suffix, https://learn.microsoft.com/en-us/entra/identity-platform/v2-oauth2-client-creds-grant-flow).
+ * Whatever URI form the scope uses, the token's `aud` is the bridge app's client id (v2 tokens).
+ * Entra refuses wildcards, query strings and fragments in identifier URIs, and so does this.
+ */
+const URI_SEGMENT = '[A-Za-z0-9._~%-]+';
+const BRIDGE_SCOPE = new RegExp(
+  `^(?:api://${URI_SEGMENT}(?:/${URI_SEGMENT})*|https://(?:[A-Za-z0-9-]+\\.)+[A-Za-z]{2,}(?:/${URI_SEGMENT})*|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})/\\.default$`,
+  'i',
+);
+
+/**
+ * A Teams team as the Bot Framework names it: the thread id of the team (the id of its General
+ * channel), `19:<id>@thread.tacv2`, or `19:<id>@thread.skype` for teams created before the
+ * tacv2 format. Sources: "Get Teams-specific context for your bot" (channelData.team.id,
+ * https://learn.microsoft.com/en-us/microsoftteams/platform/bots/how-to/get-teams-context) and the
+ * Graph team resource's `internalId` (https://learn.microsoft.com/en-us/graph/api/resources/team).
+ * A Graph group id (a GUID) names the same team elsewhere but the Bot Connector does not know it:
+ * the roster lookup fails and approver mentions silently become "Approver".
+ */
+const TEAM_ID = /^19:[^\s@/]+@thread\.(tacv2|skype)$/;
+
 const envSchema = z.object({
   [BOT_ENV.mode]: z.enum(['production', 'sandbox', 'test'], { error: 'must be production, sandbox or test' }).default('production'),
   [BOT_ENV.appId]: optionalString,
@@ -101,7 +135,7 @@ const envSchema = z.object({
   [BOT_ENV.bridgeScope]: optionalString.pipe(
     z
       .string()
-      .regex(/^(api:\/\/[^\s/]+|https:\/\/[^\s]+)\/\.default$/, 'must look like api://<bridge-app-id>/.default')
+      .regex(BRIDGE_SCOPE, 'must be the bridge app\'s Application ID URI or client id followed by /.default (api://<client id>/.default, api://<tenant id>/<name>/.default, https://<verified domain>/<path>/.default or <client id>/.default)')
       .optional(),
   ),
   [BOT_ENV.bridgeTimeoutMs]: z.coerce.number().int().min(500).max(12_000, 'must stay well below the Teams 15 s invoke limit').default(8000),
@@ -109,7 +143,15 @@ const envSchema = z.object({
   [BOT_ENV.notifySecret]: z
     .string({ error: 'is not set' })
     .refine((s) => Buffer.byteLength(s, 'utf8') >= 32, 'must be at least 32 bytes'),
-  [BOT_ENV.oncallTeamId]: z.string({ error: 'is not set' }).trim().min(1, 'is empty'),
+  [BOT_ENV.oncallTeamId]: z
+    .string({ error: 'is not set' })
+    .trim()
+    .min(1, 'is empty')
+    .refine((s) => !GUID.test(s), {
+      error:
+        "is a GUID: that is the team's Microsoft 365 group id (Graph), not its Bot Framework team id. The bot needs the team's thread id, 19:...@thread.tacv2: it is in the team link (Teams > the team's ... > Get link to team: the part after /team/, URL-decoded), in Graph as the team's internalId (GET /teams/{group id}), and in activity.channelData.team.id",
+    })
+    .pipe(z.string().regex(TEAM_ID, 'must be a Bot Framework team id (19:...@thread.tacv2, or the legacy 19:...@thread.skype)')),
   [BOT_ENV.oncallChannelId]: z
     .string({ error: 'is not set' })
     .trim()
@@ -130,7 +172,7 @@ const envSchema = z.object({
 });
 
 /** Pure: parses an environment-shaped record. Throws BotConfigError naming every bad variable. */
-export function parseBotConfig(env: Record<string, string | undefined>): BotConfig {
+export function parseBotConfig(env: Record<string, string | undefined>, options: { credentialsFromSecret?: boolean } = {}): BotConfig {
   const parsed = envSchema.safeParse(env);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => {
@@ -167,7 +209,7 @@ export function parseBotConfig(env: Record<string, string | undefined>): BotConf
   const scope = e[BOT_ENV.bridgeScope];
   const bridgeUrl = e[BOT_ENV.bridgeUrl];
   if (authenticationEnabled) {
-    if (!scope) problems.push(`${BOT_ENV.bridgeScope} is not set (e.g. api://<bridge-app-id>/.default)`);
+    if (!scope) problems.push(`${BOT_ENV.bridgeScope} is not set (e.g. api://<bridge app client id>/.default)`);
     if (!bridgeUrl.startsWith('https://')) problems.push(`${BOT_ENV.bridgeUrl} must be https in production`);
   }
 
@@ -177,6 +219,12 @@ export function parseBotConfig(env: Record<string, string | undefined>): BotConf
   if (authenticationEnabled && storeKind === 'memory') problems.push(`${BOT_ENV.store}=memory loses conversation references on restart and is refused in production`);
 
   if (problems.length > 0) throw new BotConfigError(`Invalid bot configuration: ${problems.join('; ')}`);
+
+  const warnings: string[] = [];
+  const credentialSource = !app ? undefined : options.credentialsFromSecret ? 'secrets-manager' : 'env';
+  if (authenticationEnabled && credentialSource === 'env' && app?.credential.kind === 'secret') {
+    warnings.push(`${BOT_ENV.appPassword} comes from a plain environment variable: that is for local development only; in production set ${BOT_ENV.credentialsSecretArn} to the stack's BotCredentialsSecretArn`);
+  }
 
   return {
     mode,
@@ -192,6 +240,8 @@ export function parseBotConfig(env: Record<string, string | undefined>): BotConf
     port: e[BOT_ENV.port],
     store: { kind: storeKind, file: e[BOT_ENV.storeFile], table: e[BOT_ENV.storeTable] },
     logLevel: e[BOT_ENV.logLevel],
+    ...(credentialSource ? { credentialSource } : {}),
+    warnings,
   };
 }
 

@@ -193,8 +193,8 @@ export class TeamsNotifications implements NotificationHandler {
         const card = cards.approvalCard(request, { approverUserIds: approvers.map((a) => a.teamsUserId), viewerIsApprover: false, now: this.nowIso(), accessPortalUrl: this.deps.accessPortalUrl });
         const lead =
           kind === 'breakglass'
-            ? `Break-glass access was used by ${request.requester.displayName} on ${request.accountName} (${request.accountId}). A post-incident review is needed:`
-            : `Access request from ${request.requester.displayName} for ${request.permissionSetName} on ${request.accountName}. Approvers:`;
+            ? `Break-glass access was used by ${cards.escapeMessageText(request.requester.displayName)} on ${cards.escapeMessageText(request.accountName)} (${cards.escapeMessageText(request.accountId)}). A post-incident review is needed:`
+            : `Access request from ${cards.escapeMessageText(request.requester.displayName)} for ${cards.escapeMessageText(request.permissionSetName)} on ${cards.escapeMessageText(request.accountName)}. Approvers:`;
         return { ...cardActivity(card), ...mentionText(lead, approvers) };
       },
       extra: async () => ({ approverUserIds: await this.deps.approvers.refreshUserIds() }),
@@ -389,18 +389,18 @@ function cardActivity(card: cards.AdaptiveCard): Partial<Activity> {
   return { type: 'message', attachments: [{ contentType: 'application/vnd.microsoft.card.adaptive', content: card }] };
 }
 
-/** `lead <at>Bob</at>, <at>Carol</at>` with one mention entity per approver. Names are escaped: they are text, not markup. */
+/**
+ * `lead <at>Bob</at>, <at>Carol</at>` with one mention entity per approver. `lead` is message text
+ * whose user-provided parts the caller escaped (cards.escapeMessageText); names in `<at>` tags are
+ * XML-escaped only: Teams shows them as the mention, and the tag must equal the entity's text.
+ */
 export function mentionText(lead: string, approvers: readonly Approver[]): Pick<Activity, 'text' | 'entities'> {
   if (approvers.length === 0) return { text: lead.replace(/:$/, '.'), entities: [] };
   const entities: Mention[] = approvers.map((a) => {
-    const tag = `<at>${escapeXml(a.name)}</at>`;
+    const tag = `<at>${cards.escapeXml(a.name)}</at>`;
     return { type: 'mention', text: tag, mentioned: { id: a.teamsUserId, name: a.name } } as Mention;
   });
-  return { text: `${escapeXml(lead)} ${entities.map((m) => m.text).join(', ')}`, entities };
-}
-
-function escapeXml(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+  return { text: `${lead} ${entities.map((m) => m.text).join(', ')}`, entities };
 }
 
 export function requesterSummary(event: NotificationEventName, r: RequestView): string {

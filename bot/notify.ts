@@ -14,6 +14,7 @@ import type { Clock } from '../core/ports';
 import type { Log } from './log';
 import { errorDetails } from './log';
 import { notificationBodySchema } from './notify-schema';
+import { sendProblem } from './problem';
 import { NOTIFY_HEADERS, NOTIFY_REPLAY_WINDOW_MS, verifyNotification } from './notify-signature';
 import type { ConversationStore } from './storage/types';
 
@@ -32,8 +33,7 @@ export interface NotifyRouteDeps {
   log: Log;
 }
 
-const error = (res: express.Response, status: number, code: string, message: string, issues?: Array<{ path: string; message: string }>) =>
-  void res.status(status).json({ error: issues ? { code, message, issues } : { code, message } });
+const error = (res: express.Response, status: number, code: string, message: string, issues?: Array<{ path: string; message: string }>) => sendProblem(res, status, code, message, issues);
 
 export function notifyRouter(deps: NotifyRouteDeps): express.Router {
   const router = express.Router();
@@ -82,7 +82,8 @@ export function notifyRouter(deps: NotifyRouteDeps): express.Router {
       } catch (e) {
         await deps.store.releaseNotification(body.notificationId).catch(() => undefined);
         deps.log.error('notification delivery failed', { notificationId: body.notificationId, ...(body.kind === 'request' ? { requestId: body.request.id } : {}), ...errorDetails(e) });
-        res.status(503).set('retry-after', '5').json({ error: { code: 'DELIVERY_FAILED', message: 'Teams could not be reached; retry later.' } });
+        res.set('retry-after', '5');
+        sendProblem(res, 503, 'DELIVERY_FAILED', 'Teams could not be reached; retry later.');
       }
     },
   );

@@ -12,6 +12,7 @@ import { type BotApplication, type BotOverrides, createBotApplication } from './
 import type { BotConfig } from './config';
 import { type Log, errorDetails } from './log';
 import { type NotifyRouteDeps, notifyRouter } from './notify';
+import { problemErrorHandler, sendProblem } from './problem';
 
 export interface BotServerDeps {
   adapter: CloudAdapter;
@@ -22,20 +23,43 @@ export interface BotServerDeps {
 
 export const MESSAGES_MAX_BODY = '1mb';
 
+/**
+ * What the Bot Framework sends to a messaging endpoint is a JSON activity object with a `type`
+ * ("Bot Framework REST API: Activity object"); anything else is answered here as a problem instead
+ * of reaching botbuilder, which would answer it with its own HTML message or a 500.
+ */
+const activityShape: express.RequestHandler = (req, res, next) => {
+  if (!req.is('application/json')) return sendProblem(res, 415, 'UNSUPPORTED_MEDIA_TYPE', 'The body must be a Bot Framework activity as application/json.');
+  const body: unknown = req.body;
+  if (!body || typeof body !== 'object' || Array.isArray(body) || typeof (body as { type?: unknown }).type !== 'string' || !(body as { type: string }).type) {
+    return sendProblem(res, 400, 'NOT_AN_ACTIVITY', 'The body is not a Bot Framework activity (a JSON object with a type).');
+  }
+  next();
+};
+
+/**
+ * Production defaults whatever NODE_ENV says: express's `env` decides whether its default error
+ * page shows a stack, so it is pinned; no `x-powered-by`, no ETags on API answers. Body-parser
+ * errors (malformed JSON, a body over the limit) are answered by `problemErrorHandler` with an
+ * RFC 9457 problem, before any authentication runs and without internals.
+ */
 export function createBotServer(deps: BotServerDeps): express.Express {
   const app = express();
+  app.set('env', 'production');
   app.disable('x-powered-by');
+  app.disable('etag');
   app.get('/healthz', (_req, res) => void res.json({ status: 'ok' }));
-  app.post('/api/messages', express.json({ limit: MESSAGES_MAX_BODY }), async (req, res) => {
+  app.post('/api/messages', express.json({ limit: MESSAGES_MAX_BODY }), activityShape, async (req, res) => {
     try {
       await deps.adapter.process(req, res, (context) => deps.bot.run(context));
     } catch (e) {
       deps.log.error('activity processing failed', errorDetails(e));
-      if (!res.headersSent) res.status(500).end();
+      if (!res.headersSent) sendProblem(res, 500, 'INTERNAL', 'The bot could not process this activity.');
     }
   });
   app.use('/api/notify', notifyRouter(deps.notify));
-  app.use((_req, res) => void res.status(404).json({ error: { code: 'NOT_FOUND', message: 'No such route.' } }));
+  app.use((_req, res) => sendProblem(res, 404, 'NOT_FOUND', 'No such route.'));
+  app.use(problemErrorHandler(deps.log));
   return app;
 }
 

@@ -1,8 +1,10 @@
 /**
  * Access tokens for the bridge API. In AWS the bot authenticates to the bridge with an Entra token
- * from the client-credentials flow (msal-node); API Gateway's JWT authorizer checks issuer and
- * audience, and the bridge checks that `azp` is the bot's app id. In sandbox/test mode a token
- * provider is injected instead (no Entra).
+ * from the client-credentials flow (msal-node) for the scope `<bridge Application ID URI>/.default`.
+ * The bridge app accepts v2 tokens, so the token's `aud` is the bridge's client id whatever URI form
+ * the scope used. API Gateway's JWT authorizer checks issuer and audience; the bridge checks `ver`,
+ * `azp` (the bot's app id), `tid` and the `Bridge.Invoke` role. In sandbox mode the sandbox's local
+ * issuer mints tokens of the same shape (sandbox/jwt-authorizer.ts).
  */
 import { ConfidentialClientApplication } from '@azure/msal-node';
 import type { BotConfig } from './config';

@@ -18,3 +18,4 @@ export {
 } from './render';
 export type { RequestFormInput, ApprovalCardOptions, RequesterCardOptions, FindingsCardOptions, RequestListOptions, MessageCardOptions } from './render';
 export { TEAMS_CARD_MAX_BYTES, cardByteSize } from './text';
+export { escapeMarkdown, escapeMessageText, escapeXml } from './escape';

@@ -3,7 +3,8 @@
  * ever placed in TextRun elements or input values, which Adaptive Cards render without markdown;
  * `plain` makes them safe for that: valid unicode, no control characters, bounded length, and the
  * client's {{DATE()}}/{{TIME()}} functions (which TextRuns do evaluate) broken apart. `${...}` needs
- * no escaping: the templating engine substitutes data values and never evaluates them.
+ * no escaping: the templating engine substitutes data values and never evaluates them. Text that
+ * must go where markdown is rendered (a TextBlock, message text) goes through ./escape.ts.
  */
 import { humanDuration } from '../core/time';
 

@@ -42,6 +42,34 @@ const text = (min: number, max: number) =>
     // eslint-disable-next-line no-control-regex
     .refine((s) => !/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.test(s), 'must not contain control characters');
 
+/**
+ * Characters a search query may not hold: every control character (C0 including tab and newline,
+ * DEL, C1) and the bidirectional controls that make text display differently from what it is.
+ */
+const SEARCH_FORBIDDEN = /[\p{Cc}\u200e\u200f\u202a-\u202e\u2066-\u2069]/u;
+const SEARCH_FORBIDDEN_ALL = /[\p{Cc}\u200e\u200f\u202a-\u202e\u2066-\u2069]+/gu;
+
+/**
+ * What the bot sends as a typeahead query: forbidden characters become spaces, whitespace is
+ * collapsed, the text is well-formed unicode and at most LIMITS.searchQueryMax UTF-16 units long,
+ * never cut inside a surrogate pair. The result always passes `eligibilityQuerySchema.q`.
+ */
+export function sanitizeSearchQuery(text: string): string {
+  const cleaned = text.toWellFormed().replace(SEARCH_FORBIDDEN_ALL, ' ').replace(/\s+/g, ' ').trim();
+  let out = '';
+  for (const ch of cleaned) {
+    if (out.length + ch.length > LIMITS.searchQueryMax) break;
+    out += ch;
+  }
+  return out.trimEnd();
+}
+
+const searchText = z
+  .string()
+  .max(LIMITS.searchQueryMax)
+  .refine((s) => s.isWellFormed(), 'must be valid unicode')
+  .refine((s) => !SEARCH_FORBIDDEN.test(s), 'must not contain control characters (tab, newline and bidirectional controls included)');
+
 export const requestIdSchema = z.string().regex(/^req-[0-9A-Za-z]{10,40}$/, 'is not a request id');
 export const accountIdSchema = z.string().regex(/^\d{12}$/, 'must be a 12-digit AWS account id');
 export const permissionSetNameSchema = z.string().regex(/^[\w+=,.@-]{1,32}$/, 'is not a permission set name');
@@ -86,7 +114,7 @@ export type ListQuery = z.infer<typeof listQuerySchema>;
 
 export const eligibilityQuerySchema = z
   .object({
-    q: text(0, LIMITS.searchQueryMax).optional(),
+    q: searchText.optional(),
     accountId: accountIdSchema.optional(),
     limit: z.coerce.number().int().min(1).max(LIMITS.searchLimitMax).optional(),
   })

@@ -5,7 +5,7 @@
  */
 import { IllegalTransitionError } from './errors';
 import type { Actor, AuditAction, AuditEvent, RequestState, StoredRequest } from './model';
-import { TERMINAL_STATES } from './model';
+import { SYSTEM_ACTOR, TERMINAL_STATES } from './model';
 import { iso } from './time';
 
 /** Legal next states. Anything else is an IllegalTransitionError, never a silent no-op. */
@@ -57,7 +57,7 @@ export function auditEventId(requestId: string, version: number, index: number):
 
 export function transition(current: StoredRequest, to: RequestState, ctx: TransitionContext): Change {
   if (!canTransition(current.state, to)) {
-    throw new IllegalTransitionError(current.state, to, illegalReason(current.state, to));
+    throw new IllegalTransitionError(current.state, to, illegalReason(current, to));
   }
   const at = iso(ctx.now);
   const next: StoredRequest = { ...current, ...ctx.patch, state: to, version: current.version + 1, updatedAt: at };
@@ -107,11 +107,75 @@ export function withEvent(change: Change, event: Omit<AuditEvent, 'eventId' | 'r
   return { next: change.next, events: [...change.events, e] };
 }
 
-function illegalReason(from: RequestState, to: RequestState): string {
-  if (isTerminal(from)) return `This request is already ${describeState(from)}; it cannot become ${describeState(to)}.`;
-  return `A request that is ${describeState(from)} cannot become ${describeState(to)}.`;
+function illegalReason(from: Pick<StoredRequest, 'state' | 'decidedBy' | 'endedBy'>, to: RequestState): string {
+  if (isTerminal(from.state)) return `${stateRefusal(from)} It can no longer ${STATE_ACTION[to]}.`;
+  return `A request that is ${describeState(from.state)} cannot ${STATE_ACTION[to]}.`;
 }
 
+/** The state as a phrase that reads after "is" ("This request is waiting for approval"). */
+const STATE_PHRASE: Record<RequestState, string> = {
+  PENDING_APPROVAL: 'waiting for approval',
+  APPROVED: 'approved',
+  GRANTING: 'being granted',
+  ACTIVE: 'active',
+  REVOKING: 'being revoked',
+  EXPIRED: 'expired',
+  REVOKED: 'revoked',
+  DENIED: 'denied',
+  TIMED_OUT: 'timed out',
+  CANCELLED: 'cancelled',
+  FAILED: 'failed',
+};
+
+/** What moving into a state means, after "cannot" ("It can no longer be approved"). */
+const STATE_ACTION: Record<RequestState, string> = {
+  PENDING_APPROVAL: 'go back to waiting for approval',
+  APPROVED: 'be approved',
+  GRANTING: 'be granted',
+  ACTIVE: 'become active',
+  REVOKING: 'be revoked',
+  EXPIRED: 'expire',
+  REVOKED: 'be revoked',
+  DENIED: 'be denied',
+  TIMED_OUT: 'time out',
+  CANCELLED: 'be cancelled',
+  FAILED: 'fail',
+};
+
 export function describeState(state: RequestState): string {
-  return state.toLowerCase().replace(/_/g, ' ');
+  return STATE_PHRASE[state];
+}
+
+/**
+ * Why a request in its current state refuses an action, as one sentence that reads naturally for
+ * every state: "This request is already active.", "This request was already approved by Carol
+ * Chen.", "This request was denied by Dan.", "This request has expired." Plain text: the caller
+ * escapes it for where it goes (cards/escape.ts).
+ */
+export function stateRefusal(r: Pick<StoredRequest, 'state' | 'decidedBy' | 'endedBy'>): string {
+  const by = (a: Actor | undefined) => (a && a.userId !== SYSTEM_ACTOR.userId && a.displayName ? ` by ${a.displayName}` : '');
+  switch (r.state) {
+    case 'PENDING_APPROVAL':
+      return 'This request is still waiting for approval.';
+    case 'APPROVED':
+      return r.decidedBy?.userId === SYSTEM_ACTOR.userId ? 'This request was already approved by policy.' : `This request was already approved${by(r.decidedBy)}.`;
+    case 'GRANTING':
+      return 'This request is already approved; its access is being granted.';
+    case 'ACTIVE':
+      return 'This request is already active.';
+    case 'REVOKING':
+      return 'This request\'s access is already being revoked.';
+    case 'EXPIRED':
+      return 'This request has expired.';
+    case 'REVOKED':
+      return `This request was revoked${by(r.endedBy)}.`;
+    case 'DENIED':
+      return `This request was denied${by(r.decidedBy)}.`;
+    case 'TIMED_OUT':
+      return 'This request timed out before anyone decided.';
+    case 'CANCELLED':
+      return `This request was cancelled${by(r.endedBy)}.`;
+    case 'FAILED':
+      return 'This request failed: its access could not be granted.';
+  }
 }

@@ -22,7 +22,7 @@ export const PLACEHOLDER_CONTEXT = {
   ssoInstanceArn: 'arn:aws:sso:::instance/ssoins-0000000000000000',
   identityStoreId: 'd-0000000000',
   entraTenantId: '00000000-0000-0000-0000-000000000000',
-  bridgeAudience: 'api://00000000-0000-0000-0000-000000000000',
+  bridgeAudience: '00000000-0000-0000-0000-000000000000',
   botAppId: '00000000-0000-0000-0000-000000000000',
   approvalChannelId: '19:placeholder@thread.tacv2',
   botNotifyUrl: 'https://bot.example.com/api/notify',
@@ -47,9 +47,19 @@ export const contextSchema = z.object({
     .string()
     .regex(/^(d-[0-9a-f]{10}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/, 'must be an identity store id (d-xxxxxxxxxx)'),
   entraTenantId: uuid,
-  /** The Application ID URI (or client id) of the bridge's Entra app registration: the token audience. */
-  bridgeAudience: z.string().min(1).max(256).regex(/^(api:\/\/\S+|[0-9a-f-]{36})$/i, 'must be an Application ID URI (api://...) or a client id GUID'),
-  /** The bot's Entra app (client) id: the only caller the bridge accepts (`azp`/`appid`). */
+  /**
+   * The bridge app registration's client id: the token audience. With `accessTokenAcceptedVersion: 2`
+   * Entra puts the API's client id in `aud`, never its Application ID URI ("Access token claims
+   * reference", https://learn.microsoft.com/en-us/entra/identity-platform/access-token-claims-reference),
+   * so an `api://` value would make the JWT authorizer refuse every call.
+   */
+  bridgeAudience: z
+    .string()
+    .refine((s) => !/^(api|https?):\/\//i.test(s.trim()), {
+      error: "must be the bridge app's client id (a GUID), not its Application ID URI: Entra v2 access tokens carry the client id in aud, so an api:// audience would refuse every call",
+    })
+    .pipe(uuid),
+  /** The bot's Entra app (client) id: the only caller the bridge accepts (`azp` of a v2 token). */
   botAppId: uuid,
   approvalChannelId: z.string().regex(/^19:[^\s]+@thread\.(tacv2|skype)$/, 'must be a Teams channel id (19:...@thread.tacv2)'),
   botNotifyUrl: z.url({ protocol: /^https$/, error: 'must be an https URL (the bot\'s /api/notify endpoint)' }),

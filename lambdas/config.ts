@@ -34,6 +34,7 @@ const envSchema = z.object({
   [ENV.findingsMinSeverity]: z.enum(SEVERITIES).default('HIGH'),
   [ENV.botAppId]: z.string().regex(/^[0-9a-f-]{36}$/i, 'must be the bot app id (a GUID)'),
   [ENV.entraTenantId]: z.string().regex(/^[0-9a-f-]{36}$/i, 'must be the Entra tenant id (a GUID)'),
+  [ENV.bridgeAudience]: z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, 'must be the bridge app\'s client id (a GUID; Entra v2 tokens carry it in aud)').optional(),
   [ENV.policyJson]: z.string().min(2, 'is missing: infra inlines the policy at bundle time'),
 });
 
@@ -60,6 +61,8 @@ export interface LambdaConfig {
   findingsMinSeverity: (typeof SEVERITIES)[number];
   botAppId: string;
   entraTenantId: string;
+  /** The bridge app's client id (the token audience), re-checked by the bridge function. */
+  bridgeAudience?: string;
   policy: Policy;
 }
 
@@ -114,6 +117,7 @@ export function parseConfig(env: Record<string, string | undefined>): LambdaConf
     findingsMinSeverity: e[ENV.findingsMinSeverity],
     botAppId: e[ENV.botAppId],
     entraTenantId: e[ENV.entraTenantId],
+    ...(e[ENV.bridgeAudience] ? { bridgeAudience: e[ENV.bridgeAudience] } : {}),
     policy,
   };
 }

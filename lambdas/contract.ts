@@ -41,10 +41,12 @@ export const ENV = {
   /** The validated policy document, as JSON (inlined at bundle time by infra). */
   policyJson: 'JIT_POLICY_JSON',
   findingsMinSeverity: 'JIT_FINDINGS_MIN_SEVERITY',
-  /** The bot's Entra app (client) id: the bridge accepts tokens whose `azp`/`appid` is this id only. */
+  /** The bot's Entra app (client) id: the bridge accepts tokens whose `azp` is this id only. */
   botAppId: 'JIT_BOT_APP_ID',
   /** The Entra tenant: the bridge rejects actor headers from any other tenant. */
   entraTenantId: 'JIT_ENTRA_TENANT_ID',
+  /** The bridge app's client id: the `aud` of the bot's tokens, re-checked by the bridge function. */
+  bridgeAudience: 'JIT_BRIDGE_AUDIENCE',
   awsRegion: 'AWS_REGION',
 } as const;
 

@@ -19,10 +19,14 @@ export function messageCard(title: string, text: string, tone: Tone = 'default')
   return cards.messageCard({ title, text, tone });
 }
 
-/** Puts a visible notice (a refusal reason, a warning) at the top of an already rendered card. */
+/**
+ * Puts a visible notice (a refusal reason, a warning) at the top of an already rendered card. The
+ * text is plain (it may quote display names or a server message): it is markdown-escaped here,
+ * once, because a TextBlock renders markdown.
+ */
 export function withNotice(card: AdaptiveCard, text: string, tone: Tone = 'attention'): AdaptiveCard {
   const color = tone === 'default' ? undefined : tone;
-  return { ...card, body: [{ type: 'TextBlock', text, wrap: true, weight: 'Bolder', ...(color ? { color } : {}) }, ...card.body] };
+  return { ...card, body: [{ type: 'TextBlock', text: cards.escapeMarkdown(text), wrap: true, weight: 'Bolder', ...(color ? { color } : {}) }, ...card.body] };
 }
 
 export async function approvalView(ctx: ActionContext, request: RequestView, viewerIsApprover: boolean): Promise<AdaptiveCard> {

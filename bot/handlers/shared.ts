@@ -1,7 +1,8 @@
 /** Pieces several verb handlers share: the request form, viewer checks, refusals shown with the current state. */
 import { REQUEST_FORM_FIELDS } from '../../cards';
 import type { RequestView } from '../../core/api';
-import type { FieldIssue } from '../../core/errors';
+import { DomainError, type FieldIssue } from '../../core/errors';
+import { stateRefusal } from '../../core/lifecycle';
 import type { ActorIdentity } from '../bridge-client';
 import { approvalView, errorCard, requestForm, requesterView, withNotice } from './render';
 import type { ActionContext, AdaptiveCard } from './types';
@@ -79,12 +80,15 @@ export async function viewFor(ctx: ActionContext, request: RequestView, o: { vie
 
 /**
  * A refusal about a request (already decided, not an approver, ...): the reason on top of the
- * request's current state, read from the bridge, so the user sees what is true now.
+ * request's current state, read from the bridge, so the user sees what is true now. A refusal
+ * because of the state is worded from the state just read (core/lifecycle.ts `stateRefusal`), one
+ * natural sentence per state, whatever the server's sentence said.
  */
 export async function refusalWithState(ctx: ActionContext, refusal: Error, requestId: string, view: (r: RequestView) => Promise<AdaptiveCard> | AdaptiveCard): Promise<AdaptiveCard> {
   try {
     const { request } = await ctx.deps.bridge.getRequest(await ctx.actor(), requestId);
-    return withNotice(await view(request), refusal.message, 'attention');
+    const reason = refusal instanceof DomainError && refusal.code === 'ILLEGAL_TRANSITION' ? stateRefusal(request) : refusal.message;
+    return withNotice(await view(request), reason, 'attention');
   } catch {
     return errorCard(refusal);
   }

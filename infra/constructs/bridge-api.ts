@@ -29,6 +29,7 @@ export interface BridgeApiProps {
   apiName: string;
   bridgeFn: lambda.IFunction;
   entraTenantId: string;
+  /** The bridge app's client id (a GUID), checked against `aud`. */
   audience: string;
   throttleRateLimit: number;
   throttleBurstLimit: number;
@@ -43,7 +44,11 @@ export class BridgeApi extends Construct {
 
   constructor(scope: Construct, id: string, props: BridgeApiProps) {
     super(scope, id);
-    const authorizer = new HttpJwtAuthorizer('EntraId', `https://login.microsoftonline.com/${props.entraTenantId}/v2.0`, {
+    // Entra v2 tokens (accessTokenAcceptedVersion 2): iss is the tenant's v2 issuer and aud the
+    // bridge app's client id; API Gateway checks only kid/signature, iss, aud, exp, nbf, iat here
+    // (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-jwt-authorizer.html),
+    // the bridge function checks ver, azp, tid and roles.
+    const authorizer = new HttpJwtAuthorizer('EntraId', `https://login.microsoftonline.com/${props.entraTenantId.toLowerCase()}/v2.0`, {
       authorizerName: 'entra-id',
       jwtAudience: [props.audience],
       identitySource: ['$request.header.Authorization'],

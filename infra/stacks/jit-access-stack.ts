@@ -143,6 +143,7 @@ export class JitAccessStack extends Stack {
       [ENV.findingsMinSeverity]: minSeverity,
       [ENV.botAppId]: config.botAppId,
       [ENV.entraTenantId]: config.entraTenantId,
+      [ENV.bridgeAudience]: config.bridgeAudience,
       ...(config.accessPortalUrl ? { [ENV.accessPortalUrl]: config.accessPortalUrl } : {}),
     };
 

@@ -1,7 +1,15 @@
 /**
  * The bridge: the HTTP API the bot calls. API Gateway's JWT authorizer has checked the token's
- * issuer (our Entra tenant) and audience; this function checks again, in depth:
- * - the token was issued to the bot's app registration (`azp`, or `appid` on v1 tokens);
+ * signature (kid from Entra's keys), `iss`, `aud`, `exp`, `nbf` and `iat`, and nothing else
+ * (Amazon API Gateway developer guide, "Control access to HTTP APIs with JWT authorizers",
+ * https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-jwt-authorizer.html).
+ * This function checks the rest of the Entra v2 app-only token itself (`checkCaller`), and re-checks
+ * iss and aud in depth:
+ * - `ver` "2.0", `iss` the tenant's v2 issuer, `aud` the bridge app's client id (a GUID): a v1 token
+ *   (`iss https://sts.windows.net/<tid>/`, `appid` without `azp`) or an `api://` audience is refused;
+ * - `azp` is the bot's app registration, `tid` our tenant, and `roles` holds the app role
+ *   BRIDGE_APP_ROLE granted to the bot (Microsoft identity platform, "Access token claims reference",
+ *   https://learn.microsoft.com/en-us/entra/identity-platform/access-token-claims-reference);
  * - the actor headers name a user of our tenant; the actor is resolved to an Identity Center user
  *   from those headers only, never from a body;
  * - every body and path parameter passes the core/api.ts schemas; bodies are JSON and at most 16 KB.
@@ -44,11 +52,22 @@ import { awsDeps, awsLog, type DepsSource, resolveDeps } from '../wiring';
 
 export const MAX_BODY_BYTES = 16 * 1024;
 
+/**
+ * The app role the bridge app registration defines (allowed member type: Applications) and grants to
+ * the bot with admin consent. Entra puts the granted app roles of a client-credentials token in `roles`.
+ */
+export const BRIDGE_APP_ROLE = 'Bridge.Invoke';
+
+/** Entra's v2 issuer for a tenant (the `iss` of every token when the API accepts v2 tokens). */
+export const entraV2Issuer = (tenantId: string): string => `https://login.microsoftonline.com/${tenantId.toLowerCase()}/v2.0`;
+
 export interface BridgeOptions {
-  /** The bot's Entra app (client) id: the only `azp`/`appid` accepted. */
+  /** The bot's Entra app (client) id: the only `azp` accepted. */
   botAppId: string;
   /** The Entra tenant whose users may act. */
   tenantId: string;
+  /** The bridge app's client id: the `aud` API Gateway was configured with. Without it, any GUID `aud` passes here. */
+  audience?: string;
   log?: Log;
 }
 
@@ -144,16 +163,49 @@ function claimString(claims: Record<string, unknown>, name: string): string | un
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-/** Throws unless the token belongs to the bot's app registration in our tenant. */
+/**
+ * API Gateway hands the handler every claim as a string; an array claim such as `roles` arrives as
+ * `[a b]` (bracketed, space-separated). Native arrays (tests) and JSON arrays are read too.
+ */
+export function claimList(value: unknown): string[] {
+  if (Array.isArray(value)) return value.filter((v): v is string => typeof v === 'string');
+  if (typeof value !== 'string') return [];
+  const s = value.trim();
+  if (s.startsWith('[') && s.endsWith(']')) {
+    try {
+      const parsed: unknown = JSON.parse(s);
+      if (Array.isArray(parsed)) return parsed.filter((v): v is string => typeof v === 'string');
+    } catch {
+      // not JSON: API Gateway's own rendering
+    }
+    return s.slice(1, -1).split(/\s+/).filter(Boolean);
+  }
+  return s ? [s] : [];
+}
+
+/** Throws unless the token is an Entra v2 app-only token of the bot's app registration in our tenant. */
 function checkCaller(event: BridgeEvent, opts: BridgeOptions): void {
   const claims = (event.requestContext?.authorizer?.jwt?.claims ?? {}) as Record<string, unknown>;
-  const appId = claimString(claims, 'azp') ?? claimString(claims, 'appid');
+  const ver = claimString(claims, 'ver');
+  const iss = claimString(claims, 'iss');
+  if (ver !== '2.0' || iss !== entraV2Issuer(opts.tenantId)) {
+    throw new ForbiddenError('This API accepts Entra v2 access tokens of its own tenant only (set accessTokenAcceptedVersion to 2 on the bridge app registration).');
+  }
+  const aud = claimString(claims, 'aud');
+  if (!aud || !GUID.test(aud) || (opts.audience !== undefined && aud.toLowerCase() !== opts.audience.toLowerCase())) {
+    throw new ForbiddenError('The token was not issued for this API (its audience must be the bridge app\'s client id).');
+  }
+  // v2 tokens name the client in `azp`; v1's `appid` is deliberately not a fallback.
+  const appId = claimString(claims, 'azp');
   if (!appId || appId.toLowerCase() !== opts.botAppId.toLowerCase()) {
     throw new ForbiddenError('This API accepts calls from the Teams bot only.');
   }
   const tid = claimString(claims, 'tid');
-  if (tid !== undefined && tid.toLowerCase() !== opts.tenantId.toLowerCase()) {
+  if (!tid || tid.toLowerCase() !== opts.tenantId.toLowerCase()) {
     throw new ForbiddenError('The token was issued for another tenant.');
+  }
+  if (!claimList(claims.roles).includes(BRIDGE_APP_ROLE)) {
+    throw new ForbiddenError(`The bot app has not been granted the bridge's ${BRIDGE_APP_ROLE} app role.`);
   }
 }
 
@@ -239,7 +291,7 @@ let awsHandler: BridgeHandler | undefined;
 export const handler = (event: BridgeEvent): Promise<HttpResponse> => {
   if (!awsHandler) {
     const cfg = config();
-    awsHandler = createBridgeHandler(awsDeps, { botAppId: cfg.botAppId, tenantId: cfg.entraTenantId, log: awsLog('bridge') });
+    awsHandler = createBridgeHandler(awsDeps, { botAppId: cfg.botAppId, tenantId: cfg.entraTenantId, audience: cfg.bridgeAudience, log: awsLog('bridge') });
   }
   const run = awsHandler;
   return inInvocation(() => run(event));

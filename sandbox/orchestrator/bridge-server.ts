@@ -11,7 +11,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { BridgeEvent, BridgeHandler } from '../../lambdas/bridge/handler';
+import { BRIDGE_APP_ROLE, type BridgeEvent, type BridgeHandler, entraV2Issuer } from '../../lambdas/bridge/handler';
 
 /** Bodies above this are cut off here (the handler itself refuses anything above 16 KB). */
 const MAX_READ_BYTES = 1024 * 1024;
@@ -20,6 +20,19 @@ export interface BridgeIdentity {
   /** The bot's app id, as the `azp` claim of a token the authorizer admitted. */
   botAppId: string;
   tenantId: string;
+  /** The bridge app's client id (`aud`); only for the unauthenticated shim's stand-in claims. */
+  audience?: string;
+}
+
+/**
+ * API Gateway (payload 2.0) hands the integration every claim as a string: numbers in decimal and
+ * arrays bracketed and space-separated (`roles: "[Bridge.Invoke]"`), not JSON. Mirrored here so the
+ * bridge's claim parsing is exercised with what AWS really sends.
+ */
+export function apiGatewayClaimString(value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (Array.isArray(value)) return `[${value.map((v) => (typeof v === 'string' ? v : JSON.stringify(v))).join(' ')}]`;
+  return typeof value === 'number' || typeof value === 'boolean' ? String(value) : JSON.stringify(value);
 }
 
 export type ControlRoute = (req: { method: string; path: string; query: URLSearchParams; body: unknown }) => Promise<{ status: number; body: unknown } | undefined>;
@@ -75,8 +88,16 @@ export function toApiGatewayEvent(input: { method: string; url: string; headers:
         jwt: {
           // API Gateway hands the handler the token's claims as strings.
           claims: verifiedClaims
-            ? Object.fromEntries(Object.entries(verifiedClaims).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]))
-            : { azp: identity.botAppId, appid: identity.botAppId, tid: identity.tenantId, aud: 'api://jit-access-sandbox-bridge', iss: `https://login.microsoftonline.com/${identity.tenantId}/v2.0` },
+            ? Object.fromEntries(Object.entries(verifiedClaims).map(([k, v]) => [k, apiGatewayClaimString(v)]))
+            : {
+                // Without an authorizer (tests of the shim only): the claims of an Entra v2 app-only token of the bot.
+                azp: identity.botAppId,
+                tid: identity.tenantId,
+                aud: identity.audience ?? '00000000-0000-4000-8000-0000000b71d6',
+                iss: entraV2Issuer(identity.tenantId),
+                ver: '2.0',
+                roles: `[${BRIDGE_APP_ROLE}]`,
+              },
           scopes: [],
         },
       },

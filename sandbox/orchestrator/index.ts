@@ -55,7 +55,7 @@ import { loadDemoPeople } from '../seed';
 import { openSandboxStores, type SandboxStores } from '../stores';
 import { type RunningBridge, startLocalBridge } from './bridge-server';
 import { checkSessionDurations } from '../../lambdas/adapters/session-duration';
-import { SANDBOX_BOT_APP_ID, SANDBOX_BRIDGE_AUDIENCE, SANDBOX_BRIDGE_ISSUER, SANDBOX_ISSUER_KEY_FILE, createJwtAuthorizer, createLocalIssuer } from '../jwt-authorizer';
+import { SANDBOX_BOT_APP_ID, SANDBOX_BRIDGE_AUDIENCE, SANDBOX_ISSUER_KEY_FILE, createJwtAuthorizer, createLocalIssuer } from '../jwt-authorizer';
 import { OffsetClock } from './clock';
 
 export const BRIDGE_PORT: PortNeed = { port: 3979, what: 'bridge', env: 'JIT_BRIDGE_PORT' };
@@ -185,8 +185,9 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     let reconcileNow: () => Promise<unknown> = async () => undefined;
     // The sandbox plays Entra: the bot gets real RS256 tokens and the bridge checks them as the
     // HTTP API's JWT authorizer would (the key stays in the data folder for act.ts and tests).
-    const issuer = await createLocalIssuer({ issuer: SANDBOX_BRIDGE_ISSUER, audience: SANDBOX_BRIDGE_AUDIENCE, keyFile: dataDir ? join(dataDir, SANDBOX_ISSUER_KEY_FILE) : undefined });
-    const mintBridgeToken = () => issuer.mint({ appId: SANDBOX_BOT_APP_ID, tenantId: people.tenantId });
+    // Tokens shaped like Entra v2 app-only tokens: iss the tenant's v2 issuer, aud the bridge app's client id.
+    const issuer = await createLocalIssuer({ tenantId: people.tenantId, audience: SANDBOX_BRIDGE_AUDIENCE, keyFile: dataDir ? join(dataDir, SANDBOX_ISSUER_KEY_FILE) : undefined });
+    const mintBridgeToken = () => issuer.mint({ appId: SANDBOX_BOT_APP_ID });
     let cachedToken: { token: string; until: number } | undefined;
     const botTokens = {
       async getToken() {
@@ -196,8 +197,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     };
     const bridge = await startLocalBridge({
       port: want.bridge.port,
-      identity: { botAppId: SANDBOX_BOT_APP_ID, tenantId: people.tenantId },
-      authorize: createJwtAuthorizer({ issuer: SANDBOX_BRIDGE_ISSUER, audience: SANDBOX_BRIDGE_AUDIENCE, jwks: issuer.jwks }),
+      identity: { botAppId: SANDBOX_BOT_APP_ID, tenantId: people.tenantId, audience: SANDBOX_BRIDGE_AUDIENCE },
+      authorize: createJwtAuthorizer({ issuer: issuer.issuer, audience: SANDBOX_BRIDGE_AUDIENCE, jwks: issuer.jwks }),
       handler: (event) => bridgeHandler(event),
       log,
       control: async (req) => {
@@ -240,6 +241,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       [ENV.findingsMinSeverity]: 'HIGH',
       [ENV.botAppId]: SANDBOX_BOT_APP_ID,
       [ENV.entraTenantId]: people.tenantId,
+      [ENV.bridgeAudience]: SANDBOX_BRIDGE_AUDIENCE,
       [ENV.policyJson]: JSON.stringify(parseYaml(readFileSync(DEMO_POLICY_FILE, 'utf8'))),
     };
 
@@ -298,7 +300,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     const sessionDurationWarnings = await checkSessionDurations(clients.ssoAdmin, config.ssoInstanceArn, config.policy.permissionSets.map((p) => p.arn), coreLog);
     for (const w of sessionDurationWarnings) log(`Warning: permission set ${w.permissionSetArn} keeps sessions for ${w.sessionDuration}; sessions already started outlive a revocation. Keep it at PT1H or less.`);
 
-    bridgeHandler = createBridgeHandler(deps, { botAppId: config.botAppId, tenantId: config.entraTenantId, log: handlerLog(logLevel, 'bridge') });
+    bridgeHandler = createBridgeHandler(deps, { botAppId: config.botAppId, tenantId: config.entraTenantId, audience: config.bridgeAudience, log: handlerLog(logLevel, 'bridge') });
     const workflow = createWorkflowHandler(deps, { log: handlerLog(logLevel, 'workflow') });
     const notify = createNotifyHandler(deps, { log: handlerLog(logLevel, 'notify') });
     const revoke = createRevokeHandler(deps, { log: handlerLog(logLevel, 'revoke') });

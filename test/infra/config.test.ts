@@ -17,7 +17,7 @@ const REAL = {
   ssoInstanceArn: 'arn:aws:sso:::instance/ssoins-1234567890abcdef',
   identityStoreId: 'd-1234567890',
   entraTenantId: '11111111-2222-3333-4444-555555555555',
-  bridgeAudience: 'api://jit-bridge',
+  bridgeAudience: '00000000-0000-4000-8000-0000000b71d6',
   botAppId: '99999999-8888-7777-6666-555555555555',
   approvalChannelId: '19:abc123@thread.tacv2',
   botNotifyUrl: 'https://bot.example.com/api/notify',
@@ -78,6 +78,16 @@ describe('infra: configuration', () => {
     for (const key of ['ssoInstanceArn', 'identityStoreId', 'entraTenantId', 'bridgeAudience', 'botAppId', 'approvalChannelId', 'botNotifyUrl', 'policyFile']) {
       assert.match(message, new RegExp(`'${key}' is required`), key);
     }
+  });
+
+  it('bridgeAudience is the bridge app\'s client id: an api:// Application ID URI is refused with the reason (Entra v2 puts the client id in aud)', () => {
+    for (const uri of ['api://jit-bridge', 'api://00000000-0000-4000-8000-0000000b71d6', 'https://contoso.example.com/jit-bridge']) {
+      const message = configError({ ...REAL, bridgeAudience: uri });
+      assert.match(message, /'bridgeAudience' must be the bridge app's client id \(a GUID\), not its Application ID URI: Entra v2 access tokens carry the client id in aud/, uri);
+    }
+    assert.match(configError({ ...REAL, bridgeAudience: 'jit-bridge' }), /'bridgeAudience' must be a GUID/);
+    assert.equal(loadConfig(from(REAL)).bridgeAudience, '00000000-0000-4000-8000-0000000b71d6');
+    assert.match(PLACEHOLDER_CONTEXT.bridgeAudience, /^[0-9a-f-]{36}$/);
   });
 
   it('names the key, the rule it broke and the value for malformed values', () => {

@@ -8,7 +8,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
 import { buildApp } from '../../infra/build';
 import { BRIDGE_ROUTES } from '../../infra/constructs/bridge-api';
@@ -23,7 +23,7 @@ type Resource = { Type: string; Properties?: Record<string, any>; Metadata?: Rec
 type Statement = { Effect: string; Action: string | string[]; Resource?: unknown; Condition?: Record<string, any>; Sid?: string };
 
 const TENANT = '11111111-2222-3333-4444-555555555555';
-const AUDIENCE = 'api://jit-bridge-test';
+const AUDIENCE = '00000000-0000-4000-8000-0000000b71d6';
 const BOT_APP_ID = '99999999-8888-7777-6666-555555555555';
 
 let template: Template;
@@ -194,6 +194,8 @@ describe('infra: synthesized stack', function () {
         IdentitySource: ['$request.header.Authorization'],
         JwtConfiguration: { Issuer: `https://login.microsoftonline.com/${TENANT}/v2.0`, Audience: [AUDIENCE] },
       });
+      // API Gateway does not check ver/azp/roles/tid: the bridge function does, and re-checks aud.
+      template.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ [ENV.bridgeAudience]: AUDIENCE }) } });
     });
 
     it('has every route, each behind the JWT authorizer', () => {

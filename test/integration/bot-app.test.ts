@@ -7,6 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ACTOR_HEADERS, type NotificationBody } from '../../core/api';
+import { type AccessRequest, REQUEST_STATES, type RequestState } from '../../core/model';
 import { parseBotConfig } from '../../bot/config';
 import { signNotification } from '../../bot/notify-signature';
 import { type RunningBot, startBot } from '../../bot/server';
@@ -15,6 +16,7 @@ import { MemoryConversationStore } from '../../bot/storage/memory';
 import type { ConversationStore } from '../../bot/storage/types';
 import { staticTokenProvider } from '../../bot/token-provider';
 import { ConnectorRecorder } from '../support/connector-recorder';
+import { hasLiveLink, markdownTexts } from '../support/markdown-check';
 import { BRIDGE_TOKEN, FakeBridge, type FakeUser, TENANT_ID, USERS } from '../support/fake-bridge';
 
 const CHANNEL = '19:oncall@thread.tacv2';
@@ -262,16 +264,44 @@ describe('bot app over HTTP (test mode)', function () {
       assert.equal(bridge.requests.get(req.id)!.state, 'PENDING_APPROVAL');
     });
 
-    it('a double click on approve counts one vote; a late deny sees "already decided"', async () => {
+    it('a double click on approve counts one vote; a late deny sees "was already approved by Bob Approver"', async () => {
       const req = bridge.seed({ requester: bridge.actorOf(USERS.alice) });
       const [a, b] = await Promise.all([click(USERS.bob, 'approval.approve', { requestId: req.id, version: 1 }), click(USERS.bob, 'approval.approve', { requestId: req.id, version: 1 })]);
       assert.equal(bridge.requests.get(req.id)!.votes.length, 1);
       assert.match(a.text + b.text, /already counted/);
       assert.match(b.text, /Approved/);
       const late = await click(USERS.carol, 'approval.deny', { requestId: req.id, version: 1, reason: 'no' });
-      assert.match(late.text, /already decided/);
+      assert.match(late.text, /This request was already approved by Bob Approver\./);
       assert.match(late.text, /Approved/);
       assert.equal(bridge.requests.get(req.id)!.state, 'APPROVED');
+    });
+
+    describe('a late vote is refused with one natural sentence for every state (never "was already active by ...")', () => {
+      const carol = { userId: USERS.carol.userId, aadObjectId: USERS.carol.aadObjectId, userName: USERS.carol.upn, displayName: 'Carol Chen' };
+      const cases: Array<[RequestState, Partial<AccessRequest>, string]> = [
+        ['APPROVED', { decidedBy: carol }, 'This request was already approved by Carol Chen.'],
+        ['GRANTING', { decidedBy: carol }, 'This request is already approved; its access is being granted.'],
+        ['ACTIVE', { decidedBy: carol }, 'This request is already active.'],
+        ['REVOKING', { decidedBy: carol, endedBy: carol }, 'This request\'s access is already being revoked.'],
+        ['EXPIRED', { decidedBy: carol }, 'This request has expired.'],
+        ['REVOKED', { decidedBy: carol, endedBy: carol }, 'This request was revoked by Carol Chen.'],
+        ['DENIED', { decidedBy: carol }, 'This request was denied by Carol Chen.'],
+        ['TIMED_OUT', {}, 'This request timed out before anyone decided.'],
+        ['CANCELLED', { endedBy: carol }, 'This request was cancelled by Carol Chen.'],
+        ['FAILED', { decidedBy: carol }, 'This request failed: its access could not be granted.'],
+      ];
+      it('covers every state but the pending one', () => {
+        assert.deepEqual(cases.map((c) => c[0]).sort(), REQUEST_STATES.filter((s) => s !== 'PENDING_APPROVAL').sort());
+      });
+      for (const [state, over, sentence] of cases) {
+        it(`${state}: "${sentence}"`, async () => {
+          const req = bridge.seed({ requester: bridge.actorOf(USERS.alice), ...over }, state);
+          const late = await click(USERS.bob, 'approval.approve', { requestId: req.id, version: 1 });
+          const notice = ((late.card.body as Json[])[0] as { text: string }).text;
+          assert.equal(notice, sentence);
+          assert.doesNotMatch(late.text, /was already (active|expired|granting|revoking|timed out|failed|cancelled|revoked|denied) by/);
+        });
+      }
     });
 
     it('deny takes the decision from the verb and shows who denied', async () => {
@@ -301,7 +331,7 @@ describe('bot app over HTTP (test mode)', function () {
       assert.match(rev.text, /Revoked/);
       assert.equal(bridge.requests.get(active.id)!.state, 'REVOKED');
       const again = await click(USERS.alice, 'grant.revoke', { requestId: active.id });
-      assert.match(again.text, /Only active access can be revoked/);
+      assert.match(again.text, /This request was revoked by Alice Requester\./);
 
       const pending = bridge.seed({ requester: bridge.actorOf(USERS.alice) });
       const cancel = await click(USERS.alice, 'request.cancel', { requestId: pending.id });
@@ -361,9 +391,53 @@ describe('bot app over HTTP (test mode)', function () {
       const other = await send(activity(USERS.alice, { type: 'invoke', name: 'application/search', value: { kind: 'search', dataset: 'users', queryText: 'a' } }));
       assert.equal(other.status, 400);
     });
+
+    it('account typeahead: control characters, bidirectional controls, lone surrogates and huge queries are sanitized before the bridge, never a 500', async () => {
+      const search = async (queryText: string) => {
+        const r = await send(activity(USERS.alice, { type: 'invoke', name: 'application/search', value: { kind: 'search', dataset: 'accounts', queryText, queryOptions: { top: 10, skip: 0 } } }));
+        assert.equal(r.status, 200, `${JSON.stringify(queryText)}: ${JSON.stringify(r.body)}`);
+        assert.equal(r.body?.type, 'application/vnd.microsoft.search.searchResponse');
+        return (r.body?.value as { results: Array<{ value: string }> }).results.map((x) => x.value).sort();
+      };
+      const prod = ['111111111111', '333333333333'];
+      assert.deepEqual(await search('\u0000pr\u0007od\u001b'), []);
+      assert.deepEqual(await search('\u0000prod\u0007'), prod);
+      assert.deepEqual(await search('\tprod\n'), prod);
+      assert.deepEqual(await search('\u202eprod\u0085'), prod);
+      assert.deepEqual(await search('prod\ud800'), []);
+      assert.deepEqual(await search(`prod${' '.repeat(10)}${'x'.repeat(5000)}`), []);
+      assert.deepEqual(await search('\u0001\u0002\u0003'), [], 'nothing searchable finds nothing (not every account)');
+      const sent = bridge.calls.filter((c) => c.path === '/eligibility').map((c) => String(c.query.q ?? ''));
+      for (const q of sent) assert.doesNotMatch(q, /[\p{Cc}\u202a-\u202e]/u, JSON.stringify(q));
+    });
   });
 
   describe('notifications', () => {
+    it('a display name [click](https://evil.example.com) gives no live link: not in the channel post text, not in any card TextBlock; mentions still work', async () => {
+      const evil = { ...bridge.actorOf(USERS.alice), displayName: '[click](https://evil.example.com)' };
+      const req = bridge.seed({ requester: evil, accountName: 'prod_*payments*', permissionSetName: 'ReadOnly' });
+      const before = connector.calls.length;
+      assert.equal((await notify(requestNotification('approval_requested', req.id))).status, 200);
+      const create = connector.calls.slice(before).find((c) => c.method === 'POST' && c.path === '/v3/conversations')!;
+      const posted = create.body!.activity as Json;
+      const text = String(posted.text);
+      assert.ok(text.includes('\\[click\\]\\(https://evil.example.com\\)'), text);
+      assert.equal(hasLiveLink(text), false, text);
+      assert.ok(text.includes('prod\\_\\*payments\\*'), text);
+      // The mention tags are intact and equal to their entities' text.
+      const entities = posted.entities as Array<{ text: string }>;
+      assert.ok(entities.length > 0);
+      for (const e of entities) assert.ok(text.includes(e.text) && /^<at>[^<>]+<\/at>$/.test(e.text), e.text);
+      const card = ((posted.attachments as Json[])[0] as { content: unknown }).content;
+      for (const t of markdownTexts(card)) assert.equal(hasLiveLink(t), false, t);
+      // A refusal naming the decider is a TextBlock too: escaped there.
+      const decided = bridge.seed({ requester: bridge.actorOf(USERS.alice), decidedBy: { ...bridge.actorOf(USERS.carol), displayName: '[click](https://evil.example.com)' } }, 'DENIED');
+      const late = await click(USERS.bob, 'approval.approve', { requestId: decided.id, version: 1 });
+      const notice = ((late.card.body as Json[])[0] as { text: string }).text;
+      assert.equal(notice, 'This request was denied by \\[click\\]\\(https://evil.example.com\\).');
+      for (const t of markdownTexts(late.card)) assert.equal(hasLiveLink(t), false, t);
+    });
+
     it('approvers who never chatted with the bot are named from the on-call team roster', async () => {
       const req = bridge.seed({ requester: bridge.actorOf(USERS.alice) });
       assert.equal((await notify(requestNotification('approval_requested', req.id))).status, 200);

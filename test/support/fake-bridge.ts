@@ -11,6 +11,7 @@ import {
   ACTOR_HEADERS,
   createRequestBodySchema,
   decisionBodySchema,
+  eligibilityQuerySchema,
   type EligibilityResponse,
   extendBodySchema,
   requestIdSchema,
@@ -109,6 +110,8 @@ export class FakeBridge {
       createdAt: partial.createdAt ?? ISO(now),
       updatedAt: partial.updatedAt ?? ISO(now),
       approvalDeadline: partial.approvalDeadline ?? ISO(now + 3600_000),
+      ...(partial.decidedBy ? { decidedBy: partial.decidedBy, decidedAt: partial.decidedAt ?? ISO(now) } : {}),
+      ...(partial.endedBy ? { endedBy: partial.endedBy, endedAt: partial.endedAt ?? ISO(now) } : {}),
       ...(state === 'ACTIVE' ? { grant: partial.grant ?? { startsAt: ISO(now), endsAt: ISO(now + 3600_000), totalSeconds: 3600, extensions: 0 } } : {}),
     };
     this.requests.set(id, r);
@@ -144,6 +147,9 @@ export class FakeBridge {
 
     app.get('/eligibility', (req, res) => {
       const user = res.locals.user as FakeUser;
+      // As strict as the real bridge: the same query schema (control characters, length, unicode).
+      const query = eligibilityQuerySchema.safeParse(req.query);
+      if (!query.success) return void fail(res, 400, 'VALIDATION', 'Invalid query.', query.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })));
       const q = typeof req.query.q === 'string' ? req.query.q.toLowerCase() : '';
       const accountId = typeof req.query.accountId === 'string' ? req.query.accountId : undefined;
       const limit = Number(req.query.limit ?? 50);
@@ -221,7 +227,9 @@ export class FakeBridge {
       if (r.requester.userId === user.userId) return void fail(res, 403, 'SELF_APPROVAL', 'You cannot approve your own request.');
       if (!user.approver) return void fail(res, 403, 'NOT_APPROVER', 'You are not an approver for this request (rule prod-readonly needs oncall-approvers).');
       if (r.votes.some((v) => v.approver.userId === user.userId)) return void res.json({ request: r, decided: false, duplicate: true });
-      if (r.state !== 'PENDING_APPROVAL') return void fail(res, 409, 'ILLEGAL_TRANSITION', `This request was already decided: it is ${r.state}.`);
+      // The real bridge's sentence (core/services/approval.ts decidedMessage), which reads badly for
+      // some states ("was already active by ..."): the bot words state refusals itself.
+      if (r.state !== 'PENDING_APPROVAL') return void fail(res, 409, 'ILLEGAL_TRANSITION', `This request was already ${r.state.toLowerCase().replace(/_/g, ' ')}${r.decidedBy ? ` by ${r.decidedBy.displayName}` : ''}.`);
       const at = ISO(this.now());
       const vote = { approver: this.actorOf(user), decision: parsed.data.decision, reason: parsed.data.reason, at };
       const approvals = r.votes.filter((v) => v.decision === 'approve').length + (parsed.data.decision === 'approve' ? 1 : 0);

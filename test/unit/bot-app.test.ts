@@ -120,7 +120,7 @@ describe('bot server authentication', () => {
       JIT_BRIDGE_URL: 'https://bridge.example.invalid',
       JIT_BRIDGE_SCOPE: 'api://bridge-app/.default',
       JIT_NOTIFY_SECRET: 'x'.repeat(32),
-      JIT_ONCALL_TEAM_ID: 'team',
+      JIT_ONCALL_TEAM_ID: '19:team@thread.tacv2',
       JIT_ONCALL_CHANNEL_ID: CHANNEL,
       JIT_BOT_STORE_TABLE: 'jit-bot-store',
       JIT_BOT_PORT: '0',
@@ -146,7 +146,7 @@ describe('bot server authentication', () => {
 
   it('test mode is explicitly anonymous: the adapter is built without an app registration', async () => {
     const app = await createBotApplication(
-      parseBotConfig({ JIT_BOT_MODE: 'test', JIT_ALLOWED_TENANT_IDS: TENANT_ID, JIT_BRIDGE_URL: 'http://127.0.0.1:9', JIT_NOTIFY_SECRET: 'x'.repeat(32), JIT_ONCALL_TEAM_ID: 't', JIT_ONCALL_CHANNEL_ID: CHANNEL }),
+      parseBotConfig({ JIT_BOT_MODE: 'test', JIT_ALLOWED_TENANT_IDS: TENANT_ID, JIT_BRIDGE_URL: 'http://127.0.0.1:9', JIT_NOTIFY_SECRET: 'x'.repeat(32), JIT_ONCALL_TEAM_ID: '19:team@thread.tacv2', JIT_ONCALL_CHANNEL_ID: CHANNEL }),
       { tokens: staticTokenProvider('t') },
     );
     assert.ok(app.adapter);

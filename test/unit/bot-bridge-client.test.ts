@@ -45,7 +45,7 @@ describe('bot bridge client', () => {
     await assert.rejects(client.decide(actorOf(USERS.alice), request.id, { decision: 'approve' }), (e: unknown) => e instanceof BridgeRefusal && e.code === 'SELF_APPROVAL' && e.status === 403);
     await assert.rejects(client.decide(actorOf(USERS.mallory), request.id, { decision: 'approve' }), (e: unknown) => e instanceof BridgeRefusal && e.code === 'NOT_APPROVER');
     await client.decide(actorOf(USERS.bob), request.id, { decision: 'approve' });
-    await assert.rejects(client.decide(actorOf(USERS.carol), request.id, { decision: 'deny' }), (e: unknown) => e instanceof BridgeRefusal && e.code === 'ILLEGAL_TRANSITION' && /already decided/.test(e.message));
+    await assert.rejects(client.decide(actorOf(USERS.carol), request.id, { decision: 'deny' }), (e: unknown) => e instanceof BridgeRefusal && e.code === 'ILLEGAL_TRANSITION' && /This request was already approved by Bob Approver/.test(e.message));
     await assert.rejects(client.submitRequest(actorOf(USERS.alice), { ...submitBody, clientRequestId: 'cr-0000000002', durationMinutes: 9999 }), (e: unknown) => e instanceof ValidationError && e.issues.some((i) => i.path === 'durationMinutes'));
     const stranger = { aadObjectId: '99999999-0000-0000-0000-000000000009', tenantId: TENANT_ID, upn: 'nobody@example.com' };
     await assert.rejects(client.listRequests(stranger, 'mine'), (e: unknown) => e instanceof BridgeRefusal && e.code === 'UNKNOWN_USER');

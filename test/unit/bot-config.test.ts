@@ -53,6 +53,43 @@ describe('bot config', () => {
     throwsNaming({ ...production, JIT_BOT_STORE: 'memory' }, 'JIT_BOT_STORE=memory');
   });
 
+  it('JIT_BRIDGE_SCOPE accepts every Application ID URI form Entra allows (and the bare client id) with /.default, and refuses malformed scopes', () => {
+    for (const scope of [
+      'api://00000000-0000-0000-0000-00000000000b/.default',
+      `api://${TENANT}/jit-bridge/.default`,
+      'api://jit-bridge/00000000-0000-0000-0000-00000000000b/.default',
+      'https://contoso.example.com/jit-bridge/.default',
+      'https://jit-bridge.contoso.example.com/.default',
+      'https://contoso.onmicrosoft.com/jit-bridge/.default',
+      '00000000-0000-0000-0000-00000000000b/.default',
+    ]) {
+      assert.equal(parseBotConfig({ ...production, JIT_BRIDGE_SCOPE: scope }).bridge.scope, scope, scope);
+    }
+    for (const scope of [
+      'api://00000000-0000-0000-0000-00000000000b',
+      'api://00000000-0000-0000-0000-00000000000b/user_impersonation',
+      'api:///.default',
+      'http://contoso.example.com/jit-bridge/.default',
+      'https://contoso.example.com/jit-bridge?x=1/.default',
+      'https://contoso.example.com/*/.default',
+      'api://jit bridge/.default',
+      'jit-bridge/.default',
+      '.default',
+    ]) {
+      throwsNaming({ ...production, JIT_BRIDGE_SCOPE: scope }, 'JIT_BRIDGE_SCOPE must be the bridge app\'s Application ID URI or client id followed by /.default');
+    }
+  });
+
+  it('JIT_ONCALL_TEAM_ID must be a Bot Framework team id (19:...@thread.tacv2 or legacy @thread.skype); a Graph group GUID is refused with how to find the right value', () => {
+    for (const id of ['19:abcDEF0123456789abcdef0123456789@thread.tacv2', '19:0123456789abcdef@thread.skype']) {
+      assert.equal(parseBotConfig({ ...production, JIT_ONCALL_TEAM_ID: id }).oncall.teamId, id);
+    }
+    throwsNaming({ ...production, JIT_ONCALL_TEAM_ID: '00000000-0000-4000-8000-0000000000ff' }, "JIT_ONCALL_TEAM_ID is a GUID: that is the team's Microsoft 365 group id \\(Graph\\), not its Bot Framework team id", 'Get link to team', 'internalId');
+    for (const id of ['team', '19:team', '19:team@thread.v2', '19:a b@thread.tacv2', 'https://teams.microsoft.com/l/team/19%3aabc%40thread.tacv2/conversations']) {
+      throwsNaming({ ...production, JIT_ONCALL_TEAM_ID: id }, 'JIT_ONCALL_TEAM_ID must be a Bot Framework team id \\(19:...@thread.tacv2');
+    }
+  });
+
   it('a misspelled mode is an error, never a silent switch to no authentication', () => {
     throwsNaming({ ...production, JIT_BOT_MODE: 'sandbx' }, 'JIT_BOT_MODE');
     throwsNaming({ ...production, JIT_BOT_MODE: '' }, 'JIT_BOT_MODE');

@@ -16,15 +16,35 @@ import {
   listQuerySchema,
   reviewBodySchema,
   revokeBodySchema,
+  sanitizeSearchQuery,
 } from '../../core/api';
 import type { MemoryWorld } from '../../core/memory';
 import { BRIDGE_ROUTES } from '../../infra/constructs/bridge-api';
-import { BRIDGE_ROUTE_KEYS, type BridgeEvent, createBridgeHandler, MAX_BODY_BYTES } from '../../lambdas/bridge/handler';
+import { BRIDGE_APP_ROLE, BRIDGE_ROUTE_KEYS, type BridgeEvent, claimList, createBridgeHandler, MAX_BODY_BYTES } from '../../lambdas/bridge/handler';
 import { STATUS_BY_CODE } from '../../lambdas/http';
 import { activeRequest, body, startWorkflow, USERS, world } from '../support/core-world';
 
 const TENANT = '00000000-0000-0000-0000-000000000000';
 const BOT_APP_ID = '11111111-2222-3333-4444-555555555555';
+const BRIDGE_CLIENT_ID = '00000000-0000-4000-8000-0000000b71d6';
+/**
+ * The claims API Gateway hands the function for an Entra v2 app-only token of the bot: every value a
+ * string, the `roles` array rendered `[a b]` (payload format 2.0).
+ */
+const V2_CLAIMS = {
+  iss: `https://login.microsoftonline.com/${TENANT}/v2.0`,
+  aud: BRIDGE_CLIENT_ID,
+  azp: BOT_APP_ID,
+  azpacr: '1',
+  roles: `[${BRIDGE_APP_ROLE}]`,
+  tid: TENANT,
+  oid: '00000000-0000-4000-8000-0000000005b0',
+  sub: '00000000-0000-4000-8000-0000000005b0',
+  ver: '2.0',
+  iat: '1700000000',
+  nbf: '1700000000',
+  exp: '1700003600',
+};
 const FUZZ_RUNS = 1_000;
 
 type Who = keyof typeof USERS;
@@ -76,7 +96,7 @@ function event(routeKey: string, o: EventOptions = {}): BridgeEvent {
       stage: '$default',
       time: '',
       timeEpoch: 0,
-      authorizer: { principalId: '', integrationLatency: 0, jwt: { claims: o.claims ?? { azp: BOT_APP_ID, tid: TENANT, aud: 'api://bridge' }, scopes: [] } },
+      authorizer: { principalId: '', integrationLatency: 0, jwt: { claims: o.claims ?? V2_CLAIMS, scopes: [] } },
     },
   } as unknown as BridgeEvent;
 }
@@ -88,7 +108,7 @@ interface Parsed {
 
 function setup(): { w: MemoryWorld; call: (routeKey: string, o?: EventOptions) => Promise<Parsed> } {
   const w = world();
-  const handler = createBridgeHandler(w.deps, { botAppId: BOT_APP_ID, tenantId: TENANT });
+  const handler = createBridgeHandler(w.deps, { botAppId: BOT_APP_ID, tenantId: TENANT, audience: BRIDGE_CLIENT_ID });
   return {
     w,
     call: async (routeKey, o) => {
@@ -124,7 +144,7 @@ function assertError(r: Parsed, status: number, code?: string): void {
 
 /** A submitted request waiting for approvers (token recorded like the workflow does). */
 async function pending(w: MemoryWorld, who: Who = 'alice', over: Parameters<typeof body>[0] = {}): Promise<string> {
-  const handler = createBridgeHandler(w.deps, { botAppId: BOT_APP_ID, tenantId: TENANT });
+  const handler = createBridgeHandler(w.deps, { botAppId: BOT_APP_ID, tenantId: TENANT, audience: BRIDGE_CLIENT_ID });
   const r = await handler(event('POST /requests', { as: who, body: body(over) }));
   assert.equal(r.statusCode, 201, r.body);
   const id = (JSON.parse(r.body) as { request: { id: string } }).request.id;
@@ -210,13 +230,53 @@ describe('lambdas/bridge: routes over in-memory ports', () => {
     it('403 for a token of another app or another tenant, checked before the actor is even looked up', async () => {
       const { w, call } = setup();
       const findUser = sinon.spy(w.directory, 'findUser');
-      assertError(await call('POST /requests', { body: body(), claims: { azp: '99999999-9999-9999-9999-999999999999', tid: TENANT } }), 403, 'FORBIDDEN');
-      assertError(await call('POST /requests', { body: body(), claims: { tid: TENANT } }), 403, 'FORBIDDEN');
-      assertError(await call('POST /requests', { body: body(), claims: { azp: BOT_APP_ID, tid: '99999999-9999-9999-9999-999999999999' } }), 403, 'FORBIDDEN');
+      assertError(await call('POST /requests', { body: body(), claims: { ...V2_CLAIMS, azp: '99999999-9999-9999-9999-999999999999' } }), 403, 'FORBIDDEN');
+      const { azp: _azp, ...noAzp } = V2_CLAIMS;
+      assertError(await call('POST /requests', { body: body(), claims: noAzp }), 403, 'FORBIDDEN');
+      assertError(await call('POST /requests', { body: body(), claims: { ...V2_CLAIMS, tid: '99999999-9999-9999-9999-999999999999' } }), 403, 'FORBIDDEN');
+      const { tid: _tid, ...noTid } = V2_CLAIMS;
+      assertError(await call('POST /requests', { body: body(), claims: noTid }), 403, 'FORBIDDEN');
       assert.equal(findUser.callCount, 0);
       assert.equal(w.requests.items.size, 0);
-      // v1 tokens name the client in `appid`.
-      assert.equal((await call('GET /requests', { query: { view: 'mine' }, claims: { appid: BOT_APP_ID, tid: TENANT } })).status, 200);
+      assert.equal((await call('GET /requests', { query: { view: 'mine' } })).status, 200);
+    });
+
+    describe('the Entra v2 token: what API Gateway does not check (ver, azp, roles, tid), the bridge checks itself', () => {
+      it('403 for a v1-shaped token (iss sts.windows.net, ver 1.0, appid without azp), even with the right app id', async () => {
+        const { w, call } = setup();
+        const { azp: _azp, azpacr: _azpacr, ...rest } = V2_CLAIMS;
+        const v1 = { ...rest, iss: `https://sts.windows.net/${TENANT}/`, ver: '1.0', appid: BOT_APP_ID, appidacr: '1' };
+        const r = await call('POST /requests', { body: body(), claims: v1 });
+        assertError(r, 403, 'FORBIDDEN');
+        assert.match(r.body.error.message, /Entra v2 access tokens/);
+        // Each v1 trait alone is enough to refuse.
+        assertError(await call('GET /requests', { query: { view: 'mine' }, claims: { ...V2_CLAIMS, ver: '1.0' } }), 403, 'FORBIDDEN');
+        assertError(await call('GET /requests', { query: { view: 'mine' }, claims: { ...V2_CLAIMS, iss: `https://sts.windows.net/${TENANT}/` } }), 403, 'FORBIDDEN');
+        assertError(await call('GET /requests', { query: { view: 'mine' }, claims: { ...rest, appid: BOT_APP_ID } }), 403, 'FORBIDDEN');
+        assertError(await call('GET /requests', { query: { view: 'mine' }, claims: { ...V2_CLAIMS, iss: 'https://login.microsoftonline.com/99999999-9999-9999-9999-999999999999/v2.0' } }), 403, 'FORBIDDEN');
+        assert.equal(w.requests.items.size, 0);
+      });
+
+      it('403 for an api:// audience or another app\'s client id', async () => {
+        const { call } = setup();
+        for (const aud of ['api://jit-bridge', `api://${BRIDGE_CLIENT_ID}`, '99999999-9999-9999-9999-999999999999']) {
+          const r = await call('GET /requests', { query: { view: 'mine' }, claims: { ...V2_CLAIMS, aud } });
+          assertError(r, 403, 'FORBIDDEN');
+          assert.match(r.body.error.message, /audience must be the bridge app's client id/, aud);
+        }
+      });
+
+      it('403 without the Bridge.Invoke app role; the role is read from API Gateway\'s "[a b]" rendering, a JSON array or a native array', async () => {
+        const { call } = setup();
+        const { roles: _roles, ...noRoles } = V2_CLAIMS;
+        assertError(await call('GET /requests', { query: { view: 'mine' }, claims: noRoles }), 403, 'FORBIDDEN');
+        assertError(await call('GET /requests', { query: { view: 'mine' }, claims: { ...V2_CLAIMS, roles: '[Other.Role]' } }), 403, 'FORBIDDEN');
+        for (const roles of [`[Other.Role ${BRIDGE_APP_ROLE}]`, JSON.stringify([BRIDGE_APP_ROLE]), [BRIDGE_APP_ROLE], BRIDGE_APP_ROLE]) {
+          assert.equal((await call('GET /requests', { query: { view: 'mine' }, claims: { ...V2_CLAIMS, roles } })).status, 200, JSON.stringify(roles));
+        }
+        assert.deepEqual(claimList('[a b  c]'), ['a', 'b', 'c']);
+        assert.deepEqual(claimList(undefined), []);
+      });
     });
 
     it('403 when the actor headers name another tenant; 400 when they name nobody or are malformed', async () => {
@@ -279,6 +339,24 @@ describe('lambdas/bridge: routes over in-memory ports', () => {
       assert.deepEqual(r.body.accounts.map((a: { name: string }) => a.name), ['prod']);
       assert.deepEqual((await call('GET /eligibility', { as: 'erin' })).body.accounts, []);
       assertError(await call('GET /eligibility', { query: { limit: '0' } }), 400, 'VALIDATION');
+    });
+
+    it('GET /eligibility: a query with control characters (tab, newline, C1, bidirectional controls too) or invalid unicode is a 400 naming q, never a 500', async () => {
+      const { w, call } = setup();
+      const before = snapshot(w);
+      for (const q of ['\u0000', 'pr\u0007od', '\tprod', 'prod\n', 'prod\u0085', '\u202eprod', 'prod\u2066', '\u001b[31mprod', 'prod\ud800', 'x'.repeat(65)]) {
+        const r = await call('GET /eligibility', { query: { q } });
+        assertError(r, 400, 'VALIDATION');
+        assert.equal(r.body.error.issues[0].path, 'q', JSON.stringify(q));
+        assert.match(r.body.error.issues[0].message, /control characters|valid unicode|64/, JSON.stringify(q));
+      }
+      assert.equal(snapshot(w), before);
+      // What the bot sends after sanitizing always passes.
+      for (const raw of ['\u0000prod\u0007', '\tprod\n', '\u202eprod\u0085', `prod ${'\ud83d\ude00'.repeat(40)}`, 'prod\ud800']) {
+        const q = sanitizeSearchQuery(raw);
+        assert.equal((await call('GET /eligibility', { query: { q } })).status, 200, JSON.stringify(q));
+        assert.ok(q.length <= 64 && q.isWellFormed());
+      }
     });
   });
 
@@ -370,7 +448,7 @@ describe('lambdas/bridge: routes over in-memory ports', () => {
   describe('routing', () => {
     it('404 for an unknown route; events without a routeKey (the sandbox) are matched on method and path', async () => {
       const { w } = setup();
-      const handler = createBridgeHandler(w.deps, { botAppId: BOT_APP_ID, tenantId: TENANT });
+      const handler = createBridgeHandler(w.deps, { botAppId: BOT_APP_ID, tenantId: TENANT, audience: BRIDGE_CLIENT_ID });
       const unknown = await handler(event('DELETE /requests/{id}', { id: 'req-000000000001' }));
       assert.equal(unknown.statusCode, 404);
       const raw = event('GET /requests', { query: { view: 'mine' } });

@@ -450,5 +450,10 @@ describe('lambdas: workflow-side handlers over in-memory ports', function () {
       assert.throws(() => parseConfig({ ...env(), [ENV.userMatch]: 'externalId' }), new RegExp(`${ENV.externalIdIssuer} is not set`));
       assert.equal(parseConfig({ ...env(), [ENV.userMatch]: 'externalId', [ENV.externalIdIssuer]: 'https://scim.example.com/i' }).externalIdIssuer, 'https://scim.example.com/i');
     });
+
+    it('the bridge audience (JIT_BRIDGE_AUDIENCE) is the bridge app\'s client id: a GUID is kept, an api:// URI is refused', () => {
+      assert.equal(parseConfig({ ...env(), [ENV.bridgeAudience]: '00000000-0000-4000-8000-0000000b71d6' }).bridgeAudience, '00000000-0000-4000-8000-0000000b71d6');
+      assert.throws(() => parseConfig({ ...env(), [ENV.bridgeAudience]: 'api://jit-bridge' }), new RegExp(`${ENV.bridgeAudience} must be the bridge app's client id`));
+    });
   });
 });

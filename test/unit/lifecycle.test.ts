@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { IllegalTransitionError } from '../../core/errors';
-import { TRANSITIONS, amend, canTransition, transition, withEvent } from '../../core/lifecycle';
-import { REQUEST_STATES, type RequestState, type StoredRequest, TERMINAL_STATES } from '../../core/model';
+import { TRANSITIONS, amend, canTransition, stateRefusal, transition, withEvent } from '../../core/lifecycle';
+import { REQUEST_STATES, type RequestState, type StoredRequest, SYSTEM_ACTOR, TERMINAL_STATES } from '../../core/model';
 import { POLICY, actor } from '../support/core-world';
 
 const T0 = Date.UTC(2026, 0, 1, 9, 0, 0);
@@ -119,5 +119,44 @@ describe('core lifecycle: transition', () => {
       ['request.extended', 'req-000000000001:v4:0'],
       ['request.vote', 'req-000000000001:v4:1'],
     ]);
+  });
+});
+
+describe('lifecycle: state refusals read naturally for every state', () => {
+  const carol = { userId: 'u-carol', userName: 'carol@example.com', displayName: 'Carol Chen' };
+  const table: Record<RequestState, string> = {
+    PENDING_APPROVAL: 'This request is still waiting for approval.',
+    APPROVED: 'This request was already approved by Carol Chen.',
+    GRANTING: 'This request is already approved; its access is being granted.',
+    ACTIVE: 'This request is already active.',
+    REVOKING: "This request's access is already being revoked.",
+    EXPIRED: 'This request has expired.',
+    REVOKED: 'This request was revoked by Carol Chen.',
+    DENIED: 'This request was denied by Carol Chen.',
+    TIMED_OUT: 'This request timed out before anyone decided.',
+    CANCELLED: 'This request was cancelled by Carol Chen.',
+    FAILED: 'This request failed: its access could not be granted.',
+  };
+  for (const state of REQUEST_STATES) {
+    it(`${state}: ${table[state]}`, () => {
+      assert.equal(stateRefusal({ state, decidedBy: carol, endedBy: carol }), table[state]);
+    });
+  }
+
+  it('names nobody when nobody is known, and says "by policy" for an automatic approval (never "by JIT Access (system)")', () => {
+    assert.equal(stateRefusal({ state: 'DENIED' }), 'This request was denied.');
+    assert.equal(stateRefusal({ state: 'APPROVED', decidedBy: SYSTEM_ACTOR }), 'This request was already approved by policy.');
+    assert.equal(stateRefusal({ state: 'REVOKED', endedBy: SYSTEM_ACTOR }), 'This request was revoked.');
+  });
+
+  it('an illegal transition from a final state says what happened and what can no longer be done', () => {
+    for (const [from, to, text] of [
+      ['EXPIRED', 'REVOKED', 'This request has expired. It can no longer be revoked.'],
+      ['DENIED', 'APPROVED', 'This request was denied by Carol Chen. It can no longer be approved.'],
+      ['PENDING_APPROVAL', 'EXPIRED', 'A request that is waiting for approval cannot expire.'],
+    ] as Array<[RequestState, RequestState, string]>) {
+      const r: StoredRequest = { ...requestIn(from), decidedBy: { ...carol } };
+      assert.throws(() => transition(r, to, { actor: SYSTEM_ACTOR, now: 0, reason: 'test' }), (e: unknown) => e instanceof IllegalTransitionError && e.message === text);
+    }
   });
 });

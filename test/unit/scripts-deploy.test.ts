@@ -15,7 +15,7 @@ const CONTEXT = {
   ssoInstanceArn: INSTANCE,
   identityStoreId: 'd-1111111111',
   entraTenantId: '00000000-0000-0000-0000-000000000000',
-  bridgeAudience: 'api://jit-bridge',
+  bridgeAudience: '00000000-0000-4000-8000-0000000b71d6',
   botAppId: '00000000-0000-0000-0000-000000000000',
   approvalChannelId: '19:abc@thread.tacv2',
   botNotifyUrl: 'https://bot.example.com/api/notify',
