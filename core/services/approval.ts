@@ -3,7 +3,7 @@
  * quorum, timeouts and cancellation. The first deciding vote wins through compare-and-swap.
  */
 import { DependencyError, ForbiddenError, IllegalTransitionError, NotApproverError, SelfApprovalError } from '../errors';
-import { amend, describeState, transition, withEvent } from '../lifecycle';
+import { amend, stateRefusal, transition, withEvent } from '../lifecycle';
 import type { AccessRequest, Route, StoredRequest, Vote } from '../model';
 import { SYSTEM_ACTOR } from '../model';
 import { evaluateApprover } from '../policy/evaluate';
@@ -40,7 +40,7 @@ export async function validateForWorkflow(deps: CoreDeps, input: { requestId: st
     if (current.state === 'PENDING_APPROVAL' || current.state === 'APPROVED') {
       return { request: toView(current), route: current.route, approvalTimeoutSeconds: remaining };
     }
-    throw new IllegalTransitionError(current.state, 'APPROVED', `This request is already ${describeState(current.state)}.`);
+    throw new IllegalTransitionError(current.state, 'APPROVED', stateRefusal(current));
   });
 }
 
@@ -149,10 +149,9 @@ export async function castVote(deps: CoreDeps, input: VoteInput): Promise<VoteRe
   return { request: toView(result.request), decided: result.decided, duplicate: result.duplicate };
 }
 
+/** The refusal a late vote gets, worded for the state the request is in (one wording: core/lifecycle). */
 function decidedMessage(r: StoredRequest): string {
-  const who = r.decidedBy ? ` by ${r.decidedBy.displayName}` : '';
-  const when = r.decidedAt ? ` at ${r.decidedAt}` : '';
-  return `This request was already ${describeState(r.state)}${who}${when}.`;
+  return stateRefusal(r);
 }
 
 /**

@@ -18,6 +18,7 @@ import {
   reviewBodySchema,
   revokeBodySchema,
 } from '../../core/api';
+import { stateRefusal } from '../../core/lifecycle';
 import type { AccessRequest, Actor, RequestState } from '../../core/model';
 
 export interface FakeUser {
@@ -227,9 +228,8 @@ export class FakeBridge {
       if (r.requester.userId === user.userId) return void fail(res, 403, 'SELF_APPROVAL', 'You cannot approve your own request.');
       if (!user.approver) return void fail(res, 403, 'NOT_APPROVER', 'You are not an approver for this request (rule prod-readonly needs oncall-approvers).');
       if (r.votes.some((v) => v.approver.userId === user.userId)) return void res.json({ request: r, decided: false, duplicate: true });
-      // The real bridge's sentence (core/services/approval.ts decidedMessage), which reads badly for
-      // some states ("was already active by ..."): the bot words state refusals itself.
-      if (r.state !== 'PENDING_APPROVAL') return void fail(res, 409, 'ILLEGAL_TRANSITION', `This request was already ${r.state.toLowerCase().replace(/_/g, ' ')}${r.decidedBy ? ` by ${r.decidedBy.displayName}` : ''}.`);
+      // The real bridge's sentence (core/services/approval.ts decidedMessage).
+      if (r.state !== 'PENDING_APPROVAL') return void fail(res, 409, 'ILLEGAL_TRANSITION', stateRefusal(r));
       const at = ISO(this.now());
       const vote = { approver: this.actorOf(user), decision: parsed.data.decision, reason: parsed.data.reason, at };
       const approvals = r.votes.filter((v) => v.decision === 'approve').length + (parsed.data.decision === 'approve' ? 1 : 0);

@@ -97,11 +97,26 @@ describe('core services: approval', () => {
     assert.equal(w.audit.forRequest(id).at(-1)?.reason, 'Denied by Dan: not during the freeze');
   });
 
-  it('after the decision, another approver is told who decided and when', async () => {
+  it('after the decision, another approver is told who decided, in a sentence that reads naturally', async () => {
     const w = world();
     const { id } = await pending(w);
     await svc.castVote(w.deps, { requestId: id, actor: actor('carol'), decision: 'approve' });
-    await assert.rejects(svc.castVote(w.deps, { requestId: id, actor: actor('dan'), decision: 'deny' }), (e: unknown) => e instanceof IllegalTransitionError && /already approved by Carol/.test((e as Error).message));
+    await assert.rejects(svc.castVote(w.deps, { requestId: id, actor: actor('dan'), decision: 'deny' }), (e: unknown) => e instanceof IllegalTransitionError && (e as Error).message === 'This request was already approved by Carol.');
+  });
+
+  it('a late vote on a request in any other state gets the wording of that state, never "was already active by ..."', async () => {
+    const w = world();
+    const { id } = await pending(w);
+    const stored = (await w.requests.get(id))!;
+    for (const [state, expected] of [
+      ['ACTIVE', 'This request is already active.'],
+      ['EXPIRED', 'This request has expired.'],
+      ['TIMED_OUT', 'This request timed out before anyone decided.'],
+    ] as const) {
+      const current = (await w.requests.get(id))!;
+      await w.requests.update({ ...stored, state, version: current.version + 1 }, current.version);
+      await assert.rejects(svc.castVote(w.deps, { requestId: id, actor: actor('dan'), decision: 'approve' }), (e: unknown) => e instanceof IllegalTransitionError && (e as Error).message === expected);
+    }
   });
 
   it('100 approvers clicking the same card at once give exactly one decision', async () => {
