@@ -11,6 +11,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
+import { GENERATOR_PREFIX } from '../../lambdas/adapters/finding-views';
 import { AUDIT_BUS_EVENT, ENV, type LambdaName } from '../../lambdas/contract';
 import type { JitConfig } from '../config';
 import { ApprovalWorkflow } from '../constructs/approval-workflow';
@@ -278,17 +279,8 @@ export class JitAccessStack extends Stack {
       targets: [new targets.LambdaFunction(fns.auditWriter.fn, targetOptions)],
     });
     new events.Rule(this, 'SecurityHubFindings', {
-      description: 'Security Hub findings (severity and account filtered) to the approval channel',
-      eventPattern: {
-        source: ['aws.securityhub'],
-        detailType: ['Security Hub Findings - Imported'],
-        detail: {
-          findings: {
-            Severity: { Label: config.findingsSeverities },
-            AwsAccountId: config.findingsAccountIds,
-          },
-        },
-      },
+      description: 'Security Hub findings (severity and account filtered, plus the product\'s own) to the approval channel',
+      eventPattern: securityHubFindingsPattern({ severities: config.findingsSeverities, accountIds: config.findingsAccountIds, ownProductArn: ownProductArn(this) }),
       targets: [new targets.LambdaFunction(fns.findings.fn, targetOptions)],
     });
     new events.Rule(this, 'ReconcileEvery5Minutes', {
@@ -327,6 +319,31 @@ export class JitAccessStack extends Stack {
     new CfnOutput(this, 'ApprovalChannelId', { value: config.approvalChannelId, description: 'The channel the bot posts approval cards to' });
   }
 
+}
+
+/** This account's default Security Hub product: where the product imports its own findings. */
+export function ownProductArn(stack: Stack): string {
+  return `arn:${stack.partition}:securityhub:${stack.region}:${stack.account}:product/${stack.account}/default`;
+}
+
+/**
+ * "Security Hub Findings - Imported" at the configured severities, for the configured accounts OR
+ * from the product itself. The product's own findings carry the stack's account in AwsAccountId
+ * (BatchImportFindings requires it for the default product) and the member account only as a
+ * resource, so an account filter alone would drop them. `$or` as documented in "Content filtering
+ * in Amazon EventBridge event patterns" (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-create-pattern-operators.html).
+ */
+export function securityHubFindingsPattern(opts: { severities: readonly string[]; accountIds: readonly string[]; ownProductArn: string }): events.EventPattern {
+  return {
+    source: ['aws.securityhub'],
+    detailType: ['Security Hub Findings - Imported'],
+    detail: {
+      findings: {
+        Severity: { Label: [...opts.severities] },
+        $or: [{ AwsAccountId: [...opts.accountIds] }, { ProductArn: [opts.ownProductArn], GeneratorId: [{ prefix: `${GENERATOR_PREFIX}/` }] }],
+      },
+    },
+  } as events.EventPattern;
 }
 
 /** How cdk-nag spells a region or account in a finding id: the value when the stack's env fixes it, else the pseudo parameter. */

@@ -4,6 +4,27 @@
  * stored finding; GetFindings (POST /findings) filters, sorts and pages them. Every imported
  * finding is also emitted as the EventBridge event the product's rule listens to
  * (`detail-type: Security Hub Findings - Imported`, one finding per event, as AWS sends them).
+ *
+ * As strict as BatchImportFindings on what the product depends on. Sources:
+ * - API reference, BatchImportFindings
+ *   (https://docs.aws.amazon.com/securityhub/1.0/APIReference/API_BatchImportFindings.html):
+ *   with the default product ARN the calling account must be the finding's AwsAccountId; at most
+ *   100 findings per request; "an error is returned for any finding larger than 240 Kb"; after
+ *   creation BatchImportFindings cannot update Note, UserDefinedFields, VerificationState, Workflow.
+ * - The API model (botocore securityhub 2018-10-26): Findings is a list of 1..100; SchemaVersion,
+ *   Id, ProductArn, GeneratorId, AwsAccountId, CreatedAt, UpdatedAt, Title, Description and
+ *   Resources are required members (a missing one fails the whole call: InvalidInputException).
+ * - ASFF required attributes, "Required top-level attributes in ASFF"
+ *   (https://docs.aws.amazon.com/securityhub/latest/userguide/asff-required-attributes.html): also
+ *   Severity and Types; Resources 1..32 with Type and Id; timestamps RFC 3339/ISO 8601. A finding
+ *   that breaks the format is refused on its own: FailedFindings [{Id, ErrorCode: "InvalidInput",
+ *   ErrorMessage: "Finding does not adhere to Amazon Finding Format. ..."}] in a 200 answer.
+ * - An account mismatch is refused as a whole call with AccessDeniedException ("not authorized to
+ *   perform: securityhub:BatchImportFindings on resource: <product ARN>"), as AWS Support confirmed
+ *   for a finding whose AwsAccountId was not the caller's (prowler-cloud/prowler issue #867).
+ * - Workflow.Status (API_Workflow): reset from NOTIFIED/RESOLVED to NEW when RecordState changes
+ *   from ARCHIVED to ACTIVE.
+ * The calling account is the stand-in's configured account (the sandbox's stack account).
  */
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
@@ -52,26 +73,46 @@ export interface SecurityHubOptions {
 }
 
 const nonEmpty = z.string().min(1);
+const timestamp = z.iso.datetime({ offset: true });
+/** The ASFF format of one finding (what is refused per finding, with ErrorCode InvalidInput). */
 const findingSchema = z
   .object({
-    SchemaVersion: nonEmpty,
+    SchemaVersion: z.literal('2018-10-08'),
     Id: nonEmpty.max(512),
     ProductArn: nonEmpty.max(2048),
     GeneratorId: nonEmpty.max(512),
     AwsAccountId: z.string().regex(/^\d{12}$/, 'must be a 12-digit account id'),
-    CreatedAt: z.iso.datetime({ offset: true }),
-    UpdatedAt: z.iso.datetime({ offset: true }),
+    CreatedAt: timestamp,
+    UpdatedAt: timestamp,
     Title: nonEmpty.max(256),
     Description: nonEmpty.max(1024),
     Resources: z.array(z.object({ Type: nonEmpty, Id: nonEmpty }).passthrough()).min(1).max(32),
     Severity: z
       .object({ Label: z.enum(['INFORMATIONAL', 'LOW', 'MEDIUM', 'HIGH', 'CRITICAL']).optional(), Normalized: z.number().int().min(0).max(100).optional(), Original: nonEmpty.optional(), Product: z.number().optional() })
       .passthrough()
-      .optional(),
-    Types: z.array(nonEmpty).max(50).optional(),
+      .refine((v) => v.Label !== undefined || v.Normalized !== undefined, 'should have required property Label'),
+    Types: z.array(nonEmpty).min(1).max(50),
+    RecordState: z.enum(['ACTIVE', 'ARCHIVED']).optional(),
+    Workflow: z.object({ Status: z.enum(['NEW', 'NOTIFIED', 'RESOLVED', 'SUPPRESSED']).optional() }).passthrough().optional(),
+    FirstObservedAt: timestamp.optional(),
+    LastObservedAt: timestamp.optional(),
+    ProcessedAt: timestamp.optional(),
   })
   .passthrough();
-const importSchema = z.object({ Findings: z.array(z.unknown()).min(1).max(100) });
+/** Required members of AwsSecurityFinding in the API model: missing one fails the whole request. */
+export const MODEL_REQUIRED = ['SchemaVersion', 'Id', 'ProductArn', 'GeneratorId', 'AwsAccountId', 'CreatedAt', 'UpdatedAt', 'Title', 'Description', 'Resources'] as const;
+const importSchema = z.object({ Findings: z.array(z.record(z.string(), z.unknown())).min(1).max(100) });
+export const MAX_FINDINGS_PER_IMPORT = 100;
+/** "The maximum allowed size for a finding is 240 Kb." */
+export const MAX_FINDING_BYTES = 240 * 1024;
+/** Fields a provider cannot change after creation: Security Hub keeps the stored values. */
+const CUSTOMER_FIELDS = ['Note', 'UserDefinedFields', 'VerificationState', 'Workflow'] as const;
+
+/** `arn:<partition>:securityhub:<region>:<account>:product/<account>/default`: the account's own custom product. */
+export function defaultProductAccount(productArn: string): string | undefined {
+  const m = /^arn:[a-z-]+:securityhub:[a-z0-9-]+:(\d{12}):product\/(\d{12})\/default$/.exec(productArn);
+  return m ? m[1] : undefined;
+}
 
 const stringFilter = z.object({ Value: nonEmpty, Comparison: z.enum(['EQUALS', 'PREFIX', 'NOT_EQUALS', 'PREFIX_NOT_EQUALS']) });
 const getFindingsSchema = z.object({
@@ -166,21 +207,40 @@ export class SecurityHubStandIn implements RestJsonService {
 
   batchImportFindings(body: unknown): { FailedCount: number; SuccessCount: number; FailedFindings: Array<{ Id: string; ErrorCode: string; ErrorMessage: string }> } {
     const req = parseInput(importSchema, body, 'InvalidInputException');
+    // Whole-call checks first: a request AWS refuses as a whole stores nothing.
+    req.Findings.forEach((raw, i) => {
+      for (const member of MODEL_REQUIRED) {
+        if (raw[member] === undefined || raw[member] === null) throw new AwsError('InvalidInputException', `1 validation error detected: Value null at 'findings.${i + 1}.member.${member.charAt(0).toLowerCase()}${member.slice(1)}' failed to satisfy constraint: Member must not be null`, 400, { Code: 'InvalidInputException' });
+      }
+      const productArn = String(raw.ProductArn);
+      const productAccount = /^arn:[a-z-]+:securityhub:[a-z0-9-]+:(\d{12}):product\//.exec(productArn)?.[1];
+      const isDefault = productArn.endsWith('/default');
+      // The default product of another account, or a finding for another account under our default product.
+      if (isDefault && (productAccount !== this.accountId || defaultProductAccount(productArn) !== this.accountId || raw.AwsAccountId !== this.accountId)) {
+        throw new AwsError('AccessDeniedException', `User: arn:aws:sts::${this.accountId}:assumed-role/sandbox/caller is not authorized to perform: securityhub:BatchImportFindings on resource: ${productArn}`, 403, { Code: 'AccessDeniedException' });
+      }
+    });
     const failed: Array<{ Id: string; ErrorCode: string; ErrorMessage: string }> = [];
     const accepted: AsffFinding[] = [];
     const now = new Date(this.clock.now()).toISOString();
     for (const raw of req.Findings) {
+      const id = typeof raw.Id === 'string' && raw.Id !== '' ? raw.Id : '<missing Id>';
+      const bytes = Buffer.byteLength(JSON.stringify(raw), 'utf8');
+      if (bytes > MAX_FINDING_BYTES) {
+        failed.push({ Id: id, ErrorCode: 'InvalidInput', ErrorMessage: `Finding size ${bytes} bytes exceeds the maximum allowed size of 240 KB.` });
+        continue;
+      }
       const parsed = findingSchema.safeParse(raw);
       if (!parsed.success) {
         const issue = parsed.error.issues[0];
-        const id = typeof (raw as { Id?: unknown })?.Id === 'string' ? (raw as { Id: string }).Id : '<missing Id>';
-        failed.push({ Id: id, ErrorCode: 'InvalidInput', ErrorMessage: `Finding does not adhere to the AWS Security Finding Format: ${issue?.path.join('.') || 'finding'}: ${issue?.message}` });
+        failed.push({ Id: id, ErrorCode: 'InvalidInput', ErrorMessage: `Finding does not adhere to Amazon Finding Format. data.${issue?.path.join('.') || 'finding'}: ${issue?.message}` });
         continue;
       }
-      const finding = parsed.data as AsffFinding;
+      let finding = parsed.data as AsffFinding;
       const k = findingKey(finding);
       const existing = this.findings.get(k);
       if (existing) {
+        finding = updatedFinding(existing.finding, finding);
         existing.finding = finding;
         existing.updatedAt = now;
         existing.imports += 1;
@@ -261,6 +321,22 @@ export class SecurityHubStandIn implements RestJsonService {
       this.deliveries.add(delivery);
     }
   }
+}
+
+/**
+ * A provider's re-import of an existing finding: the customer's fields stay as they are (Workflow,
+ * Note, UserDefinedFields, VerificationState), except that un-archiving resets the workflow to NEW.
+ */
+function updatedFinding(stored: AsffFinding, incoming: AsffFinding): AsffFinding {
+  const next: AsffFinding = { ...incoming };
+  for (const field of CUSTOMER_FIELDS) {
+    if (stored[field] === undefined) delete next[field];
+    else next[field] = structuredClone(stored[field]);
+  }
+  const wasArchived = (stored.RecordState as string | undefined) === 'ARCHIVED';
+  const isActive = ((incoming.RecordState as string | undefined) ?? 'ACTIVE') === 'ACTIVE';
+  if (wasArchived && isActive) next.Workflow = { ...((next.Workflow as object | undefined) ?? {}), Status: 'NEW' };
+  return next;
 }
 
 function findingKey(f: Pick<AsffFinding, 'ProductArn' | 'Id'>): string {

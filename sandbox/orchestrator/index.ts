@@ -283,6 +283,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       ids: ulidIds(clock),
       requests: stores.requests,
       ledger: stores.ledger,
+      findingsState: stores.findingsState,
       audit: stores.audit,
       directory: new IdentityStoreDirectory(clients.identityStore, { identityStoreId: config.identityStoreId, userMatch: config.userMatch, clock, externalIdIssuer: people.externalIdIssuer }),
       assignments: new SsoAdminAssignmentGateway(clients.ssoAdmin, { instanceArn: config.ssoInstanceArn, clock }),
