@@ -10,7 +10,7 @@ import * as z from 'zod';
 import type { FindingView } from '../../core/api';
 import type { FindingSeverity } from '../../core/model';
 import type { NotificationSender } from '../adapters/bot-notifier';
-import { clip, findingsNotificationId, labelFromNormalized, SEVERITY_ORDER, securityHubConsoleLink, severityAtLeast } from '../adapters/finding-views';
+import { clip, findingsNotificationId, GENERATOR_PREFIX, labelFromNormalized, PRODUCT_FIELD, SEVERITY_ORDER, securityHubConsoleLink, severityAtLeast } from '../adapters/finding-views';
 import { config } from '../config';
 import { type Log, silentLog } from '../http';
 import { WorkflowError } from '../workflow/errors';
@@ -37,6 +37,9 @@ const asffSchema = z.object({
     .object({ Label: z.enum(SEVERITY_ORDER as unknown as [FindingSeverity, ...FindingSeverity[]]).optional(), Normalized: z.number().min(0).max(100).optional() })
     .refine((s) => s.Label !== undefined || s.Normalized !== undefined, 'needs Label or Normalized'),
   Resources: z.array(z.object({ Id: z.string(), Type: z.string().optional() })).optional(),
+  GeneratorId: z.string().optional(),
+  RecordState: z.string().optional(),
+  Workflow: z.object({ Status: z.string().optional() }).optional(),
 });
 type Asff = z.infer<typeof asffSchema>;
 
@@ -73,16 +76,33 @@ function productNameOf(f: Asff): string {
   return clip(f.ProductName ?? fromFields ?? fromArn ?? 'Security Hub', 256);
 }
 
+/**
+ * The product's own finding: imported under the default product of the account in AwsAccountId,
+ * by our generator. Only then is its `jit/targetAccountId` believed (any product can write any
+ * ProductFields).
+ */
+export function ownFindingTarget(f: Pick<Asff, 'ProductArn' | 'AwsAccountId' | 'GeneratorId' | 'ProductFields'>): string | undefined {
+  const own = f.ProductArn.endsWith(`:${f.AwsAccountId}:product/${f.AwsAccountId}/default`) && (f.GeneratorId ?? '').startsWith(`${GENERATOR_PREFIX}/`);
+  const target = f.ProductFields?.[PRODUCT_FIELD.targetAccountId];
+  return own && target && /^\d{12}$/.test(target) ? target : undefined;
+}
+
 export function toFindingView(f: Asff, defaultRegion: string | undefined): FindingView {
   const severity = f.Severity.Label ?? labelFromNormalized(f.Severity.Normalized ?? 0);
+  const target = ownFindingTarget(f);
+  // The product's own findings name the stack's account in AwsAccountId (Security Hub requires it);
+  // the channel shows the member account they are about, and the assignment, not the account resource.
+  const resource = target ? (f.Resources?.find((r) => r.Type !== 'AwsAccount') ?? f.Resources?.[0]) : f.Resources?.[0];
+  const resolved = f.RecordState === 'ARCHIVED' || f.Workflow?.Status === 'RESOLVED';
   const view: FindingView = {
     id: f.Id,
     severity,
     title: clip(f.Title, 512) || '(untitled finding)',
-    resourceId: clip(f.Resources?.[0]?.Id ?? '', 2048),
-    accountId: f.AwsAccountId,
+    resourceId: clip(resource?.Id ?? '', 2048),
+    accountId: target ?? f.AwsAccountId,
     productName: productNameOf(f),
     updatedAt: new Date(f.UpdatedAt).toISOString(),
+    ...(resolved ? { status: 'RESOLVED' as const } : {}),
   };
   const region = f.Region ?? defaultRegion;
   const link = region ? securityHubConsoleLink(region, f.Id) : undefined;

@@ -6,6 +6,7 @@ import { strict as assert } from 'node:assert';
 import { notificationBodySchema } from '../../bot/notify-schema';
 import type { NotificationBody } from '../../core/api';
 import { createFindingsHandler } from '../../lambdas/findings/handler';
+import { toAsff } from '../../lambdas/adapters/securityhub-findings';
 
 function asff(over: Record<string, unknown> = {}): Record<string, unknown> {
   return {
@@ -92,4 +93,39 @@ describe('findings forwarder', () => {
       assert.equal(sent.length, 0);
     });
   }
+});
+
+describe('findings forwarder: the product\'s own findings (issue 11, item 3)', () => {
+  const STACK = '333333333333';
+  const MEMBER = '222222222222';
+  const own = (over: Record<string, unknown> = {}) =>
+    toAsff(
+      { id: 'jit/drift/x', kind: 'assignment_drift', severity: 'HIGH', title: 'Unmanaged assignment', description: 'd', accountId: MEMBER, resourceId: `${MEMBER}|arn:aws:sso:::permissionSet/ssoins-1/ps-1|u-1`, at: '2030-01-01T00:00:00.000Z', ...over },
+      { productArn: `arn:aws:securityhub:us-east-1:${STACK}:product/${STACK}/default`, region: 'us-east-1', partition: 'aws', accountId: STACK },
+    ) as unknown as Record<string, unknown>;
+
+  it('shows the member account the finding is about (ProductFields), and the assignment as its resource, not the stack account', async () => {
+    const { sent, sender } = recorder();
+    await createFindingsHandler(sender, { minSeverity: 'HIGH' })(event([own()]));
+    const body = notificationBodySchema.parse(sent[0]);
+    const view = body.kind === 'findings' ? body.findings[0]! : undefined;
+    assert.equal(view?.accountId, MEMBER);
+    assert.equal(view?.resourceId, `${MEMBER}|arn:aws:sso:::permissionSet/ssoins-1/ps-1|u-1`);
+    assert.equal(view?.status, undefined);
+  });
+
+  it('does not believe jit/targetAccountId from another product or generator', async () => {
+    const { sent, sender } = recorder();
+    await createFindingsHandler(sender, { minSeverity: 'HIGH' })(event([asff({ ProductFields: { 'jit/targetAccountId': '444444444444' }, GeneratorId: 'teams-jit-access/assignment_drift' }), { ...own(), Id: 'forged', GeneratorId: 'someone-else' }]));
+    const body = notificationBodySchema.parse(sent[0]);
+    const accounts = body.kind === 'findings' ? body.findings.map((f) => f.accountId).sort() : [];
+    assert.deepEqual(accounts, [MEMBER, STACK].sort());
+  });
+
+  it('an archived (resolved) finding is marked RESOLVED for the card', async () => {
+    const { sent, sender } = recorder();
+    await createFindingsHandler(sender, { minSeverity: 'HIGH' })(event([own({ resolved: true, at: '2030-01-01T01:00:00.000Z' })]));
+    const body = notificationBodySchema.parse(sent[0]);
+    assert.equal(body.kind === 'findings' ? body.findings[0]?.status : undefined, 'RESOLVED');
+  });
 });
