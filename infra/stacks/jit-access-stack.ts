@@ -11,12 +11,12 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
-import { GENERATOR_PREFIX } from '../../lambdas/adapters/finding-views';
 import { AUDIT_BUS_EVENT, ENV, type LambdaName } from '../../lambdas/contract';
 import type { JitConfig } from '../config';
 import { ApprovalWorkflow } from '../constructs/approval-workflow';
 import { BridgeApi } from '../constructs/bridge-api';
 import { DataStore } from '../constructs/data-store';
+import { asffFindingsPattern, findingsPatterns, ownProductArn } from '../constructs/findings-routing';
 import { JitFunction } from '../constructs/jit-function';
 import { Monitoring } from '../constructs/monitoring';
 import { TABLE_SCHEMAS } from '../constructs/table-schemas';
@@ -278,11 +278,44 @@ export class JitAccessStack extends Stack {
       eventPattern: { source: [AUDIT_BUS_EVENT.source], detailType: [AUDIT_BUS_EVENT.detailType] },
       targets: [new targets.LambdaFunction(fns.auditWriter.fn, targetOptions)],
     });
+    // Findings on this account's default bus: ASFF (member accounts, when this account is the Security
+    // Hub administrator, and the product's own), and OCSF "Findings Imported V2" when asked for.
+    const findingsFilter = { severities: config.findingsSeverities, accountIds: config.findingsAccountIds };
+    const findingsTarget = new targets.LambdaFunction(fns.findings.fn, targetOptions);
+    // The product's own findings are ASFF whatever the format setting: this rule always exists.
     new events.Rule(this, 'SecurityHubFindings', {
       description: 'Security Hub findings (severity and account filtered, plus the product\'s own) to the approval channel',
-      eventPattern: securityHubFindingsPattern({ severities: config.findingsSeverities, accountIds: config.findingsAccountIds, ownProductArn: ownProductArn(this) }),
-      targets: [new targets.LambdaFunction(fns.findings.fn, targetOptions)],
+      eventPattern: asffFindingsPattern({ ...findingsFilter, ...(config.findingsFormat === 'ocsf' ? { accountIds: [] } : {}), ownProductArn: ownProductArn(this) }),
+      targets: [findingsTarget],
     });
+    if (config.findingsFormat !== 'asff') {
+      new events.Rule(this, 'SecurityHubFindingsV2', {
+        description: 'Security Hub "Findings Imported V2" (OCSF; severity and account filtered) to the approval channel',
+        eventPattern: findingsPatterns('ocsf', findingsFilter)[0]!.pattern,
+        targets: [findingsTarget],
+      });
+    }
+    // A separate Security Hub administrator account forwards member-account findings to this stack's
+    // bus (infra/stacks/findings-forwarder-stack.ts): only it may put, and only Security Hub events.
+    if (config.securityHubAdminAccountId) {
+      this.data.bus.addToResourcePolicy(
+        new iam.PolicyStatement({
+          sid: 'SecurityHubAdministratorForwardsFindings',
+          principals: [new iam.AccountPrincipal(config.securityHubAdminAccountId)],
+          actions: ['events:PutEvents'],
+          resources: [this.data.bus.eventBusArn],
+          conditions: { StringEquals: { 'events:source': ['aws.securityhub'], 'events:detail-type': findingsPatterns(config.findingsFormat, findingsFilter).map((p) => (p.pattern.detailType as string[])[0]!) } },
+        }),
+      );
+      for (const { id, pattern } of findingsPatterns(config.findingsFormat, findingsFilter)) {
+        new events.Rule(this, `ForwardedSecurityHubFindings${id}`, {
+          description: `Security Hub findings forwarded by the administrator account ${config.securityHubAdminAccountId} to the approval channel`,
+          eventBus: this.data.bus,
+          eventPattern: { ...pattern, account: [config.securityHubAdminAccountId] },
+          targets: [findingsTarget],
+        });
+      }
+    }
     new events.Rule(this, 'ReconcileEvery5Minutes', {
       description: 'Reconcile live assignments with the grant ledger; expiry warnings',
       schedule: events.Schedule.rate(Duration.minutes(5)),
@@ -319,31 +352,6 @@ export class JitAccessStack extends Stack {
     new CfnOutput(this, 'ApprovalChannelId', { value: config.approvalChannelId, description: 'The channel the bot posts approval cards to' });
   }
 
-}
-
-/** This account's default Security Hub product: where the product imports its own findings. */
-export function ownProductArn(stack: Stack): string {
-  return `arn:${stack.partition}:securityhub:${stack.region}:${stack.account}:product/${stack.account}/default`;
-}
-
-/**
- * "Security Hub Findings - Imported" at the configured severities, for the configured accounts OR
- * from the product itself. The product's own findings carry the stack's account in AwsAccountId
- * (BatchImportFindings requires it for the default product) and the member account only as a
- * resource, so an account filter alone would drop them. `$or` as documented in "Content filtering
- * in Amazon EventBridge event patterns" (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-create-pattern-operators.html).
- */
-export function securityHubFindingsPattern(opts: { severities: readonly string[]; accountIds: readonly string[]; ownProductArn: string }): events.EventPattern {
-  return {
-    source: ['aws.securityhub'],
-    detailType: ['Security Hub Findings - Imported'],
-    detail: {
-      findings: {
-        Severity: { Label: [...opts.severities] },
-        $or: [{ AwsAccountId: [...opts.accountIds] }, { ProductArn: [opts.ownProductArn], GeneratorId: [{ prefix: `${GENERATOR_PREFIX}/` }] }],
-      },
-    },
-  } as events.EventPattern;
 }
 
 /** How cdk-nag spells a region or account in a finding id: the value when the stack's env fixes it, else the pseudo parameter. */

@@ -46,6 +46,7 @@ export type AsffFinding = Record<string, unknown> & {
   Description: string;
   Resources: Array<Record<string, unknown> & { Type: string; Id: string }>;
   Severity?: { Label?: string; Normalized?: number; Original?: string; Product?: number };
+  Types?: string[];
 };
 
 /** The EventBridge event Security Hub sends for imported findings. */

@@ -9,6 +9,7 @@ import { strict as assert } from 'node:assert';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { buildApp } from '../../infra/build';
+import { buildFindingsForwarder } from '../../infra/stacks/findings-forwarder-stack';
 import { toAsff } from '../../lambdas/adapters/securityhub-findings';
 import { matchesEventPattern, type Pattern, resolveIntrinsics } from '../support/event-pattern';
 
@@ -49,7 +50,7 @@ describe('infra: Security Hub findings routing (sample events through the synthe
         { id: `jit/${kind}/x`, kind, severity: kind === 'break_glass_used' ? 'CRITICAL' : 'HIGH', title: 't', description: 'd', accountId: policyAccounts[0]!, resourceId: 'r', at: '2030-01-01T00:00:00.000Z' },
         { productArn: OWN_PRODUCT, region: REGION, partition: 'aws', accountId: STACK_ACCOUNT },
       );
-      assert.ok(routed(importedEvent(asff as Record<string, unknown>)), kind);
+      assert.ok(routed(importedEvent(asff as unknown as Record<string, unknown>)), kind);
     }
   });
 
@@ -62,5 +63,98 @@ describe('infra: Security Hub findings routing (sample events through the synthe
     assert.ok(!routed(importedEvent(memberFinding('444444444444', 'CRITICAL', { GeneratorId: 'teams-jit-access/break_glass_used' }))));
     assert.ok(!routed(importedEvent(memberFinding('444444444444', 'CRITICAL', { ProductArn: OWN_PRODUCT, GeneratorId: 'other' }))));
     assert.ok(!routed(importedEvent(memberFinding(policyAccounts[0]!, 'HIGH'), 'Security Hub Findings - Custom Action')), 'another detail-type');
+  });
+});
+
+const ADMIN = '555555555555';
+const JIT = '666666666666';
+
+function ocsfEvent(accountId: string, severity: string, account = JIT): Record<string, unknown> {
+  return {
+    version: '0', id: 'e-2', 'detail-type': 'Findings Imported V2', source: 'aws.securityhub', account, time: '2030-01-01T00:00:00Z', region: REGION, resources: [],
+    detail: { findings: [{ finding_info: { uid: 'f-ocsf', title: 'x' }, severity, severity_id: 4, cloud: { account: { uid: accountId }, region: REGION }, metadata: { product: { name: 'GuardDuty' } } }] },
+  };
+}
+
+describe('infra: findings from member accounts (Security Hub administrator account, OCSF V2)', function () {
+  this.timeout(180_000);
+  let app: App;
+  let accounts: string[];
+  let main: { Resources: Record<string, any> };
+  let forwarder: { Resources: Record<string, any> };
+  const refs = (account: string) => ({ ...REFS, 'AWS::AccountId': account });
+
+  before(() => {
+    app = new App({ context: { stage: 'test', securityHubAdminAccountId: ADMIN, jitAccountId: JIT, findingsFormat: 'both', 'aws:cdk:bundling-stacks': [] } });
+    const built = buildApp(app);
+    accounts = built.config.findingsAccountIds;
+    const fwd = buildFindingsForwarder(app, built);
+    assert.ok(fwd);
+    // cdk-nag runs here and throws on any unacknowledged finding, in every stack.
+    app.synth();
+    main = Template.fromStack(built.stack).toJSON() as typeof main;
+    forwarder = Template.fromStack(fwd).toJSON() as typeof forwarder;
+  });
+
+  const rulesOf = (t: { Resources: Record<string, any> }, account: string) =>
+    Object.values(t.Resources)
+      .filter((r) => r.Type === 'AWS::Events::Rule')
+      .map((r) => ({ pattern: resolveIntrinsics(r.Properties.EventPattern, refs(account)) as Pattern, bus: r.Properties.EventBusName, targets: r.Properties.Targets as any[] }));
+
+  it('the forwarder (administrator account) sends selected member findings, ASFF and OCSF, from its default bus to the JIT bus, with a dead-letter queue', () => {
+    const rules = rulesOf(forwarder, ADMIN);
+    assert.equal(rules.length, 2);
+    for (const r of rules) {
+      assert.equal(r.bus, undefined, 'the default bus, where Security Hub puts member findings');
+      const arn = JSON.stringify(resolveIntrinsics(r.targets[0].Arn, refs(ADMIN)));
+      assert.match(arn, new RegExp(`arn:aws:events:${REGION}:${JIT}:event-bus/jit-access-test-audit`));
+      assert.ok(r.targets[0].DeadLetterConfig?.Arn);
+      assert.ok(r.targets[0].RoleArn, 'cross-account bus targets put events with a role');
+    }
+    const forwarded = (e: Record<string, unknown>) => rules.some((r) => matchesEventPattern(r.pattern, e));
+    assert.ok(forwarded(importedEvent(memberFinding(accounts[0]!, 'HIGH'))));
+    assert.ok(forwarded(ocsfEvent(accounts[0]!, 'High', ADMIN)));
+    assert.ok(forwarded(ocsfEvent(accounts[0]!, 'Fatal', ADMIN)), 'OCSF Fatal counts as CRITICAL');
+    assert.ok(!forwarded(ocsfEvent(accounts[0]!, 'Medium', ADMIN)));
+    assert.ok(!forwarded(ocsfEvent('444444444444', 'Critical', ADMIN)));
+    assert.ok(!forwarded(importedEvent(memberFinding('444444444444', 'CRITICAL'))));
+    const alarms = Object.values(forwarder.Resources).filter((r) => r.Type === 'AWS::CloudWatch::Alarm');
+    assert.equal(alarms.length, 1);
+    assert.match(alarms[0].Properties.AlarmDescription, /RUNBOOK\.md, section 3, "FindingsForwarderDeadLetterQueueDepth"/);
+  });
+
+  it('the JIT bus lets only the administrator account put Security Hub events, and routes what it forwards to the findings function', () => {
+    const policies = Object.values(main.Resources).filter((r) => r.Type === 'AWS::Events::EventBusPolicy');
+    assert.equal(policies.length, 1);
+    const statement = policies[0].Properties.Statement;
+    assert.equal(statement.Action, 'events:PutEvents');
+    assert.match(JSON.stringify(statement.Principal), new RegExp(ADMIN));
+    assert.deepEqual(statement.Condition, { StringEquals: { 'events:source': ['aws.securityhub'], 'events:detail-type': ['Security Hub Findings - Imported', 'Findings Imported V2'] } });
+    const onBus = rulesOf(main, JIT).filter((r) => r.bus !== undefined && JSON.stringify(r.pattern ?? {}).includes('aws.securityhub'));
+    assert.equal(onBus.length, 2);
+    const routed = (e: Record<string, unknown>) => onBus.some((r) => matchesEventPattern(r.pattern, e));
+    assert.ok(routed({ ...importedEvent(memberFinding(accounts[0]!, 'HIGH')), account: ADMIN }));
+    assert.ok(routed(ocsfEvent(accounts[0]!, 'Critical', ADMIN)));
+    assert.ok(!routed({ ...importedEvent(memberFinding(accounts[0]!, 'HIGH')), account: '444444444444' }), 'only what the administrator account forwarded');
+    // The local default bus gets the OCSF rule too (this account's own Security Hub, format "both").
+    const local = rulesOf(main, JIT).filter((r) => r.bus === undefined && JSON.stringify(r.pattern ?? {}).includes('Findings Imported V2'));
+    assert.equal(local.length, 1);
+  });
+
+  it('off by default: no forwarder, no bus policy, no OCSF rule; a forwarder without the JIT account is a clear config error', () => {
+    const plain = new App({ context: { stage: 'test', 'aws:cdk:bundling-stacks': [] } });
+    const built = buildApp(plain);
+    assert.equal(buildFindingsForwarder(plain, built), undefined);
+    const t = Template.fromStack(built.stack).toJSON() as { Resources: Record<string, any> };
+    assert.equal(Object.values(t.Resources).filter((r) => r.Type === 'AWS::Events::EventBusPolicy').length, 0);
+    assert.ok(!JSON.stringify(t).includes('Findings Imported V2'));
+    const missing = new App({ context: { stage: 'test', securityHubAdminAccountId: ADMIN, 'aws:cdk:bundling-stacks': [] } });
+    const saved = process.env.CDK_DEFAULT_ACCOUNT;
+    delete process.env.CDK_DEFAULT_ACCOUNT;
+    try {
+      assert.throws(() => buildFindingsForwarder(missing, buildApp(missing)), (e: Error) => e.name === 'ConfigError' && /jitAccountId/.test(e.message));
+    } finally {
+      if (saved !== undefined) process.env.CDK_DEFAULT_ACCOUNT = saved;
+    }
   });
 });

@@ -129,3 +129,68 @@ describe('findings forwarder: the product\'s own findings (issue 11, item 3)', (
     assert.equal(body.kind === 'findings' ? body.findings[0]?.status : undefined, 'RESOLVED');
   });
 });
+
+describe('findings forwarder: Security Hub "Findings Imported V2" (OCSF) events (issue 11, item 5)', () => {
+  // The shape of the documented V2 event (securityhub-v2-cwe-event-formats), with an OCSF finding.
+  const v2 = (findings: unknown[]) => ({ version: '0', id: 'e-1', 'detail-type': 'Findings Imported V2', source: 'aws.securityhub', account: '555555555555', time: '2030-01-01T00:00:00Z', region: 'us-east-1', resources: ['e51603d1054aad9d9f498d82d6e81acf4cf6bc88140e8ad2273123c73b81084'], detail: { findings } });
+  const ocsf = (over: Record<string, unknown> = {}) => ({
+    finding_info: { uid: 'arn:aws:guardduty:us-east-1:222222222222:detector/d-1/finding/f-1', title: 'Unusual console login', desc: 'A login from an unusual place', modified_time_dt: '2030-01-01T09:00:00.000Z' },
+    severity: 'High',
+    severity_id: 4,
+    cloud: { account: { uid: '222222222222' }, region: 'us-east-1', provider: 'AWS' },
+    resources: [{ uid: 'arn:aws:iam::222222222222:user/alice', type: 'AWS::IAM::User' }],
+    metadata: { product: { name: 'GuardDuty', uid: 'arn:aws:securityhub:us-east-1::productv2/aws/guardduty' }, version: '1.1.0' },
+    status: 'New',
+    activity_name: 'Create',
+    ...over,
+  });
+
+  it('sends an OCSF finding as the same card line as an ASFF one: severity, title, resource, account, product', async () => {
+    const { sent, sender } = recorder();
+    const result = await createFindingsHandler(sender, { minSeverity: 'HIGH' })(v2([ocsf()]));
+    assert.equal(result.sent, 1);
+    const body = notificationBodySchema.parse(sent[0]);
+    const view = body.kind === 'findings' ? body.findings[0] : undefined;
+    assert.deepEqual({ ...view }, {
+      id: 'arn:aws:guardduty:us-east-1:222222222222:detector/d-1/finding/f-1',
+      severity: 'HIGH',
+      title: 'Unusual console login',
+      resourceId: 'arn:aws:iam::222222222222:user/alice',
+      accountId: '222222222222',
+      productName: 'GuardDuty',
+      updatedAt: '2030-01-01T09:00:00.000Z',
+    });
+  });
+
+  it('maps OCSF severities (severity_id first; Fatal is CRITICAL), epoch-millisecond times, and Resolved/Close as RESOLVED', async () => {
+    const { sent, sender } = recorder();
+    await createFindingsHandler(sender, { minSeverity: 'LOW' })(
+      v2([
+        ocsf({ finding_info: { uid: 'fatal', title: 't', modified_time: Date.UTC(2030, 0, 1, 10) }, severity: 'Fatal', severity_id: 6 }),
+        ocsf({ finding_info: { uid: 'by-name', title: 't', modified_time_dt: '2030-01-01T08:00:00.000Z' }, severity: 'Low', severity_id: undefined }),
+        ocsf({ finding_info: { uid: 'closed', title: 't', modified_time_dt: '2030-01-01T07:00:00.000Z' }, status: 'Resolved', activity_name: 'Close' }),
+        ocsf({ finding_info: { uid: 'info', title: 't', modified_time_dt: '2030-01-01T07:00:00.000Z' }, severity: 'Informational', severity_id: 1 }),
+      ]),
+    );
+    const body = notificationBodySchema.parse(sent[0]);
+    const views = body.kind === 'findings' ? Object.fromEntries(body.findings.map((f) => [f.id, f])) : {};
+    assert.equal(views.fatal?.severity, 'CRITICAL');
+    assert.equal(views.fatal?.updatedAt, '2030-01-01T10:00:00.000Z');
+    assert.equal(views['by-name']?.severity, 'LOW');
+    assert.equal(views.closed?.status, 'RESOLVED');
+    assert.equal(views.info, undefined, 'below the minimum');
+  });
+
+  for (const [name, finding] of [
+    ['no finding_info.uid', ocsf({ finding_info: { title: 't', modified_time_dt: '2030-01-01T00:00:00.000Z' } })],
+    ['no account', ocsf({ cloud: { region: 'us-east-1' } })],
+    ['an unknown severity and no severity_id', ocsf({ severity: 'Dire', severity_id: undefined })],
+    ['no time at all', ocsf({ finding_info: { uid: 'x', title: 't' }, time: undefined })],
+  ] as const) {
+    it(`a malformed V2 event (${name}) is a clear error and sends nothing`, async () => {
+      const { sent, sender } = recorder();
+      await assert.rejects(createFindingsHandler(sender, { minSeverity: 'HIGH' })(v2([finding])), /not a valid "Findings Imported V2" event/);
+      assert.equal(sent.length, 0);
+    });
+  }
+});
