@@ -30,6 +30,7 @@ import {
   identityStoreStatements,
   kmsTableKeyStatement,
   schedulerStatements,
+  securityHubResolveStatement,
   securityHubStatement,
 } from '../constructs/permissions';
 
@@ -246,6 +247,8 @@ export class JitAccessStack extends Stack {
     grantAuditBus(fns.reconcile);
     grantNotify(fns.reconcile);
     grantFindings(fns.reconcile);
+    // Reconcile resolves drift findings whose assignment is gone (Workflow.Status RESOLVED).
+    fns.reconcile.role.addToPolicy(securityHubResolveStatement(this));
 
     grantNotify(fns.findings);
 

@@ -16,7 +16,7 @@
  * they are thrown here as a DependencyError, and a refused break-glass finding is counted
  * (FailuresByKind{kind=breakglass_finding}, alarm BreakGlassFindingNotImported).
  */
-import { type AwsSecurityFinding, BatchImportFindingsCommand, type SecurityHubClient } from '@aws-sdk/client-securityhub';
+import { type AwsSecurityFinding, BatchImportFindingsCommand, BatchUpdateFindingsCommand, type SecurityHubClient } from '@aws-sdk/client-securityhub';
 import { DependencyError } from '../../core/errors';
 import type { SecurityFinding } from '../../core/model';
 import type { Clock, FindingsSink } from '../../core/ports';
@@ -124,10 +124,39 @@ export class SecurityHubFindingsSink implements FindingsSink {
         retryable = true;
       }
     }
+    await this.resolveWorkflows(findings.filter((f) => f.resolved && !notImported.has(f.id)), notImported, problems);
     if (notImported.size === 0) return;
     for (const f of findings) {
       if (notImported.has(f.id)) countFailure(this.options.metrics ?? noMetrics, f.kind === 'break_glass_used' ? 'breakglass_finding' : 'finding_import');
     }
     throw new DependencyError(DEPENDENCY, `${DEPENDENCY} did not import ${notImported.size} of ${findings.length} findings: ${problems.join('; ')}`, retryable);
+  }
+
+  /**
+   * A resolved finding is archived by the import (RecordState, the provider's field), but
+   * BatchImportFindings ignores Workflow after creation: Workflow.Status is the customer's, set
+   * with BatchUpdateFindings ("BatchImportFindings for finding providers",
+   * https://docs.aws.amazon.com/securityhub/latest/userguide/finding-update-batchimportfindings.html;
+   * "BatchUpdateFindings for customers"). The product acts as the customer of its own account here.
+   * A finding it could not resolve counts as not imported: reconcile sends both calls again (the
+   * repeated import is ignored by Security Hub, its UpdatedAt being the same).
+   */
+  private async resolveWorkflows(resolved: readonly SecurityFinding[], notImported: Set<string>, problems: string[]): Promise<void> {
+    for (let i = 0; i < resolved.length; i += FINDINGS_BATCH) {
+      const batch = resolved.slice(i, i + FINDINGS_BATCH);
+      try {
+        const out = await withRetry(
+          { clock: this.options.clock, random: this.options.random ?? Math.random, policy: this.options.retry ?? { ...DEFAULT_RETRY, maxAttempts: 4 }, dependency: DEPENDENCY, operation: 'BatchUpdateFindings' },
+          () => this.client.send(new BatchUpdateFindingsCommand({ FindingIdentifiers: batch.map((f) => ({ Id: f.id, ProductArn: this.productArn })), Workflow: { Status: 'RESOLVED' } })),
+        );
+        for (const u of out.UnprocessedFindings ?? []) {
+          notImported.add(u.FindingIdentifier?.Id ?? '');
+          problems.push(`${u.FindingIdentifier?.Id}: workflow not resolved: ${u.ErrorCode} ${u.ErrorMessage}`);
+        }
+      } catch (e) {
+        for (const f of batch) notImported.add(f.id);
+        problems.push(`workflow not resolved: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }
   }
 }

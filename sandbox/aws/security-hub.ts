@@ -115,6 +115,14 @@ export function defaultProductAccount(productArn: string): string | undefined {
   return m ? m[1] : undefined;
 }
 
+const batchUpdateSchema = z.object({
+  FindingIdentifiers: z.array(z.object({ Id: nonEmpty, ProductArn: nonEmpty })).min(1).max(100),
+  Workflow: z.object({ Status: z.enum(['NEW', 'NOTIFIED', 'RESOLVED', 'SUPPRESSED']) }).optional(),
+  Note: z.object({ Text: nonEmpty.max(512), UpdatedBy: nonEmpty.max(128) }).optional(),
+  VerificationState: z.enum(['UNKNOWN', 'TRUE_POSITIVE', 'FALSE_POSITIVE', 'BENIGN_POSITIVE']).optional(),
+  UserDefinedFields: z.record(z.string(), z.string()).optional(),
+});
+
 const stringFilter = z.object({ Value: nonEmpty, Comparison: z.enum(['EQUALS', 'PREFIX', 'NOT_EQUALS', 'PREFIX_NOT_EQUALS']) });
 const getFindingsSchema = z.object({
   Filters: z.record(z.string(), z.array(z.unknown())).optional(),
@@ -200,6 +208,9 @@ export class SecurityHubStandIn implements RestJsonService {
   }
 
   route(req: RestRequest): RestRoute | undefined {
+    if (req.method === 'PATCH' && req.segments.length === 2 && req.segments[0] === 'findings' && req.segments[1] === 'batchupdate') {
+      return { operation: 'BatchUpdateFindings', run: async () => this.batchUpdateFindings(req.body) };
+    }
     if (req.method !== 'POST' || req.segments[0] !== 'findings') return undefined;
     if (req.segments.length === 2 && req.segments[1] === 'import') return { operation: 'BatchImportFindings', run: async () => this.batchImportFindings(req.body) };
     if (req.segments.length === 1) return { operation: 'GetFindings', run: async () => this.getFindings(req.body) };
@@ -223,12 +234,14 @@ export class SecurityHubStandIn implements RestJsonService {
     });
     const failed: Array<{ Id: string; ErrorCode: string; ErrorMessage: string }> = [];
     const accepted: AsffFinding[] = [];
+    /** Not newer than the stored version: counted as a success, stored and announced nowhere. */
+    const ignored: string[] = [];
     const now = new Date(this.clock.now()).toISOString();
     for (const raw of req.Findings) {
       const id = typeof raw.Id === 'string' && raw.Id !== '' ? raw.Id : '<missing Id>';
       const bytes = Buffer.byteLength(JSON.stringify(raw), 'utf8');
       if (bytes > MAX_FINDING_BYTES) {
-        failed.push({ Id: id, ErrorCode: 'InvalidInput', ErrorMessage: `Finding size ${bytes} bytes exceeds the maximum allowed size of 240 KB.` });
+        failed.push({ Id: id, ErrorCode: 'InvalidInput', ErrorMessage: `Finding size exceeded 240 KB (${bytes} bytes)` });
         continue;
       }
       const parsed = findingSchema.safeParse(raw);
@@ -240,6 +253,13 @@ export class SecurityHubStandIn implements RestJsonService {
       let finding = parsed.data as AsffFinding;
       const k = findingKey(finding);
       const existing = this.findings.get(k);
+      // "If the UpdatedAt on the update matches or occurred before the UpdatedAt on the existing
+      // finding, Security Hub ignores the update" (BatchImportFindings for finding providers,
+      // https://docs.aws.amazon.com/securityhub/latest/userguide/finding-update-batchimportfindings.html).
+      if (existing && Date.parse(finding.UpdatedAt) <= Date.parse(existing.finding.UpdatedAt)) {
+        ignored.push(finding.Id);
+        continue;
+      }
       if (existing) {
         finding = updatedFinding(existing.finding, finding);
         existing.finding = finding;
@@ -252,7 +272,52 @@ export class SecurityHubStandIn implements RestJsonService {
     }
     if (accepted.length > 0) this.doc.save();
     for (const finding of accepted) this.emit(finding);
-    return { FailedCount: failed.length, SuccessCount: accepted.length, FailedFindings: failed };
+    return { FailedCount: failed.length, SuccessCount: accepted.length + ignored.length, FailedFindings: failed };
+  }
+
+  /**
+   * BatchUpdateFindings (PATCH /findings/batchupdate), the customer's side: Workflow, Note,
+   * VerificationState and UserDefinedFields of up to 100 existing findings. "Your updates don't
+   * affect existing values for the UpdatedAt field", and each update emits a "Security Hub
+   * Findings - Imported" event ("BatchUpdateFindings for customers",
+   * https://docs.aws.amazon.com/securityhub/latest/userguide/finding-update-batchupdatefindings.html).
+   * Per-finding errors as the API model lists them (FindingNotFound "Finding Not Found",
+   * DuplicatedFindingIdentifier "Finding Identifier is duplicated"). The other updatable fields
+   * (Severity, Confidence, Criticality, Types, RelatedFindings) are not modelled here: refused.
+   */
+  batchUpdateFindings(body: unknown): { ProcessedFindings: Array<{ Id: string; ProductArn: string }>; UnprocessedFindings: Array<{ FindingIdentifier: { Id: string; ProductArn: string }; ErrorCode: string; ErrorMessage: string }> } {
+    const req = parseInput(batchUpdateSchema, body, 'InvalidInputException');
+    const unsupported = Object.keys(body as object).filter((k) => !['FindingIdentifiers', 'Workflow', 'Note', 'VerificationState', 'UserDefinedFields'].includes(k));
+    if (unsupported.length > 0) throw new AwsError('InvalidInputException', `The sandbox Security Hub does not update ${unsupported.join(', ')}.`, 400, { Code: 'InvalidInputException' });
+    if (!req.Workflow && !req.Note && !req.VerificationState && !req.UserDefinedFields) throw new AwsError('InvalidInputException', 'At least one field to update is required.', 400, { Code: 'InvalidInputException' });
+    const processed: Array<{ Id: string; ProductArn: string }> = [];
+    const unprocessed: Array<{ FindingIdentifier: { Id: string; ProductArn: string }; ErrorCode: string; ErrorMessage: string }> = [];
+    const seen = new Set<string>();
+    const updated: AsffFinding[] = [];
+    for (const id of req.FindingIdentifiers) {
+      const k = findingKey(id);
+      if (seen.has(k)) {
+        unprocessed.push({ FindingIdentifier: id, ErrorCode: 'DuplicatedFindingIdentifier', ErrorMessage: 'Finding Identifier is duplicated' });
+        continue;
+      }
+      seen.add(k);
+      const stored = this.findings.get(k);
+      if (!stored) {
+        unprocessed.push({ FindingIdentifier: id, ErrorCode: 'FindingNotFound', ErrorMessage: 'Finding Not Found' });
+        continue;
+      }
+      const next: AsffFinding = { ...stored.finding };
+      if (req.Workflow) next.Workflow = { ...((next.Workflow as object | undefined) ?? {}), ...req.Workflow };
+      if (req.Note) next.Note = { ...req.Note, UpdatedAt: new Date(this.clock.now()).toISOString() };
+      if (req.VerificationState) next.VerificationState = req.VerificationState;
+      if (req.UserDefinedFields) next.UserDefinedFields = req.UserDefinedFields;
+      stored.finding = next;
+      processed.push(id);
+      updated.push(next);
+    }
+    if (updated.length > 0) this.doc.save();
+    for (const f of updated) this.emit(f);
+    return { ProcessedFindings: processed, UnprocessedFindings: unprocessed };
   }
 
   getFindings(body: unknown): { Findings: AsffFinding[]; NextToken?: string } {

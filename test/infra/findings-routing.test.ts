@@ -30,12 +30,13 @@ describe('infra: Security Hub findings routing (sample events through the synthe
   this.timeout(120_000);
   let rules: Array<{ pattern: Pattern; bus?: unknown }>;
   let policyAccounts: string[];
+  let json: { Resources: Record<string, any> };
 
   before(() => {
     const app = new App({ context: { stage: 'test', 'aws:cdk:bundling-stacks': [] } });
     const built = buildApp(app);
     policyAccounts = built.config.findingsAccountIds;
-    const json = Template.fromStack(built.stack).toJSON() as { Resources: Record<string, any> };
+    json = Template.fromStack(built.stack).toJSON() as { Resources: Record<string, any> };
     rules = Object.values(json.Resources)
       .filter((r) => r.Type === 'AWS::Events::Rule' && r.Properties.EventPattern?.source?.includes('aws.securityhub'))
       .map((r) => ({ pattern: resolveIntrinsics(r.Properties.EventPattern, REFS) as Pattern, bus: r.Properties.EventBusName }));
@@ -51,6 +52,19 @@ describe('infra: Security Hub findings routing (sample events through the synthe
         { productArn: OWN_PRODUCT, region: REGION, partition: 'aws', accountId: STACK_ACCOUNT },
       );
       assert.ok(routed(importedEvent(asff as unknown as Record<string, unknown>)), kind);
+    }
+  });
+
+  it('only reconcile may resolve findings (securityhub:BatchUpdateFindings on this account\'s hub); every importer imports to the default product only', () => {
+    const policies = Object.values(json.Resources).filter((r) => r.Type === 'AWS::IAM::Policy');
+    const withAction = (action: string) =>
+      policies.filter((p) => JSON.stringify(p.Properties.PolicyDocument).includes(action)).map((p) => ({ roles: JSON.stringify(p.Properties.Roles), statements: (p.Properties.PolicyDocument.Statement as any[]).filter((st) => [st.Action].flat().includes(action)) }));
+    const resolvers = withAction('securityhub:BatchUpdateFindings');
+    assert.equal(resolvers.length, 1);
+    assert.match(resolvers[0]!.roles, /reconcile/i);
+    assert.match(JSON.stringify(resolveIntrinsics(resolvers[0]!.statements[0].Resource, REFS)), new RegExp(`securityhub:${REGION}:${STACK_ACCOUNT}:hub/default`));
+    for (const importer of withAction('securityhub:BatchImportFindings')) {
+      assert.equal(JSON.stringify(resolveIntrinsics(importer.statements[0].Resource, REFS)), JSON.stringify(OWN_PRODUCT));
     }
   });
 

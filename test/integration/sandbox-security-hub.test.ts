@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { BatchImportFindingsCommand, GetFindingsCommand, InvalidInputException, SecurityHubClient } from '@aws-sdk/client-securityhub';
+import { BatchImportFindingsCommand, BatchUpdateFindingsCommand, GetFindingsCommand, InvalidInputException, SecurityHubClient } from '@aws-sdk/client-securityhub';
 import { type AwsStandIns, ManualClock, startAwsStandIns } from '../../sandbox/aws';
 import { type SecurityHubImportedEvent, sampleHighFinding } from '../../sandbox/aws/security-hub';
 import { SandboxNotRunningError, injectSampleFinding, readSandboxEndpoints } from '../../sandbox/finding';
@@ -63,7 +63,7 @@ describe('sandbox Security Hub stand-in (real securityhub SDK client)', () => {
   it('emits one EventBridge "Security Hub Findings - Imported" event per imported finding, updates included', async () => {
     await start();
     await client.send(new BatchImportFindingsCommand({ Findings: [finding('f-1', 'HIGH'), finding('f-2', 'LOW')] as never }));
-    await client.send(new BatchImportFindingsCommand({ Findings: [finding('f-1', 'CRITICAL')] as never }));
+    await client.send(new BatchImportFindingsCommand({ Findings: [finding('f-1', 'CRITICAL', { UpdatedAt: '2030-01-01T00:05:00.000Z' })] as never }));
     await aws.securityHub.idle();
     assert.equal(events.length, 3);
     const e = events[0]!;
@@ -160,12 +160,31 @@ describe('sandbox Security Hub stand-in (real securityhub SDK client)', () => {
     await start();
     await client.send(new BatchImportFindingsCommand({ Findings: [finding('wf', 'HIGH', { Workflow: { Status: 'NEW' } })] as never }));
     const stored = () => aws.securityHub.list().find((x) => x.finding.Id === 'wf')!.finding as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- ASFF JSON
-    await client.send(new BatchImportFindingsCommand({ Findings: [finding('wf', 'HIGH', { Workflow: { Status: 'RESOLVED' }, RecordState: 'ARCHIVED' })] as never }));
+    await client.send(new BatchImportFindingsCommand({ Findings: [finding('wf', 'HIGH', { Workflow: { Status: 'RESOLVED' }, RecordState: 'ARCHIVED', UpdatedAt: '2030-01-01T01:00:00.000Z' })] as never }));
     assert.equal(stored().Workflow.Status, 'NEW', 'Workflow is ignored on update');
     assert.equal(stored().RecordState, 'ARCHIVED', 'RecordState is the provider\'s');
-    await client.send(new BatchImportFindingsCommand({ Findings: [finding('wf', 'HIGH', { RecordState: 'ACTIVE' })] as never }));
-    assert.equal(stored().Workflow.Status, 'NEW');
+    // The customer's side (BatchUpdateFindings) resolves the workflow; UpdatedAt stays.
+    const upd = await client.send(new BatchUpdateFindingsCommand({ FindingIdentifiers: [{ Id: 'wf', ProductArn: String(stored().ProductArn) }, { Id: 'nope', ProductArn: String(stored().ProductArn) }], Workflow: { Status: 'RESOLVED' } }));
+    assert.deepEqual(upd.ProcessedFindings?.map((f) => f.Id), ['wf']);
+    assert.deepEqual(upd.UnprocessedFindings?.map((f) => [f.FindingIdentifier?.Id, f.ErrorCode]), [['nope', 'FindingNotFound']]);
+    assert.equal(stored().Workflow.Status, 'RESOLVED');
+    assert.equal(stored().UpdatedAt, '2030-01-01T01:00:00.000Z');
+    await client.send(new BatchImportFindingsCommand({ Findings: [finding('wf', 'HIGH', { RecordState: 'ACTIVE', UpdatedAt: '2030-01-01T02:00:00.000Z' })] as never }));
+    assert.equal(stored().Workflow.Status, 'NEW', 'un-archiving resets the workflow');
     assert.equal(stored().RecordState, 'ACTIVE');
+    await assert.rejects(client.send(new BatchUpdateFindingsCommand({ FindingIdentifiers: [] })), InvalidInputException);
+    await assert.rejects(client.send(new BatchUpdateFindingsCommand({ FindingIdentifiers: [{ Id: 'wf', ProductArn: String(stored().ProductArn) }] })), InvalidInputException, 'nothing to update');
+  });
+
+  it('an update whose UpdatedAt is not later than the stored one is ignored: nothing stored, no event', async () => {
+    await start();
+    await client.send(new BatchImportFindingsCommand({ Findings: [finding('u', 'HIGH', { UpdatedAt: '2030-01-01T01:00:00.000Z' })] as never }));
+    const same = await client.send(new BatchImportFindingsCommand({ Findings: [finding('u', 'CRITICAL', { UpdatedAt: '2030-01-01T01:00:00.000Z' }), finding('u2', 'HIGH')] as never }));
+    assert.equal(same.SuccessCount, 2);
+    await client.send(new BatchImportFindingsCommand({ Findings: [finding('u', 'CRITICAL', { UpdatedAt: '2030-01-01T00:30:00.000Z' })] as never }));
+    await aws.securityHub.idle();
+    assert.equal(aws.securityHub.list().find((x) => x.finding.Id === 'u')?.finding.Severity?.Label, 'HIGH');
+    assert.deepEqual(events.map((e) => e.detail.findings[0]?.Id), ['u', 'u2']);
   });
 
   it('the product\'s findings (SecurityHubFindingsSink) are accepted: the stack account in AwsAccountId, the member account as a resource and in ProductFields', async () => {
@@ -179,6 +198,24 @@ describe('sandbox Security Hub stand-in (real securityhub SDK client)', () => {
     assert.deepEqual((stored?.finding.ProductFields as Record<string, string>)['jit/targetAccountId'], MEMBER);
     assert.ok(stored?.finding.Resources.some((r) => r.Type === 'AwsAccount' && r.Id === `AWS::::Account:${MEMBER}`));
     assert.deepEqual(metrics.points, []);
+  });
+
+  it('a resolved finding from the sink is archived by the import and its workflow RESOLVED by BatchUpdateFindings; a retry changes nothing', async () => {
+    await start();
+    const sink = new SecurityHubFindingsSink(client, { region: 'us-east-1', accountId: ACCOUNT, clock: new FakeClock() });
+    const drift: SecurityFinding = { id: 'jit/drift/k', kind: 'assignment_drift', severity: 'HIGH', title: 'Unmanaged', description: 'd', accountId: MEMBER, resourceId: 'k', at: '2030-01-01T00:00:00.000Z' };
+    await sink.publish([drift]);
+    const gone = { ...drift, resolved: true, at: '2030-01-01T00:10:00.000Z', createdAt: drift.at };
+    await sink.publish([gone]);
+    await sink.publish([gone]);
+    await aws.securityHub.idle();
+    const [stored] = aws.securityHub.list();
+    assert.equal(stored?.finding.RecordState, 'ARCHIVED');
+    assert.equal((stored?.finding.Workflow as { Status: string }).Status, 'RESOLVED');
+    assert.equal(stored?.finding.CreatedAt, drift.at);
+    assert.equal(stored?.finding.UpdatedAt, gone.at);
+    // created, archived, workflow resolved (same UpdatedAt), then the retry: ignored import, one more workflow event.
+    assert.deepEqual(events.map((e) => [e.detail.findings[0]?.RecordState, (e.detail.findings[0]?.Workflow as { Status: string }).Status]), [['ACTIVE', 'NEW'], ['ARCHIVED', 'NEW'], ['ARCHIVED', 'RESOLVED'], ['ARCHIVED', 'RESOLVED']]);
   });
 
   it('the old shape (member account in AwsAccountId) is refused by the stand-in; the sink throws and counts a break-glass failure', async () => {
