@@ -154,7 +154,8 @@ export class JitAccessStack extends Stack {
     const icScope = { instanceArn: config.ssoInstanceArn, policy: config.policy };
     // Exactly what the adapters send: requests (Get, Put incl. the transactional create with its
     // client-id guard, Update for compare-and-swap, Query on the listing indexes, Scan while the
-    // store lists without them) and the ledger (Get, conditional Put, Scan for reconcile).
+    // store lists without them) and the ledger (Get, conditional Put, Scan for reconcile; it also
+    // holds the tracked findings under `finding#<id>`, lambdas/adapters/dynamo-findings-state.ts).
     const requestsRw = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query', 'dynamodb:Scan'];
     const ledgerRw = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Scan'];
     const grantTables = (fn: JitFunction, opts: { requests?: string[]; ledger?: string[] }) => {

@@ -106,4 +106,39 @@ describe('bot: a lasting finding is posted once and updated in place (issue 11, 
     assert.equal(messenger.updates.length, 2);
     assert.equal(messenger.posts.length, 1);
   });
+
+  it('any product\'s finding: a newer version updates its card (others on the card kept), an older one and a resolution never seen are not posted', async () => {
+    const w = world();
+    const messenger = new RecordingMessenger();
+    const store = new MemoryConversationStore();
+    const bot = new TeamsNotifications({
+      messenger,
+      store,
+      approvers: new ApproverDirectory([], store),
+      channel: { channelId: '19:oncall@thread.tacv2', teamId: '19:team@thread.tacv2', serviceUrl: 'https://smba.trafficmanager.net/teams/', botId: '28:bot' },
+      clock: w.clock,
+      log: silentLog,
+    });
+    const view = (id: string, updatedAt: string, over: Record<string, unknown> = {}) => ({ id, severity: 'HIGH' as const, title: `Finding ${id}`, resourceId: 'r', accountId: '222222222222', productName: 'GuardDuty', updatedAt, ...over });
+    const send = (findings: ReturnType<typeof view>[], n: number) => bot.handle({ kind: 'findings', findings, notificationId: `findings-${String(n).padStart(4, '0')}` });
+    await send([view('a', '2030-01-01T00:00:00.000Z'), view('b', '2030-01-01T00:00:00.000Z')], 1);
+    assert.equal(messenger.posts.length, 1);
+    const out = await send([view('a', '2030-01-01T01:00:00.000Z', { title: 'Finding a, escalated', severity: 'CRITICAL' })], 2);
+    assert.deepEqual(out, { posted: 0, updated: 1, skipped: 0 });
+    const card = JSON.stringify(messenger.updates[0]!.activity.attachments?.[0]?.content);
+    assert.match(card, /Finding a, escalated/);
+    assert.match(card, /Finding b/, 'the other finding stays on the card');
+    assert.deepEqual(await send([view('a', '2030-01-01T00:30:00.000Z')], 3), { posted: 0, updated: 0, skipped: 1 }, 'an older version arriving late');
+    assert.deepEqual(await send([view('never-seen', '2030-01-01T02:00:00.000Z', { status: 'RESOLVED' })], 4), { posted: 0, updated: 0, skipped: 1 });
+    // b resolved, then a later update of a still shows b resolved (the card record holds what it shows).
+    await send([view('b', '2030-01-01T03:00:00.000Z', { status: 'RESOLVED' })], 5);
+    await send([view('a', '2030-01-01T04:00:00.000Z', { title: 'Finding a, again' })], 6);
+    const last = JSON.stringify(messenger.updates.at(-1)!.activity.attachments?.[0]?.content);
+    assert.match(last, /Finding a, again/);
+    assert.match(last, /RESOLVED/);
+    assert.equal(messenger.posts.length, 1);
+    // b comes back after being resolved: a new card.
+    await send([view('b', '2030-01-01T05:00:00.000Z')], 7);
+    assert.equal(messenger.posts.length, 2);
+  });
 });
