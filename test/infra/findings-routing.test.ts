@@ -11,7 +11,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { buildApp } from '../../infra/build';
 import { buildFindingsForwarder } from '../../infra/stacks/findings-forwarder-stack';
 import { toAsff } from '../../lambdas/adapters/securityhub-findings';
-import { matchesEventPattern, type Pattern, resolveIntrinsics } from '../support/event-pattern';
+import { matchesEventPattern, type Pattern, resolveIntrinsics } from '../../sandbox/aws/event-pattern';
 
 const STACK_ACCOUNT = '333333333333';
 const REGION = 'eu-west-1';

@@ -7,6 +7,9 @@ import { strict as assert } from 'node:assert';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { BatchImportFindingsCommand, SecurityHubClient } from '@aws-sdk/client-securityhub';
+import { SANDBOX_CREDENTIALS } from '../../sandbox/aws';
+import { sampleHighFinding } from '../../sandbox/aws/security-hub';
 import { injectSampleFinding } from '../../sandbox/finding';
 import { startSandbox, type Sandbox } from '../../sandbox/orchestrator';
 import { PLAYGROUND_IDS } from '../../sandbox/playground';
@@ -49,5 +52,22 @@ describe('sandbox: Security Hub findings reach the on-call channel', function ()
     await injectSampleFinding(target, undefined, Date.parse('2030-01-01T10:00:00Z'));
     await new Promise((r) => setTimeout(r, 500));
     assert.equal(findingPosts().length, 1);
+  });
+
+  it('the stack\'s findings rule is applied as EventBridge would: a finding of an account outside it, or below its severity, is not delivered', async () => {
+    const before = findingPosts().length;
+    const client = new SecurityHubClient({ endpoint: sandbox.urls.aws, region: sandbox.aws.region, credentials: { ...SANDBOX_CREDENTIALS }, maxAttempts: 1 });
+    try {
+      const at = Date.parse('2030-01-01T11:00:00Z');
+      const outside = { ...sampleHighFinding({ accountId: sandbox.aws.accountId, region: sandbox.aws.region, now: at, id: 'outside-1' }), ProductArn: `arn:aws:securityhub:${sandbox.aws.region}::product/example/partner`, AwsAccountId: '444444444444' };
+      const low = { ...sampleHighFinding({ accountId: sandbox.aws.accountId, region: sandbox.aws.region, now: at, id: 'low-1' }), Severity: { Label: 'LOW' } };
+      const out = await client.send(new BatchImportFindingsCommand({ Findings: [outside, low] as never }));
+      assert.equal(out.SuccessCount, 2);
+      await sandbox.aws.securityHub.idle();
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(findingPosts().length, before);
+    } finally {
+      client.destroy();
+    }
   });
 });

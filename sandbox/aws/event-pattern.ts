@@ -1,6 +1,8 @@
 /**
- * A small EventBridge pattern matcher for the subset of the syntax the stacks use, so that tests
- * can run sample events through a synthesized rule (aws-cdk-lib has no local matcher). Semantics
+ * A small EventBridge pattern matcher for the subset of the syntax the stacks use: the sandbox
+ * delivers a Security Hub event to the findings handler only when the stack's rule matches it
+ * (sandbox/orchestrator), and tests run sample events through synthesized rules (aws-cdk-lib has
+ * no local matcher). Semantics
  * from "Amazon EventBridge event patterns" and "Content filtering in Amazon EventBridge event
  * patterns" (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-event-patterns.html,
  * .../eb-create-pattern-operators.html):
@@ -71,6 +73,12 @@ function matchNodes(pattern: Pattern, nodes: unknown[]): boolean {
 
 export function matchesEventPattern(pattern: Pattern, event: Record<string, unknown>): boolean {
   return matchNodes(pattern, [event]);
+}
+
+/** A CDK `events.EventPattern` as EventBridge sees it (`detailType` is `detail-type` on the wire). */
+export function wirePattern(pattern: Record<string, unknown>): Pattern {
+  const { detailType, ...rest } = pattern;
+  return detailType === undefined ? rest : { ...rest, 'detail-type': detailType };
 }
 
 /** Resolves the CloudFormation intrinsics a synthesized pattern may hold (Ref to pseudo parameters, Fn::Join). */
