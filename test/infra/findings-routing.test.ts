@@ -162,6 +162,16 @@ describe('infra: findings from member accounts (Security Hub administrator accou
     const t = Template.fromStack(built.stack).toJSON() as { Resources: Record<string, any> };
     assert.equal(Object.values(t.Resources).filter((r) => r.Type === 'AWS::Events::EventBusPolicy').length, 0);
     assert.ok(!JSON.stringify(t).includes('Findings Imported V2'));
+    // OCSF only: member findings come as V2 events; the product's own (ASFF) still have their rule, without an empty account list.
+    const ocsfOnly = new App({ context: { stage: 'test', findingsFormat: 'ocsf', 'aws:cdk:bundling-stacks': [] } });
+    const o = Template.fromStack(buildApp(ocsfOnly).stack).toJSON() as { Resources: Record<string, any> };
+    const patterns = Object.values(o.Resources).filter((r) => r.Type === 'AWS::Events::Rule' && r.Properties.EventPattern?.source?.includes('aws.securityhub')).map((r) => resolveIntrinsics(r.Properties.EventPattern, REFS) as Pattern);
+    assert.equal(patterns.length, 2);
+    const ownBreakGlass = toAsff({ id: 'jit/break-glass/r', kind: 'break_glass_used', severity: 'CRITICAL', title: 't', description: 'd', accountId: accounts[0]!, resourceId: 'r', at: '2030-01-01T00:00:00.000Z' }, { productArn: OWN_PRODUCT, region: REGION, partition: 'aws', accountId: STACK_ACCOUNT });
+    assert.ok(patterns.some((p) => matchesEventPattern(p, importedEvent(ownBreakGlass as unknown as Record<string, unknown>))));
+    assert.ok(!patterns.some((p) => matchesEventPattern(p, importedEvent(memberFinding(accounts[0]!, 'CRITICAL')))), 'member ASFF findings are not routed in ocsf mode');
+    assert.ok(patterns.some((p) => matchesEventPattern(p, ocsfEvent(accounts[0]!, 'Critical'))));
+    assert.ok(!JSON.stringify(patterns).includes('[]'), 'no empty arrays (EventBridge refuses them)');
     const missing = new App({ context: { stage: 'test', securityHubAdminAccountId: ADMIN, 'aws:cdk:bundling-stacks': [] } });
     const saved = process.env.CDK_DEFAULT_ACCOUNT;
     delete process.env.CDK_DEFAULT_ACCOUNT;
