@@ -65,10 +65,11 @@ async function recordAndImport(deps: CoreDeps, findings: readonly SecurityFindin
         };
         await deps.findingsState.put(next, current?.version);
       });
-      waiting.push(finding);
     } catch (e) {
+      // Not remembered (the store is down): still worth sending now, only without a retry later.
       outcome.errors.push(e);
     }
+    waiting.push(finding);
   }
   if (waiting.length === 0) return outcome;
   outcome.attempted = waiting.map((f) => f.id);

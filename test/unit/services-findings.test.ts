@@ -121,3 +121,16 @@ describe('core services: findings are imported once per condition (issue 11, ite
     assert.equal(w.findings.imports.filter((f) => f.id === id).length, 1, 'imported once');
   });
 });
+
+describe('core services: findings when the findings store fails', () => {
+  it('a break-glass finding is still imported when it cannot be remembered', async () => {
+    const w = world();
+    w.deps.findingsState.put = async () => {
+      throw new Error('ProvisionedThroughputExceededException');
+    };
+    const { request } = await svc.submitRequest(w.deps, { actor: actor('frank'), body: body({ breakGlass: true, durationMinutes: 20 }) });
+    await startWorkflow(w, request.id);
+    assert.equal(await grant(w, request.id), 'ACTIVE');
+    assert.equal(w.findings.findings.get(`jit/break-glass/${request.id}`)?.severity, 'CRITICAL');
+  });
+});
