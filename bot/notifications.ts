@@ -11,7 +11,12 @@
  *   status card is updated in place, and the events a person must hear about (approved, denied,
  *   timed out, active, expiring soon, expired, revoked, failed) come as a new message.
  * - Findings: deduplicated by finding id and update time (remembered for a week), sorted by
- *   severity, posted in batches of FINDINGS_PER_CARD per card.
+ *   severity, posted in batches of FINDINGS_PER_CARD per card. Where each finding was posted is
+ *   stored (a `finding` record per finding id pointing to a `findings` record per card, which holds
+ *   the findings the card shows): a newer version of a finding already in the channel (a lasting
+ *   condition that changed, or was resolved) UPDATES that card in place instead of posting again;
+ *   a resolution of a finding the channel never showed is not posted; a resolved finding that comes
+ *   back is posted anew.
  *
  * Who is @mentioned: the configured approver list (JIT_APPROVER_AAD_IDS), with each approver's
  * Teams id and name from the conversation store when they have talked to the bot. The list is for
@@ -114,6 +119,19 @@ export class CardBusyError extends Error {
     super(`The ${kind} card of ${requestId} is being posted by another delivery.`);
     this.name = 'CardBusyError';
   }
+}
+
+/** Another delivery kept changing the card of this finding; the sender retries (503). */
+export class FindingCardBusyError extends Error {
+  constructor(findingId: string) {
+    super(`The card of finding ${findingId} is being updated by another delivery.`);
+    this.name = 'FindingCardBusyError';
+  }
+}
+
+/** The store key of a finding's pointer (finding ids are up to 512 characters of anything). */
+export function findingRecordId(findingId: string): string {
+  return `f-${createHash('sha256').update(findingId).digest('hex').slice(0, 40)}`;
 }
 
 const NEW_MESSAGE_EVENTS: ReadonlySet<NotificationEventName> = new Set(['approved', 'denied', 'timed_out', 'active', 'expiring_soon', 'expired', 'revoked', 'failed']);
@@ -322,8 +340,13 @@ export class TeamsNotifications implements NotificationHandler {
     } as Partial<ConversationReference>;
   }
 
-  private async findings(findings: FindingView[]): Promise<Outcome> {
-    const { store, clock, messenger } = this.deps;
+  /** Findings are handled one delivery at a time in this process: an update re-renders a shared card. */
+  private findings(findings: FindingView[]): Promise<Outcome> {
+    return this.withLock('findings', () => this.deliverFindings(findings));
+  }
+
+  private async deliverFindings(findings: FindingView[]): Promise<Outcome> {
+    const { store, clock } = this.deps;
     const out = zero();
     const now = clock.now();
     const latest = new Map<string, FindingView>();
@@ -339,20 +362,85 @@ export class TeamsNotifications implements NotificationHandler {
     }
     out.skipped += findings.length - latest.size;
     fresh.sort((a, b) => SEVERITY_ORDER[a.finding.severity] - SEVERITY_ORDER[b.finding.severity] || a.finding.updatedAt.localeCompare(b.finding.updatedAt));
-    const channel = await this.channelReference();
-    for (let i = 0; i < fresh.length; i += FINDINGS_PER_CARD) {
-      const batch = fresh.slice(i, i + FINDINGS_PER_CARD);
-      try {
-        const card = cards.findingsCard(batch.map((b) => b.finding), { now: this.nowIso(), maxItems: FINDINGS_PER_CARD });
-        await messenger.createChannelThread(channel, cardActivity(card));
-        out.posted++;
-      } catch (e) {
-        // What was not posted is forgotten, so the sender's retry posts it (and only it).
-        await Promise.all(fresh.slice(i).map((b) => store.releaseNotification(b.key).catch(() => undefined)));
-        throw e;
+    const done = new Set<string>();
+    try {
+      // A finding already on a card (a lasting condition that changed, or resolved) updates that card in place.
+      const toPost: typeof fresh = [];
+      for (const item of fresh) {
+        const placed = await this.updateFindingInPlace(item.finding);
+        if (placed === 'post') {
+          toPost.push(item);
+          continue;
+        }
+        out[placed === 'updated' ? 'updated' : 'skipped']++;
+        done.add(item.key);
       }
+      for (let i = 0; i < toPost.length; i += FINDINGS_PER_CARD) {
+        const batch = toPost.slice(i, i + FINDINGS_PER_CARD);
+        await this.postFindingsCard(batch.map((b) => b.finding));
+        for (const b of batch) done.add(b.key);
+        out.posted++;
+      }
+    } catch (e) {
+      // What was not delivered is forgotten, so the sender's retry delivers it (and only it).
+      await Promise.all(fresh.filter((b) => !done.has(b.key)).map((b) => store.releaseNotification(b.key).catch(() => undefined)));
+      throw e;
     }
     return out;
+  }
+
+  /**
+   * `updated`: the card that shows this finding now shows this version. `skipped`: nothing to show (an
+   * older version than the card's, or a resolution of a finding the channel never saw). `post`: a new
+   * card (never posted, posted without a message id, or a resolved condition that came back).
+   */
+  private async updateFindingInPlace(f: FindingView): Promise<'updated' | 'skipped' | 'post'> {
+    const { store, clock, messenger } = this.deps;
+    const resolved = f.status === 'RESOLVED';
+    const pointer = await store.getCard(findingRecordId(f.id), 'finding');
+    if (!pointer) return resolved ? 'skipped' : 'post';
+    const at = Date.parse(f.updatedAt);
+    if (at <= pointer.renderedVersion) return 'skipped';
+    for (let attempt = 0; attempt < 4; attempt++) {
+      const card = pointer.cardId ? await store.getCard(pointer.cardId, 'findings') : undefined;
+      const shown = card?.findings?.find((v) => v.id === f.id);
+      if (!card?.activityId || !card.conversationId || !card.findings || !shown) return resolved ? 'skipped' : 'post';
+      if (shown.status === 'RESOLVED' && !resolved) return 'post';
+      if (Date.parse(shown.updatedAt) >= at) return 'skipped';
+      const views = card.findings.map((v) => (v.id === f.id ? f : v));
+      const activity = cardActivity(cards.findingsCard(views, { now: this.nowIso(), maxItems: FINDINGS_PER_CARD }));
+      // Teams first, then the record: a failed update is retried by the sender's retry.
+      await messenger.update(await this.recordReference(card), card.activityId, cardOnly(activity));
+      if (!(await store.updateCard({ ...card, findings: views, renderedVersion: card.renderedVersion + 1, updatedAt: clock.now() }, card))) continue;
+      const moved = await store.updateCard({ ...pointer, renderedVersion: at, updatedAt: clock.now() }, pointer);
+      if (!moved) this.deps.log.info('a finding pointer changed meanwhile', { findingId: f.id });
+      return 'updated';
+    }
+    throw new FindingCardBusyError(f.id);
+  }
+
+  /** One new channel thread for a batch; then where each finding is, so that later versions update it. */
+  private async postFindingsCard(views: FindingView[]): Promise<void> {
+    const { store, clock, messenger } = this.deps;
+    const channel = await this.channelReference();
+    const card = cards.findingsCard(views, { now: this.nowIso(), maxItems: FINDINGS_PER_CARD });
+    const { conversationId, activityId } = await messenger.createChannelThread(channel, cardActivity(card));
+    // Posted: from here on a failure must not release the claims (the retry would post a duplicate).
+    try {
+      const now = clock.now();
+      let cardId: string | undefined;
+      if (activityId) {
+        cardId = `fc-${createHash('sha256').update(`${conversationId}\n${activityId}`).digest('hex').slice(0, 40)}`;
+        await store.createCard({ requestId: cardId, kind: 'findings', conversationId, activityId, serviceUrl: channel.serviceUrl, renderedVersion: 0, updatedAt: now, findings: views });
+      }
+      for (const f of views) {
+        const next: CardRecord = { requestId: findingRecordId(f.id), kind: 'finding', renderedVersion: Date.parse(f.updatedAt), updatedAt: now, ...(cardId ? { cardId } : {}) };
+        const existing = await store.getCard(next.requestId, 'finding');
+        if (existing ? !(await store.updateCard(next, existing)) : !(await store.createCard(next))) this.deps.log.info('a finding pointer changed meanwhile', { findingId: f.id });
+      }
+    } catch (e) {
+      this.deps.log.warn('a posted findings card was not recorded; a later update of its findings posts a new card', errorDetails(e));
+    }
   }
 
   private withLock<T>(key: string, fn: () => Promise<T>): Promise<T> {

@@ -86,6 +86,7 @@ export const findingViewSchema = z.object({
   productName: str(256),
   updatedAt: iso,
   link: z.url({ protocol: /^https$/ }).max(2048).optional(),
+  status: z.enum(['ACTIVE', 'RESOLVED']).optional(),
 });
 
 const notificationId = z.string().regex(/^[A-Za-z0-9_.:-]{8,128}$/, 'must be 8-128 characters of [A-Za-z0-9_.:-]');

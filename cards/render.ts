@@ -584,9 +584,10 @@ function findingsLimit(opts: FindingsCardOptions): number {
 export function findingsViewModel(findings: FindingView[], opts: FindingsCardOptions, limit = findingsLimit(opts)) {
   const shown = findings.slice(0, limit);
   const more = findings.length - shown.length;
-  const worst = findings.some((f) => f.severity === 'CRITICAL' || f.severity === 'HIGH');
+  const open = findings.filter((f) => f.status !== 'RESOLVED');
+  const worst = open.some((f) => f.severity === 'CRITICAL' || f.severity === 'HIGH');
   return {
-    headerStyle: worst ? 'attention' : 'emphasis',
+    headerStyle: worst ? 'attention' : open.length === 0 && findings.length > 0 ? 'good' : 'emphasis',
     heading: `Security Hub: ${findings.length} finding${findings.length === 1 ? '' : 's'}`,
     subheading: `As of ${cardTime(opts.now)}`,
     isEmpty: findings.length === 0,
@@ -600,6 +601,7 @@ export function findingsViewModel(findings: FindingView[], opts: FindingsCardOpt
         account: plainLine(f.accountId, 20),
         product: plainLine(f.productName, 80),
         updated: cardTime(f.updatedAt),
+        isResolved: f.status === 'RESOLVED',
         hasLink: Boolean(link),
         link: link ?? '',
       };

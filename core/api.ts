@@ -166,6 +166,8 @@ export interface FindingView {
   productName: string;
   updatedAt: string;
   link?: string;
+  /** RESOLVED: the finding was archived (RecordState ARCHIVED) or its workflow resolved; its card says so. */
+  status?: 'ACTIVE' | 'RESOLVED';
 }
 
 /** Body of `POST /api/notify` on the bot (HMAC-signed, see bot/notify). */

@@ -205,8 +205,32 @@ export interface SecurityFinding {
   severity: FindingSeverity;
   title: string;
   description: string;
+  /** The member account the finding is about (the target of the assignment), not the importing account. */
   accountId: string;
   resourceId: string;
   requestId?: string;
+  /** When this version of the finding was written (ASFF UpdatedAt). */
   at: string;
+  /** When the condition was first seen (ASFF CreatedAt); `at` when absent. Kept across updates. */
+  createdAt?: string;
+  /** The condition is gone: Security Hub archives the finding (RecordState ARCHIVED). */
+  resolved?: boolean;
+}
+
+/**
+ * What the product remembers about a finding it imports (core/services/findings.ts): the exact
+ * finding last sent, so that a lasting condition is imported once and a retry re-sends the same
+ * content (same UpdatedAt: the channel does not post it again).
+ */
+export interface TrackedFinding {
+  id: string;
+  finding: SecurityFinding;
+  /** The parts of the finding that make a change worth an update (not its timestamps). */
+  fingerprint: string;
+  /** False while `finding` has not been accepted by Security Hub: reconcile imports it again. */
+  imported: boolean;
+  /** Failed imports of this version so far (for the log; every failure is also counted at the edge). */
+  failedAttempts: number;
+  version: number;
+  updatedAt: string;
 }

@@ -11,6 +11,7 @@ import type {
   RequestState,
   SecurityFinding,
   StoredRequest,
+  TrackedFinding,
 } from './model';
 
 export interface Clock {
@@ -143,7 +144,19 @@ export interface AuditSink {
 }
 
 export interface FindingsSink {
+  /** Imports the findings; throws when any of them was not accepted (the caller keeps them to retry). */
   publish(findings: readonly SecurityFinding[]): Promise<void>;
+}
+
+/**
+ * The findings the product has imported or must import, keyed by finding id. Every write is a
+ * compare-and-swap on `version` (undefined: must not exist yet). DynamoDB: items in the ledger table.
+ */
+export interface FindingsStateStore {
+  get(id: string): Promise<TrackedFinding | undefined>;
+  put(next: TrackedFinding, expectedVersion: number | undefined): Promise<void>;
+  /** Every tracked finding (open, resolved, or waiting to be imported). */
+  list(): Promise<TrackedFinding[]>;
 }
 
 export type WorkflowOutcome =

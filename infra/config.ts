@@ -71,6 +71,13 @@ export const contextSchema = z.object({
   findingsSeverities: csv(z.enum(SEVERITIES)).default(['HIGH', 'CRITICAL']),
   /** Accounts whose Security Hub findings reach the channel; default: the accounts in the policy. */
   findingsAccountIds: csv(z.string().regex(/^\d{12}$/, 'must be 12-digit account ids')).optional(),
+  /** Which Security Hub event formats reach the channel: ASFF "Findings - Imported", OCSF "Findings Imported V2", or both. */
+  findingsFormat: z.enum(['asff', 'ocsf', 'both']).default('asff'),
+  /**
+   * The Security Hub administrator account, when it is not this one: member-account findings arrive
+   * on its default bus, and the optional forwarder stack sends them to this stack's bus.
+   */
+  securityHubAdminAccountId: z.string().regex(/^\d{12}$/, 'must be a 12-digit account id').optional(),
   throttleRateLimit: intFrom(1, 10_000).default(20),
   throttleBurstLimit: intFrom(1, 5_000).default(40),
   logRetentionDays: intFrom(1, 3653).default(365),

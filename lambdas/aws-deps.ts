@@ -17,6 +17,7 @@ import type { AuditSink, Clock, IdGenerator } from '../core/ports';
 import type { CoreDeps, CoreLog } from '../core/services/types';
 import { BotNotifier, type FetchLike, type NotificationSender, type SecretSource, SecretsManagerSecret } from './adapters/bot-notifier';
 import { DynamoAuditTableSink } from './adapters/dynamo-audit';
+import { DynamoFindingsState } from './adapters/dynamo-findings-state';
 import { DynamoGrantLedger } from './adapters/dynamo-ledger';
 import { DynamoRequestStore } from './adapters/dynamo-requests';
 import { EventBridgeAuditSink } from './adapters/eventbridge-audit';
@@ -28,6 +29,7 @@ import { SfnWorkflowGateway } from './adapters/sfn-workflow';
 import { SsoAdminAssignmentGateway } from './adapters/sso-admin-assignments';
 import { systemClock, ulidIds } from './adapters/system';
 import { config, type LambdaConfig } from './config';
+import { awsMetricsSink, type MetricsSink } from './observability/emf';
 import { awsLog } from './wiring';
 
 export interface AwsClients {
@@ -74,6 +76,8 @@ export interface BuildDepsOptions {
   /** The notify signing key; Secrets Manager (cfg.notifySecretArn) by default. */
   notifySecret?: SecretSource;
   fetch?: FetchLike;
+  /** Where adapters count failures at the edge (a refused break-glass finding); nowhere by default. */
+  metrics?: MetricsSink;
   /** Ports to use instead of the AWS ones (the sandbox's in-memory stores, say). */
   overrides?: Partial<CoreDeps>;
 }
@@ -121,7 +125,8 @@ export function buildDeps(cfg: LambdaConfig, clients: AwsClients, options: Build
     }),
     notifier: buildNotifier(cfg, clients, options),
     audit: new EventBridgeAuditSink(clients.eventBridge, { ...common, eventBusName: cfg.eventBusName }),
-    findings: new SecurityHubFindingsSink(clients.securityHub, { ...common, region: cfg.region, accountId: account.accountId, partition: account.partition }),
+    findings: new SecurityHubFindingsSink(clients.securityHub, { ...common, region: cfg.region, accountId: account.accountId, partition: account.partition, metrics: options.metrics }),
+    findingsState: new DynamoFindingsState(clients.dynamo, { ...common, tableName: cfg.ledgerTable }),
     workflow: new SfnWorkflowGateway(clients.sfn, { ...common, stateMachineArn: cfg.stateMachineArn }),
     policy: () => cfg.policy,
     log: options.log,
@@ -137,7 +142,7 @@ function functionName(): string {
 export async function buildAwsDeps(): Promise<CoreDeps> {
   const cfg = config();
   // infra/constructs/table-schemas.ts creates REQUESTS_INDEXES on the requests table.
-  return buildDeps(cfg, createAwsClients(cfg), { log: awsLog(functionName()), useRequestIndexes: true });
+  return buildDeps(cfg, createAwsClients(cfg), { log: awsLog(functionName()), useRequestIndexes: true, metrics: awsMetricsSink() });
 }
 
 /** The audit-writer's only port: the audit table. */

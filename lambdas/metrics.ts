@@ -44,6 +44,10 @@ export const FAILURE_KINDS = [
   'findings_delivery',
   /** An audit event could not be stored. */
   'audit_write',
+  /** Security Hub did not import a break-glass finding (alarm BreakGlassFindingNotImported; reconcile retries). */
+  'breakglass_finding',
+  /** Security Hub did not import another product finding (drift, failed revocation; reconcile retries). */
+  'finding_import',
 ] as const;
 export type FailureKind = (typeof FAILURE_KINDS)[number];
 

@@ -10,7 +10,7 @@ import { z } from 'zod';
 import { SANDBOX_CREDENTIALS } from './aws';
 import { DEFAULT_DATA_DIR } from './aws/persistence';
 import { sampleHighFinding } from './aws/security-hub';
-import { DEMO_ACCOUNTS } from './seed';
+import { DEMO_PRODUCT_ACCOUNT_ID } from './seed';
 
 const endpointsSchema = z.object({ endpoint: z.string().url(), region: z.string(), accountId: z.string() });
 
@@ -35,7 +35,11 @@ export function readSandboxEndpoints(dataDir = process.env.JIT_SANDBOX_DATA_DIR 
   return parsed.data;
 }
 
-export async function injectSampleFinding(target: { endpoint: string; region: string }, accountId: string = DEMO_ACCOUNTS[0].id, now = Date.now()) {
+/**
+ * The sample is imported as the sandbox's own account: with the default product ARN Security Hub
+ * accepts only findings whose AwsAccountId is the calling account (sandbox/aws/security-hub.ts).
+ */
+export async function injectSampleFinding(target: { endpoint: string; region: string; accountId?: string }, accountId: string = target.accountId ?? DEMO_PRODUCT_ACCOUNT_ID, now = Date.now()) {
   const client = new SecurityHubClient({ endpoint: target.endpoint, region: target.region, credentials: { ...SANDBOX_CREDENTIALS }, maxAttempts: 2 });
   const finding = sampleHighFinding({ accountId, region: target.region, now });
   try {

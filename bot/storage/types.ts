@@ -5,11 +5,15 @@
  * file (sandbox), DynamoDB (AWS).
  */
 import type { ConversationReference } from 'botbuilder';
+import type { FindingView } from '../../core/api';
 
 export type StoredReference = Partial<ConversationReference>;
 
-/** Which card of a request a record tracks. */
-export type CardKind = 'approval' | 'status' | 'breakglass' | 'review';
+/**
+ * Which card a record tracks: a card of a request, or for findings (bot/notifications.ts) a posted
+ * findings card (`findings`, keyed by its message) and one pointer per finding id to it (`finding`).
+ */
+export type CardKind = 'approval' | 'status' | 'breakglass' | 'review' | 'finding' | 'findings';
 
 export interface CardRecord {
   requestId: string;
@@ -26,6 +30,10 @@ export interface CardRecord {
   updatedAt: number;
   /** The refresh.userIds the posted approval card carries (who gets the approver view). */
   approverUserIds?: string[];
+  /** `findings` records: the findings the posted card shows, as shown (re-rendered on an update). */
+  findings?: FindingView[];
+  /** `finding` records: the `findings` record of the card that shows this finding. */
+  cardId?: string;
 }
 
 export interface ConversationStore {

@@ -3,8 +3,8 @@
  * contracts of the real adapters (compare-and-swap, idempotent appends, asynchronous assignment
  * operations) so that tests exercise the same failure modes.
  */
-import { AlreadyExistsError, ConcurrentModificationError } from '../errors';
-import type { AssignmentKey, AuditEvent, LedgerEntry, SecurityFinding, StoredRequest, AccessRequest } from '../model';
+import { AlreadyExistsError, ConcurrentModificationError, DependencyError } from '../errors';
+import type { AssignmentKey, AuditEvent, LedgerEntry, SecurityFinding, StoredRequest, AccessRequest, TrackedFinding } from '../model';
 import { assignmentKeyId } from '../model';
 import type {
   AssignmentGateway,
@@ -16,6 +16,7 @@ import type {
   DirectoryUser,
   ExpiryScheduler,
   FindingsSink,
+  FindingsStateStore,
   GrantLedger,
   IdGenerator,
   NotificationEvent,
@@ -290,10 +291,43 @@ export class MemoryAuditSink implements AuditSink {
   }
 }
 
+/**
+ * Like Security Hub: each finding is accepted or refused on its own, and a call with any refusal
+ * fails (what the AWS adapter does with FailedFindings). `refuse` decides refusals in tests.
+ */
 export class MemoryFindingsSink implements FindingsSink {
   readonly findings = new Map<string, SecurityFinding>();
+  /** Every accepted import, in order (a re-import of the same finding is a second entry). */
+  readonly imports: SecurityFinding[] = [];
+  refuse?: (finding: SecurityFinding) => string | undefined;
   async publish(findings: readonly SecurityFinding[]): Promise<void> {
-    for (const f of findings) this.findings.set(f.id, clone(f));
+    const refused: string[] = [];
+    for (const f of findings) {
+      const reason = this.refuse?.(f);
+      if (reason) {
+        refused.push(`${f.id}: ${reason}`);
+        continue;
+      }
+      this.findings.set(f.id, clone(f));
+      this.imports.push(clone(f));
+    }
+    if (refused.length > 0) throw new DependencyError('Security Hub', `Security Hub rejected ${refused.length} of ${findings.length} findings: ${refused.join('; ')}`, false);
+  }
+}
+
+export class MemoryFindingsState implements FindingsStateStore {
+  readonly items = new Map<string, TrackedFinding>();
+  async get(id: string): Promise<TrackedFinding | undefined> {
+    const t = this.items.get(id);
+    return t ? clone(t) : undefined;
+  }
+  async put(next: TrackedFinding, expectedVersion: number | undefined): Promise<void> {
+    const current = this.items.get(next.id);
+    if (expectedVersion === undefined ? current !== undefined : current?.version !== expectedVersion) throw new ConcurrentModificationError('Tracked finding', next.id);
+    this.items.set(next.id, clone(next));
+  }
+  async list(): Promise<TrackedFinding[]> {
+    return clone([...this.items.values()]);
   }
 }
 
@@ -322,6 +356,7 @@ export interface MemoryWorld {
   notifier: RecordingNotifier;
   audit: MemoryAuditSink;
   findings: MemoryFindingsSink;
+  findingsState: MemoryFindingsState;
   workflow: MemoryWorkflow;
 }
 
@@ -336,6 +371,7 @@ export function memoryWorld(options: { policy: Policy; users?: MemoryUser[]; clo
     notifier: new RecordingNotifier(),
     audit: new MemoryAuditSink(),
     findings: new MemoryFindingsSink(),
+    findingsState: new MemoryFindingsState(),
     workflow: new MemoryWorkflow(),
   };
   const deps: CoreDeps = { ...world, ids: new SequentialIds(), policy: () => options.policy };

@@ -10,6 +10,7 @@ import { assignmentKeyId } from '../model';
 import type { AssignmentOperation } from '../ports';
 import { iso, ms } from '../time';
 import { withRetry } from './context';
+import { publishFindings } from './findings';
 import type { CoreDeps } from './types';
 
 export interface Acquired {
@@ -173,5 +174,7 @@ export async function reportRevokeFailure(deps: CoreDeps, key: AssignmentKey, re
     reason,
     details: { accountId: key.accountId, permissionSetArn: key.permissionSetArn, userId: key.userId },
   };
-  await Promise.allSettled([deps.findings.publish([finding]), deps.audit.append([event])]);
+  // Neither may stop the caller's retry; a finding Security Hub refused is kept and imported again by reconcile.
+  const results = await Promise.allSettled([publishFindings(deps, [finding]), deps.audit.append([event])]);
+  for (const r of results) if (r.status === 'rejected') deps.log?.warn('reporting a failed revocation was incomplete', { key: assignmentKeyId(key), error: String(r.reason) });
 }

@@ -12,6 +12,7 @@ import type { AssignmentOperation } from '../ports';
 import { humanDuration, iso } from '../time';
 import { acquireAssignment, releaseAssignment } from './assignments';
 import { assignmentKeyOf, commit, load, notify, toView, withRetry } from './context';
+import { publishFindings } from './findings';
 import type { CoreDeps, StartGrantResult } from './types';
 
 export async function startGrant(deps: CoreDeps, input: { requestId: string }): Promise<StartGrantResult> {
@@ -93,9 +94,11 @@ async function announceBreakGlass(deps: CoreDeps, request: StoredRequest): Promi
     at: iso(deps.clock.now()),
   };
   try {
-    await deps.findings.publish([finding]);
+    // Recorded before the import: one Security Hub refuses is imported again by reconcile, and the
+    // adapter counts the failure (alarm BreakGlassFindingNotImported).
+    await publishFindings(deps, [finding]);
   } catch (e) {
-    deps.log?.warn('publishing the break-glass finding failed', { requestId: request.id, error: String(e) });
+    deps.log?.warn('importing the break-glass finding failed; reconcile retries it', { requestId: request.id, error: String(e) });
   }
   await notify(deps, 'break_glass_used', request);
 }

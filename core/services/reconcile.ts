@@ -13,6 +13,7 @@ import { SYSTEM_ACTOR, assignmentKeyId } from '../model';
 import { humanDuration, iso, ms } from '../time';
 import { AssignmentBusyError, releaseAssignment } from './assignments';
 import { assignmentKeyOf, commit, flushAudit, load, notify, withRetry } from './context';
+import { driftPair, retryFindingImports, syncDriftFindings } from './findings';
 import { startWorkflow } from './requests';
 import { expireGrant } from './revoke';
 import { failGrant } from './grant';
@@ -84,6 +85,8 @@ export async function reconcile(deps: CoreDeps, _input: Record<string, never> | 
   }
   const policy = deps.policy();
   const live = new Set<string>();
+  /** (account, permission set) pairs listed completely: only their drift may be declared gone. */
+  const listed = new Set<string>();
   for (const account of policy.accounts) {
     for (const ps of policy.permissionSets) {
       let keys: AssignmentKey[];
@@ -93,6 +96,7 @@ export async function reconcile(deps: CoreDeps, _input: Record<string, never> | 
         errors.push(e);
         continue;
       }
+      listed.add(`${account.id}|${ps.arn}`);
       for (const key of keys) {
         const k = assignmentKeyId(key);
         live.add(k);
@@ -136,18 +140,30 @@ export async function reconcile(deps: CoreDeps, _input: Record<string, never> | 
     });
   }
 
-  if (drift.length > 0) {
-    try {
-      await deps.findings.publish(drift);
-    } catch (e) {
-      errors.push(e);
-    }
-  }
+  errors.push(...(await reportDriftAndRetryFindings(deps, drift, listed)));
   if (errors.length > 0 && actions.length === 0 && drift.length === 0) {
     const first = errors[0];
     throw isDomainError(first) || first instanceof Error ? first : new Error(String(first));
   }
   return { actions, drift };
+}
+
+/**
+ * Drift goes to Security Hub once per condition (updated when it changes, resolved when it is gone),
+ * then every finding Security Hub did not accept before (a break-glass finding, say) is imported
+ * again. Returns the errors; the findings stay recorded for the next sweep.
+ */
+async function reportDriftAndRetryFindings(deps: CoreDeps, drift: readonly SecurityFinding[], listed: ReadonlySet<string>): Promise<unknown[]> {
+  const errors: unknown[] = [];
+  try {
+    const synced = await syncDriftFindings(deps, drift, (f) => listed.has(driftPair(f)));
+    errors.push(...synced.errors);
+    const retried = await retryFindingImports(deps, new Set(synced.attempted));
+    errors.push(...retried.errors);
+  } catch (e) {
+    errors.push(e);
+  }
+  return errors;
 }
 
 /** Enough of a request for releasing a ledger entry whose request is gone. */

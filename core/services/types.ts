@@ -12,6 +12,7 @@ import type {
   Directory,
   ExpiryScheduler,
   FindingsSink,
+  FindingsStateStore,
   GrantLedger,
   IdGenerator,
   Notifier,
@@ -32,6 +33,8 @@ export interface CoreDeps {
   notifier: Notifier;
   audit: AuditSink;
   findings: FindingsSink;
+  /** What the product remembers about the findings it imports (open drift, imports to retry). */
+  findingsState: FindingsStateStore;
   workflow: WorkflowGateway;
   /** The current, already-validated policy. */
   policy: () => Policy;

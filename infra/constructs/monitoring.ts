@@ -102,6 +102,13 @@ export class Monitoring extends Construct {
       cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
     );
     alarm('BreakGlassUsed', product(METRIC.breakGlassUses, cloudwatch.Stats.SUM, Duration.minutes(5)), 'Someone took break-glass access (no approval). Follow the break-glass review.');
+    // BatchImportFindings answers 200 with FailedFindings for a refused finding: the adapter counts it,
+    // so a break-glass use that Security Hub never recorded cannot pass silently.
+    alarm(
+      'BreakGlassFindingNotImported',
+      product(METRIC.failuresByKind, cloudwatch.Stats.SUM, Duration.minutes(5), { kind: 'breakglass_finding' }),
+      'Security Hub did not import a break-glass finding (refused or unreachable). Reconcile imports it again every 5 minutes; find the cause.',
+    );
 
     const fnWidgets = (metric: (fn: JitFunction) => cloudwatch.IMetric) => Object.values(props.functions).map(metric);
     this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {

@@ -208,6 +208,19 @@ export function securityHubStatement(stack: Stack): iam.PolicyStatement {
 }
 
 /**
+ * Resolving the workflow of the product's own findings whose condition is gone (reconcile only):
+ * BatchImportFindings cannot change Workflow after creation, BatchUpdateFindings can; its resource
+ * is this account's hub.
+ */
+export function securityHubResolveStatement(stack: Stack): iam.PolicyStatement {
+  return new iam.PolicyStatement({
+    sid: 'ResolveOwnFindings',
+    actions: ['securityhub:BatchUpdateFindings'],
+    resources: [`arn:${stack.partition}:securityhub:${stack.region}:${stack.account}:hub/default`],
+  });
+}
+
+/**
  * Data-plane use of the tables' customer-managed key. DynamoDB decrypts the table key with the
  * caller's own permissions on reads and writes alike (what CDK's grantWriteData grants, minus the
  * `ReEncrypt*` / `GenerateDataKey*` wildcards).

@@ -18,6 +18,7 @@ import { ConfigError, type JitConfig } from '../config';
 import { ApprovalWorkflow } from '../constructs/approval-workflow';
 import { BridgeApi } from '../constructs/bridge-api';
 import { DataStore } from '../constructs/data-store';
+import { asffFindingsPattern, findingsPatterns, ownProductArn } from '../constructs/findings-routing';
 import { JitFunction } from '../constructs/jit-function';
 import { Monitoring } from '../constructs/monitoring';
 import { TABLE_SCHEMAS } from '../constructs/table-schemas';
@@ -36,6 +37,7 @@ import {
   kmsTableKeyStatement,
   managementAccountProvisioningStatements,
   schedulerStatements,
+  securityHubResolveStatement,
   securityHubStatement,
   ssoKmsStatements,
 } from '../constructs/permissions';
@@ -168,7 +170,8 @@ export class JitAccessStack extends Stack {
     const icScope = { instanceArn: config.ssoInstanceArn, policy: config.policy };
     // Exactly what the adapters send: requests (Get, Put incl. the transactional create with its
     // client-id guard, Update for compare-and-swap, Query on the listing indexes, Scan while the
-    // store lists without them) and the ledger (Get, conditional Put, Scan for reconcile).
+    // store lists without them) and the ledger (Get, conditional Put, Scan for reconcile; it also
+    // holds the tracked findings under `finding#<id>`, lambdas/adapters/dynamo-findings-state.ts).
     const requestsRw = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query', 'dynamodb:Scan'];
     const ledgerRw = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Scan'];
     const grantTables = (fn: JitFunction, opts: { requests?: string[]; ledger?: string[] }) => {
@@ -286,6 +289,8 @@ export class JitAccessStack extends Stack {
     grantAuditBus(fns.reconcile);
     grantNotify(fns.reconcile);
     grantFindings(fns.reconcile);
+    // Reconcile resolves drift findings whose assignment is gone (Workflow.Status RESOLVED).
+    fns.reconcile.role.addToPolicy(securityHubResolveStatement(this));
 
     grantNotify(fns.findings);
 
@@ -318,20 +323,44 @@ export class JitAccessStack extends Stack {
       eventPattern: { source: [AUDIT_BUS_EVENT.source], detailType: [AUDIT_BUS_EVENT.detailType] },
       targets: [new targets.LambdaFunction(fns.auditWriter.fn, targetOptions)],
     });
+    // Findings on this account's default bus: ASFF (member accounts, when this account is the Security
+    // Hub administrator, and the product's own), and OCSF "Findings Imported V2" when asked for.
+    const findingsFilter = { severities: config.findingsSeverities, accountIds: config.findingsAccountIds };
+    const findingsTarget = new targets.LambdaFunction(fns.findings.fn, targetOptions);
+    // The product's own findings are ASFF whatever the format setting: this rule always exists.
     new events.Rule(this, 'SecurityHubFindings', {
-      description: 'Security Hub findings (severity and account filtered) to the approval channel',
-      eventPattern: {
-        source: ['aws.securityhub'],
-        detailType: ['Security Hub Findings - Imported'],
-        detail: {
-          findings: {
-            Severity: { Label: config.findingsSeverities },
-            AwsAccountId: config.findingsAccountIds,
-          },
-        },
-      },
-      targets: [new targets.LambdaFunction(fns.findings.fn, targetOptions)],
+      description: 'Security Hub findings (severity and account filtered, plus the product\'s own) to the approval channel',
+      eventPattern: asffFindingsPattern({ ...findingsFilter, ...(config.findingsFormat === 'ocsf' ? { accountIds: [] } : {}), ownProductArn: ownProductArn(this) }),
+      targets: [findingsTarget],
     });
+    if (config.findingsFormat !== 'asff') {
+      new events.Rule(this, 'SecurityHubFindingsV2', {
+        description: 'Security Hub "Findings Imported V2" (OCSF; severity and account filtered) to the approval channel',
+        eventPattern: findingsPatterns('ocsf', findingsFilter)[0]!.pattern,
+        targets: [findingsTarget],
+      });
+    }
+    // A separate Security Hub administrator account forwards member-account findings to this stack's
+    // bus (infra/stacks/findings-forwarder-stack.ts): only it may put, and only Security Hub events.
+    if (config.securityHubAdminAccountId) {
+      this.data.bus.addToResourcePolicy(
+        new iam.PolicyStatement({
+          sid: 'SecurityHubAdministratorForwardsFindings',
+          principals: [new iam.AccountPrincipal(config.securityHubAdminAccountId)],
+          actions: ['events:PutEvents'],
+          resources: [this.data.bus.eventBusArn],
+          conditions: { StringEquals: { 'events:source': ['aws.securityhub'], 'events:detail-type': findingsPatterns(config.findingsFormat, findingsFilter).map((p) => (p.pattern.detailType as string[])[0]!) } },
+        }),
+      );
+      for (const { id, pattern } of findingsPatterns(config.findingsFormat, findingsFilter)) {
+        new events.Rule(this, `ForwardedSecurityHubFindings${id}`, {
+          description: `Security Hub findings forwarded by the administrator account ${config.securityHubAdminAccountId} to the approval channel`,
+          eventBus: this.data.bus,
+          eventPattern: { ...pattern, account: [config.securityHubAdminAccountId] },
+          targets: [findingsTarget],
+        });
+      }
+    }
     new events.Rule(this, 'ReconcileEvery5Minutes', {
       description: 'Reconcile live assignments with the grant ledger; expiry warnings',
       schedule: events.Schedule.rate(Duration.minutes(5)),

@@ -6,6 +6,7 @@ import { type DynamoDBDocumentClient, GetCommand, PutCommand, ScanCommand } from
 import { ConcurrentModificationError } from '../../core/errors';
 import { type AssignmentKey, assignmentKeyId, type LedgerEntry } from '../../core/model';
 import type { Clock, GrantLedger } from '../../core/ports';
+import { FINDING_KEY_PREFIX } from './dynamo-findings-state';
 import { isConditionalFailure } from './dynamo-requests';
 import { DEFAULT_RETRY, isTransientAwsError, type RetryPolicy, withRetry } from './retry';
 
@@ -47,7 +48,8 @@ export class DynamoGrantLedger implements GrantLedger {
     let startKey: Record<string, unknown> | undefined;
     do {
       const page = await this.retry('Scan', () => this.doc.send(new ScanCommand({ TableName: this.options.tableName, ExclusiveStartKey: startKey })));
-      for (const item of page.Items ?? []) entries.push(fromItem(item));
+      // The table also holds the tracked findings (dynamo-findings-state.ts): not ledger entries.
+      for (const item of page.Items ?? []) if (!String(item.pk).startsWith(FINDING_KEY_PREFIX)) entries.push(fromItem(item));
       startKey = page.LastEvaluatedKey;
     } while (startKey);
     return entries.filter((e) => e.activeGrantIds.length > 0 || e.ownership !== undefined || e.deleting);

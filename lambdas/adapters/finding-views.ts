@@ -8,6 +8,10 @@ import type { FindingSeverity, SecurityFinding } from '../../core/model';
 
 export const SEVERITY_ORDER: readonly FindingSeverity[] = ['INFORMATIONAL', 'LOW', 'MEDIUM', 'HIGH', 'CRITICAL'];
 export const PRODUCT_NAME = 'Teams JIT Access';
+/** GeneratorId of the product's own findings: `teams-jit-access/<kind>` (the findings rule matches on it). */
+export const GENERATOR_PREFIX = 'teams-jit-access';
+/** ProductFields keys of the product's own findings (written by securityhub-findings.ts, read by the findings handler). */
+export const PRODUCT_FIELD = { kind: 'jit/kind', requestId: 'jit/requestId', targetAccountId: 'jit/targetAccountId' } as const;
 
 export function severityAtLeast(severity: FindingSeverity, min: FindingSeverity): boolean {
   return SEVERITY_ORDER.indexOf(severity) >= SEVERITY_ORDER.indexOf(min);

@@ -1,5 +1,6 @@
 /**
- * The `findings` function: EventBridge "Security Hub Findings - Imported" events (and, with the
+ * The `findings` function: EventBridge "Security Hub Findings - Imported" (ASFF) and "Findings
+ * Imported V2" (OCSF) events (and, with the
  * optional guardrails stack, "GuardDuty Finding" events; both already filtered
  * by severity and account in the rule) become one findings card in the on-call channel. Findings
  * below the configured severity are dropped again here (the rule may be broader), repeats within
@@ -10,7 +11,7 @@ import * as z from 'zod';
 import type { FindingView } from '../../core/api';
 import type { FindingSeverity } from '../../core/model';
 import type { NotificationSender } from '../adapters/bot-notifier';
-import { clip, findingsNotificationId, labelFromNormalized, SEVERITY_ORDER, securityHubConsoleLink, severityAtLeast } from '../adapters/finding-views';
+import { clip, findingsNotificationId, GENERATOR_PREFIX, labelFromNormalized, PRODUCT_FIELD, SEVERITY_ORDER, securityHubConsoleLink, severityAtLeast } from '../adapters/finding-views';
 import { config } from '../config';
 import { type Log, silentLog } from '../http';
 import { WorkflowError } from '../workflow/errors';
@@ -20,6 +21,15 @@ import { awsMetricsSink, countFailure, type MetricsSink, noMetrics } from '../ob
 import { awsLog } from '../wiring';
 
 export const FINDINGS_DETAIL_TYPE = 'Security Hub Findings - Imported';
+/**
+ * Security Hub's OCSF event, "Findings Imported V2": one OCSF finding per event in detail.findings
+ * (Security Hub, "EventBridge event formats",
+ * https://docs.aws.amazon.com/securityhub/latest/userguide/securityhub-v2-cwe-event-formats.html;
+ * fields: "OCSF findings in Security Hub", https://docs.aws.amazon.com/securityhub/latest/userguide/ocsf-findings.html,
+ * and the OCSF Detection/Vulnerability Finding classes: finding_info.uid/title/desc/modified_time(_dt),
+ * severity / severity_id, cloud.account.uid, cloud.region, resources[].uid/type, metadata.product.name, status, activity_name).
+ */
+export const FINDINGS_V2_DETAIL_TYPE = 'Findings Imported V2';
 export const DEFAULT_MAX_FINDINGS_PER_CALL = 20;
 
 const iso = z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'must be a date-time');
@@ -37,8 +47,63 @@ const asffSchema = z.object({
     .object({ Label: z.enum(SEVERITY_ORDER as unknown as [FindingSeverity, ...FindingSeverity[]]).optional(), Normalized: z.number().min(0).max(100).optional() })
     .refine((s) => s.Label !== undefined || s.Normalized !== undefined, 'needs Label or Normalized'),
   Resources: z.array(z.object({ Id: z.string(), Type: z.string().optional() })).optional(),
+  GeneratorId: z.string().optional(),
+  RecordState: z.string().optional(),
+  Workflow: z.object({ Status: z.string().optional() }).optional(),
 });
 type Asff = z.infer<typeof asffSchema>;
+
+/** OCSF severity_id: 0 Unknown, 1 Informational, 2 Low, 3 Medium, 4 High, 5 Critical, 6 Fatal, 99 Other. */
+const OCSF_SEVERITY_BY_ID: Record<number, FindingSeverity> = { 0: 'INFORMATIONAL', 1: 'INFORMATIONAL', 2: 'LOW', 3: 'MEDIUM', 4: 'HIGH', 5: 'CRITICAL', 6: 'CRITICAL', 99: 'INFORMATIONAL' };
+const OCSF_SEVERITY_BY_NAME: Record<string, FindingSeverity> = { informational: 'INFORMATIONAL', low: 'LOW', medium: 'MEDIUM', high: 'HIGH', critical: 'CRITICAL', fatal: 'CRITICAL' };
+const epochMs = z.number().int().min(0);
+
+const ocsfSchema = z
+  .object({
+    finding_info: z.object({
+      uid: z.string().min(1).max(512),
+      title: z.string().optional(),
+      desc: z.string().optional(),
+      modified_time_dt: iso.optional(),
+      modified_time: epochMs.optional(),
+      created_time_dt: iso.optional(),
+    }),
+    severity: z.string().optional(),
+    severity_id: z.number().int().optional(),
+    cloud: z.object({ account: z.object({ uid: z.string().regex(/^\d{12}$/, 'must be a 12-digit account id') }), region: z.string().optional() }),
+    resources: z.array(z.object({ uid: z.string().optional(), type: z.string().optional() })).optional(),
+    metadata: z.object({ product: z.object({ name: z.string().optional(), uid: z.string().optional() }).optional() }).optional(),
+    status: z.string().optional(),
+    activity_name: z.string().optional(),
+    time_dt: iso.optional(),
+    time: epochMs.optional(),
+  })
+  .refine((f) => f.severity_id !== undefined || (f.severity !== undefined && f.severity.toLowerCase() in OCSF_SEVERITY_BY_NAME), 'needs severity_id or a known severity')
+  .refine((f) => f.finding_info.modified_time_dt ?? f.finding_info.modified_time ?? f.time_dt ?? f.time, 'needs finding_info.modified_time(_dt) or time(_dt)');
+type Ocsf = z.infer<typeof ocsfSchema>;
+
+export const findingsV2EventSchema = z.object({
+  source: z.string(),
+  'detail-type': z.literal(FINDINGS_V2_DETAIL_TYPE),
+  region: z.string().optional(),
+  detail: z.object({ findings: z.array(ocsfSchema).min(1).max(1000) }),
+});
+
+export function ocsfFindingView(f: Ocsf): FindingView {
+  const severity = (f.severity_id !== undefined ? OCSF_SEVERITY_BY_ID[f.severity_id] : undefined) ?? OCSF_SEVERITY_BY_NAME[(f.severity ?? '').toLowerCase()] ?? 'INFORMATIONAL';
+  const when = f.finding_info.modified_time_dt ?? (f.finding_info.modified_time !== undefined ? new Date(f.finding_info.modified_time).toISOString() : undefined) ?? f.time_dt ?? new Date(f.time ?? 0).toISOString();
+  const resolved = /^resolved$/i.test(f.status ?? '') || /^close$/i.test(f.activity_name ?? '');
+  return {
+    id: f.finding_info.uid,
+    severity,
+    title: clip(f.finding_info.title ?? f.finding_info.desc ?? '', 512) || '(untitled finding)',
+    resourceId: clip(f.resources?.find((r) => r.uid)?.uid ?? '', 2048),
+    accountId: f.cloud.account.uid,
+    productName: clip(f.metadata?.product?.name ?? 'Security Hub', 256),
+    updatedAt: new Date(when).toISOString(),
+    ...(resolved ? { status: 'RESOLVED' as const } : {}),
+  };
+}
 
 export const findingsEventSchema = z.object({
   source: z.string(),
@@ -73,16 +138,33 @@ function productNameOf(f: Asff): string {
   return clip(f.ProductName ?? fromFields ?? fromArn ?? 'Security Hub', 256);
 }
 
+/**
+ * The product's own finding: imported under the default product of the account in AwsAccountId,
+ * by our generator. Only then is its `jit/targetAccountId` believed (any product can write any
+ * ProductFields).
+ */
+export function ownFindingTarget(f: Pick<Asff, 'ProductArn' | 'AwsAccountId' | 'GeneratorId' | 'ProductFields'>): string | undefined {
+  const own = f.ProductArn.endsWith(`:${f.AwsAccountId}:product/${f.AwsAccountId}/default`) && (f.GeneratorId ?? '').startsWith(`${GENERATOR_PREFIX}/`);
+  const target = f.ProductFields?.[PRODUCT_FIELD.targetAccountId];
+  return own && target && /^\d{12}$/.test(target) ? target : undefined;
+}
+
 export function toFindingView(f: Asff, defaultRegion: string | undefined): FindingView {
   const severity = f.Severity.Label ?? labelFromNormalized(f.Severity.Normalized ?? 0);
+  const target = ownFindingTarget(f);
+  // The product's own findings name the stack's account in AwsAccountId (Security Hub requires it);
+  // the channel shows the member account they are about, and the assignment, not the account resource.
+  const resource = target ? (f.Resources?.find((r) => r.Type !== 'AwsAccount') ?? f.Resources?.[0]) : f.Resources?.[0];
+  const resolved = f.RecordState === 'ARCHIVED' || f.Workflow?.Status === 'RESOLVED';
   const view: FindingView = {
     id: f.Id,
     severity,
     title: clip(f.Title, 512) || '(untitled finding)',
-    resourceId: clip(f.Resources?.[0]?.Id ?? '', 2048),
-    accountId: f.AwsAccountId,
+    resourceId: clip(resource?.Id ?? '', 2048),
+    accountId: target ?? f.AwsAccountId,
     productName: productNameOf(f),
     updatedAt: new Date(f.UpdatedAt).toISOString(),
+    ...(resolved ? { status: 'RESOLVED' as const } : {}),
   };
   const region = f.Region ?? defaultRegion;
   const link = region ? securityHubConsoleLink(region, f.Id) : undefined;
@@ -96,9 +178,15 @@ function invalidEvent(log: Log, detailType: string, error: z.ZodError): Workflow
   return new WorkflowError('InvalidFindingsEvent', `The event is not a valid "${detailType}" event: ${issues.slice(0, 5).join('; ')}`);
 }
 
-/** Security Hub's batch of ASFF findings, or one GuardDuty finding (the optional guardrails stack routes those). */
+/** Security Hub's batch of ASFF findings, its OCSF (V2) findings, or one GuardDuty finding (the optional guardrails stack routes those). */
 function findingViewsOf(raw: unknown, defaultRegion: string | undefined, log: Log): FindingView[] {
-  if ((raw as { 'detail-type'?: unknown } | null)?.['detail-type'] === GUARDDUTY_DETAIL_TYPE) {
+  const detailType = (raw as { 'detail-type'?: unknown } | null)?.['detail-type'];
+  if (detailType === FINDINGS_V2_DETAIL_TYPE) {
+    const parsed = findingsV2EventSchema.safeParse(raw);
+    if (!parsed.success) throw invalidEvent(log, FINDINGS_V2_DETAIL_TYPE, parsed.error);
+    return parsed.data.detail.findings.map(ocsfFindingView);
+  }
+  if (detailType === GUARDDUTY_DETAIL_TYPE) {
     const parsed = guardDutyEventSchema.safeParse(raw);
     if (!parsed.success) throw invalidEvent(log, GUARDDUTY_DETAIL_TYPE, parsed.error);
     return [guardDutyFindingView(parsed.data.detail)];

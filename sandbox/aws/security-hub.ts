@@ -4,6 +4,27 @@
  * stored finding; GetFindings (POST /findings) filters, sorts and pages them. Every imported
  * finding is also emitted as the EventBridge event the product's rule listens to
  * (`detail-type: Security Hub Findings - Imported`, one finding per event, as AWS sends them).
+ *
+ * As strict as BatchImportFindings on what the product depends on. Sources:
+ * - API reference, BatchImportFindings
+ *   (https://docs.aws.amazon.com/securityhub/1.0/APIReference/API_BatchImportFindings.html):
+ *   with the default product ARN the calling account must be the finding's AwsAccountId; at most
+ *   100 findings per request; "an error is returned for any finding larger than 240 Kb"; after
+ *   creation BatchImportFindings cannot update Note, UserDefinedFields, VerificationState, Workflow.
+ * - The API model (botocore securityhub 2018-10-26): Findings is a list of 1..100; SchemaVersion,
+ *   Id, ProductArn, GeneratorId, AwsAccountId, CreatedAt, UpdatedAt, Title, Description and
+ *   Resources are required members (a missing one fails the whole call: InvalidInputException).
+ * - ASFF required attributes, "Required top-level attributes in ASFF"
+ *   (https://docs.aws.amazon.com/securityhub/latest/userguide/asff-required-attributes.html): also
+ *   Severity and Types; Resources 1..32 with Type and Id; timestamps RFC 3339/ISO 8601. A finding
+ *   that breaks the format is refused on its own: FailedFindings [{Id, ErrorCode: "InvalidInput",
+ *   ErrorMessage: "Finding does not adhere to Amazon Finding Format. ..."}] in a 200 answer.
+ * - An account mismatch is refused as a whole call with AccessDeniedException ("not authorized to
+ *   perform: securityhub:BatchImportFindings on resource: <product ARN>"), as AWS Support confirmed
+ *   for a finding whose AwsAccountId was not the caller's (prowler-cloud/prowler issue #867).
+ * - Workflow.Status (API_Workflow): reset from NOTIFIED/RESOLVED to NEW when RecordState changes
+ *   from ARCHIVED to ACTIVE.
+ * The calling account is the stand-in's configured account (the sandbox's stack account).
  */
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
@@ -25,6 +46,7 @@ export type AsffFinding = Record<string, unknown> & {
   Description: string;
   Resources: Array<Record<string, unknown> & { Type: string; Id: string }>;
   Severity?: { Label?: string; Normalized?: number; Original?: string; Product?: number };
+  Types?: string[];
 };
 
 /** The EventBridge event Security Hub sends for imported findings. */
@@ -52,26 +74,54 @@ export interface SecurityHubOptions {
 }
 
 const nonEmpty = z.string().min(1);
+const timestamp = z.iso.datetime({ offset: true });
+/** The ASFF format of one finding (what is refused per finding, with ErrorCode InvalidInput). */
 const findingSchema = z
   .object({
-    SchemaVersion: nonEmpty,
+    SchemaVersion: z.literal('2018-10-08'),
     Id: nonEmpty.max(512),
     ProductArn: nonEmpty.max(2048),
     GeneratorId: nonEmpty.max(512),
     AwsAccountId: z.string().regex(/^\d{12}$/, 'must be a 12-digit account id'),
-    CreatedAt: z.iso.datetime({ offset: true }),
-    UpdatedAt: z.iso.datetime({ offset: true }),
+    CreatedAt: timestamp,
+    UpdatedAt: timestamp,
     Title: nonEmpty.max(256),
     Description: nonEmpty.max(1024),
     Resources: z.array(z.object({ Type: nonEmpty, Id: nonEmpty }).passthrough()).min(1).max(32),
     Severity: z
       .object({ Label: z.enum(['INFORMATIONAL', 'LOW', 'MEDIUM', 'HIGH', 'CRITICAL']).optional(), Normalized: z.number().int().min(0).max(100).optional(), Original: nonEmpty.optional(), Product: z.number().optional() })
       .passthrough()
-      .optional(),
-    Types: z.array(nonEmpty).max(50).optional(),
+      .refine((v) => v.Label !== undefined || v.Normalized !== undefined, 'should have required property Label'),
+    Types: z.array(nonEmpty).min(1).max(50),
+    RecordState: z.enum(['ACTIVE', 'ARCHIVED']).optional(),
+    Workflow: z.object({ Status: z.enum(['NEW', 'NOTIFIED', 'RESOLVED', 'SUPPRESSED']).optional() }).passthrough().optional(),
+    FirstObservedAt: timestamp.optional(),
+    LastObservedAt: timestamp.optional(),
+    ProcessedAt: timestamp.optional(),
   })
   .passthrough();
-const importSchema = z.object({ Findings: z.array(z.unknown()).min(1).max(100) });
+/** Required members of AwsSecurityFinding in the API model: missing one fails the whole request. */
+export const MODEL_REQUIRED = ['SchemaVersion', 'Id', 'ProductArn', 'GeneratorId', 'AwsAccountId', 'CreatedAt', 'UpdatedAt', 'Title', 'Description', 'Resources'] as const;
+const importSchema = z.object({ Findings: z.array(z.record(z.string(), z.unknown())).min(1).max(100) });
+export const MAX_FINDINGS_PER_IMPORT = 100;
+/** "The maximum allowed size for a finding is 240 Kb." */
+export const MAX_FINDING_BYTES = 240 * 1024;
+/** Fields a provider cannot change after creation: Security Hub keeps the stored values. */
+const CUSTOMER_FIELDS = ['Note', 'UserDefinedFields', 'VerificationState', 'Workflow'] as const;
+
+/** `arn:<partition>:securityhub:<region>:<account>:product/<account>/default`: the account's own custom product. */
+export function defaultProductAccount(productArn: string): string | undefined {
+  const m = /^arn:[a-z-]+:securityhub:[a-z0-9-]+:(\d{12}):product\/(\d{12})\/default$/.exec(productArn);
+  return m ? m[1] : undefined;
+}
+
+const batchUpdateSchema = z.object({
+  FindingIdentifiers: z.array(z.object({ Id: nonEmpty, ProductArn: nonEmpty })).min(1).max(100),
+  Workflow: z.object({ Status: z.enum(['NEW', 'NOTIFIED', 'RESOLVED', 'SUPPRESSED']) }).optional(),
+  Note: z.object({ Text: nonEmpty.max(512), UpdatedBy: nonEmpty.max(128) }).optional(),
+  VerificationState: z.enum(['UNKNOWN', 'TRUE_POSITIVE', 'FALSE_POSITIVE', 'BENIGN_POSITIVE']).optional(),
+  UserDefinedFields: z.record(z.string(), z.string()).optional(),
+});
 
 const stringFilter = z.object({ Value: nonEmpty, Comparison: z.enum(['EQUALS', 'PREFIX', 'NOT_EQUALS', 'PREFIX_NOT_EQUALS']) });
 const getFindingsSchema = z.object({
@@ -158,6 +208,9 @@ export class SecurityHubStandIn implements RestJsonService {
   }
 
   route(req: RestRequest): RestRoute | undefined {
+    if (req.method === 'PATCH' && req.segments.length === 2 && req.segments[0] === 'findings' && req.segments[1] === 'batchupdate') {
+      return { operation: 'BatchUpdateFindings', run: async () => this.batchUpdateFindings(req.body) };
+    }
     if (req.method !== 'POST' || req.segments[0] !== 'findings') return undefined;
     if (req.segments.length === 2 && req.segments[1] === 'import') return { operation: 'BatchImportFindings', run: async () => this.batchImportFindings(req.body) };
     if (req.segments.length === 1) return { operation: 'GetFindings', run: async () => this.getFindings(req.body) };
@@ -166,21 +219,49 @@ export class SecurityHubStandIn implements RestJsonService {
 
   batchImportFindings(body: unknown): { FailedCount: number; SuccessCount: number; FailedFindings: Array<{ Id: string; ErrorCode: string; ErrorMessage: string }> } {
     const req = parseInput(importSchema, body, 'InvalidInputException');
+    // Whole-call checks first: a request AWS refuses as a whole stores nothing.
+    req.Findings.forEach((raw, i) => {
+      for (const member of MODEL_REQUIRED) {
+        if (raw[member] === undefined || raw[member] === null) throw new AwsError('InvalidInputException', `1 validation error detected: Value null at 'findings.${i + 1}.member.${member.charAt(0).toLowerCase()}${member.slice(1)}' failed to satisfy constraint: Member must not be null`, 400, { Code: 'InvalidInputException' });
+      }
+      const productArn = String(raw.ProductArn);
+      const productAccount = /^arn:[a-z-]+:securityhub:[a-z0-9-]+:(\d{12}):product\//.exec(productArn)?.[1];
+      const isDefault = productArn.endsWith('/default');
+      // The default product of another account, or a finding for another account under our default product.
+      if (isDefault && (productAccount !== this.accountId || defaultProductAccount(productArn) !== this.accountId || raw.AwsAccountId !== this.accountId)) {
+        throw new AwsError('AccessDeniedException', `User: arn:aws:sts::${this.accountId}:assumed-role/sandbox/caller is not authorized to perform: securityhub:BatchImportFindings on resource: ${productArn}`, 403, { Code: 'AccessDeniedException' });
+      }
+    });
     const failed: Array<{ Id: string; ErrorCode: string; ErrorMessage: string }> = [];
     const accepted: AsffFinding[] = [];
+    /** Not newer than the stored version: counted as a success, stored and announced nowhere. */
+    const ignored: string[] = [];
     const now = new Date(this.clock.now()).toISOString();
     for (const raw of req.Findings) {
+      const id = typeof raw.Id === 'string' && raw.Id !== '' ? raw.Id : '<missing Id>';
+      const bytes = Buffer.byteLength(JSON.stringify(raw), 'utf8');
+      if (bytes > MAX_FINDING_BYTES) {
+        failed.push({ Id: id, ErrorCode: 'InvalidInput', ErrorMessage: `Finding size exceeded 240 KB (${bytes} bytes)` });
+        continue;
+      }
       const parsed = findingSchema.safeParse(raw);
       if (!parsed.success) {
         const issue = parsed.error.issues[0];
-        const id = typeof (raw as { Id?: unknown })?.Id === 'string' ? (raw as { Id: string }).Id : '<missing Id>';
-        failed.push({ Id: id, ErrorCode: 'InvalidInput', ErrorMessage: `Finding does not adhere to the AWS Security Finding Format: ${issue?.path.join('.') || 'finding'}: ${issue?.message}` });
+        failed.push({ Id: id, ErrorCode: 'InvalidInput', ErrorMessage: `Finding does not adhere to Amazon Finding Format. data.${issue?.path.join('.') || 'finding'}: ${issue?.message}` });
         continue;
       }
-      const finding = parsed.data as AsffFinding;
+      let finding = parsed.data as AsffFinding;
       const k = findingKey(finding);
       const existing = this.findings.get(k);
+      // "If the UpdatedAt on the update matches or occurred before the UpdatedAt on the existing
+      // finding, Security Hub ignores the update" (BatchImportFindings for finding providers,
+      // https://docs.aws.amazon.com/securityhub/latest/userguide/finding-update-batchimportfindings.html).
+      if (existing && Date.parse(finding.UpdatedAt) <= Date.parse(existing.finding.UpdatedAt)) {
+        ignored.push(finding.Id);
+        continue;
+      }
       if (existing) {
+        finding = updatedFinding(existing.finding, finding);
         existing.finding = finding;
         existing.updatedAt = now;
         existing.imports += 1;
@@ -191,7 +272,52 @@ export class SecurityHubStandIn implements RestJsonService {
     }
     if (accepted.length > 0) this.doc.save();
     for (const finding of accepted) this.emit(finding);
-    return { FailedCount: failed.length, SuccessCount: accepted.length, FailedFindings: failed };
+    return { FailedCount: failed.length, SuccessCount: accepted.length + ignored.length, FailedFindings: failed };
+  }
+
+  /**
+   * BatchUpdateFindings (PATCH /findings/batchupdate), the customer's side: Workflow, Note,
+   * VerificationState and UserDefinedFields of up to 100 existing findings. "Your updates don't
+   * affect existing values for the UpdatedAt field", and each update emits a "Security Hub
+   * Findings - Imported" event ("BatchUpdateFindings for customers",
+   * https://docs.aws.amazon.com/securityhub/latest/userguide/finding-update-batchupdatefindings.html).
+   * Per-finding errors as the API model lists them (FindingNotFound "Finding Not Found",
+   * DuplicatedFindingIdentifier "Finding Identifier is duplicated"). The other updatable fields
+   * (Severity, Confidence, Criticality, Types, RelatedFindings) are not modelled here: refused.
+   */
+  batchUpdateFindings(body: unknown): { ProcessedFindings: Array<{ Id: string; ProductArn: string }>; UnprocessedFindings: Array<{ FindingIdentifier: { Id: string; ProductArn: string }; ErrorCode: string; ErrorMessage: string }> } {
+    const req = parseInput(batchUpdateSchema, body, 'InvalidInputException');
+    const unsupported = Object.keys(body as object).filter((k) => !['FindingIdentifiers', 'Workflow', 'Note', 'VerificationState', 'UserDefinedFields'].includes(k));
+    if (unsupported.length > 0) throw new AwsError('InvalidInputException', `The sandbox Security Hub does not update ${unsupported.join(', ')}.`, 400, { Code: 'InvalidInputException' });
+    if (!req.Workflow && !req.Note && !req.VerificationState && !req.UserDefinedFields) throw new AwsError('InvalidInputException', 'At least one field to update is required.', 400, { Code: 'InvalidInputException' });
+    const processed: Array<{ Id: string; ProductArn: string }> = [];
+    const unprocessed: Array<{ FindingIdentifier: { Id: string; ProductArn: string }; ErrorCode: string; ErrorMessage: string }> = [];
+    const seen = new Set<string>();
+    const updated: AsffFinding[] = [];
+    for (const id of req.FindingIdentifiers) {
+      const k = findingKey(id);
+      if (seen.has(k)) {
+        unprocessed.push({ FindingIdentifier: id, ErrorCode: 'DuplicatedFindingIdentifier', ErrorMessage: 'Finding Identifier is duplicated' });
+        continue;
+      }
+      seen.add(k);
+      const stored = this.findings.get(k);
+      if (!stored) {
+        unprocessed.push({ FindingIdentifier: id, ErrorCode: 'FindingNotFound', ErrorMessage: 'Finding Not Found' });
+        continue;
+      }
+      const next: AsffFinding = { ...stored.finding };
+      if (req.Workflow) next.Workflow = { ...((next.Workflow as object | undefined) ?? {}), ...req.Workflow };
+      if (req.Note) next.Note = { ...req.Note, UpdatedAt: new Date(this.clock.now()).toISOString() };
+      if (req.VerificationState) next.VerificationState = req.VerificationState;
+      if (req.UserDefinedFields) next.UserDefinedFields = req.UserDefinedFields;
+      stored.finding = next;
+      processed.push(id);
+      updated.push(next);
+    }
+    if (updated.length > 0) this.doc.save();
+    for (const f of updated) this.emit(f);
+    return { ProcessedFindings: processed, UnprocessedFindings: unprocessed };
   }
 
   getFindings(body: unknown): { Findings: AsffFinding[]; NextToken?: string } {
@@ -261,6 +387,22 @@ export class SecurityHubStandIn implements RestJsonService {
       this.deliveries.add(delivery);
     }
   }
+}
+
+/**
+ * A provider's re-import of an existing finding: the customer's fields stay as they are (Workflow,
+ * Note, UserDefinedFields, VerificationState), except that un-archiving resets the workflow to NEW.
+ */
+function updatedFinding(stored: AsffFinding, incoming: AsffFinding): AsffFinding {
+  const next: AsffFinding = { ...incoming };
+  for (const field of CUSTOMER_FIELDS) {
+    if (stored[field] === undefined) delete next[field];
+    else next[field] = structuredClone(stored[field]);
+  }
+  const wasArchived = (stored.RecordState as string | undefined) === 'ARCHIVED';
+  const isActive = ((incoming.RecordState as string | undefined) ?? 'ACTIVE') === 'ACTIVE';
+  if (wasArchived && isActive) next.Workflow = { ...((next.Workflow as object | undefined) ?? {}), Status: 'NEW' };
+  return next;
 }
 
 function findingKey(f: Pick<AsffFinding, 'ProductArn' | 'Id'>): string {

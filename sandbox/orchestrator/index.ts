@@ -32,6 +32,9 @@ import { BotNotifier, staticSecret } from '../../lambdas/adapters/bot-notifier';
 import { IdentityStoreDirectory } from '../../lambdas/adapters/identitystore-directory';
 import { SchedulerExpiry } from '../../lambdas/adapters/scheduler-expiry';
 import { SecurityHubFindingsSink } from '../../lambdas/adapters/securityhub-findings';
+import { SEVERITY_ORDER as SEVERITY_LABELS } from '../../lambdas/adapters/finding-views';
+import { asffFindingsPattern } from '../../infra/constructs/findings-routing';
+import { matchesEventPattern, wirePattern } from '../aws/event-pattern';
 import { SfnWorkflowGateway } from '../../lambdas/adapters/sfn-workflow';
 import { SsoAdminAssignmentGateway } from '../../lambdas/adapters/sso-admin-assignments';
 import { ulidIds } from '../../lambdas/adapters/system';
@@ -285,6 +288,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       ids: ulidIds(clock),
       requests: stores.requests,
       ledger: stores.ledger,
+      findingsState: stores.findingsState,
       audit: stores.audit,
       directory: new IdentityStoreDirectory(clients.identityStore, { identityStoreId: config.identityStoreId, userMatch: config.userMatch, clock, externalIdIssuer: people.externalIdIssuer }),
       assignments: new SsoAdminAssignmentGateway(clients.ssoAdmin, { instanceArn: config.ssoInstanceArn, clock }),
@@ -324,7 +328,22 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
 
     // Security Hub "Findings - Imported" -> the channel (EventBridge rule in AWS).
     const findingsHandler = loadFindingsHandler(config, notifier, logLevel);
+    // The stack's rule, evaluated as EventBridge would: only what it matches reaches the handler (the
+    // product's own findings by their product and generator, others by account and severity). The
+    // sandbox's own account is among the accounts, as an operator would list it, so that the
+    // `npm run sandbox:finding` sample (imported as that account, as Security Hub requires) is routed.
+    const findingsRule = wirePattern(
+      asffFindingsPattern({
+        severities: SEVERITY_LABELS.slice(SEVERITY_LABELS.indexOf(config.findingsMinSeverity)),
+        accountIds: [...config.policy.accounts.map((a) => a.id), aws.accountId],
+        ownProductArn: `arn:aws:securityhub:${aws.region}:${aws.accountId}:product/${aws.accountId}/default`,
+      }) as Record<string, unknown>,
+    );
     aws.securityHub.onFindingsImported(async (event) => {
+      if (!matchesEventPattern(findingsRule, event as unknown as Record<string, unknown>)) {
+        log(`[sandbox] the findings rule does not match ${event.detail.findings[0]?.Id}; not delivered`);
+        return;
+      }
       try {
         await findingsHandler(event);
       } catch (e) {

@@ -4,6 +4,7 @@
  * restart:
  *   requests.json   every request (compare-and-swap on `version`, unique client request ids)
  *   ledger.json     the reference-counted grant ledger (compare-and-swap on `version`)
+ *   findings.json   the findings the product imported or must import (compare-and-swap on `version`)
  *   audit.jsonl     the audit log, one event per line (`npm run kpi -- --file .sandbox-data/audit.jsonl`)
  * The compare-and-swap checks run in memory (the sandbox is one process); the JSON files are
  * written atomically and coalesced (sandbox/aws/persistence.ts), and `flush()` waits for them.
@@ -11,8 +12,8 @@
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
-import { MemoryGrantLedger, MemoryRequestStore } from '../../core/memory';
-import type { AuditEvent, LedgerEntry, StoredRequest } from '../../core/model';
+import { MemoryFindingsState, MemoryGrantLedger, MemoryRequestStore } from '../../core/memory';
+import type { AuditEvent, LedgerEntry, StoredRequest, TrackedFinding } from '../../core/model';
 import type { AuditSink } from '../../core/ports';
 import { CorruptDataError, JsonDocument } from '../aws/persistence';
 
@@ -78,6 +79,31 @@ export class FileGrantLedger extends MemoryGrantLedger {
   }
 }
 
+const findingsFileSchema = z.object({
+  version: z.literal(1),
+  findings: z.array(z.looseObject({ id: z.string(), version: z.number(), fingerprint: z.string(), imported: z.boolean(), finding: z.looseObject({ id: z.string() }) })),
+});
+
+export class FileFindingsState extends MemoryFindingsState {
+  private readonly doc: JsonDocument<z.infer<typeof findingsFileSchema>>;
+
+  constructor(file: string | undefined) {
+    super();
+    const { doc, loaded } = JsonDocument.open(file, findingsFileSchema, () => ({ version: 1 as const, findings: [...this.items.values()] as never }));
+    this.doc = doc;
+    for (const t of (loaded?.findings ?? []) as unknown as TrackedFinding[]) this.items.set(t.id, t);
+  }
+
+  override async put(next: TrackedFinding, expectedVersion: number | undefined): Promise<void> {
+    await super.put(next, expectedVersion);
+    this.doc.save();
+  }
+
+  flush(): Promise<void> {
+    return this.doc.flush();
+  }
+}
+
 /**
  * Append-only audit log as JSON lines. Replays (same eventId) are ignored, as the audit table's
  * conditional put does; each append is one synchronous write, so an event is on disk before the
@@ -125,17 +151,19 @@ export class JsonlAuditSink implements AuditSink {
 export interface SandboxStores {
   requests: FileRequestStore;
   ledger: FileGrantLedger;
+  findingsState: FileFindingsState;
   audit: JsonlAuditSink;
   flush(): Promise<void>;
 }
 
-export const STORE_FILES = { requests: 'requests.json', ledger: 'ledger.json', audit: 'audit.jsonl' } as const;
+export const STORE_FILES = { requests: 'requests.json', ledger: 'ledger.json', findings: 'findings.json', audit: 'audit.jsonl' } as const;
 
 /** Opens the three stores in `dataDir` (`undefined`: memory only). */
 export function openSandboxStores(dataDir: string | undefined): SandboxStores {
   const file = (name: string) => (dataDir ? join(dataDir, name) : undefined);
   const requests = new FileRequestStore(file(STORE_FILES.requests));
   const ledger = new FileGrantLedger(file(STORE_FILES.ledger));
+  const findingsState = new FileFindingsState(file(STORE_FILES.findings));
   const audit = new JsonlAuditSink(file(STORE_FILES.audit));
-  return { requests, ledger, audit, flush: async () => void (await Promise.all([requests.flush(), ledger.flush()])) };
+  return { requests, ledger, findingsState, audit, flush: async () => void (await Promise.all([requests.flush(), ledger.flush(), findingsState.flush()])) };
 }

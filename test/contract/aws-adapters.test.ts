@@ -16,7 +16,7 @@ import {
 } from '@aws-sdk/client-identitystore';
 import { ConflictException, CreateScheduleCommand, DeleteScheduleCommand, ResourceNotFoundException, SchedulerClient, UpdateScheduleCommand } from '@aws-sdk/client-scheduler';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { BatchImportFindingsCommand, SecurityHubClient } from '@aws-sdk/client-securityhub';
+import { BatchImportFindingsCommand, BatchUpdateFindingsCommand, SecurityHubClient } from '@aws-sdk/client-securityhub';
 import { ExecutionAlreadyExists, SendTaskFailureCommand, SendTaskSuccessCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import {
   CreateAccountAssignmentCommand,
@@ -37,6 +37,7 @@ import { EventBridgeAuditSink } from '../../lambdas/adapters/eventbridge-audit';
 import { IdentityStoreDirectory } from '../../lambdas/adapters/identitystore-directory';
 import { SchedulerExpiry } from '../../lambdas/adapters/scheduler-expiry';
 import { SecurityHubFindingsSink } from '../../lambdas/adapters/securityhub-findings';
+import { recordingMetrics } from '../../lambdas/observability/emf';
 import { SfnWorkflowGateway } from '../../lambdas/adapters/sfn-workflow';
 import { SsoAdminAssignmentGateway } from '../../lambdas/adapters/sso-admin-assignments';
 import { assertCallsConform, capturingDocumentClient, mockedCalls, ownSend } from '../support/aws-capture';
@@ -194,6 +195,35 @@ describe('contract: AWS requests conform to the botocore models', () => {
       const calls = mockedCalls(mock);
       assert.deepEqual(calls.map((c) => (c.input as { Findings: unknown[] }).Findings.length), [100, 50]);
       assertCallsConform('securityhub', calls);
+      const first = (calls[0]!.input as { Findings: Array<Record<string, any>> }).Findings[0]!; // eslint-disable-line @typescript-eslint/no-explicit-any -- ASFF JSON
+      assert.equal(first.AwsAccountId, '111111111111', 'the importing account (the default product\'s rule)');
+      assert.equal(first.ProductFields['jit/targetAccountId'], '222222222222');
+      assert.deepEqual(first.Resources.map((r: { Type: string }) => r.Type), ['Other', 'AwsAccount']);
+    });
+
+    it('a resolved finding is archived and its workflow resolved (BatchUpdateFindings); refusals in a 200 answer are thrown and counted, and every batch is still sent', async () => {
+      mock.on(BatchImportFindingsCommand).callsFake((input: { Findings: Array<{ Id: string }> }) => {
+        const bad = input.Findings.filter((f) => f.Id.includes('break-glass'));
+        return { FailedCount: bad.length, SuccessCount: input.Findings.length - bad.length, FailedFindings: bad.map((f) => ({ Id: f.Id, ErrorCode: 'InvalidInput', ErrorMessage: 'Finding does not adhere to Amazon Finding Format.' })) };
+      });
+      mock.on(BatchUpdateFindingsCommand).resolves({ ProcessedFindings: [], UnprocessedFindings: [] });
+      const base = { severity: 'HIGH' as const, title: 't', description: 'd', accountId: '222222222222', resourceId: 'r', at: '2026-01-01T09:00:00.000Z' };
+      const findings: SecurityFinding[] = [
+        ...Array.from({ length: 100 }, (_, i): SecurityFinding => ({ ...base, id: `jit/drift/${i}`, kind: 'assignment_drift', resolved: true, createdAt: '2026-01-01T08:00:00.000Z' })),
+        { ...base, id: 'jit/break-glass/r-1', kind: 'break_glass_used', severity: 'CRITICAL' },
+      ];
+      const metrics = recordingMetrics();
+      await assert.rejects(new SecurityHubFindingsSink(securityHub, { region: 'us-east-1', accountId: '111111111111', clock: new FakeClock(), metrics }).publish(findings), /did not import 1 of 101 findings: jit\/break-glass\/r-1: InvalidInput/);
+      const calls = mockedCalls(mock);
+      assert.deepEqual(calls.map((c) => c.command), ['BatchImportFindingsCommand', 'BatchImportFindingsCommand', 'BatchUpdateFindingsCommand']);
+      assertCallsConform('securityhub', calls);
+      const archived = (calls[0]!.input as { Findings: Array<{ RecordState: string; CreatedAt: string }> }).Findings[0]!;
+      assert.deepEqual([archived.RecordState, archived.CreatedAt], ['ARCHIVED', '2026-01-01T08:00:00.000Z']);
+      const update = calls[2]!.input as { FindingIdentifiers: Array<{ Id: string; ProductArn: string }>; Workflow: { Status: string } };
+      assert.equal(update.FindingIdentifiers.length, 100);
+      assert.equal(update.FindingIdentifiers[0]!.ProductArn, 'arn:aws:securityhub:us-east-1:111111111111:product/111111111111/default');
+      assert.deepEqual(update.Workflow, { Status: 'RESOLVED' });
+      assert.deepEqual(metrics.points.map((p) => p.dimensions.kind), ['breakglass_finding']);
     });
   });
 

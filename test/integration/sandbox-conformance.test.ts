@@ -42,7 +42,7 @@ const MACHINE = 'arn:aws:states:us-east-1:123456789012:stateMachine:conformance'
 const EXECUTION = 'arn:aws:states:us-east-1:123456789012:execution:conformance:x';
 const assignment = { InstanceArn: DEMO_INSTANCE_ARN, TargetId: '111111111111', TargetType: 'AWS_ACCOUNT', PermissionSetArn: PS, PrincipalType: 'USER', PrincipalId: ALICE };
 const schedule = { ScheduleExpression: 'at(2030-01-01T10:00:00)', FlexibleTimeWindow: { Mode: 'OFF' }, Target: { Arn: 'arn:aws:lambda:us-east-1:123456789012:function:f', RoleArn: 'arn:aws:iam::123456789012:role/r' } };
-const finding = { SchemaVersion: '2018-10-08', Id: 'f', ProductArn: 'arn:aws:securityhub:us-east-1:123456789012:product/123456789012/default', GeneratorId: 'g', AwsAccountId: '111111111111', CreatedAt: '2030-01-01T00:00:00Z', UpdatedAt: '2030-01-01T00:00:00Z', Title: 't', Description: 'd', Resources: [{ Type: 'Other', Id: 'r' }] };
+const finding = { SchemaVersion: '2018-10-08', Id: 'f', ProductArn: 'arn:aws:securityhub:us-east-1:123456789012:product/123456789012/default', GeneratorId: 'g', AwsAccountId: '123456789012', CreatedAt: '2030-01-01T00:00:00Z', UpdatedAt: '2030-01-01T00:00:00Z', Title: 't', Description: 'd', Resources: [{ Type: 'Other', Id: 'r' }] };
 
 /** A valid request for every implemented operation (the body; rest operations also name their path). */
 const VALID: Record<string, Record<string, Record<string, unknown>>> = {
@@ -80,6 +80,7 @@ const VALID: Record<string, Record<string, Record<string, unknown>>> = {
   },
   securityhub: {
     BatchImportFindings: { Findings: [finding] },
+    BatchUpdateFindings: { FindingIdentifiers: [{ Id: 'f', ProductArn: finding.ProductArn }], Workflow: { Status: 'RESOLVED' } },
   },
 };
 

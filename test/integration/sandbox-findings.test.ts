@@ -7,6 +7,9 @@ import { strict as assert } from 'node:assert';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { BatchImportFindingsCommand, SecurityHubClient } from '@aws-sdk/client-securityhub';
+import { SANDBOX_CREDENTIALS } from '../../sandbox/aws';
+import { sampleHighFinding } from '../../sandbox/aws/security-hub';
 import { injectSampleFinding } from '../../sandbox/finding';
 import { startSandbox, type Sandbox } from '../../sandbox/orchestrator';
 import { PLAYGROUND_IDS } from '../../sandbox/playground';
@@ -33,8 +36,9 @@ describe('sandbox: Security Hub findings reach the on-call channel', function ()
   const findingPosts = () => connector.cards().filter(({ call, card }) => call.path === '/v3/conversations' && /Security Hub: \d+ finding/.test(JSON.stringify(card)));
 
   it('the sample HIGH finding is posted as a new thread in on-call, once', async () => {
-    const target = { endpoint: sandbox.urls.aws, region: sandbox.aws.region };
-    const finding = await injectSampleFinding(target, '111111111111', Date.parse('2030-01-01T10:00:00Z'));
+    // Imported as the sandbox's own account: Security Hub refuses another AwsAccountId under the default product.
+    const target = { endpoint: sandbox.urls.aws, region: sandbox.aws.region, accountId: sandbox.aws.accountId };
+    const finding = await injectSampleFinding(target, undefined, Date.parse('2030-01-01T10:00:00Z'));
     const deadline = performance.now() + 15_000;
     while (findingPosts().length === 0 && performance.now() < deadline) await new Promise((r) => setTimeout(r, 25));
     const posts = findingPosts();
@@ -45,8 +49,25 @@ describe('sandbox: Security Hub findings reach the on-call channel', function ()
     assert.match(JSON.stringify(posts[0]!.card), /HIGH/);
 
     // The same finding (same id and update time) imported again is not posted again.
-    await injectSampleFinding(target, '111111111111', Date.parse('2030-01-01T10:00:00Z'));
+    await injectSampleFinding(target, undefined, Date.parse('2030-01-01T10:00:00Z'));
     await new Promise((r) => setTimeout(r, 500));
     assert.equal(findingPosts().length, 1);
+  });
+
+  it('the stack\'s findings rule is applied as EventBridge would: a finding of an account outside it, or below its severity, is not delivered', async () => {
+    const before = findingPosts().length;
+    const client = new SecurityHubClient({ endpoint: sandbox.urls.aws, region: sandbox.aws.region, credentials: { ...SANDBOX_CREDENTIALS }, maxAttempts: 1 });
+    try {
+      const at = Date.parse('2030-01-01T11:00:00Z');
+      const outside = { ...sampleHighFinding({ accountId: sandbox.aws.accountId, region: sandbox.aws.region, now: at, id: 'outside-1' }), ProductArn: `arn:aws:securityhub:${sandbox.aws.region}::product/example/partner`, AwsAccountId: '444444444444' };
+      const low = { ...sampleHighFinding({ accountId: sandbox.aws.accountId, region: sandbox.aws.region, now: at, id: 'low-1' }), Severity: { Label: 'LOW' } };
+      const out = await client.send(new BatchImportFindingsCommand({ Findings: [outside, low] as never }));
+      assert.equal(out.SuccessCount, 2);
+      await sandbox.aws.securityHub.idle();
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(findingPosts().length, before);
+    } finally {
+      client.destroy();
+    }
   });
 });

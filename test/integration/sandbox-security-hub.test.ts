@@ -8,12 +8,20 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { BatchImportFindingsCommand, GetFindingsCommand, InvalidInputException, SecurityHubClient } from '@aws-sdk/client-securityhub';
+import { BatchImportFindingsCommand, BatchUpdateFindingsCommand, GetFindingsCommand, InvalidInputException, SecurityHubClient } from '@aws-sdk/client-securityhub';
 import { type AwsStandIns, ManualClock, startAwsStandIns } from '../../sandbox/aws';
 import { type SecurityHubImportedEvent, sampleHighFinding } from '../../sandbox/aws/security-hub';
 import { SandboxNotRunningError, injectSampleFinding, readSandboxEndpoints } from '../../sandbox/finding';
+import { DEMO_PRODUCT_ACCOUNT_ID } from '../../sandbox/seed';
+import { FakeClock } from '../../core/memory';
+import type { SecurityFinding } from '../../core/model';
+import { DependencyError } from '../../core/errors';
+import { SecurityHubFindingsSink, toAsff } from '../../lambdas/adapters/securityhub-findings';
+import { recordingMetrics } from '../../lambdas/observability/emf';
 
-const ACCOUNT = '111111111111';
+/** The stand-in's own (calling) account: with the default product only its findings are accepted. */
+const ACCOUNT = DEMO_PRODUCT_ACCOUNT_ID;
+const MEMBER = '222222222222';
 
 function finding(id: string, label: 'LOW' | 'HIGH' | 'CRITICAL', extra: Record<string, unknown> = {}) {
   return { ...sampleHighFinding({ accountId: ACCOUNT, now: Date.UTC(2030, 0, 1), id }), Severity: { Label: label }, ...extra };
@@ -55,7 +63,7 @@ describe('sandbox Security Hub stand-in (real securityhub SDK client)', () => {
   it('emits one EventBridge "Security Hub Findings - Imported" event per imported finding, updates included', async () => {
     await start();
     await client.send(new BatchImportFindingsCommand({ Findings: [finding('f-1', 'HIGH'), finding('f-2', 'LOW')] as never }));
-    await client.send(new BatchImportFindingsCommand({ Findings: [finding('f-1', 'CRITICAL')] as never }));
+    await client.send(new BatchImportFindingsCommand({ Findings: [finding('f-1', 'CRITICAL', { UpdatedAt: '2030-01-01T00:05:00.000Z' })] as never }));
     await aws.securityHub.idle();
     assert.equal(events.length, 3);
     const e = events[0]!;
@@ -83,12 +91,13 @@ describe('sandbox Security Hub stand-in (real securityhub SDK client)', () => {
 
   it('reports findings that break the format per finding, stores the rest, and emits nothing for the failures', async () => {
     await start();
-    const { Title: _drop, ...noTitle } = finding('bad-1', 'HIGH');
-    const out = await client.send(new BatchImportFindingsCommand({ Findings: [noTitle, finding('good-1', 'HIGH'), finding('bad-2', 'HIGH', { AwsAccountId: '12' })] as never }));
+    const { Types: _drop, ...noTypes } = finding('bad-1', 'HIGH');
+    const out = await client.send(new BatchImportFindingsCommand({ Findings: [noTypes, finding('good-1', 'HIGH'), finding('bad-2', 'HIGH', { CreatedAt: '01/01/2030' })] as never }));
     assert.equal(out.SuccessCount, 1);
     assert.equal(out.FailedCount, 2);
     assert.deepEqual(out.FailedFindings?.map((f) => [f.Id, f.ErrorCode]), [['bad-1', 'InvalidInput'], ['bad-2', 'InvalidInput']]);
-    assert.match(out.FailedFindings?.[0]?.ErrorMessage ?? '', /Title/);
+    assert.match(out.FailedFindings?.[0]?.ErrorMessage ?? '', /^Finding does not adhere to Amazon Finding Format\. data\.Types/);
+    assert.match(out.FailedFindings?.[1]?.ErrorMessage ?? '', /CreatedAt/);
     await aws.securityHub.idle();
     assert.deepEqual(events.map((e) => e.detail.findings[0]?.Id), ['good-1']);
     assert.deepEqual(aws.securityHub.list().map((s) => s.finding.Id), ['good-1']);
@@ -101,11 +110,131 @@ describe('sandbox Security Hub stand-in (real securityhub SDK client)', () => {
     assert.deepEqual(aws.securityHub.list(), []);
   });
 
+  it('enforces the ASFF required attributes per finding: Severity (Label or Normalized), Types, Resources 1..32 with Type and Id, SchemaVersion, ISO 8601 times', async () => {
+    await start();
+    const { Severity: _s, ...noSeverity } = finding('no-severity', 'HIGH');
+    const cases = [
+      noSeverity,
+      finding('empty-severity', 'HIGH', { Severity: {} }),
+      finding('empty-types', 'HIGH', { Types: [] }),
+      finding('no-resources', 'HIGH', { Resources: [] }),
+      finding('33-resources', 'HIGH', { Resources: Array.from({ length: 33 }, (_, i) => ({ Type: 'Other', Id: `r-${i}` })) }),
+      finding('resource-without-type', 'HIGH', { Resources: [{ Id: 'r-1' }] }),
+      finding('old-schema', 'HIGH', { SchemaVersion: '2017-01-01' }),
+      finding('bad-time', 'HIGH', { UpdatedAt: 'yesterday' }),
+    ];
+    const out = await client.send(new BatchImportFindingsCommand({ Findings: cases as never }));
+    assert.equal(out.SuccessCount, 0);
+    assert.deepEqual(out.FailedFindings?.map((f) => f.Id), cases.map((c) => c.Id));
+    assert.ok(out.FailedFindings?.every((f) => f.ErrorCode === 'InvalidInput'));
+    assert.deepEqual(aws.securityHub.list(), []);
+  });
+
+  it('refuses a finding over 240 KB on its own (FailedFindings), and imports the rest of the batch', async () => {
+    await start();
+    const big = finding('big', 'HIGH', { ProductFields: { blob: 'x'.repeat(240 * 1024) } });
+    const out = await client.send(new BatchImportFindingsCommand({ Findings: [big, finding('small', 'HIGH')] as never }));
+    assert.equal(out.SuccessCount, 1);
+    assert.deepEqual(out.FailedFindings?.map((f) => [f.Id, f.ErrorCode]), [['big', 'InvalidInput']]);
+    assert.match(out.FailedFindings?.[0]?.ErrorMessage ?? '', /240 KB/);
+    assert.deepEqual(aws.securityHub.list().map((x) => x.finding.Id), ['small']);
+  });
+
+  it('a missing required member of the API model fails the whole call (InvalidInputException) and stores nothing', async () => {
+    await start();
+    const { Title: _t, ...noTitle } = finding('no-title', 'HIGH');
+    await assert.rejects(client.send(new BatchImportFindingsCommand({ Findings: [finding('ok', 'HIGH'), noTitle] as never })), (e: Error) => e.name === 'InvalidInputException' && /findings\.2\.member\.title/.test(e.message));
+    assert.deepEqual(aws.securityHub.list(), []);
+  });
+
+  it('the default product ARN: AwsAccountId must be the calling account, and the product must be its own (AccessDeniedException, nothing stored)', async () => {
+    await start();
+    const memberFinding = finding('member', 'HIGH', { AwsAccountId: MEMBER });
+    await assert.rejects(client.send(new BatchImportFindingsCommand({ Findings: [finding('ok', 'HIGH'), memberFinding] as never })), (e: Error) => e.name === 'AccessDeniedException' && /securityhub:BatchImportFindings/.test(e.message));
+    const otherProduct = finding('other-product', 'HIGH', { ProductArn: `arn:aws:securityhub:us-east-1:${MEMBER}:product/${MEMBER}/default`, AwsAccountId: MEMBER });
+    await assert.rejects(client.send(new BatchImportFindingsCommand({ Findings: [otherProduct] as never })), (e: Error) => e.name === 'AccessDeniedException');
+    assert.deepEqual(aws.securityHub.list(), []);
+  });
+
+  it('a re-import cannot change the customer\'s Workflow; archiving then re-activating resets it to NEW', async () => {
+    await start();
+    await client.send(new BatchImportFindingsCommand({ Findings: [finding('wf', 'HIGH', { Workflow: { Status: 'NEW' } })] as never }));
+    const stored = () => aws.securityHub.list().find((x) => x.finding.Id === 'wf')!.finding as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- ASFF JSON
+    await client.send(new BatchImportFindingsCommand({ Findings: [finding('wf', 'HIGH', { Workflow: { Status: 'RESOLVED' }, RecordState: 'ARCHIVED', UpdatedAt: '2030-01-01T01:00:00.000Z' })] as never }));
+    assert.equal(stored().Workflow.Status, 'NEW', 'Workflow is ignored on update');
+    assert.equal(stored().RecordState, 'ARCHIVED', 'RecordState is the provider\'s');
+    // The customer's side (BatchUpdateFindings) resolves the workflow; UpdatedAt stays.
+    const upd = await client.send(new BatchUpdateFindingsCommand({ FindingIdentifiers: [{ Id: 'wf', ProductArn: String(stored().ProductArn) }, { Id: 'nope', ProductArn: String(stored().ProductArn) }], Workflow: { Status: 'RESOLVED' } }));
+    assert.deepEqual(upd.ProcessedFindings?.map((f) => f.Id), ['wf']);
+    assert.deepEqual(upd.UnprocessedFindings?.map((f) => [f.FindingIdentifier?.Id, f.ErrorCode]), [['nope', 'FindingNotFound']]);
+    assert.equal(stored().Workflow.Status, 'RESOLVED');
+    assert.equal(stored().UpdatedAt, '2030-01-01T01:00:00.000Z');
+    await client.send(new BatchImportFindingsCommand({ Findings: [finding('wf', 'HIGH', { RecordState: 'ACTIVE', UpdatedAt: '2030-01-01T02:00:00.000Z' })] as never }));
+    assert.equal(stored().Workflow.Status, 'NEW', 'un-archiving resets the workflow');
+    assert.equal(stored().RecordState, 'ACTIVE');
+    await assert.rejects(client.send(new BatchUpdateFindingsCommand({ FindingIdentifiers: [] })), InvalidInputException);
+    await assert.rejects(client.send(new BatchUpdateFindingsCommand({ FindingIdentifiers: [{ Id: 'wf', ProductArn: String(stored().ProductArn) }] })), InvalidInputException, 'nothing to update');
+  });
+
+  it('an update whose UpdatedAt is not later than the stored one is ignored: nothing stored, no event', async () => {
+    await start();
+    await client.send(new BatchImportFindingsCommand({ Findings: [finding('u', 'HIGH', { UpdatedAt: '2030-01-01T01:00:00.000Z' })] as never }));
+    const same = await client.send(new BatchImportFindingsCommand({ Findings: [finding('u', 'CRITICAL', { UpdatedAt: '2030-01-01T01:00:00.000Z' }), finding('u2', 'HIGH')] as never }));
+    assert.equal(same.SuccessCount, 2);
+    await client.send(new BatchImportFindingsCommand({ Findings: [finding('u', 'CRITICAL', { UpdatedAt: '2030-01-01T00:30:00.000Z' })] as never }));
+    await aws.securityHub.idle();
+    assert.equal(aws.securityHub.list().find((x) => x.finding.Id === 'u')?.finding.Severity?.Label, 'HIGH');
+    assert.deepEqual(events.map((e) => e.detail.findings[0]?.Id), ['u', 'u2']);
+  });
+
+  it('the product\'s findings (SecurityHubFindingsSink) are accepted: the stack account in AwsAccountId, the member account as a resource and in ProductFields', async () => {
+    await start();
+    const metrics = recordingMetrics();
+    const sink = new SecurityHubFindingsSink(client, { region: 'us-east-1', accountId: ACCOUNT, clock: new FakeClock(), metrics });
+    const bg: SecurityFinding = { id: 'jit/break-glass/r-1', kind: 'break_glass_used', severity: 'CRITICAL', title: 'Break-glass', description: 'd', accountId: MEMBER, resourceId: `${MEMBER}|arn:aws:sso:::permissionSet/ssoins-1/ps-1|u-1`, requestId: 'r-1', at: '2030-01-01T00:00:00.000Z' };
+    await sink.publish([bg]);
+    const [stored] = aws.securityHub.list();
+    assert.equal(stored?.finding.AwsAccountId, ACCOUNT);
+    assert.deepEqual((stored?.finding.ProductFields as Record<string, string>)['jit/targetAccountId'], MEMBER);
+    assert.ok(stored?.finding.Resources.some((r) => r.Type === 'AwsAccount' && r.Id === `AWS::::Account:${MEMBER}`));
+    assert.deepEqual(metrics.points, []);
+  });
+
+  it('a resolved finding from the sink is archived by the import and its workflow RESOLVED by BatchUpdateFindings; a retry changes nothing', async () => {
+    await start();
+    const sink = new SecurityHubFindingsSink(client, { region: 'us-east-1', accountId: ACCOUNT, clock: new FakeClock() });
+    const drift: SecurityFinding = { id: 'jit/drift/k', kind: 'assignment_drift', severity: 'HIGH', title: 'Unmanaged', description: 'd', accountId: MEMBER, resourceId: 'k', at: '2030-01-01T00:00:00.000Z' };
+    await sink.publish([drift]);
+    const gone = { ...drift, resolved: true, at: '2030-01-01T00:10:00.000Z', createdAt: drift.at };
+    await sink.publish([gone]);
+    await sink.publish([gone]);
+    await aws.securityHub.idle();
+    const [stored] = aws.securityHub.list();
+    assert.equal(stored?.finding.RecordState, 'ARCHIVED');
+    assert.equal((stored?.finding.Workflow as { Status: string }).Status, 'RESOLVED');
+    assert.equal(stored?.finding.CreatedAt, drift.at);
+    assert.equal(stored?.finding.UpdatedAt, gone.at);
+    // created, archived, workflow resolved (same UpdatedAt), then the retry: ignored import, one more workflow event.
+    assert.deepEqual(events.map((e) => [e.detail.findings[0]?.RecordState, (e.detail.findings[0]?.Workflow as { Status: string }).Status]), [['ACTIVE', 'NEW'], ['ARCHIVED', 'NEW'], ['ARCHIVED', 'RESOLVED'], ['ARCHIVED', 'RESOLVED']]);
+  });
+
+  it('the old shape (member account in AwsAccountId) is refused by the stand-in; the sink throws and counts a break-glass failure', async () => {
+    await start();
+    const metrics = recordingMetrics();
+    const old = { ...toAsff({ id: 'jit/break-glass/r-2', kind: 'break_glass_used', severity: 'CRITICAL', title: 't', description: 'd', accountId: MEMBER, resourceId: 'x', at: '2030-01-01T00:00:00.000Z' }, { productArn: `arn:aws:securityhub:us-east-1:${ACCOUNT}:product/${ACCOUNT}/default`, region: 'us-east-1', partition: 'aws', accountId: ACCOUNT }), AwsAccountId: MEMBER };
+    await assert.rejects(client.send(new BatchImportFindingsCommand({ Findings: [old] })), (e: Error) => e.name === 'AccessDeniedException');
+    // A sink configured with the wrong (member) account as its own: refused, thrown, counted.
+    const wrong = new SecurityHubFindingsSink(client, { region: 'us-east-1', accountId: MEMBER, clock: new FakeClock(), metrics, retry: { maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 1 } });
+    await assert.rejects(wrong.publish([{ id: 'jit/break-glass/r-3', kind: 'break_glass_used', severity: 'CRITICAL', title: 't', description: 'd', accountId: MEMBER, resourceId: 'x', at: '2030-01-01T00:00:00.000Z' }]), DependencyError);
+    assert.deepEqual(metrics.points.map((p) => p.dimensions.kind), ['breakglass_finding']);
+    assert.deepEqual(aws.securityHub.list(), []);
+  });
+
   it('filters (EQUALS/PREFIX ORed, NOT_EQUALS ANDed), sorts and pages GetFindings', async () => {
     await start();
     await client.send(
       new BatchImportFindingsCommand({
-        Findings: [finding('a-1', 'HIGH', { UpdatedAt: '2030-01-01T00:00:01.000Z' }), finding('a-2', 'CRITICAL', { UpdatedAt: '2030-01-01T00:00:02.000Z' }), finding('b-1', 'LOW', { UpdatedAt: '2030-01-01T00:00:03.000Z' }), finding('a-3', 'HIGH', { AwsAccountId: '222222222222', UpdatedAt: '2030-01-01T00:00:04.000Z' })] as never,
+        Findings: [finding('a-1', 'HIGH', { UpdatedAt: '2030-01-01T00:00:01.000Z' }), finding('a-2', 'CRITICAL', { UpdatedAt: '2030-01-01T00:00:02.000Z' }), finding('b-1', 'LOW', { UpdatedAt: '2030-01-01T00:00:03.000Z' }), finding('a-3', 'HIGH', { AwsAccountId: MEMBER, ProductArn: 'arn:aws:securityhub:us-east-1::product/example/partner', UpdatedAt: '2030-01-01T00:00:04.000Z' })] as never,
       }),
     );
     const severe = await client.send(new GetFindingsCommand({ Filters: { SeverityLabel: [{ Value: 'HIGH', Comparison: 'EQUALS' }, { Value: 'CRITICAL', Comparison: 'EQUALS' }], AwsAccountId: [{ Value: ACCOUNT, Comparison: 'EQUALS' }] } }));

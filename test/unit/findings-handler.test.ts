@@ -6,6 +6,7 @@ import { strict as assert } from 'node:assert';
 import { notificationBodySchema } from '../../bot/notify-schema';
 import type { NotificationBody } from '../../core/api';
 import { createFindingsHandler } from '../../lambdas/findings/handler';
+import { toAsff } from '../../lambdas/adapters/securityhub-findings';
 
 function asff(over: Record<string, unknown> = {}): Record<string, unknown> {
   return {
@@ -89,6 +90,106 @@ describe('findings forwarder', () => {
     it(`a malformed event (${name}) is a clear error and sends nothing`, async () => {
       const { sent, sender } = recorder();
       await assert.rejects(createFindingsHandler(sender, { minSeverity: 'LOW' })(bad), (e: unknown) => e instanceof Error && e.name === 'InvalidFindingsEvent' && /Security Hub Findings - Imported/.test(e.message));
+      assert.equal(sent.length, 0);
+    });
+  }
+});
+
+describe('findings forwarder: the product\'s own findings (issue 11, item 3)', () => {
+  const STACK = '333333333333';
+  const MEMBER = '222222222222';
+  const own = (over: Record<string, unknown> = {}) =>
+    toAsff(
+      { id: 'jit/drift/x', kind: 'assignment_drift', severity: 'HIGH', title: 'Unmanaged assignment', description: 'd', accountId: MEMBER, resourceId: `${MEMBER}|arn:aws:sso:::permissionSet/ssoins-1/ps-1|u-1`, at: '2030-01-01T00:00:00.000Z', ...over },
+      { productArn: `arn:aws:securityhub:us-east-1:${STACK}:product/${STACK}/default`, region: 'us-east-1', partition: 'aws', accountId: STACK },
+    ) as unknown as Record<string, unknown>;
+
+  it('shows the member account the finding is about (ProductFields), and the assignment as its resource, not the stack account', async () => {
+    const { sent, sender } = recorder();
+    await createFindingsHandler(sender, { minSeverity: 'HIGH' })(event([own()]));
+    const body = notificationBodySchema.parse(sent[0]);
+    const view = body.kind === 'findings' ? body.findings[0]! : undefined;
+    assert.equal(view?.accountId, MEMBER);
+    assert.equal(view?.resourceId, `${MEMBER}|arn:aws:sso:::permissionSet/ssoins-1/ps-1|u-1`);
+    assert.equal(view?.status, undefined);
+  });
+
+  it('does not believe jit/targetAccountId from another product or generator', async () => {
+    const { sent, sender } = recorder();
+    await createFindingsHandler(sender, { minSeverity: 'HIGH' })(event([asff({ ProductFields: { 'jit/targetAccountId': '444444444444' }, GeneratorId: 'teams-jit-access/assignment_drift' }), { ...own(), Id: 'forged', GeneratorId: 'someone-else' }]));
+    const body = notificationBodySchema.parse(sent[0]);
+    const accounts = body.kind === 'findings' ? body.findings.map((f) => f.accountId).sort() : [];
+    assert.deepEqual(accounts, [MEMBER, STACK].sort());
+  });
+
+  it('an archived (resolved) finding is marked RESOLVED for the card', async () => {
+    const { sent, sender } = recorder();
+    await createFindingsHandler(sender, { minSeverity: 'HIGH' })(event([own({ resolved: true, at: '2030-01-01T01:00:00.000Z' })]));
+    const body = notificationBodySchema.parse(sent[0]);
+    assert.equal(body.kind === 'findings' ? body.findings[0]?.status : undefined, 'RESOLVED');
+  });
+});
+
+describe('findings forwarder: Security Hub "Findings Imported V2" (OCSF) events (issue 11, item 5)', () => {
+  // The shape of the documented V2 event (securityhub-v2-cwe-event-formats), with an OCSF finding.
+  const v2 = (findings: unknown[]) => ({ version: '0', id: 'e-1', 'detail-type': 'Findings Imported V2', source: 'aws.securityhub', account: '555555555555', time: '2030-01-01T00:00:00Z', region: 'us-east-1', resources: ['e51603d1054aad9d9f498d82d6e81acf4cf6bc88140e8ad2273123c73b81084'], detail: { findings } });
+  const ocsf = (over: Record<string, unknown> = {}) => ({
+    finding_info: { uid: 'arn:aws:guardduty:us-east-1:222222222222:detector/d-1/finding/f-1', title: 'Unusual console login', desc: 'A login from an unusual place', modified_time_dt: '2030-01-01T09:00:00.000Z' },
+    severity: 'High',
+    severity_id: 4,
+    cloud: { account: { uid: '222222222222' }, region: 'us-east-1', provider: 'AWS' },
+    resources: [{ uid: 'arn:aws:iam::222222222222:user/alice', type: 'AWS::IAM::User' }],
+    metadata: { product: { name: 'GuardDuty', uid: 'arn:aws:securityhub:us-east-1::productv2/aws/guardduty' }, version: '1.1.0' },
+    status: 'New',
+    activity_name: 'Create',
+    ...over,
+  });
+
+  it('sends an OCSF finding as the same card line as an ASFF one: severity, title, resource, account, product', async () => {
+    const { sent, sender } = recorder();
+    const result = await createFindingsHandler(sender, { minSeverity: 'HIGH' })(v2([ocsf()]));
+    assert.equal(result.sent, 1);
+    const body = notificationBodySchema.parse(sent[0]);
+    const view = body.kind === 'findings' ? body.findings[0] : undefined;
+    assert.deepEqual({ ...view }, {
+      id: 'arn:aws:guardduty:us-east-1:222222222222:detector/d-1/finding/f-1',
+      severity: 'HIGH',
+      title: 'Unusual console login',
+      resourceId: 'arn:aws:iam::222222222222:user/alice',
+      accountId: '222222222222',
+      productName: 'GuardDuty',
+      updatedAt: '2030-01-01T09:00:00.000Z',
+    });
+  });
+
+  it('maps OCSF severities (severity_id first; Fatal is CRITICAL), epoch-millisecond times, and Resolved/Close as RESOLVED', async () => {
+    const { sent, sender } = recorder();
+    await createFindingsHandler(sender, { minSeverity: 'LOW' })(
+      v2([
+        ocsf({ finding_info: { uid: 'fatal', title: 't', modified_time: Date.UTC(2030, 0, 1, 10) }, severity: 'Fatal', severity_id: 6 }),
+        ocsf({ finding_info: { uid: 'by-name', title: 't', modified_time_dt: '2030-01-01T08:00:00.000Z' }, severity: 'Low', severity_id: undefined }),
+        ocsf({ finding_info: { uid: 'closed', title: 't', modified_time_dt: '2030-01-01T07:00:00.000Z' }, status: 'Resolved', activity_name: 'Close' }),
+        ocsf({ finding_info: { uid: 'info', title: 't', modified_time_dt: '2030-01-01T07:00:00.000Z' }, severity: 'Informational', severity_id: 1 }),
+      ]),
+    );
+    const body = notificationBodySchema.parse(sent[0]);
+    const views = body.kind === 'findings' ? Object.fromEntries(body.findings.map((f) => [f.id, f])) : {};
+    assert.equal(views.fatal?.severity, 'CRITICAL');
+    assert.equal(views.fatal?.updatedAt, '2030-01-01T10:00:00.000Z');
+    assert.equal(views['by-name']?.severity, 'LOW');
+    assert.equal(views.closed?.status, 'RESOLVED');
+    assert.equal(views.info, undefined, 'below the minimum');
+  });
+
+  for (const [name, finding] of [
+    ['no finding_info.uid', ocsf({ finding_info: { title: 't', modified_time_dt: '2030-01-01T00:00:00.000Z' } })],
+    ['no account', ocsf({ cloud: { region: 'us-east-1' } })],
+    ['an unknown severity and no severity_id', ocsf({ severity: 'Dire', severity_id: undefined })],
+    ['no time at all', ocsf({ finding_info: { uid: 'x', title: 't' }, time: undefined })],
+  ] as const) {
+    it(`a malformed V2 event (${name}) is a clear error and sends nothing`, async () => {
+      const { sent, sender } = recorder();
+      await assert.rejects(createFindingsHandler(sender, { minSeverity: 'HIGH' })(v2([finding])), /not a valid "Findings Imported V2" event/);
       assert.equal(sent.length, 0);
     });
   }
