@@ -106,12 +106,14 @@ const MAX_PAYLOAD = 262_144;
 const MAX_EVENTS = 25_000;
 const MAX_CLOSED_TOKENS = 50_000;
 
+/** Task tokens: 1-2048 characters (the 2024+ API model; it was 1024 before). */
+const TASK_TOKEN = z.string().min(1).max(2048);
 const startSchema = z.object({ stateMachineArn: z.string().min(1).max(256), name: z.string().min(1).max(80).optional(), input: z.string().max(MAX_PAYLOAD).optional(), traceHeader: z.string().max(256).optional() });
-const executionArnSchema = z.object({ executionArn: z.string().min(1).max(256) });
+const describeSchema = z.object({ executionArn: z.string().min(1).max(256), includedData: z.enum(['ALL_DATA', 'METADATA_ONLY']).optional() });
 const stopSchema = z.object({ executionArn: z.string().min(1).max(256), error: z.string().max(256).optional(), cause: z.string().max(32_768).optional() });
-const taskSuccessSchema = z.object({ taskToken: z.string().min(1).max(1024), output: z.string().max(MAX_PAYLOAD) });
-const taskFailureSchema = z.object({ taskToken: z.string().min(1).max(1024), error: z.string().max(256).optional(), cause: z.string().max(32_768).optional() });
-const heartbeatSchema = z.object({ taskToken: z.string().min(1).max(1024) });
+const taskSuccessSchema = z.object({ taskToken: TASK_TOKEN, output: z.string().max(MAX_PAYLOAD) });
+const taskFailureSchema = z.object({ taskToken: TASK_TOKEN, error: z.string().max(256).optional(), cause: z.string().max(32_768).optional() });
+const heartbeatSchema = z.object({ taskToken: TASK_TOKEN });
 
 const persistedSchema = z.object({
   version: z.literal(1),
@@ -299,7 +301,7 @@ export class StepFunctionsStandIn implements JsonRpcService {
   }
 
   describeExecution(body: unknown) {
-    const req = parseInput(executionArnSchema, body);
+    const req = parseInput(describeSchema, body);
     const execution = this.findExecution(req.executionArn);
     const machine = this.stateMachineArn(execution.stateMachineName);
     return compact({
@@ -309,10 +311,11 @@ export class StepFunctionsStandIn implements JsonRpcService {
       status: execution.status,
       startDate: epochSeconds(execution.startDate),
       stopDate: execution.stopDate === undefined ? undefined : epochSeconds(execution.stopDate),
-      input: execution.input,
-      inputDetails: { included: true },
-      output: execution.output,
-      outputDetails: execution.output === undefined ? undefined : { included: true },
+      // METADATA_ONLY leaves the data out (StartExecution/DescribeExecution API reference, includedData).
+      input: req.includedData === 'METADATA_ONLY' ? undefined : execution.input,
+      inputDetails: { included: req.includedData !== 'METADATA_ONLY' },
+      output: req.includedData === 'METADATA_ONLY' ? undefined : execution.output,
+      outputDetails: execution.output === undefined ? undefined : { included: req.includedData !== 'METADATA_ONLY' },
       error: execution.error,
       cause: execution.cause,
     });

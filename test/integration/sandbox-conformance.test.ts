@@ -1,36 +1,26 @@
 /**
- * The stand-ins against the AWS API models (Debian's python3-botocore): for every operation they
- * implement, a request missing any member the model marks required, or carrying a value outside
- * a top-level enum, is refused with the service's validation error and changes nothing. The
- * models are what AWS validates against, so the stand-ins refuse what AWS would.
+ * The stand-ins against the AWS API models (the newest botocore on the machine: see
+ * test/support/botocore-model.ts): for every operation they implement,
+ *   - a request missing any member the model marks required, or carrying a value outside a
+ *     top-level enum, is refused with the service's validation error and changes nothing;
+ *   - a value outside any length, pattern, number range, list size or enum the model states, at
+ *     any depth, is a ValidationException (HTTP 400), as AWS's request validation answers.
+ * The models are what AWS validates against, so the stand-ins refuse what AWS would.
  */
 import { strict as assert } from 'node:assert';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { type AwsStandIns, ManualClock, startAwsStandIns } from '../../sandbox/aws';
 import type { AslDefinition } from '../../sandbox/aws/step-functions';
+import { type Shape, compilePattern, loadServiceModel } from '../support/botocore-model';
 import { DEMO_INSTANCE_ARN, DEMO_PERMISSION_SETS, loadDemoPeople } from '../../sandbox/seed';
 
-const BOTOCORE = '/usr/lib/python3/dist-packages/botocore/data';
-
-interface Shape {
-  type: string;
-  required?: string[];
-  members?: Record<string, { shape: string; location?: string; locationName?: string }>;
-  enum?: string[];
-}
 interface Model {
   metadata: { protocol: string; targetPrefix?: string; jsonVersion?: string };
   operations: Record<string, { http: { method: string; requestUri: string }; input?: { shape: string } }>;
   shapes: Record<string, Shape>;
 }
 
-function model(service: string): Model {
-  const dir = join(BOTOCORE, service);
-  assert.ok(existsSync(dir), `the AWS API models are missing: install python3-botocore (${dir})`);
-  const version = readdirSync(dir).sort().at(-1)!;
-  return JSON.parse(readFileSync(join(dir, version, 'service-2.json'), 'utf8')) as Model;
-}
+/** The newest botocore models on the machine (JIT_BOTOCORE_DATA, python3's botocore, then Debian's). */
+const model = (service: string): Model => loadServiceModel(service) as unknown as Model;
 
 const people = loadDemoPeople();
 const ALICE = people.people[0]!.identityStoreUserId;
@@ -77,6 +67,8 @@ const VALID: Record<string, Record<string, Record<string, unknown>>> = {
   scheduler: {
     CreateSchedule: schedule,
     UpdateSchedule: schedule,
+    DeleteSchedule: { Name: 'conformance-missing', GroupName: 'default', ClientToken: 'token-1' },
+    GetSchedule: { Name: 'conformance-missing', GroupName: 'default' },
   },
   securityhub: {
     BatchImportFindings: { Findings: [finding] },
@@ -85,7 +77,7 @@ const VALID: Record<string, Record<string, Record<string, unknown>>> = {
 
 const VALIDATION_ERROR: Record<string, string> = { securityhub: 'InvalidInputException' };
 
-describe('sandbox stand-ins conform to the AWS API models (python3-botocore)', () => {
+describe('sandbox stand-ins conform to the AWS API models (botocore)', () => {
   let aws: AwsStandIns;
   before(async () => {
     // No TPS bucket here: this suite sends many requests at one clock instant on purpose.
@@ -95,14 +87,26 @@ describe('sandbox stand-ins conform to the AWS API models (python3-botocore)', (
   });
   after(() => aws.stop());
 
-  async function send(service: string, m: Model, operation: string, body: unknown): Promise<{ status: number; type: string | null; json: Record<string, unknown> }> {
+  /** Sends `request` the way the SDK would: rest members named `uri`/`querystring` go to the path and query. */
+  async function send(service: string, m: Model, operation: string, request: Record<string, unknown>): Promise<{ status: number; type: string | null; json: Record<string, unknown> }> {
     const op = m.operations[operation]!;
     let res: Response;
     if (m.metadata.protocol === 'json') {
-      res = await fetch(aws.endpoint, { method: 'POST', headers: { 'content-type': `application/x-amz-json-${m.metadata.jsonVersion}`, 'x-amz-target': `${m.metadata.targetPrefix}.${operation}` }, body: JSON.stringify(body) });
+      res = await fetch(aws.endpoint, { method: 'POST', headers: { 'content-type': `application/x-amz-json-${m.metadata.jsonVersion}`, 'x-amz-target': `${m.metadata.targetPrefix}.${operation}` }, body: JSON.stringify(request) });
     } else {
-      const path = op.http.requestUri.replace('{Name}', `conformance-${service}`);
-      res = await fetch(`${aws.endpoint}${path}`, { method: op.http.method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      const members = m.shapes[op.input?.shape ?? '']?.members ?? {};
+      const body: Record<string, unknown> = {};
+      const query = new URLSearchParams();
+      let path = op.http.requestUri;
+      for (const [name, value] of Object.entries(request)) {
+        const member = members[name];
+        if (member?.location === 'uri') path = path.replace(`{${member.locationName ?? name}}`, encodeURIComponent(String(value)));
+        else if (member?.location === 'querystring') query.set(member.locationName ?? name, String(value));
+        else body[name] = value;
+      }
+      path = path.replace(/\{[^}]+\}/g, `conformance-${service}`);
+      const qs = query.toString();
+      res = await fetch(`${aws.endpoint}${path}${qs ? `?${qs}` : ''}`, { method: op.http.method, headers: { 'content-type': 'application/json' }, body: op.http.method === 'GET' || op.http.method === 'DELETE' ? undefined : JSON.stringify(body) });
     }
     return { status: res.status, type: res.headers.get('x-amzn-errortype'), json: (await res.json()) as Record<string, unknown> };
   }
@@ -134,6 +138,27 @@ describe('sandbox stand-ins conform to the AWS API models (python3-botocore)', (
     });
   }
 
+  // Every constraint the model states, at any depth: what AWS's request validation refuses
+  // ("1 validation error detected: ... failed to satisfy constraint"), the stand-in refuses too.
+  // Security Hub answers InvalidInputException and is made strict in its own suite.
+  for (const [service, operations] of Object.entries(VALID).filter(([service]) => service !== 'securityhub')) {
+    describe(`${service}: every modeled constraint`, () => {
+      const m = model(service);
+      for (const [operation, valid] of Object.entries(operations)) {
+        it(`${operation}: a value outside any length, pattern, range, list size or enum of the model is a ValidationException`, async () => {
+          const cases = constraintCases(m, m.operations[operation]!.input!.shape, valid, [], true);
+          assert.ok(cases.length > 0, `${operation}: the model states no constraint to test`);
+          const accepted: string[] = [];
+          for (const c of cases) {
+            const res = await send(service, m, operation, setPath(valid, c.path, c.value));
+            if (res.status !== 400 || res.type !== 'ValidationException') accepted.push(`${c.path.join('.')} ${c.rule} (${JSON.stringify(c.value).slice(0, 40)}): HTTP ${res.status} ${res.type ?? ''} ${String(res.json.message ?? '').slice(0, 120)}`);
+          }
+          assert.deepEqual(accepted, [], `${operation}: the stand-in did not refuse what AWS refuses:\n  ${accepted.join('\n  ')}`);
+        });
+      }
+    });
+  }
+
   // A suite defined after the per-service suites runs after them (a plain `it` here would run first).
   describe('afterwards', () => {
     it('refused requests changed nothing', () => {
@@ -144,3 +169,67 @@ describe('sandbox stand-ins conform to the AWS API models (python3-botocore)', (
     });
   });
 });
+
+interface ConstraintCase {
+  path: Array<string | number>;
+  value: unknown;
+  rule: string;
+}
+
+/** Strings that break a pattern (tried in order; the first that keeps within the length bounds and misses the pattern). */
+const PATTERN_BREAKERS = (min: number) => [' ', 'x y', '<x>', '\t', '#'.repeat(Math.max(min, 1)), ' '.repeat(Math.max(min, 1)), '\u00e9'.repeat(Math.max(min, 1)), '!'.repeat(Math.max(min, 1))];
+
+function scalarCases(shape: Shape, path: Array<string | number>, isUriLabel: boolean): ConstraintCase[] {
+  const out: ConstraintCase[] = [];
+  if (shape.type === 'string') {
+    if (shape.enum) out.push({ path, value: 'NOT_A_MODELED_VALUE', rule: 'enum' });
+    if (shape.max !== undefined) out.push({ path, value: 'a'.repeat(shape.max + 1), rule: `length > ${shape.max}` });
+    // An empty path label addresses another resource (404), not a short name.
+    if (shape.min !== undefined && shape.min > 0 && !(isUriLabel && shape.min === 1)) out.push({ path, value: 'a'.repeat(shape.min - 1), rule: `length < ${shape.min}` });
+    if (shape.pattern) {
+      const re = compilePattern(shape.pattern);
+      const breaker = re && PATTERN_BREAKERS(shape.min ?? 0).find((c) => [...c].length >= (shape.min ?? 0) && [...c].length <= (shape.max ?? Infinity) && !re.test(c));
+      if (breaker !== undefined && breaker !== null) out.push({ path, value: breaker, rule: `pattern ${shape.pattern}` });
+    }
+  } else if (shape.type === 'integer' || shape.type === 'long') {
+    if (shape.min !== undefined) out.push({ path, value: shape.min - 1, rule: `< ${shape.min}` });
+    if (shape.max !== undefined) out.push({ path, value: shape.max + 1, rule: `> ${shape.max}` });
+  }
+  return out;
+}
+
+/** One case per constraint of every member present in `value`, and of every absent scalar member. */
+function constraintCases(m: Model, shapeName: string, value: Record<string, unknown>, path: Array<string | number>, top: boolean): ConstraintCase[] {
+  const shape = m.shapes[shapeName]!;
+  const out: ConstraintCase[] = [];
+  for (const [name, ref] of Object.entries(shape.members ?? {})) {
+    if (ref.location === 'header' || ref.location === 'headers') continue;
+    const member = m.shapes[ref.shape]!;
+    const present = value[name];
+    const at = [...path, name];
+    if (member.type === 'structure') {
+      if (present && typeof present === 'object') out.push(...constraintCases(m, ref.shape, present as Record<string, unknown>, at, false));
+    } else if (member.type === 'list') {
+      if (!Array.isArray(present)) continue;
+      if (member.min !== undefined && member.min > 0) out.push({ path: at, value: [], rule: `list size < ${member.min}` });
+      if (member.max !== undefined && present.length > 0) out.push({ path: at, value: Array.from({ length: member.max + 1 }, () => present[0]), rule: `list size > ${member.max}` });
+      const item = m.shapes[member.member!.shape]!;
+      if (present.length > 0) {
+        if (item.type === 'structure') out.push(...constraintCases(m, member.member!.shape, present[0] as Record<string, unknown>, [...at, 0], false));
+        else out.push(...scalarCases(item, [...at, 0], false));
+      }
+    } else {
+      out.push(...scalarCases(member, at, top && ref.location === 'uri'));
+    }
+  }
+  return out;
+}
+
+/** A deep copy of `root` with the member at `path` set to `value`. */
+function setPath(root: Record<string, unknown>, path: Array<string | number>, value: unknown): Record<string, unknown> {
+  const copy = structuredClone(root);
+  let node: Record<string | number, unknown> = copy;
+  for (const key of path.slice(0, -1)) node = node[key] as Record<string | number, unknown>;
+  node[path.at(-1)!] = value;
+  return copy;
+}
