@@ -57,9 +57,9 @@ function compareVersions(a: string, b: string): number {
   return 0;
 }
 
-function pythonBotocoreData(): string | undefined {
+function pythonBotocoreData(env: NodeJS.ProcessEnv): string | undefined {
   try {
-    const out = execFileSync('python3', ['-c', 'import botocore, os; print(os.path.dirname(botocore.__file__))'], { timeout: 5_000, stdio: ['ignore', 'pipe', 'ignore'], encoding: 'utf8' });
+    const out = execFileSync('python3', ['-c', 'import botocore, os; print(os.path.dirname(botocore.__file__))'], { timeout: 5_000, stdio: ['ignore', 'pipe', 'ignore'], encoding: 'utf8', env });
     const dir = out.trim().split('\n').at(-1);
     return dir ? join(dir, 'data') : undefined;
   } catch {
@@ -67,8 +67,8 @@ function pythonBotocoreData(): string | undefined {
   }
 }
 
-function pyenvBotocoreData(): string[] {
-  const root = process.env.PYENV_ROOT ?? join(homedir(), '.pyenv');
+function pyenvBotocoreData(env: NodeJS.ProcessEnv): string[] {
+  const root = env.PYENV_ROOT ?? join(env.HOME ?? homedir(), '.pyenv');
   const versions = join(root, 'versions');
   if (!existsSync(versions)) return [];
   const out: string[] = [];
@@ -86,8 +86,9 @@ let sourcesCache: ModelSource[] | undefined;
  * Every botocore `data` directory found, newest botocore first. With `JIT_BOTOCORE_DATA` set, only
  * that one (an error if it does not exist: a wrong setting must not silently fall back).
  */
-export function modelSources(env: NodeJS.ProcessEnv = process.env): ModelSource[] {
-  if (env === process.env && sourcesCache) return sourcesCache;
+export function modelSources(env: NodeJS.ProcessEnv = process.env, debianDir = DEBIAN_BOTOCORE_DATA): ModelSource[] {
+  const cacheable = env === process.env && debianDir === DEBIAN_BOTOCORE_DATA;
+  if (cacheable && sourcesCache) return sourcesCache;
   let sources: ModelSource[];
   const configured = env[MODELS_ENV];
   if (configured) {
@@ -95,20 +96,20 @@ export function modelSources(env: NodeJS.ProcessEnv = process.env): ModelSource[
     sources = [{ dir: configured, version: botocoreVersion(configured), origin: MODELS_ENV }];
   } else {
     const candidates: Array<{ dir: string | undefined; origin: string }> = [
-      { dir: pythonBotocoreData(), origin: 'python3' },
-      ...pyenvBotocoreData().map((dir) => ({ dir, origin: 'pyenv' })),
-      { dir: DEBIAN_BOTOCORE_DATA, origin: 'debian' },
+      { dir: pythonBotocoreData(env), origin: 'python3' },
+      ...pyenvBotocoreData(env).map((dir) => ({ dir, origin: 'pyenv' })),
+      { dir: debianDir, origin: 'debian' },
     ];
     const seen = new Set<string>();
     sources = [];
     for (const c of candidates) {
       if (!c.dir || seen.has(c.dir) || !existsSync(c.dir)) continue;
       seen.add(c.dir);
-      sources.push({ dir: c.dir, version: botocoreVersion(c.dir), origin: c.dir === DEBIAN_BOTOCORE_DATA ? 'debian' : c.origin });
+      sources.push({ dir: c.dir, version: botocoreVersion(c.dir), origin: c.dir === debianDir ? 'debian' : c.origin });
     }
     sources.sort((a, b) => compareVersions(b.version, a.version));
   }
-  if (env === process.env) sourcesCache = sources;
+  if (cacheable) sourcesCache = sources;
   return sources;
 }
 
@@ -163,27 +164,29 @@ function readModel(dataDir: string, service: string): { model: ServiceModel; fil
 
 /**
  * Loads `<service>/<newest API version>/service-2.json(.gz)` from the newest botocore that has the
- * service (or from `dataDir` when given); throws the install hint when no source has it.
+ * service (or from `from`: one data directory, or a list of sources); throws the install hint
+ * when no source has it.
  */
-export function loadServiceModel(service: string, dataDir?: string): LoadedModel {
-  const cacheKey = `${dataDir ?? '*'}|${service}`;
+export function loadServiceModel(service: string, from?: string | readonly ModelSource[]): LoadedModel {
+  const explicit = typeof from === 'string' ? [{ dir: from, version: botocoreVersion(from), origin: 'explicit' }] : from;
+  const cacheKey = `${explicit ? explicit.map((s) => s.dir).join(',') : '*'}|${service}`;
   const hit = cache.get(cacheKey);
   if (hit) return hit;
-  const sources = dataDir ? [{ dir: dataDir, version: botocoreVersion(dataDir), origin: 'explicit' }] : modelSources();
+  const sources = explicit ?? modelSources();
   for (const source of sources) {
     const found = readModel(source.dir, service);
     if (!found) continue;
     const loaded: LoadedModel = Object.assign(found.model, { source: { ...source, file: found.file } });
     cache.set(cacheKey, loaded);
     const line = `botocore ${source.version} (${source.origin}: ${source.dir})`;
-    if (!announced.has(line)) {
+    if (!explicit && !announced.has(line)) {
       announced.add(line);
       // Said plainly in the test output: which models the requests were checked against.
       console.log(`      [AWS API models] ${line}, first used for ${service}`);
     }
     return loaded;
   }
-  const looked = sources.length > 0 ? sources.map((s) => s.dir).join(', ') : `${process.env[MODELS_ENV] ?? ''} python3's botocore, ~/.pyenv, ${DEBIAN_BOTOCORE_DATA}`.trim();
+  const looked = sources.length > 0 ? sources.map((s) => s.dir).join(', ') : `python3's botocore, ~/.pyenv, ${DEBIAN_BOTOCORE_DATA} (none exists)`;
   throw new Error(`${INSTALL_HINT}. No model for ${service} in: ${looked}.`);
 }
 
