@@ -60,7 +60,10 @@ export interface SchedulerOptions {
   random?: () => number;
   region?: string;
   accountId?: string;
-  /** Schedule groups that exist (ResourceNotFoundException for others); any group when omitted. */
+  /**
+   * Schedule groups that exist besides `default` (the stack creates its own). A schedule in any
+   * other group is a ResourceNotFoundException, as AWS answers for a group that was never created.
+   */
   scheduleGroups?: readonly string[];
   /** Delay before retry `attempt` (1-based). Default: exponential from 1 s, capped at 60 s. */
   retryDelayMs?: (attempt: number) => number;
@@ -419,7 +422,8 @@ export class SchedulerStandIn implements RestJsonService {
   private group(groupName: string | undefined): string {
     if (groupName !== undefined) parseInput(z.object({ GroupName: nameSchema }), { GroupName: groupName });
     const g = groupName ?? 'default';
-    if (this.options.scheduleGroups && g !== 'default' && !this.options.scheduleGroups.includes(g)) throw new AwsError('ResourceNotFoundException', `Schedule group ${g} does not exist.`, 404);
+    // Only `default` exists unless created ("Managing schedule groups", Scheduler user guide; CreateSchedule: ResourceNotFoundException).
+    if (g !== 'default' && !(this.options.scheduleGroups ?? []).includes(g)) throw new AwsError('ResourceNotFoundException', `Schedule group ${g} does not exist.`, 404);
     return g;
   }
 
