@@ -134,10 +134,12 @@ export class IdentityStoreStandIn implements JsonRpcService {
       if ('ExternalId' in id) {
         user = [...this.users.values()].find((u) => u.externalIds.some((x) => x.issuer === id.ExternalId.Issuer && x.id === id.ExternalId.Id));
       } else {
-        const path = id.UniqueAttribute.AttributePath.toLowerCase();
+        // "For the unique attribute, the only valid paths are userName and emails.value" (GetUserId,
+        // Identity Store API reference): exactly these spellings are accepted.
+        const path = id.UniqueAttribute.AttributePath;
         const value = id.UniqueAttribute.AttributeValue;
         if (typeof value !== 'string') throw new AwsError('ValidationException', 'AttributeValue must be a string for this attribute path.', 400);
-        if (path === 'username') user = this.userByName(value);
+        if (path === 'userName') user = this.userByName(value);
         else if (path === 'emails.value') user = [...this.users.values()].find((u) => u.email.toLowerCase() === value.toLowerCase());
         else throw new AwsError('ValidationException', `Invalid AttributePath ${id.UniqueAttribute.AttributePath}: use userName or emails.value.`, 400);
       }
@@ -168,7 +170,8 @@ export class IdentityStoreStandIn implements JsonRpcService {
       if ('ExternalId' in id) {
         group = [...this.groups.values()].find((g) => g.externalIds.some((x) => x.issuer === id.ExternalId.Issuer && x.id === id.ExternalId.Id));
       } else {
-        if (id.UniqueAttribute.AttributePath.toLowerCase() !== 'displayname') throw new AwsError('ValidationException', `Invalid AttributePath ${id.UniqueAttribute.AttributePath}: use displayName.`, 400);
+        // "For the unique attribute, the only valid path is displayName" (GetGroupId).
+        if (id.UniqueAttribute.AttributePath !== 'displayName') throw new AwsError('ValidationException', `Invalid AttributePath ${id.UniqueAttribute.AttributePath}: use displayName.`, 400);
         const value = id.UniqueAttribute.AttributeValue;
         group = [...this.groups.values()].find((g) => typeof value === 'string' && g.displayName.toLowerCase() === value.toLowerCase());
       }

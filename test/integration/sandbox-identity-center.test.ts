@@ -435,6 +435,16 @@ describe('sandbox identity store stand-in (real identitystore SDK client)', () =
     await assert.rejects(ids.send(new GetUserIdCommand({ IdentityStoreId: store, AlternateIdentifier: { UniqueAttribute: { AttributePath: 'title', AttributeValue: 'x' } } })), IdentityStoreValidation);
   });
 
+  it('accepts only the documented attribute paths (userName, emails.value; displayName for groups) and one identifier kind', async () => {
+    for (const AttributePath of ['UserName', 'username', 'Emails.Value', 'name.givenName', 'externalId']) {
+      await assert.rejects(ids.send(new GetUserIdCommand({ IdentityStoreId: store, AlternateIdentifier: { UniqueAttribute: { AttributePath, AttributeValue: 'alice@example.com' } } })), IdentityStoreValidation, AttributePath);
+    }
+    await assert.rejects(ids.send(new GetGroupIdCommand({ IdentityStoreId: store, AlternateIdentifier: { UniqueAttribute: { AttributePath: 'DisplayName', AttributeValue: 'AWS-Approvers' } } })), IdentityStoreValidation);
+    const both = { UniqueAttribute: { AttributePath: 'userName', AttributeValue: 'alice@example.com' }, ExternalId: { Issuer: people.externalIdIssuer, Id: person('alice').aadObjectId } };
+    // The SDK sends a union as given; the service refuses two members ("Only one member of this object can be specified").
+    await assert.rejects(ids.send(new GetUserIdCommand({ IdentityStoreId: store, AlternateIdentifier: both as never })), IdentityStoreValidation);
+  });
+
   it('describes users and groups, lists memberships and checks membership', async () => {
     const user = await ids.send(new DescribeUserCommand({ IdentityStoreId: store, UserId: person('frank').identityStoreUserId }));
     assert.equal(user.UserName, 'frank@example.com');
