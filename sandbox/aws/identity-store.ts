@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { type FaultKind, FaultQueue } from './faults';
+import type { CustomerManagedKey } from './identity-center';
 import { AwsError, compact, paginate, parseInput } from './protocol';
 import type { JsonRpcService } from './service';
 
@@ -91,7 +92,11 @@ export class IdentityStoreStandIn implements JsonRpcService {
   private readonly users: Map<string, User>;
   private readonly groups: Map<string, Group>;
 
-  constructor(readonly directory: Directory) {
+  constructor(
+    readonly directory: Directory,
+    /** Set when the Identity Center instance (and so its identity store) uses a customer managed key. */
+    private readonly options: { customerManagedKey?: CustomerManagedKey } = {},
+  ) {
     this.identityStoreId = directory.identityStoreId;
     this.users = new Map(directory.users.map((u) => [u.userId, u]));
     this.groups = new Map(directory.groups.map((g) => [g.groupId, g]));
@@ -122,6 +127,12 @@ export class IdentityStoreStandIn implements JsonRpcService {
   async handle(operation: string, input: unknown): Promise<unknown> {
     const handler = this.operations[operation];
     if (!handler) throw new AwsError('UnknownOperationException', `The sandbox identity store does not implement ${operation}.`, 400);
+    // With a customer managed key, reading the store needs kms:Decrypt (identitystore model:
+    // AccessDeniedException Reason KMS_ACCESS_DENIED, ValidationException Reason KMS_DISABLED).
+    const key = this.options.customerManagedKey;
+    const access = key?.access(operation) ?? 'allowed';
+    if (access === 'denied') throw new AwsError('AccessDeniedException', `${operation} needs kms:Decrypt on ${key!.keyArn}, which was denied.`, 400, { Reason: 'KMS_ACCESS_DENIED' });
+    if (access === 'disabled') throw new AwsError('ValidationException', `The customer managed key ${key!.keyArn} is disabled.`, 400, { Reason: 'KMS_DISABLED' });
     return handler(input);
   }
 
