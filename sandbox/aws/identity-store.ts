@@ -14,7 +14,7 @@ import type { JsonRpcService } from './service';
 const RESOURCE_ID = /^([0-9a-f]{10}-|)[A-Fa-f0-9]{8}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{12}$/;
 const IDENTITY_STORE_ID = /^(d-[0-9a-f]{10}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
 
-const externalIdSchema = z.strictObject({ issuer: z.string().min(1).max(100), id: z.string().min(1).max(256) });
+const externalIdSchema = z.strictObject({ issuer: z.string().min(1).max(256), id: z.string().min(1).max(256) });
 
 /** The directory document: who exists in Identity Center and which groups they are in. */
 export const directorySchema = z.strictObject({
@@ -73,9 +73,12 @@ export function parseDirectory(input: unknown, source = 'directory'): Directory 
 
 const storeId = z.string().min(1).max(36).regex(IDENTITY_STORE_ID, 'Member must satisfy regular expression pattern: d-[0-9a-f]{10}$|^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}');
 const resourceId = z.string().min(1).max(47).regex(RESOURCE_ID, 'Member must satisfy regular expression pattern: ([0-9a-f]{10}-|)[A-Fa-f0-9]{8}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{12}');
+/** ExternalIdIssuer / ExternalIdIdentifier (identitystore model): 1-256 characters matching (unanchored) `[\p{L}\p{M}\p{S}\p{N}\p{P}]+`. */
+const EXTERNAL_ID_CHARS = /[\p{L}\p{M}\p{S}\p{N}\p{P}]+/u;
+const externalIdPart = z.string().min(1).max(256).regex(EXTERNAL_ID_CHARS, 'Member must satisfy regular expression pattern: [\\p{L}\\p{M}\\p{S}\\p{N}\\p{P}]+');
 const alternateIdentifier = z.union([
   z.strictObject({ UniqueAttribute: z.strictObject({ AttributePath: z.string().min(1).max(255), AttributeValue: z.unknown() }) }),
-  z.strictObject({ ExternalId: z.strictObject({ Issuer: z.string().min(1).max(100), Id: z.string().min(1).max(256) }) }),
+  z.strictObject({ ExternalId: z.strictObject({ Issuer: externalIdPart, Id: externalIdPart }) }),
 ]);
 const maxResults = z.number().int().min(1).max(100).optional();
 const nextToken = z.string().min(1).max(65535).optional();

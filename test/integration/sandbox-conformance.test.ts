@@ -32,6 +32,16 @@ const MACHINE = 'arn:aws:states:us-east-1:123456789012:stateMachine:conformance'
 const EXECUTION = 'arn:aws:states:us-east-1:123456789012:execution:conformance:x';
 const assignment = { InstanceArn: DEMO_INSTANCE_ARN, TargetId: '111111111111', TargetType: 'AWS_ACCOUNT', PermissionSetArn: PS, PrincipalType: 'USER', PrincipalId: ALICE };
 const schedule = { ScheduleExpression: 'at(2030-01-01T10:00:00)', FlexibleTimeWindow: { Mode: 'OFF' }, Target: { Arn: 'arn:aws:lambda:us-east-1:123456789012:function:f', RoleArn: 'arn:aws:iam::123456789012:role/r' } };
+/** The schedule the product sends (retry policy, dead-letter queue, input): nested constraints are tested too. */
+const fullSchedule = {
+  ...schedule,
+  ActionAfterCompletion: 'DELETE',
+  State: 'ENABLED',
+  ScheduleExpressionTimezone: 'UTC',
+  ClientToken: 'token-1',
+  Description: 'revokes req-1',
+  Target: { ...schedule.Target, Input: '{"requestId":"req-1"}', RetryPolicy: { MaximumRetryAttempts: 185, MaximumEventAgeInSeconds: 86400 }, DeadLetterConfig: { Arn: 'arn:aws:sqs:us-east-1:123456789012:dlq' } },
+};
 const finding = { SchemaVersion: '2018-10-08', Id: 'f', ProductArn: 'arn:aws:securityhub:us-east-1:123456789012:product/123456789012/default', GeneratorId: 'g', AwsAccountId: '111111111111', CreatedAt: '2030-01-01T00:00:00Z', UpdatedAt: '2030-01-01T00:00:00Z', Title: 't', Description: 'd', Resources: [{ Type: 'Other', Id: 'r' }] };
 
 /** A valid request for every implemented operation (the body; rest operations also name their path). */
@@ -48,6 +58,7 @@ const VALID: Record<string, Record<string, Record<string, unknown>>> = {
   },
   identitystore: {
     GetUserId: { IdentityStoreId: STORE, AlternateIdentifier: { UniqueAttribute: { AttributePath: 'userName', AttributeValue: 'alice@example.com' } } },
+    'GetUserId#externalId': { IdentityStoreId: STORE, AlternateIdentifier: { ExternalId: { Issuer: people.externalIdIssuer, Id: people.people[0]!.aadObjectId } } },
     DescribeUser: { IdentityStoreId: STORE, UserId: ALICE },
     ListUsers: { IdentityStoreId: STORE },
     GetGroupId: { IdentityStoreId: STORE, AlternateIdentifier: { UniqueAttribute: { AttributePath: 'displayName', AttributeValue: 'Engineers' } } },
@@ -67,6 +78,8 @@ const VALID: Record<string, Record<string, Record<string, unknown>>> = {
   scheduler: {
     CreateSchedule: schedule,
     UpdateSchedule: schedule,
+    'CreateSchedule#product': fullSchedule,
+    'UpdateSchedule#product': fullSchedule,
     DeleteSchedule: { Name: 'conformance-missing', GroupName: 'default', ClientToken: 'token-1' },
     GetSchedule: { Name: 'conformance-missing', GroupName: 'default' },
   },
@@ -114,9 +127,10 @@ describe('sandbox stand-ins conform to the AWS API models (botocore)', () => {
   for (const [service, operations] of Object.entries(VALID)) {
     describe(service, () => {
       const m = model(service);
-      for (const [operation, valid] of Object.entries(operations)) {
+      for (const [key, valid] of Object.entries(operations)) {
+        const operation = key.split('#')[0]!;
         const inputShape = m.shapes[m.operations[operation]?.input?.shape ?? '']!;
-        it(`${operation}: exists in the model; every required member and top-level enum is enforced`, async () => {
+        it(`${key}: exists in the model; every required member and top-level enum is enforced`, async () => {
           assert.ok(m.operations[operation], `${operation} is not a ${service} operation`);
           const bodyMembers = Object.entries(inputShape.members ?? {}).filter(([, member]) => !member.location);
           for (const [name] of bodyMembers.filter(([name]) => inputShape.required?.includes(name))) {
@@ -144,8 +158,9 @@ describe('sandbox stand-ins conform to the AWS API models (botocore)', () => {
   for (const [service, operations] of Object.entries(VALID).filter(([service]) => service !== 'securityhub')) {
     describe(`${service}: every modeled constraint`, () => {
       const m = model(service);
-      for (const [operation, valid] of Object.entries(operations)) {
-        it(`${operation}: a value outside any length, pattern, range, list size or enum of the model is a ValidationException`, async () => {
+      for (const [key, valid] of Object.entries(operations)) {
+        const operation = key.split('#')[0]!;
+        it(`${key}: a value outside any length, pattern, range, list size or enum of the model is a ValidationException`, async () => {
           const cases = constraintCases(m, m.operations[operation]!.input!.shape, valid, [], true);
           assert.ok(cases.length > 0, `${operation}: the model states no constraint to test`);
           const accepted: string[] = [];
