@@ -99,7 +99,8 @@ const scheduleInputSchema = z.object({
   Target: z
     .object({
       Arn: z.string().min(1).max(1600),
-      RoleArn: z.string().min(1).max(1600).regex(/^arn:aws(-[a-z]+)?:iam::\d{12}:role\/(service-role\/){0,1}[a-zA-Z0-9+=,.@\-_]+$/, 'Member must satisfy regular expression pattern: ^arn:aws(-[a-z]+)?:iam::\\d{12}:role\\/(service-role\\/){0,1}[a-zA-Z0-9\\+=,\\.@\\-_]+$'),
+      // The 2026 model allows role paths (`role/path/name`); the 2022 one allowed only `service-role/`.
+      RoleArn: z.string().min(1).max(1600).regex(/^arn:aws(-[a-z]+)?:iam::\d{12}:role\/[\w+=,.@/-]+$/, 'Member must satisfy regular expression pattern: ^arn:aws(-[a-z]+)?:iam::\\d{12}:role\\/[\\w+=,.@\\/-]+$'),
       Input: z.string().min(1).optional(),
       RetryPolicy: z.object({ MaximumEventAgeInSeconds: z.number().int().min(60).max(86400).optional(), MaximumRetryAttempts: z.number().int().min(0).max(185).optional() }).optional(),
       DeadLetterConfig: z.object({ Arn: z.string().min(1).max(1600).regex(/^arn:aws(-[a-z]+)?:sqs:[a-z0-9-]+:\d{12}:[a-zA-Z0-9\-_]+$/, 'Member must satisfy regular expression pattern: ^arn:aws(-[a-z]+)?:sqs:[a-z0-9\\-]+:\\d{12}:[a-zA-Z0-9\\-_]+$').optional() }).optional(),

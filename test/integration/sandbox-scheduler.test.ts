@@ -205,6 +205,14 @@ describe('sandbox Scheduler stand-in (real scheduler SDK client)', () => {
     assert.equal(aws.scheduler.list().length, 1, 'the refused delete changed nothing');
   });
 
+  it('accepts what AWS accepts: a role with a path, a description of 512 characters', async () => {
+    await start();
+    const withPath = schedule('req-013', clock.now() + 60_000, { Description: 'd'.repeat(512) });
+    withPath.Target = { ...withPath.Target!, RoleArn: 'arn:aws:iam::123456789012:role/jit/access/scheduler' };
+    await client.send(new CreateScheduleCommand(withPath));
+    assert.equal(aws.scheduler.list().length, 1);
+  });
+
   it('interprets at() in ScheduleExpressionTimezone', () => {
     assert.equal(new Date(parseAtExpression('at(2030-01-01T10:00:00)', 'Europe/Berlin')).toISOString(), '2030-01-01T09:00:00.000Z');
     assert.equal(new Date(parseAtExpression('at(2030-07-01T10:00:00)', 'Europe/Berlin')).toISOString(), '2030-07-01T08:00:00.000Z');
