@@ -199,7 +199,7 @@ describe('sandbox Scheduler stand-in (real scheduler SDK client)', () => {
   it('refuses a KMS key that is not a key or alias ARN, a bad ClientToken on delete, and a group name outside the pattern', async () => {
     await start();
     await assert.rejects(client.send(new CreateScheduleCommand(schedule('req-012', clock.now() + 60_000, { KmsKeyArn: 'alias/jit' }))), ValidationException);
-    await client.send(new CreateScheduleCommand(schedule('req-012', clock.now() + 60_000, { KmsKeyArn: 'arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab' })));
+    await client.send(new CreateScheduleCommand(schedule('req-012', clock.now() + 60_000, { KmsKeyArn: 'arn:aws:kms:us-east-1:123456789012:key/00000000-0000-4000-8000-000000000001' })));
     await assert.rejects(client.send(new DeleteScheduleCommand({ Name: 'req-012', GroupName: GROUP, ClientToken: 'has space' })), ValidationException);
     await assert.rejects(client.send(new GetScheduleCommand({ Name: 'req-012', GroupName: 'bad group' })), ValidationException);
     assert.equal(aws.scheduler.list().length, 1, 'the refused delete changed nothing');
