@@ -4,7 +4,9 @@
  *   - a request missing any member the model marks required, or carrying a value outside a
  *     top-level enum, is refused with the service's validation error and changes nothing;
  *   - a value outside any length, pattern, number range, list size or enum the model states, at
- *     any depth, is a ValidationException (HTTP 400), as AWS's request validation answers.
+ *     any depth, is a ValidationException (HTTP 400), as AWS's request validation answers;
+ *   - and the other way round, a value at a length or range boundary the model allows is not
+ *     refused as invalid (a stand-in stricter than AWS would refuse what the product may send).
  * The models are what AWS validates against, so the stand-ins refuse what AWS would.
  */
 import { strict as assert } from 'node:assert';
@@ -183,6 +185,34 @@ describe('sandbox stand-ins conform to the AWS API models (botocore)', () => {
       assert.deepEqual(aws.stepFunctions.listExecutions(), []);
     });
   });
+
+  // Runs after `afterwards`: accepted requests here do change state.
+  // The other direction: a value at a boundary the model allows is not a validation error (the
+  // stand-in may still refuse it for what it means, e.g. an unknown id, with another error).
+  // Members whose content the service parses are left out, with the reason.
+  const PARSED: Record<string, string> = {
+    ScheduleExpression: 'an at() expression',
+    ScheduleExpressionTimezone: 'an IANA time zone',
+    MaximumWindowInMinutes: 'only with FlexibleTimeWindow FLEXIBLE',
+    AttributePath: 'only the documented attribute paths',
+  };
+  for (const [service, operations] of Object.entries(VALID).filter(([service]) => service !== 'securityhub')) {
+    describe(`${service}: no stricter than the model`, () => {
+      const m = model(service);
+      for (const [key, valid] of Object.entries(operations)) {
+        const operation = key.split('#')[0]!;
+        it(`${key}: a value at a length or range boundary the model allows is not a ValidationException`, async () => {
+          const cases = boundaryCases(m, m.operations[operation]!.input!.shape, valid, [], true).filter((c) => !PARSED[String(c.path.at(-1))]);
+          const refused: string[] = [];
+          for (const c of cases) {
+            const res = await send(service, m, operation, setPath(valid, c.path, c.value));
+            if (res.type === 'ValidationException') refused.push(`${c.path.join('.')} ${c.rule}: ${String(res.json.message ?? '').slice(0, 140)}`);
+          }
+          assert.deepEqual(refused, [], `${key}: the stand-in refused what AWS accepts:\n  ${refused.join('\n  ')}`);
+        });
+      }
+    });
+  }
 });
 
 interface ConstraintCase {
@@ -247,4 +277,32 @@ function setPath(root: Record<string, unknown>, path: Array<string | number>, va
   for (const key of path.slice(0, -1)) node = node[key] as Record<string | number, unknown>;
   node[path.at(-1)!] = value;
   return copy;
+}
+
+/** Values at the edges the model allows: strings of exactly min and max length (when `a`s fit the pattern), integers at min and max. */
+function boundaryCases(m: Model, shapeName: string, value: Record<string, unknown>, path: Array<string | number>, top: boolean): ConstraintCase[] {
+  const shape = m.shapes[shapeName]!;
+  const out: ConstraintCase[] = [];
+  for (const [name, ref] of Object.entries(shape.members ?? {})) {
+    if (ref.location === 'header' || ref.location === 'headers') continue;
+    const member = m.shapes[ref.shape]!;
+    const present = value[name];
+    const at = [...path, name];
+    if (member.type === 'structure') {
+      if (present && typeof present === 'object') out.push(...boundaryCases(m, ref.shape, present as Record<string, unknown>, at, false));
+    } else if (member.type === 'string' && !member.enum && present !== undefined) {
+      const re = member.pattern ? compilePattern(member.pattern) : undefined;
+      const lengths = [member.min, member.max].filter((n): n is number => n !== undefined && n > 0 && n <= 300_000);
+      // A path label longer than a URL segment is a transport matter, not the model's.
+      for (const n of lengths) {
+        if (top && ref.location === 'uri' && n > 200) continue;
+        const v = 'a'.repeat(n);
+        if (re === null || (re && !re.test(v))) continue;
+        out.push({ path: at, value: v, rule: `length ${n}` });
+      }
+    } else if ((member.type === 'integer' || member.type === 'long') && present !== undefined) {
+      for (const n of [member.min, member.max]) if (n !== undefined) out.push({ path: at, value: n, rule: `= ${n}` });
+    }
+  }
+  return out;
 }
