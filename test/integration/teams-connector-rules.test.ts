@@ -45,23 +45,23 @@ describe('Teams connector stand-in: the rules Teams enforces', () => {
     });
 
     it('8 in 2 seconds: pacing at 7 per rolling second is not enough', async () => {
-      for (let i = 0; i < 7; i++) assert.equal((await post('c')).status, 201);
+      for (let i = 0; i < 7; i++) assert.equal((await post('a:c')).status, 201);
       now += 1000;
-      assert.equal((await post('c')).status, 201, 'the 8th, a second later');
-      const ninth = await post('c');
+      assert.equal((await post('a:c')).status, 201, 'the 8th, a second later');
+      const ninth = await post('a:c');
       assert.equal(ninth.status, 429, 'a 9th within 2 s');
       assert.equal(ninth.retryAfter, '1');
       now += 1000;
-      assert.equal((await post('c')).status, 201, 'the first 7 left the 2 s window');
+      assert.equal((await post('a:c')).status, 201, 'the first 7 left the 2 s window');
     });
 
     it('60 in 30 seconds', async () => {
       // One every 250 ms keeps within 7/1 s and 8/2 s; the 61st inside 30 s is refused.
       for (let i = 0; i < 60; i++) {
-        assert.equal((await post('c')).status, 201, `message ${i + 1}`);
+        assert.equal((await post('a:c')).status, 201, `message ${i + 1}`);
         now += 250;
       }
-      const refused = await post('c');
+      const refused = await post('a:c');
       assert.equal(refused.status, 429);
       assert.ok(Number(refused.retryAfter) >= 1 && Number(refused.retryAfter) <= 15, `Retry-After ${refused.retryAfter}`);
     });
@@ -77,7 +77,7 @@ describe('Teams connector stand-in: the rules Teams enforces', () => {
       const hourly = new ConnectorRecorder({ now: () => now, rateLimits: { send: [{ seconds: 3600, max: 5 }], members: [] } });
       await hourly.start();
       try {
-        const one = () => fetch(`${hourly.url}v3/conversations/h/activities`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"type":"message","text":"x"}' });
+        const one = () => fetch(`${hourly.url}v3/conversations/a:h/activities`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"type":"message","text":"x"}' });
         for (let i = 0; i < 5; i++) {
           assert.equal((await one()).status, 201);
           now += 600_000;
@@ -93,10 +93,10 @@ describe('Teams connector stand-in: the rules Teams enforces', () => {
     });
 
     it('updates count against the same budget; member lookups have their own (14 per second)', async () => {
-      const first = await post('c');
-      for (let i = 0; i < 6; i++) assert.equal((await put('c', first.json.id!)).status, 200);
-      assert.equal((await put('c', first.json.id!)).status, 429);
-      const member = () => fetch(`${connector.url}v3/conversations/c/members/29:x`).then((r) => r.status);
+      const first = await post('a:c');
+      for (let i = 0; i < 6; i++) assert.equal((await put('a:c', first.json.id!)).status, 200);
+      assert.equal((await put('a:c', first.json.id!)).status, 429);
+      const member = () => fetch(`${connector.url}v3/conversations/a:c/members/29:x`).then((r) => r.status);
       for (let i = 0; i < 14; i++) assert.equal(await member(), 404, 'not a member, but answered');
       assert.equal(await member(), 429);
     });
@@ -105,27 +105,42 @@ describe('Teams connector stand-in: the rules Teams enforces', () => {
   describe('message size ("Format your bot messages": 413 MessageSizeTooBig)', () => {
     it('refuses a message above 80 KB of UTF-16, accepts one below, and counts UTF-16 like Teams', async () => {
       const base = JSON.stringify({ type: 'message', text: '' }).length;
-      assert.equal((await post('c', { type: 'message', text: 'a'.repeat(40_960 - base) })).status, 201, 'exactly 80 KB');
-      const big = await post('c', { type: 'message', text: 'a'.repeat(40_961 - base) });
+      assert.equal((await post('a:c', { type: 'message', text: 'a'.repeat(40_960 - base) })).status, 201, 'exactly 80 KB');
+      const big = await post('a:c', { type: 'message', text: 'a'.repeat(40_961 - base) });
       assert.equal(big.status, 413);
       assert.equal(big.json.error?.code, 'MessageSizeTooBig');
       // 30,000 ASCII characters: 30 KB of UTF-8 but 60 KB of UTF-16 (fits); a card of 45,000 does not.
-      assert.equal((await post('c', withCard(card({ body: [{ type: 'TextBlock', text: 'x'.repeat(30_000) }] })))).status, 201);
+      assert.equal((await post('a:c', withCard(card({ body: [{ type: 'TextBlock', text: 'x'.repeat(30_000) }] })))).status, 201);
       now += 5000;
-      assert.equal((await post('c', withCard(card({ body: [{ type: 'TextBlock', text: 'x'.repeat(45_000) }] })))).status, 413);
+      assert.equal((await post('a:c', withCard(card({ body: [{ type: 'TextBlock', text: 'x'.repeat(45_000) }] })))).status, 413);
     });
   });
 
   describe('updates name a posted message', () => {
     it('404 for an activity never posted, or posted in another conversation; 200 for one posted here', async () => {
-      const posted = await post('c1');
-      assert.equal((await put('c1', 'never-posted')).status, 404);
-      assert.equal((await put('c2', posted.json.id!)).json.error?.code, 'ActivityNotFoundInConversation');
-      assert.equal((await put('c1', posted.json.id!)).status, 200);
+      const posted = await post('a:c1');
+      assert.equal((await put('a:c1', 'never-posted')).status, 404);
+      assert.equal((await put('a:c2', posted.json.id!)).json.error?.code, 'ActivityNotFoundInConversation');
+      assert.equal((await put('a:c1', posted.json.id!)).status, 200);
       // A channel thread's first message can be updated in the thread's conversation.
       const res = await fetch(`${connector.url}v3/conversations`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ isGroup: true, channelData: { channel: { id: '19:oncall@thread.tacv2' } }, activity: { type: 'message', text: 'thread' } }) });
       const thread = (await res.json()) as { id: string; activityId: string };
       assert.equal((await put(thread.id, thread.activityId)).status, 200);
+    });
+  });
+
+  describe('conversation ids have Teams\' forms', () => {
+    it('a Graph team GUID or an object id names no conversation (404 ConversationNotFound); Teams ids do', async () => {
+      connector.addMember({ id: '29:carol', aadObjectId: GUID, name: 'Carol Chen', userPrincipalName: 'carol@example.com', email: 'carol@example.com' });
+      const member = (team: string) => fetch(`${connector.url}v3/conversations/${encodeURIComponent(team)}/members/${encodeURIComponent(GUID)}`);
+      const byGuid = await member('00000000-0000-4000-8000-0000000000ff');
+      assert.equal(byGuid.status, 404);
+      assert.equal(((await byGuid.json()) as { error: { code: string } }).error.code, 'ConversationNotFound');
+      assert.equal((await member('19:team@thread.tacv2')).status, 200);
+      assert.equal((await post('not-a-conversation')).status, 404);
+      for (const id of ['19:oncall@thread.tacv2', '19:chat@thread.v2', 'a:1personal', '19:old@thread.skype;messageid=1234']) assert.equal((await post(id)).status, 201, id);
+      const thread = await fetch(`${connector.url}v3/conversations`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ isGroup: true, channelData: { channel: { id: '00000000-0000-4000-8000-0000000000ff' } }, activity: { type: 'message', text: 'x' } }) });
+      assert.equal(thread.status, 404, 'a channel thread needs a channel id');
     });
   });
 
@@ -145,7 +160,7 @@ describe('Teams connector stand-in: the rules Teams enforces', () => {
     for (const [name, content, why] of refused) {
       it(`refuses ${name}`, async () => {
         assert.match(cardViolation(content) ?? '', why);
-        const res = await post('c', withCard(content));
+        const res = await post('a:c', withCard(content));
         assert.equal(res.status, 400);
         assert.equal(res.json.error?.code, 'BadArgument');
         assert.equal(connector.cards().length, 0, 'nothing was delivered');
@@ -160,7 +175,7 @@ describe('Teams connector stand-in: the rules Teams enforces', () => {
       ];
       for (const c of good) {
         assert.equal(cardViolation(c), undefined);
-        assert.equal((await post(`c-${good.indexOf(c)}`, withCard(c))).status, 201);
+        assert.equal((await post(`a:c-${good.indexOf(c)}`, withCard(c))).status, 201);
       }
       assert.equal(connector.cards().length, 3);
     });

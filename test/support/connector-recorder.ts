@@ -18,6 +18,8 @@
  *     conversation the same per channel; get members 14/1 s, 16/2 s, 120/30 s, 3600/3600 s ->
  *     429 with Retry-After;
  *   - an update must name an activity that was posted in that conversation -> 404 otherwise;
+ *   - conversation and channel ids must have Teams' forms (`19:…@thread.tacv2`, `a:…`): a Graph
+ *     team GUID names no conversation -> 404 `ConversationNotFound`;
  *   - Adaptive Cards: `type: AdaptiveCard` and a `version` of at most 1.5 ("Cards reference":
  *     Teams supports Adaptive Cards up to v1.5); `refresh.action` an Action.Execute with a verb
  *     and `refresh.userIds` at most 60 user MRIs ("Universal Actions: User Specific Views":
@@ -95,6 +97,14 @@ export interface ConnectorRecorderOptions {
   rateLimits?: { send: readonly RateWindow[]; members: readonly RateWindow[] } | false;
   maxMessageUtf16Bytes?: number;
 }
+
+/**
+ * Teams conversation ids: a channel or its thread `19:…@thread.tacv2` (older teams
+ * `@thread.skype`, with `;messageid=N` for a thread), a group chat `19:…@thread.v2`, a personal
+ * chat `a:…`. A Graph team or group GUID, or an Entra object id, is not one.
+ */
+export const TEAMS_CONVERSATION_ID = /^(19:[^\s@]+@thread\.(tacv2|skype|v2)(;messageid=\d+)?|a:\S+)$/;
+export const TEAMS_CHANNEL_ID = /^19:[^\s@]+@thread\.(tacv2|skype)$/;
 
 /** Why Teams would refuse a card, or undefined when it is acceptable. */
 export function cardViolation(card: unknown): string | undefined {
@@ -273,9 +283,17 @@ export class ConnectorRecorder {
       record(req, answer.status, { conversationId: req.path.split('/')[3] ? decodeURIComponent(req.path.split('/')[3]!) : undefined });
       res.status(answer.status).set(answer.headers ?? {}).json(answer.body ?? { error: { code: 'Scripted', message: `scripted ${answer.status}` } });
     });
+    // A conversation id that is not one of Teams' forms names no conversation.
+    app.use('/v3/conversations/:id', (req, res, next) => {
+      const id = req.params.id as string;
+      if (TEAMS_CONVERSATION_ID.test(id)) return next();
+      refuse(req, res, 404, 'ConversationNotFound', `${id} is not a Teams conversation id (19:…@thread.tacv2, 19:…@thread.v2, a:…).`, { conversationId: id });
+    });
     app.post('/v3/conversations', (req, res) => {
       const body = req.body as { channelData?: { channel?: { id?: string } }; activity?: Record<string, unknown> } | undefined;
-      const channel = body?.channelData?.channel?.id ?? 'a:new-chat';
+      const requested = body?.channelData?.channel?.id;
+      if (requested !== undefined && !TEAMS_CHANNEL_ID.test(requested)) return void refuse(req, res, 404, 'ConversationNotFound', `${requested} is not a Teams channel id (19:…@thread.tacv2).`);
+      const channel = requested ?? 'a:new-chat';
       if (refused(req, res, body?.activity, `create:${channel}`, {})) return;
       const id = String(this.seq++);
       const conversationId = `${channel};messageid=${id}`;
