@@ -7,7 +7,7 @@ import { strict as assert } from 'node:assert';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { INSTALL_HINT, loadServiceModel, MODELS_ENV, modelSources } from '../support/botocore-model';
+import { compilePattern, INSTALL_HINT, loadServiceModel, MODELS_ENV, modelSources } from '../support/botocore-model';
 
 /** A fake botocore install: `<root>/botocore/__init__.py` with a version, and one sso-admin model. */
 function fakeBotocore(root: string, version: string, marker: string): string {
@@ -71,6 +71,14 @@ describe('contract: which AWS API models are used', () => {
       () => loadServiceModel('sso-admin', sources),
       (e: Error) => e.message.startsWith(INSTALL_HINT) && /apt-get install -y python3-botocore/.test(e.message) && /pip install botocore/.test(e.message) && /JIT_BOTOCORE_DATA/.test(e.message),
     );
+  });
+
+  it('every pattern of the models the product calls compiles to a JavaScript RegExp (none is skipped silently)', () => {
+    const skipped: string[] = [];
+    for (const service of ['sso-admin', 'identitystore', 'scheduler', 'stepfunctions', 'securityhub', 'dynamodb', 'events', 'secretsmanager']) {
+      for (const [name, shape] of Object.entries(loadServiceModel(service).shapes)) if (shape.pattern && compilePattern(shape.pattern) === null) skipped.push(`${service} ${name}: ${shape.pattern}`);
+    }
+    assert.deepEqual(skipped, []);
   });
 
   it('on this machine, the models in use are named (the newest botocore found)', () => {
