@@ -163,7 +163,9 @@ describe('sandbox stand-ins conform to the AWS API models (botocore)', () => {
       for (const [key, valid] of Object.entries(operations)) {
         const operation = key.split('#')[0]!;
         it(`${key}: a value outside any length, pattern, range, list size or enum of the model is a ValidationException`, async () => {
-          const cases = constraintCases(m, m.operations[operation]!.input!.shape, valid, [], true);
+          const all = constraintCases(m, m.operations[operation]!.input!.shape, valid, [], true);
+          const cases = all.filter((c) => !RAISED_SINCE.some((r) => r.service === service && String(c.path.at(-1)) === r.member && c.rule === r.oldRule));
+          if (cases.length < all.length) console.log(`      (older model: ${all.length - cases.length} limit(s) AWS has raised since are not required of the stand-in)`);
           assert.ok(cases.length > 0, `${operation}: the model states no constraint to test`);
           const accepted: string[] = [];
           for (const c of cases) {
@@ -214,6 +216,15 @@ describe('sandbox stand-ins conform to the AWS API models (botocore)', () => {
     });
   }
 });
+
+/**
+ * Limits AWS raised after Debian's 2022 models (botocore 1.29): the stand-ins follow the service
+ * as it is now (2026 models), so with an older model these stricter old limits are not required.
+ */
+const RAISED_SINCE: Array<{ service: string; member: string; oldRule: string; now: string }> = [
+  { service: 'stepfunctions', member: 'taskToken', oldRule: 'length > 1024', now: 'task tokens up to 2048 characters' },
+  { service: 'identitystore', member: 'Issuer', oldRule: 'length > 100', now: 'ExternalId issuers up to 256 characters' },
+];
 
 interface ConstraintCase {
   path: Array<string | number>;
