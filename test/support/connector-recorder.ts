@@ -193,6 +193,7 @@ export class ConnectorRecorder {
    * counted) when it fits now.
    */
   private take(key: string, windows: readonly RateWindow[]): number {
+    if (windows.length === 0) return 0;
     const now = this.now();
     const longest = Math.max(...windows.map((w) => w.seconds)) * 1000;
     const times = (this.operations.get(key) ?? []).filter((t) => t > now - longest);
