@@ -7,7 +7,10 @@
  * here depends on wall-clock speed.
  */
 import { strict as assert } from 'node:assert';
-import { cardViolation, ConnectorRecorder, TEAMS_MEMBER_LIMITS, TEAMS_SEND_LIMITS } from '../support/connector-recorder';
+import { mentionText } from '../../bot/notifications';
+import { approvalCard, findingsCard } from '../../cards/render';
+import type { AccessRequest } from '../../core/model';
+import { cardViolation, ConnectorRecorder, TEAMS_MEMBER_LIMITS, TEAMS_MESSAGE_MAX_UTF16_BYTES, TEAMS_SEND_LIMITS, utf16Bytes } from '../support/connector-recorder';
 
 const card = (extra: Record<string, unknown> = {}) => ({ type: 'AdaptiveCard', version: '1.5', body: [{ type: 'TextBlock', text: 'hello' }], ...extra });
 const withCard = (content: unknown) => ({ type: 'message', attachments: [{ contentType: 'application/vnd.microsoft.card.adaptive', content }] });
@@ -178,6 +181,38 @@ describe('Teams connector stand-in: the rules Teams enforces', () => {
         assert.equal((await post(`a:c-${good.indexOf(c)}`, withCard(c))).status, 201);
       }
       assert.equal(connector.cards().length, 3);
+    });
+  });
+
+  describe('the product keeps to these rules at its limits', () => {
+    // ASCII is the worst case for UTF-16 (2 bytes per character against 1 in UTF-8).
+    const a = (n: number) => 'a'.repeat(n);
+    const actor = { userId: 'u', userName: a(256), displayName: a(256) };
+    const ids = Array.from({ length: 60 }, (_, i) => `29:1${'x'.repeat(86)}${i}`);
+
+    it('the approval post with every field at its limit and 60 approvers @mentioned is a valid card within the size limit', () => {
+      const request = {
+        id: 'req-01HZX0000000000000', clientRequestId: 'c', version: 4, state: 'PENDING_APPROVAL', requester: actor, accountId: '111111111111', accountName: a(256),
+        permissionSetName: 'AdministratorAccess', permissionSetArn: 'arn:aws:sso:::permissionSet/ssoins-0000000000000000/ps-0000000000000000', requestedDurationSeconds: 3600,
+        justification: a(500), ticketId: a(64), route: 'approval',
+        terms: { ruleIds: Array.from({ length: 40 }, () => a(64)), maxDurationSeconds: 14_400, defaultDurationSeconds: 3600, maxTotalDurationSeconds: 28_800, approvalsRequired: 2, approverGroups: ['oncall'], ticketRequired: true, ticketPatterns: [], breakGlassAllowed: true, breakGlassMaxDurationSeconds: 3600, approvalTimeoutSeconds: 3600 },
+        policyReason: a(2000),
+        votes: Array.from({ length: 30 }, (_, i) => ({ approver: actor, decision: i % 2 ? 'approve' : 'deny', reason: a(500), at: '2030-05-01T10:06:00.000Z' })),
+        createdAt: '2030-05-01T10:00:00.000Z', updatedAt: '2030-05-01T10:00:00.000Z', approvalDeadline: '2030-05-01T11:00:00.000Z',
+      } as unknown as AccessRequest;
+      // More approvers than Teams allows in refresh.userIds: the card keeps 60.
+      const card = approvalCard(request, { approverUserIds: [...ids, '29:extra-1', '29:extra-2'], viewerIsApprover: false, now: '2030-05-01T10:30:00.000Z' });
+      assert.equal(cardViolation(card), undefined);
+      const approvers = ids.map((teamsUserId, i) => ({ aadObjectId: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`, teamsUserId, name: `${'N'.repeat(60)}${i}` }));
+      const activity = { type: 'message', attachments: [{ contentType: 'application/vnd.microsoft.card.adaptive', content: card }], ...mentionText(`Access request from ${a(256)} for AdministratorAccess on ${a(256)}. Approvers:`, approvers) };
+      assert.ok(utf16Bytes(activity) <= TEAMS_MESSAGE_MAX_UTF16_BYTES, `${utf16Bytes(activity)} bytes of UTF-16`);
+    });
+
+    it('a findings card at its ceiling is a valid card within the size limit', () => {
+      const findings = Array.from({ length: 100 }, (_, i) => ({ id: `f${i}`, severity: 'HIGH' as const, title: a(1000), resourceId: a(1000), accountId: '111111111111', productName: a(500), updatedAt: '2030-05-01T10:00:00.000Z', link: `https://example.com/${a(1500)}` }));
+      const card = findingsCard(findings, { now: '2030-05-01T10:30:00.000Z', maxItems: 1000 });
+      assert.equal(cardViolation(card), undefined);
+      assert.ok(utf16Bytes({ type: 'message', attachments: [{ contentType: 'application/vnd.microsoft.card.adaptive', content: card }] }) <= TEAMS_MESSAGE_MAX_UTF16_BYTES);
     });
   });
 });
