@@ -81,7 +81,7 @@ export async function runRevoke(count: number, firesPerSecond: number): Promise<
   }));
   // The grants are made three hours ago (fake clock), for 30 minutes: all have ended by now.
   const w = memoryWorld({ policy: benchPolicy(), users, clock: new FakeClock(Date.now() - 3 * 3600_000) });
-  const aws = await startAwsStandIns({ port: 0, dataDir: false, identityCenter: { principalExists: () => true }, log: () => undefined });
+  const aws = await startAwsStandIns({ port: 0, dataDir: false, identityCenter: { principalExists: () => true }, scheduler: { scheduleGroups: [GROUP] }, log: () => undefined });
   const ids: string[] = [];
   for (let i = 0; i < count; i++) {
     const u = users[i]!;

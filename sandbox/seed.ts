@@ -55,7 +55,8 @@ const demoPeopleSchema = z.strictObject({
         surname: z.string().min(1).max(256),
         upn: z.string().email().endsWith('@example.com'),
         aadObjectId: z.string().regex(uuid),
-        teamsUserId: z.string().min(1),
+        /** What Teams puts in `activity.from.id` for a user: a `29:` id (the connector stand-ins refuse other forms in refresh.userIds). */
+        teamsUserId: z.string().regex(/^29:\S+$/, 'must be a Teams user id (29:...), as Teams sends in activity.from.id'),
         identityStoreUserId: z.string(),
         groups: z.array(z.string()).min(1),
       }),

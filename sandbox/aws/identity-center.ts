@@ -22,8 +22,9 @@ import { AwsError, compact, epochSeconds, paginate, parseInput } from './protoco
 import { TokenBucket } from './rate-limit';
 import type { JsonRpcService } from './service';
 
-export const INSTANCE_ARN_PATTERN = /^arn:(aws|aws-us-gov|aws-cn|aws-iso|aws-iso-b):sso:::instance\/(sso)?ins-[a-zA-Z0-9-.]{16}$/;
-export const PERMISSION_SET_ARN_PATTERN = /^arn:(aws|aws-us-gov|aws-cn|aws-iso|aws-iso-b):sso:::permissionSet\/(sso)?ins-[a-zA-Z0-9-.]{16}\/ps-[a-zA-Z0-9-./]{16}$/;
+/** The sso-admin model's patterns (any `aws-…` partition). */
+export const INSTANCE_ARN_PATTERN = /^arn:aws(-[a-z]{1,5}){0,3}:sso:::instance\/(sso)?ins-[a-zA-Z0-9-.]{16}$/;
+export const PERMISSION_SET_ARN_PATTERN = /^arn:aws(-[a-z]{1,5}){0,3}:sso:::permissionSet\/(sso)?ins-[a-zA-Z0-9-.]{16}\/ps-[a-zA-Z0-9-./]{16}$/;
 const PRINCIPAL_ID_PATTERN = /^([0-9a-f]{10}-|)[A-Fa-f0-9]{8}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{12}$/;
 const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const ISO_DURATION_PATTERN = /^P(?=\d|T\d)(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)([DW]))?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$/;
@@ -92,14 +93,35 @@ export interface IdentityCenterStats {
   failed: { create: number; delete: number };
 }
 
+/** What the instance's customer managed KMS key answers when the service uses it for the caller (kms:Decrypt). */
+export type KmsAccess = 'allowed' | 'denied' | 'disabled';
+
+/**
+ * An Identity Center instance encrypted with a customer managed key: the calls that need the key
+ * fail when the key policy or the caller's IAM policy denies kms:Decrypt, or the key is disabled.
+ * The KMS stand-in (or a test) decides the answer per operation.
+ */
+export interface CustomerManagedKey {
+  keyArn: string;
+  access(operation: string): KmsAccess;
+}
+
 export interface IdentityCenterOptions {
   clock?: SandboxClock;
   /** Source of jitter in [0, 1). */
   random?: () => number;
   instanceArn?: string;
   identityStoreId?: string;
-  /** Account owning the instance (ListInstances). */
+  /** Account owning the instance (ListInstances): the organization's management account. */
   ownerAccountId?: string;
+  /**
+   * The account the product calls from. When it is not `ownerAccountId`, the caller is a delegated
+   * administrator, which cannot manage access in the management account ("Delegated
+   * administration", IAM Identity Center user guide): writes targeting it get AccessDeniedException.
+   */
+  callerAccountId?: string;
+  /** Set when the instance is encrypted with a customer managed KMS key. */
+  customerManagedKey?: CustomerManagedKey;
   permissionSets?: readonly PermissionSetSeed[];
   /** Accounts assignments may target; any 12-digit account when omitted. Others end FAILED. */
   accountIds?: readonly string[];
@@ -437,6 +459,19 @@ export class IdentityCenterStandIn implements JsonRpcService {
     return this.options.defaultPageSize ?? 20;
   }
 
+  /**
+   * With a customer managed key, assignment writes need kms:Decrypt on it (IAM Identity Center
+   * user guide, "Customer managed KMS keys"); the errors carry the modeled KMS reasons
+   * (sso-admin model: AccessDeniedExceptionReason, ValidationExceptionReason).
+   */
+  private checkKey(operation: string): void {
+    const key = this.options.customerManagedKey;
+    if (!key) return;
+    const access = key.access(operation);
+    if (access === 'denied') throw new AwsError('AccessDeniedException', `${operation} needs kms:Decrypt on ${key.keyArn}, which was denied.`, 400, { Reason: 'KMS_AccessDeniedException' });
+    if (access === 'disabled') throw new AwsError('ValidationException', `The customer managed key ${key.keyArn} is disabled.`, 400, { Reason: 'KMS_DisabledException' });
+  }
+
   private checkInstance(arn: string): void {
     if (arn !== this.instanceArn) throw new AwsError('ResourceNotFoundException', `Instance ${arn} does not exist.`, 400);
   }
@@ -457,6 +492,12 @@ export class IdentityCenterStandIn implements JsonRpcService {
     const req = parseInput(assignmentWriteInput, input);
     this.checkInstance(req.InstanceArn);
     this.permissionSet(req.PermissionSetArn);
+    const owner = this.options.ownerAccountId;
+    const caller = this.options.callerAccountId;
+    if (owner && caller && caller !== owner && req.TargetId === owner) {
+      throw new AwsError('AccessDeniedException', `A delegated administrator (${caller}) cannot manage access to the management account ${owner}.`, 400);
+    }
+    this.checkKey(operation);
     const target = { accountId: req.TargetId, permissionSetArn: req.PermissionSetArn, principalType: req.PrincipalType, principalId: req.PrincipalId };
     const key = keyOf(target);
     if (this.inFlight.has(key)) {

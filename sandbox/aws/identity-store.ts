@@ -7,13 +7,14 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { type FaultKind, FaultQueue } from './faults';
+import type { CustomerManagedKey } from './identity-center';
 import { AwsError, compact, paginate, parseInput } from './protocol';
 import type { JsonRpcService } from './service';
 
 const RESOURCE_ID = /^([0-9a-f]{10}-|)[A-Fa-f0-9]{8}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{12}$/;
 const IDENTITY_STORE_ID = /^(d-[0-9a-f]{10}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
 
-const externalIdSchema = z.strictObject({ issuer: z.string().min(1).max(100), id: z.string().min(1).max(256) });
+const externalIdSchema = z.strictObject({ issuer: z.string().min(1).max(256), id: z.string().min(1).max(256) });
 
 /** The directory document: who exists in Identity Center and which groups they are in. */
 export const directorySchema = z.strictObject({
@@ -72,9 +73,12 @@ export function parseDirectory(input: unknown, source = 'directory'): Directory 
 
 const storeId = z.string().min(1).max(36).regex(IDENTITY_STORE_ID, 'Member must satisfy regular expression pattern: d-[0-9a-f]{10}$|^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}');
 const resourceId = z.string().min(1).max(47).regex(RESOURCE_ID, 'Member must satisfy regular expression pattern: ([0-9a-f]{10}-|)[A-Fa-f0-9]{8}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{12}');
+/** ExternalIdIssuer / ExternalIdIdentifier (identitystore model): 1-256 characters matching (unanchored) `[\p{L}\p{M}\p{S}\p{N}\p{P}]+`. */
+const EXTERNAL_ID_CHARS = /[\p{L}\p{M}\p{S}\p{N}\p{P}]+/u;
+const externalIdPart = z.string().min(1).max(256).regex(EXTERNAL_ID_CHARS, 'Member must satisfy regular expression pattern: [\\p{L}\\p{M}\\p{S}\\p{N}\\p{P}]+');
 const alternateIdentifier = z.union([
   z.strictObject({ UniqueAttribute: z.strictObject({ AttributePath: z.string().min(1).max(255), AttributeValue: z.unknown() }) }),
-  z.strictObject({ ExternalId: z.strictObject({ Issuer: z.string().min(1).max(100), Id: z.string().min(1).max(256) }) }),
+  z.strictObject({ ExternalId: z.strictObject({ Issuer: externalIdPart, Id: externalIdPart }) }),
 ]);
 const maxResults = z.number().int().min(1).max(100).optional();
 const nextToken = z.string().min(1).max(65535).optional();
@@ -91,7 +95,11 @@ export class IdentityStoreStandIn implements JsonRpcService {
   private readonly users: Map<string, User>;
   private readonly groups: Map<string, Group>;
 
-  constructor(readonly directory: Directory) {
+  constructor(
+    readonly directory: Directory,
+    /** Set when the Identity Center instance (and so its identity store) uses a customer managed key. */
+    private readonly options: { customerManagedKey?: CustomerManagedKey } = {},
+  ) {
     this.identityStoreId = directory.identityStoreId;
     this.users = new Map(directory.users.map((u) => [u.userId, u]));
     this.groups = new Map(directory.groups.map((g) => [g.groupId, g]));
@@ -122,6 +130,12 @@ export class IdentityStoreStandIn implements JsonRpcService {
   async handle(operation: string, input: unknown): Promise<unknown> {
     const handler = this.operations[operation];
     if (!handler) throw new AwsError('UnknownOperationException', `The sandbox identity store does not implement ${operation}.`, 400);
+    // With a customer managed key, reading the store needs kms:Decrypt (identitystore model:
+    // AccessDeniedException Reason KMS_ACCESS_DENIED, ValidationException Reason KMS_DISABLED).
+    const key = this.options.customerManagedKey;
+    const access = key?.access(operation) ?? 'allowed';
+    if (access === 'denied') throw new AwsError('AccessDeniedException', `${operation} needs kms:Decrypt on ${key!.keyArn}, which was denied.`, 400, { Reason: 'KMS_ACCESS_DENIED' });
+    if (access === 'disabled') throw new AwsError('ValidationException', `The customer managed key ${key!.keyArn} is disabled.`, 400, { Reason: 'KMS_DISABLED' });
     return handler(input);
   }
 
@@ -134,10 +148,12 @@ export class IdentityStoreStandIn implements JsonRpcService {
       if ('ExternalId' in id) {
         user = [...this.users.values()].find((u) => u.externalIds.some((x) => x.issuer === id.ExternalId.Issuer && x.id === id.ExternalId.Id));
       } else {
-        const path = id.UniqueAttribute.AttributePath.toLowerCase();
+        // "For the unique attribute, the only valid paths are userName and emails.value" (GetUserId,
+        // Identity Store API reference): exactly these spellings are accepted.
+        const path = id.UniqueAttribute.AttributePath;
         const value = id.UniqueAttribute.AttributeValue;
         if (typeof value !== 'string') throw new AwsError('ValidationException', 'AttributeValue must be a string for this attribute path.', 400);
-        if (path === 'username') user = this.userByName(value);
+        if (path === 'userName') user = this.userByName(value);
         else if (path === 'emails.value') user = [...this.users.values()].find((u) => u.email.toLowerCase() === value.toLowerCase());
         else throw new AwsError('ValidationException', `Invalid AttributePath ${id.UniqueAttribute.AttributePath}: use userName or emails.value.`, 400);
       }
@@ -168,7 +184,8 @@ export class IdentityStoreStandIn implements JsonRpcService {
       if ('ExternalId' in id) {
         group = [...this.groups.values()].find((g) => g.externalIds.some((x) => x.issuer === id.ExternalId.Issuer && x.id === id.ExternalId.Id));
       } else {
-        if (id.UniqueAttribute.AttributePath.toLowerCase() !== 'displayname') throw new AwsError('ValidationException', `Invalid AttributePath ${id.UniqueAttribute.AttributePath}: use displayName.`, 400);
+        // "For the unique attribute, the only valid path is displayName" (GetGroupId).
+        if (id.UniqueAttribute.AttributePath !== 'displayName') throw new AwsError('ValidationException', `Invalid AttributePath ${id.UniqueAttribute.AttributePath}: use displayName.`, 400);
         const value = id.UniqueAttribute.AttributeValue;
         group = [...this.groups.values()].find((g) => typeof value === 'string' && g.displayName.toLowerCase() === value.toLowerCase());
       }

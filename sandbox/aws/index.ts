@@ -34,6 +34,8 @@ export interface AwsStandInsOptions {
   /** Identity store contents; default the demo directory. */
   directory?: Directory;
   identityCenter?: Omit<IdentityCenterOptions, 'clock' | 'random' | 'dataFile' | 'identityStoreId'>;
+  /** The identity store's customer managed key, when the instance uses one (usually the same as identityCenter's). */
+  identityStore?: ConstructorParameters<typeof IdentityStoreStandIn>[1];
   scheduler?: Omit<SchedulerOptions, 'clock' | 'random' | 'dataFile' | 'region' | 'accountId'>;
   securityHub?: Omit<SecurityHubOptions, 'clock' | 'dataFile' | 'region' | 'accountId'>;
   stepFunctions?: Omit<StepFunctionsOptions, 'clock' | 'dataFile' | 'region' | 'accountId'>;
@@ -93,7 +95,7 @@ export async function startAwsStandIns(options: AwsStandInsOptions = {}): Promis
   const dataDir = options.dataDir === false ? undefined : (options.dataDir ?? DEFAULT_DATA_DIR);
   const directory = options.directory ?? demoDirectory();
 
-  const identityStore = new IdentityStoreStandIn(directory);
+  const identityStore = new IdentityStoreStandIn(directory, options.identityStore);
   const identityCenter = new IdentityCenterStandIn({
     instanceArn: DEMO_INSTANCE_ARN,
     permissionSets: DEMO_PERMISSION_SETS,

@@ -60,7 +60,10 @@ export interface SchedulerOptions {
   random?: () => number;
   region?: string;
   accountId?: string;
-  /** Schedule groups that exist (ResourceNotFoundException for others); any group when omitted. */
+  /**
+   * Schedule groups that exist besides `default` (the stack creates its own). A schedule in any
+   * other group is a ResourceNotFoundException, as AWS answers for a group that was never created.
+   */
   scheduleGroups?: readonly string[];
   /** Delay before retry `attempt` (1-based). Default: exponential from 1 s, capped at 60 s. */
   retryDelayMs?: (attempt: number) => number;
@@ -69,16 +72,26 @@ export interface SchedulerOptions {
   log?: (message: string) => void;
 }
 
+/**
+ * Constraints below are the Scheduler API model's (botocore `scheduler/2021-06-30/service-2.json`,
+ * and the EventBridge Scheduler API Reference, CreateSchedule / Target / RetryPolicy pages):
+ * Name and GroupName `^[0-9a-zA-Z-_.]+$` 1-64, ClientToken `^[a-zA-Z0-9-_]+$` 1-64, Description
+ * <= 512, FlexibleTimeWindow required (MaximumWindowInMinutes 1-1440, only with FLEXIBLE),
+ * RetryPolicy MaximumRetryAttempts 0-185 and MaximumEventAgeInSeconds 60-86400, DeadLetterConfig
+ * an SQS queue ARN, RoleArn an IAM role ARN.
+ */
 const NAME = /^[0-9a-zA-Z-_.]+$/;
+const clientTokenSchema = z.string().min(1).max(64).regex(/^[a-zA-Z0-9-_]+$/, 'Member must satisfy regular expression pattern: ^[a-zA-Z0-9-_]+$');
 const nameSchema = z.string().min(1).max(64).regex(NAME, 'Member must satisfy regular expression pattern: ^[0-9a-zA-Z-_.]+$');
 const scheduleInputSchema = z.object({
-  ClientToken: z.string().min(1).max(64).regex(/^[a-zA-Z0-9-_]+$/).optional(),
+  ClientToken: clientTokenSchema.optional(),
   Description: z.string().max(512).optional(),
   EndDate: z.number().optional(),
   StartDate: z.number().optional(),
   FlexibleTimeWindow: z.object({ Mode: z.enum(['OFF', 'FLEXIBLE']), MaximumWindowInMinutes: z.number().int().min(1).max(1440).optional() }),
   GroupName: nameSchema.optional(),
-  KmsKeyArn: z.string().min(1).max(2048).optional(),
+  // Scheduler API reference, CreateSchedule request parameters (KmsKeyArn pattern).
+  KmsKeyArn: z.string().min(1).max(2048).regex(/^arn:aws(-[a-z]+)?:kms:[a-z0-9-]+:\d{12}:(key|alias)\/[0-9a-zA-Z-_]*$/, 'Member must satisfy regular expression pattern: ^arn:aws(-[a-z]+)?:kms:[a-z0-9\\-]+:\\d{12}:(key|alias)\\/[0-9a-zA-Z-_]*$').optional(),
   ScheduleExpression: z.string().min(1).max(256),
   ScheduleExpressionTimezone: z.string().min(1).max(50).optional(),
   State: z.enum(['ENABLED', 'DISABLED']).optional(),
@@ -86,7 +99,8 @@ const scheduleInputSchema = z.object({
   Target: z
     .object({
       Arn: z.string().min(1).max(1600),
-      RoleArn: z.string().min(1).max(1600).regex(/^arn:aws(-[a-z]+)?:iam::\d{12}:role\/(service-role\/){0,1}[a-zA-Z0-9+=,.@\-_]+$/, 'Member must satisfy regular expression pattern: ^arn:aws(-[a-z]+)?:iam::\\d{12}:role\\/(service-role\\/){0,1}[a-zA-Z0-9\\+=,\\.@\\-_]+$'),
+      // The 2026 model allows role paths (`role/path/name`); the 2022 one allowed only `service-role/`.
+      RoleArn: z.string().min(1).max(1600).regex(/^arn:aws(-[a-z]+)?:iam::\d{12}:role\/[\w+=,.@/-]+$/, 'Member must satisfy regular expression pattern: ^arn:aws(-[a-z]+)?:iam::\\d{12}:role\\/[\\w+=,.@\\/-]+$'),
       Input: z.string().min(1).optional(),
       RetryPolicy: z.object({ MaximumEventAgeInSeconds: z.number().int().min(60).max(86400).optional(), MaximumRetryAttempts: z.number().int().min(0).max(185).optional() }).optional(),
       DeadLetterConfig: z.object({ Arn: z.string().min(1).max(1600).regex(/^arn:aws(-[a-z]+)?:sqs:[a-z0-9-]+:\d{12}:[a-zA-Z0-9\-_]+$/, 'Member must satisfy regular expression pattern: ^arn:aws(-[a-z]+)?:sqs:[a-z0-9\\-]+:\\d{12}:[a-zA-Z0-9\\-_]+$').optional() }).optional(),
@@ -244,7 +258,14 @@ export class SchedulerStandIn implements RestJsonService {
       case 'GET':
         return { operation: 'GetSchedule', run: async () => this.getSchedule(name, req.query.get('groupName') ?? undefined) };
       case 'DELETE':
-        return { operation: 'DeleteSchedule', run: async () => this.deleteSchedule(name, req.query.get('groupName') ?? undefined) };
+        return {
+          operation: 'DeleteSchedule',
+          run: async () => {
+            const clientToken = req.query.get('clientToken');
+            if (clientToken !== null) parseInput(z.object({ ClientToken: clientTokenSchema }), { ClientToken: clientToken });
+            return this.deleteSchedule(name, req.query.get('groupName') ?? undefined);
+          },
+        };
       default:
         return undefined;
     }
@@ -400,8 +421,10 @@ export class SchedulerStandIn implements RestJsonService {
   // ── internals ─────────────────────────────────────────────────────────────────────
 
   private group(groupName: string | undefined): string {
+    if (groupName !== undefined) parseInput(z.object({ GroupName: nameSchema }), { GroupName: groupName });
     const g = groupName ?? 'default';
-    if (this.options.scheduleGroups && g !== 'default' && !this.options.scheduleGroups.includes(g)) throw new AwsError('ResourceNotFoundException', `Schedule group ${g} does not exist.`, 404);
+    // Only `default` exists unless created ("Managing schedule groups", Scheduler user guide; CreateSchedule: ResourceNotFoundException).
+    if (g !== 'default' && !(this.options.scheduleGroups ?? []).includes(g)) throw new AwsError('ResourceNotFoundException', `Schedule group ${g} does not exist.`, 404);
     return g;
   }
 

@@ -102,16 +102,29 @@ const EXECUTION_ARN = /^arn:aws:states:[a-z0-9-]+:\d{12}:execution:([A-Za-z0-9_-
 /** Characters AWS refuses in execution names: whitespace, brackets, wildcards, specials, controls. */
 const INVALID_NAME_CHARS = /[\s<>{}[\]?*"#%\\^|~`$&,;:/]/;
 const isInvalidName = (name: string) => INVALID_NAME_CHARS.test(name) || [...name].some((c) => c.charCodeAt(0) < 0x20 || (c.charCodeAt(0) >= 0x7f && c.charCodeAt(0) <= 0x9f));
+/**
+ * "Maximum input or output size for a task, state, or execution: 256 KiB of data as a UTF-8
+ * encoded string" (Step Functions service quotas). The API models also cap the strings at 262,144
+ * characters; a string under that can still be over the quota in UTF-8 bytes.
+ */
 const MAX_PAYLOAD = 262_144;
+/** "Execution names ... must be unique for your account, Region, and state machine for 90 days" (StartExecution API reference). */
+const EXECUTION_NAME_REUSE_MS = 90 * 24 * 3600 * 1000;
+const overQuota = (what: string, value: string) => {
+  const bytes = Buffer.byteLength(value, 'utf8');
+  if (bytes > MAX_PAYLOAD) throw new AwsError('ValidationException', `1 validation error detected: ${what} is ${bytes} bytes in UTF-8; the Step Functions quota is 256 KiB (${MAX_PAYLOAD} bytes).`, 400);
+};
 const MAX_EVENTS = 25_000;
 const MAX_CLOSED_TOKENS = 50_000;
 
+/** Task tokens: 1-2048 characters (the 2024+ API model; it was 1024 before). */
+const TASK_TOKEN = z.string().min(1).max(2048);
 const startSchema = z.object({ stateMachineArn: z.string().min(1).max(256), name: z.string().min(1).max(80).optional(), input: z.string().max(MAX_PAYLOAD).optional(), traceHeader: z.string().max(256).optional() });
-const executionArnSchema = z.object({ executionArn: z.string().min(1).max(256) });
+const describeSchema = z.object({ executionArn: z.string().min(1).max(256), includedData: z.enum(['ALL_DATA', 'METADATA_ONLY']).optional() });
 const stopSchema = z.object({ executionArn: z.string().min(1).max(256), error: z.string().max(256).optional(), cause: z.string().max(32_768).optional() });
-const taskSuccessSchema = z.object({ taskToken: z.string().min(1).max(1024), output: z.string().max(MAX_PAYLOAD) });
-const taskFailureSchema = z.object({ taskToken: z.string().min(1).max(1024), error: z.string().max(256).optional(), cause: z.string().max(32_768).optional() });
-const heartbeatSchema = z.object({ taskToken: z.string().min(1).max(1024) });
+const taskSuccessSchema = z.object({ taskToken: TASK_TOKEN, output: z.string().max(MAX_PAYLOAD) });
+const taskFailureSchema = z.object({ taskToken: TASK_TOKEN, error: z.string().max(256).optional(), cause: z.string().max(32_768).optional() });
+const heartbeatSchema = z.object({ taskToken: TASK_TOKEN });
 
 const persistedSchema = z.object({
   version: z.literal(1),
@@ -284,13 +297,16 @@ export class StepFunctionsStandIn implements JsonRpcService {
     const name = req.name ?? randomName();
     if (isInvalidName(name)) throw new AwsError('InvalidName', `Invalid Name: '${name}'`, 400);
     const input = req.input ?? '{}';
+    overQuota('input', input);
     try {
       JSON.parse(input);
     } catch {
       throw new AwsError('InvalidExecutionInput', 'Invalid State Machine Execution Input: the input is not valid JSON.', 400);
     }
     const existing = this.executions.get(executionKey(machine.name, name));
-    if (existing) {
+    // A closed execution's name can be used again after 90 days; until then it is taken.
+    const reusable = existing && existing.status !== 'RUNNING' && existing.stopDate !== undefined && this.clock.now() - existing.stopDate >= EXECUTION_NAME_REUSE_MS;
+    if (existing && !reusable) {
       if (existing.status === 'RUNNING' && existing.input === input) return { executionArn: this.executionArn(machine.name, name), startDate: epochSeconds(existing.startDate) };
       throw new AwsError('ExecutionAlreadyExists', `Execution Already Exists: '${this.executionArn(machine.name, name)}'`, 400);
     }
@@ -299,7 +315,7 @@ export class StepFunctionsStandIn implements JsonRpcService {
   }
 
   describeExecution(body: unknown) {
-    const req = parseInput(executionArnSchema, body);
+    const req = parseInput(describeSchema, body);
     const execution = this.findExecution(req.executionArn);
     const machine = this.stateMachineArn(execution.stateMachineName);
     return compact({
@@ -309,10 +325,11 @@ export class StepFunctionsStandIn implements JsonRpcService {
       status: execution.status,
       startDate: epochSeconds(execution.startDate),
       stopDate: execution.stopDate === undefined ? undefined : epochSeconds(execution.stopDate),
-      input: execution.input,
-      inputDetails: { included: true },
-      output: execution.output,
-      outputDetails: execution.output === undefined ? undefined : { included: true },
+      // METADATA_ONLY leaves the data out (StartExecution/DescribeExecution API reference, includedData).
+      input: req.includedData === 'METADATA_ONLY' ? undefined : execution.input,
+      inputDetails: { included: req.includedData !== 'METADATA_ONLY' },
+      output: req.includedData === 'METADATA_ONLY' ? undefined : execution.output,
+      outputDetails: execution.output === undefined ? undefined : { included: req.includedData !== 'METADATA_ONLY' },
       error: execution.error,
       cause: execution.cause,
     });
@@ -332,6 +349,7 @@ export class StepFunctionsStandIn implements JsonRpcService {
 
   sendTaskSuccess(body: unknown): Record<string, never> {
     const req = parseInput(taskSuccessSchema, body);
+    overQuota('output', req.output);
     let output: unknown;
     try {
       output = JSON.parse(req.output);

@@ -172,7 +172,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       clock,
       deferStart: true,
       identityCenter: options.assignmentDelayMs === undefined ? {} : { assignmentDelayMs: options.assignmentDelayMs },
-      scheduler: { log },
+      // The stack creates its schedule group (infra: ScheduleGroup ExpirySchedules); so does the sandbox.
+      scheduler: { log, scheduleGroups: [SCHEDULER_GROUP] },
       stepFunctions: { log },
     });
     stoppers.push(() => aws.stop());

@@ -484,6 +484,8 @@ describe('bot app over HTTP (test mode)', function () {
 
     it('requester updates go to their 1:1 chat: status card in place plus a message for what they must know', async () => {
       await say(USERS.alice, 'hello');
+      // The form the click came from was posted by the bot earlier (Teams updates only posted messages).
+      connector.knowActivity('a:personal-u-alice', 'form-msg-9');
       await click(USERS.alice, 'request.submit', submitData, { replyToId: 'form-msg-9' });
       const id = [...bridge.requests.keys()][0]!;
       const before = connector.writes().length;

@@ -123,7 +123,7 @@ describe('sandbox configuration: demo directory and seed', () => {
       };
       assert.throws(() => loadDemoPeople(write({ ...good, people: good.people.map((p, i) => (i === 1 ? { ...p, groups: ['nobody'] } : p)) })), /unknown group nobody/);
       assert.throws(() => loadDemoPeople(write({ ...good, people: good.people.map((p, i) => (i === 1 ? { ...p, upn: 'bob@contoso.com' } : p)) })), /upn/);
-      assert.throws(() => loadDemoPeople(write({ ...good, people: good.people.map((p) => ({ ...p, teamsUserId: 'same' })) })), /duplicate teamsUserId/);
+      assert.throws(() => loadDemoPeople(write({ ...good, people: good.people.map((p) => ({ ...p, teamsUserId: '29:same' })) })), /duplicate teamsUserId/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import {
+  AccessDeniedException,
   ConflictException,
   CreateAccountAssignmentCommand,
   DeleteAccountAssignmentCommand,
@@ -25,6 +26,7 @@ import {
   paginateListAccountAssignments,
 } from '@aws-sdk/client-sso-admin';
 import {
+  AccessDeniedException as IdentityStoreAccessDenied,
   DescribeGroupCommand,
   DescribeUserCommand,
   GetGroupIdCommand,
@@ -115,6 +117,38 @@ describe('sandbox Identity Center stand-in (real sso-admin SDK client)', () => {
     const gone = await sso.send(new DescribeAccountAssignmentDeletionStatusCommand({ InstanceArn: DEMO_INSTANCE_ARN, AccountAssignmentDeletionRequestId: deleted.AccountAssignmentDeletionStatus!.RequestId! }));
     assert.equal(gone.AccountAssignmentDeletionStatus?.Status, 'SUCCEEDED');
     assert.ok(!aws.identityCenter.hasAssignment({ accountId: SANDBOX, permissionSetArn: ps('PowerUser'), principalId: ALICE }));
+  });
+
+  it('from a delegated administrator, access to the management account cannot be created or deleted (AccessDeniedException)', async () => {
+    const management = DEMO_ACCOUNTS[0].id;
+    await start({ ownerAccountId: management, callerAccountId: '999999999999' });
+    await assert.rejects(sso.send(new CreateAccountAssignmentCommand(assignment(ALICE, 'PowerUser', management))), (e: unknown) => e instanceof AccessDeniedException && /delegated administrator/.test(e.message));
+    await assert.rejects(sso.send(new DeleteAccountAssignmentCommand(assignment(ALICE, 'PowerUser', management))), AccessDeniedException);
+    const member = await sso.send(new CreateAccountAssignmentCommand(assignment(ALICE, 'PowerUser', PROD)));
+    assert.equal(member.AccountAssignmentCreationStatus?.Status, 'IN_PROGRESS', 'member accounts are fine');
+    assert.equal(aws.identityCenter.listOperations().length, 1, 'the refused writes started nothing');
+    // Called from the management account itself, the same write is allowed.
+    sso.destroy();
+    await aws.stop();
+    await start({ ownerAccountId: management, callerAccountId: management });
+    assert.equal((await sso.send(new CreateAccountAssignmentCommand(assignment(ALICE, 'PowerUser', management)))).AccountAssignmentCreationStatus?.Status, 'IN_PROGRESS');
+  });
+
+  it('with a customer managed key, an assignment write without kms:Decrypt is AccessDeniedException (Reason KMS_AccessDeniedException)', async () => {
+    let access: 'allowed' | 'denied' | 'disabled' = 'denied';
+    const keyArn = 'arn:aws:kms:us-east-1:111111111111:key/00000000-0000-4000-8000-000000000001';
+    await start({ customerManagedKey: { keyArn, access: () => access } });
+    const denied = await sso.send(new CreateAccountAssignmentCommand(assignment(ALICE))).then(
+      () => assert.fail('allowed without kms:Decrypt'),
+      (e: unknown) => e,
+    );
+    assert.ok(denied instanceof AccessDeniedException);
+    assert.equal(denied.Reason, 'KMS_AccessDeniedException');
+    access = 'disabled';
+    await assert.rejects(sso.send(new CreateAccountAssignmentCommand(assignment(ALICE))), (e: unknown) => e instanceof ValidationException && e.Reason === 'KMS_DisabledException');
+    assert.deepEqual(aws.identityCenter.listOperations(), []);
+    access = 'allowed';
+    assert.equal((await sso.send(new CreateAccountAssignmentCommand(assignment(ALICE)))).AccountAssignmentCreationStatus?.Status, 'IN_PROGRESS');
   });
 
   it('does not mix up creation and deletion request ids, and rejects unknown ones', async () => {
@@ -433,6 +467,28 @@ describe('sandbox identity store stand-in (real identitystore SDK client)', () =
     await assert.rejects(ids.send(new GetUserIdCommand({ IdentityStoreId: store, AlternateIdentifier: { ExternalId: { Issuer: 'https://elsewhere.example.com', Id: person('carol').aadObjectId } } })), IdentityStoreNotFound);
     await assert.rejects(ids.send(new DescribeUserCommand({ IdentityStoreId: 'd-2222222222', UserId: ALICE })), IdentityStoreNotFound);
     await assert.rejects(ids.send(new GetUserIdCommand({ IdentityStoreId: store, AlternateIdentifier: { UniqueAttribute: { AttributePath: 'title', AttributeValue: 'x' } } })), IdentityStoreValidation);
+  });
+
+  it('with a customer managed key, reading the store without kms:Decrypt is AccessDeniedException (Reason KMS_ACCESS_DENIED)', async () => {
+    const keyed = await startAwsStandIns({ port: 0, dataDir: false, clock: new ManualClock(), identityStore: { customerManagedKey: { keyArn: 'arn:aws:kms:us-east-1:111111111111:key/k', access: (op) => (op === 'DescribeUser' ? 'denied' : 'allowed') } } });
+    const client = new IdentitystoreClient({ ...keyed.clientConfig, maxAttempts: 1 });
+    try {
+      const found = await client.send(new GetUserIdCommand({ IdentityStoreId: store, AlternateIdentifier: { UniqueAttribute: { AttributePath: 'userName', AttributeValue: 'alice@example.com' } } }));
+      await assert.rejects(client.send(new DescribeUserCommand({ IdentityStoreId: store, UserId: found.UserId! })), (e: unknown) => e instanceof IdentityStoreAccessDenied && e.Reason === 'KMS_ACCESS_DENIED');
+    } finally {
+      client.destroy();
+      await keyed.stop();
+    }
+  });
+
+  it('accepts only the documented attribute paths (userName, emails.value; displayName for groups) and one identifier kind', async () => {
+    for (const AttributePath of ['UserName', 'username', 'Emails.Value', 'name.givenName', 'externalId']) {
+      await assert.rejects(ids.send(new GetUserIdCommand({ IdentityStoreId: store, AlternateIdentifier: { UniqueAttribute: { AttributePath, AttributeValue: 'alice@example.com' } } })), IdentityStoreValidation, AttributePath);
+    }
+    await assert.rejects(ids.send(new GetGroupIdCommand({ IdentityStoreId: store, AlternateIdentifier: { UniqueAttribute: { AttributePath: 'DisplayName', AttributeValue: 'AWS-Approvers' } } })), IdentityStoreValidation);
+    const both = { UniqueAttribute: { AttributePath: 'userName', AttributeValue: 'alice@example.com' }, ExternalId: { Issuer: people.externalIdIssuer, Id: person('alice').aadObjectId } };
+    // The SDK sends a union as given; the service refuses two members ("Only one member of this object can be specified").
+    await assert.rejects(ids.send(new GetUserIdCommand({ IdentityStoreId: store, AlternateIdentifier: both as never })), IdentityStoreValidation);
   });
 
   it('describes users and groups, lists memberships and checks membership', async () => {

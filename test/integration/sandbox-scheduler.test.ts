@@ -187,6 +187,32 @@ describe('sandbox Scheduler stand-in (real scheduler SDK client)', () => {
     assert.deepEqual(listed.Schedules, [], 'nothing was created');
   });
 
+  it('only the default group exists unless the group was created: a schedule in any other is ResourceNotFoundException', async () => {
+    aws = await startAwsStandIns({ port: 0, dataDir: false, clock, scheduler: { log: () => undefined } });
+    client = new SchedulerClient({ ...aws.clientConfig, maxAttempts: 1 });
+    await assert.rejects(client.send(new CreateScheduleCommand(schedule('req-011', clock.now() + 60_000))), (e: unknown) => e instanceof ResourceNotFoundException && /group jit-access-sandbox does not exist/.test(e.message));
+    await assert.rejects(client.send(new DeleteScheduleCommand({ Name: 'req-011', GroupName: GROUP })), ResourceNotFoundException);
+    await client.send(new CreateScheduleCommand({ ...schedule('req-011', clock.now() + 60_000), GroupName: undefined }));
+    assert.deepEqual(aws.scheduler.list().map((x) => `${x.groupName}/${x.name}`), ['default/req-011']);
+  });
+
+  it('refuses a KMS key that is not a key or alias ARN, a bad ClientToken on delete, and a group name outside the pattern', async () => {
+    await start();
+    await assert.rejects(client.send(new CreateScheduleCommand(schedule('req-012', clock.now() + 60_000, { KmsKeyArn: 'alias/jit' }))), ValidationException);
+    await client.send(new CreateScheduleCommand(schedule('req-012', clock.now() + 60_000, { KmsKeyArn: 'arn:aws:kms:us-east-1:123456789012:key/00000000-0000-4000-8000-000000000001' })));
+    await assert.rejects(client.send(new DeleteScheduleCommand({ Name: 'req-012', GroupName: GROUP, ClientToken: 'has space' })), ValidationException);
+    await assert.rejects(client.send(new GetScheduleCommand({ Name: 'req-012', GroupName: 'bad group' })), ValidationException);
+    assert.equal(aws.scheduler.list().length, 1, 'the refused delete changed nothing');
+  });
+
+  it('accepts what AWS accepts: a role with a path, a description of 512 characters', async () => {
+    await start();
+    const withPath = schedule('req-013', clock.now() + 60_000, { Description: 'd'.repeat(512) });
+    withPath.Target = { ...withPath.Target!, RoleArn: 'arn:aws:iam::123456789012:role/jit/access/scheduler' };
+    await client.send(new CreateScheduleCommand(withPath));
+    assert.equal(aws.scheduler.list().length, 1);
+  });
+
   it('interprets at() in ScheduleExpressionTimezone', () => {
     assert.equal(new Date(parseAtExpression('at(2030-01-01T10:00:00)', 'Europe/Berlin')).toISOString(), '2030-01-01T09:00:00.000Z');
     assert.equal(new Date(parseAtExpression('at(2030-07-01T10:00:00)', 'Europe/Berlin')).toISOString(), '2030-07-01T08:00:00.000Z');

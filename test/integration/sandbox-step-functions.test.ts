@@ -218,6 +218,36 @@ describe('sandbox Step Functions stand-in (real sfn SDK client, aws-local-stepfu
     await assert.rejects(startExecution('req-idem'), ExecutionAlreadyExists, 'a closed execution name is not reusable');
   });
 
+  it('a closed execution name is taken for 90 days, then can be used again', async () => {
+    const clock = new ManualClock();
+    rec = { notified: [], grants: [], throttleGrants: 0 };
+    aws = await startAwsStandIns({ port: 0, dataDir: false, clock, stepFunctions: { log: () => undefined } });
+    machineArn = aws.stepFunctions.registerStateMachine({ name: 'jit-access-sandbox-approval', definition: DEFINITION, taskHandlers: handlers(rec), waitTimeOverrides: { Settle: 5 } });
+    sfn = new SFNClient({ ...aws.clientConfig, maxAttempts: 1 });
+    await startExecution('auto-reuse');
+    assert.equal((await aws.stepFunctions.settled('auto-reuse')).status, 'SUCCEEDED');
+    await clock.advance(89 * 24 * 3600 * 1000);
+    await assert.rejects(startExecution('auto-reuse'), ExecutionAlreadyExists, 'day 89: still taken');
+    await clock.advance(24 * 3600 * 1000);
+    await startExecution('auto-reuse');
+    assert.equal((await aws.stepFunctions.settled('auto-reuse')).status, 'SUCCEEDED');
+    assert.deepEqual(rec.grants, ['auto-reuse', 'auto-reuse']);
+  });
+
+  it('input and output above 256 KiB of UTF-8 are refused, even under the 262,144-character model limit', async () => {
+    await start();
+    // 100,000 three-byte characters: 300,000 bytes in 100,000 characters.
+    const wide = '\u20ac'.repeat(100_000);
+    await assert.rejects(startExecution('req-big', { requestId: 'req-big', pad: wide }), (e: Error) => e.name === 'ValidationException' && /256 KiB/.test(e.message));
+    await startExecution('req-out');
+    const token = await aws.stepFunctions.waitingTask('req-out');
+    await assert.rejects(sfn.send(new SendTaskSuccessCommand({ taskToken: token, output: JSON.stringify({ approved: true, pad: wide }) })), (e: Error) => e.name === 'ValidationException');
+    assert.deepEqual(aws.stepFunctions.waitingTasks().map((t) => t.token), [token], 'the refused output settled nothing');
+    await sfn.send(new SendTaskSuccessCommand({ taskToken: token, output: JSON.stringify({ approved: true, pad: 'x'.repeat(200_000) }) }));
+    assert.equal((await aws.stepFunctions.settled('req-out')).status, 'SUCCEEDED');
+    assert.equal(aws.stepFunctions.execution('req-big'), undefined);
+  });
+
   it('auto-approve skips the approval; Retry re-runs a throttled task; unknown routes fail with the Fail state error', async () => {
     await start();
     rec.throttleGrants = 2;
