@@ -20,7 +20,7 @@
  * Step Functions Standard bills per state transition: the approve path is 7 transitions when
  * Identity Center answers at once and 4 more per status poll.
  */
-import { type CfnElement, Duration, type RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { type CfnElement, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
@@ -292,10 +292,17 @@ export class ApprovalWorkflow extends Construct {
     validate.next(route);
 
     this.logGroup = new logs.LogGroup(this, 'Logs', {
-      // The /aws/vendedlogs/ prefix keeps the CloudWatch Logs resource policy small.
+      // Named on purpose: Step Functions asks for log groups under /aws/vendedlogs/ so that log
+      // delivery does not grow the account's CloudWatch Logs resource policy past its size limit
+      // ("Avoiding Amazon CloudWatch Logs resource policy size restrictions",
+      // https://docs.aws.amazon.com/step-functions/latest/dg/bp-cwl.html).
       logGroupName: `/aws/vendedlogs/states/${props.stateMachineName}`,
       retention: props.logRetention,
-      removalPolicy: props.removalPolicy,
+      // A named group with a plain Retain outlives a rolled-back first create, and every later
+      // deploy then fails with "already exists". RetainExceptOnCreate keeps the logs of a stack
+      // that did exist and drops the empty group of one that never did (CloudFormation
+      // "DeletionPolicy attribute", RetainExceptOnCreate).
+      removalPolicy: props.removalPolicy === RemovalPolicy.RETAIN ? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE : props.removalPolicy,
     });
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
       stateMachineName: props.stateMachineName,
