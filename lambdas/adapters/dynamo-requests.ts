@@ -7,16 +7,15 @@
  *                                             at most one open request per person and access
  * A request and its guards are written in one transaction, so two submits with the same key, or
  * for the same access, give exactly one request. Every update is a compare-and-swap on `version`;
- * the update that leaves the open states deletes the open guard in the same transaction. A guard
- * left behind by anything else (a legacy record, a hand edit) is noticed and removed by the next
- * create that runs into it, so it never blocks for good.
+ * an update to a state that is not open releases the open guard (removes its holder) in the same
+ * transaction. A guard left held by anything else (a legacy record, a hand edit) is noticed and
+ * released by the next create that runs into it, so it never blocks for good.
  *
  * Listing uses the `byRequester` / `byState` indexes when the table has them (REQUESTS_INDEXES);
  * without them it scans with a filter, which is fine for the few thousand requests a year a team
  * makes but reads the whole table.
  */
 import {
-  DeleteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
@@ -104,7 +103,9 @@ export class DynamoRequestStore implements RequestStore {
                         Put: {
                           TableName: this.options.tableName,
                           Item: { pk: openRequestKey(request), kind: 'open_request', requestId: request.id, createdAt: request.createdAt },
-                          ConditionExpression: 'attribute_not_exists(pk)',
+                          // A released guard stays as an item without a holder (nothing is ever deleted).
+                          ConditionExpression: 'attribute_not_exists(#requestId)',
+                          ExpressionAttributeNames: { '#requestId': 'requestId' },
                           // The holder's id comes back with the cancellation: no second read to name it.
                           ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
                         },
@@ -140,20 +141,10 @@ export class DynamoRequestStore implements RequestStore {
     return typeof out.Item?.requestId === 'string' ? out.Item.requestId : undefined;
   }
 
-  /** Deletes an open guard only if it still names the request it named when it was found stale. */
+  /** Releases an open guard only if it still names the request it named when it was found stale. */
   private async dropStaleOpenGuard(request: StoredRequest, holder: string): Promise<void> {
     try {
-      await this.retry('DeleteItem', () =>
-        this.doc.send(
-          new DeleteCommand({
-            TableName: this.options.tableName,
-            Key: { pk: openRequestKey(request) },
-            ConditionExpression: '#requestId = :holder',
-            ExpressionAttributeNames: { '#requestId': 'requestId' },
-            ExpressionAttributeValues: { ':holder': holder },
-          }),
-        ),
-      );
+      await this.retry('UpdateItem', () => this.doc.send(new UpdateCommand(releaseGuard(this.options.tableName, openRequestKey(request), holder, '#requestId = :id'))));
     } catch (e) {
       // Someone else replaced it meanwhile: the retried create finds out whose it is.
       if (!isConditionalFailure(e)) throw e;
@@ -171,23 +162,15 @@ export class DynamoRequestStore implements RequestStore {
       ExpressionAttributeValues: { ':expected': expectedVersion },
     };
     if (!isOpen(next.state)) {
-      // Leaving the open states releases the guard, in the same transaction; a guard that is gone
-      // already (released before, or a record older than guards) is fine.
+      // Leaving the open states releases the guard, in the same transaction; a guard released
+      // before, or missing (a record older than guards), is fine.
       try {
         await this.retry('TransactWriteItems', () =>
           this.doc.send(
             new TransactWriteCommand({
               TransactItems: [
                 { Put: put },
-                {
-                  Delete: {
-                    TableName: this.options.tableName,
-                    Key: { pk: openRequestKey(next) },
-                    ConditionExpression: 'attribute_not_exists(pk) OR #requestId = :id',
-                    ExpressionAttributeNames: { '#requestId': 'requestId' },
-                    ExpressionAttributeValues: { ':id': next.id },
-                  },
-                },
+                { Update: releaseGuard(this.options.tableName, openRequestKey(next), next.id, 'attribute_not_exists(#requestId) OR #requestId = :id') },
               ],
             }),
           ),
@@ -326,6 +309,22 @@ export class DynamoRequestStore implements RequestStore {
       call,
     );
   }
+}
+
+/**
+ * Releasing a guard removes its holder and keeps the item (no role may delete items): the next
+ * create's `attribute_not_exists(requestId)` then succeeds. On a missing guard (a record older than
+ * guards) the update leaves a holderless guard, which is the same as released.
+ */
+function releaseGuard(tableName: string, key: string, requestId: string, condition: string) {
+  return {
+    TableName: tableName,
+    Key: { pk: key },
+    UpdateExpression: 'SET #kind = :kind REMOVE #requestId',
+    ConditionExpression: condition,
+    ExpressionAttributeNames: { '#kind': REQUEST_ATTRIBUTES.kind, '#requestId': 'requestId' },
+    ExpressionAttributeValues: { ':kind': 'open_request', ':id': requestId },
+  };
 }
 
 /** Plain JSON: drops undefined members, which DynamoDB's marshaller refuses by default. */

@@ -21,7 +21,7 @@ function dynamoWorld(useIndexes: boolean) {
   const { doc, calls } = capturingDocumentClient(db.respond);
   const store = new DynamoRequestStore(doc, { tableName: TABLE, clock: w.clock, useIndexes, random: () => 0 });
   (w as { deps: typeof w.deps }).deps = { ...w.deps, requests: store };
-  const guards = () => db.items(TABLE).filter((i) => i.kind === 'open_request');
+  const guards = () => db.items(TABLE).filter((i) => i.kind === 'open_request' && i.requestId !== undefined);
   return { w, db, store, calls, guards };
 }
 
@@ -121,7 +121,7 @@ describe('adapters: DynamoDB request store, one open request per person and acce
     const fresh = await submit(w);
     await svc.cancelRequest(w.deps, { requestId: fresh.request.id, actor: actor('alice') });
     const commands = new Set(calls.map((c) => c.command));
-    for (const c of ['TransactWriteItemsCommand', 'DeleteItemCommand', 'PutItemCommand', 'GetItemCommand', 'QueryCommand']) assert.ok(commands.has(c), c);
+    for (const c of ['TransactWriteItemsCommand', 'UpdateItemCommand', 'PutItemCommand', 'GetItemCommand', 'QueryCommand']) assert.ok(commands.has(c), c);
     const items = (calls.find((c) => c.command === 'TransactWriteItemsCommand')!.input as { TransactItems: Array<{ Put?: { ReturnValuesOnConditionCheckFailure?: string } }> }).TransactItems;
     assert.equal(items[2]!.Put?.ReturnValuesOnConditionCheckFailure, 'ALL_OLD');
     assertCallsConform('dynamodb', calls);
