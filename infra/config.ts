@@ -72,6 +72,11 @@ export const contextSchema = z.object({
   reservedConcurrency: boolFrom.default(true),
   /** Keep data and turn on deletion protection (always on for stage `prod`). */
   protectData: boolFrom.optional(),
+  /**
+   * How long a Teams bot outage may delay an approval card before the request is failed: the
+   * workflow retries the post for at least this long (PostApprovalCard's retrier).
+   */
+  botOutageToleranceMinutes: intFrom(1, 24 * 60).default(30),
 });
 
 export type ContextInput = z.input<typeof contextSchema>;

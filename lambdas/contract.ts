@@ -65,6 +65,7 @@ export interface WorkflowInput {
 /** Payload of the `workflow` Lambda; one function, one action per Task state. */
 export type WorkflowTaskPayload =
   | { action: 'validate'; requestId: string }
+  | { action: 'post_approval_card'; requestId: string }
   | { action: 'timed_out'; requestId: string }
   | { action: 'closed'; requestId: string; error?: string; cause?: string }
   | { action: 'start_grant'; requestId: string }
@@ -76,6 +77,13 @@ export interface ValidateResult {
   requestId: string;
   route: 'approval' | 'auto_approve' | 'break_glass';
   approvalTimeoutSeconds: number;
+}
+
+/** What PostApprovalCard returns: the approval wait's timeout, counted from the card's post. */
+export interface CardPostedResult {
+  requestId: string;
+  approvalTimeoutSeconds: number;
+  posted: boolean;
 }
 
 export interface GrantStepResult {

@@ -19,6 +19,7 @@ function synth(removalPolicy: RemovalPolicy): Template {
     notifyFn: fn('N'),
     revokeFn: fn('R'),
     maxApprovalTimeoutSeconds: 3600,
+    botOutageToleranceSeconds: 1800,
     workflowFnTimeout: Duration.seconds(30),
     notifyFnTimeout: Duration.seconds(60),
     revokeFnTimeout: Duration.seconds(60),

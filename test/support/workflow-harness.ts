@@ -75,6 +75,11 @@ export interface LocalWorkflowOptions {
   waitMs?: number;
   /** Milliseconds before every Retry (default 0). */
   retryMs?: number;
+  /**
+   * Per state, instead of `retryMs`: ms per retrier (index), a negative entry keeping the
+   * definition's own interval, backoff and MaxDelaySeconds (driven with fake timers in a test).
+   */
+  retryOverrides?: Record<string, number | number[]>;
   /** Wrap or replace a Task's handler (fault injection: "crash after the grant"). */
   interceptTask?: (state: string, input: unknown, next: TaskFn) => Promise<unknown>;
   log?: Log;
@@ -202,7 +207,7 @@ export class LocalWorkflow implements WorkflowGateway {
   private run(requestId: string): LocalExecution {
     const machine = new StateMachine(this.definition as never, { validationOptions: { checkArn: false } });
     const waits = Object.fromEntries(Object.entries(this.definition.States).filter(([, s]) => s.Type === 'Wait').map(([name]) => [name, this.options.waitMs ?? 0]));
-    const retries = Object.fromEntries(Object.entries(this.definition.States).filter(([, s]) => Array.isArray(s.Retry)).map(([name]) => [name, this.options.retryMs ?? 0]));
+    const retries = { ...Object.fromEntries(Object.entries(this.definition.States).filter(([, s]) => Array.isArray(s.Retry)).map(([name]) => [name, this.options.retryMs ?? 0])), ...this.options.retryOverrides };
     const token = `local-token-${requestId}-${++this.tokenCounter}`;
     const runOptions: RunOptions = {
       overrides: { taskResourceLocalHandlers: this.handlers() as never, waitTimeOverrides: waits, retryIntervalOverrides: retries },
