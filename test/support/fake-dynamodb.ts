@@ -23,6 +23,9 @@
  * - Query on a global secondary index cannot be ConsistentRead ("Consistent reads are not supported
  *   on global secondary indexes"), and an item without the index's key is not in the index (sparse).
  *
+ * The transaction rules were cross-checked against moto 5.2.1 (`mock_aws`), which answers the same
+ * codes and messages for them; moto accepts unused expression attribute values, DynamoDB does not.
+ *
  * Known differences: one page for every Query and Scan; no item-size limits (400 KB) or
  * reserved-word checks; global secondary indexes are read consistently here, but are eventually
  * consistent in AWS (which only makes a check-then-write race easier there); expressions are the
