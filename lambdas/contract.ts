@@ -65,7 +65,6 @@ export interface WorkflowInput {
 /** Payload of the `workflow` Lambda; one function, one action per Task state. */
 export type WorkflowTaskPayload =
   | { action: 'validate'; requestId: string }
-  | { action: 'post_approval_card'; requestId: string }
   | { action: 'timed_out'; requestId: string }
   | { action: 'closed'; requestId: string; error?: string; cause?: string }
   | { action: 'start_grant'; requestId: string }
@@ -97,6 +96,12 @@ export interface GrantStepResult {
 export interface ApprovalRequestedPayload {
   requestId: string;
   taskToken: string;
+}
+
+/** Payload of the `notify` Lambda's PostApprovalCard Task (a plain invoke, before the approval wait). */
+export interface PostApprovalCardPayload {
+  action: 'post_approval_card';
+  requestId: string;
 }
 
 /** Payload of the `revoke` Lambda: from the Scheduler at expiry, or from the workflow as compensation. */

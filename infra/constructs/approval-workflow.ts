@@ -4,8 +4,8 @@
  * sandbox).
  *
  *   Validate ─┬─ Cancelled (before it started) ─▶ Closed ─▶ Done
- *             └─▶ Route ─┬─ approval ─▶ PostApprovalCard ─┬─ bot unreachable past the tolerance ─▶ ApprovalCardNotPosted ─▶ RecordFailure
- *                        │                                  └─▶ RequestApproval (.waitForTaskToken, TimeoutSecondsPath)
+ *             └─▶ Route ─┬─ approval ─▶ PostApprovalCard (notify fn) ─┬─ bot unreachable past the tolerance ─▶ ApprovalCardNotPosted ─▶ RecordFailure
+ *                        │                                            └─▶ RequestApproval (.waitForTaskToken, TimeoutSecondsPath)
  *                        │                ├─ approved ─▶ StartGrant
  *                        │                ├─ Denied | Cancelled ─▶ Closed ─▶ Done
  *                        │                └─ States.Timeout ─▶ TimedOut ─▶ AfterTimeout ─┬─ APPROVED (vote won the race) ─▶ StartGrant
@@ -61,7 +61,7 @@ export const STATES = {
 /** Which Lambda each Task state invokes. */
 export const TASK_FUNCTIONS = {
   [STATES.validate]: 'workflow',
-  [STATES.postApprovalCard]: 'workflow',
+  [STATES.postApprovalCard]: 'notify',
   [STATES.requestApproval]: 'notify',
   [STATES.timedOut]: 'workflow',
   [STATES.closed]: 'workflow',
@@ -311,20 +311,23 @@ export class ApprovalWorkflow extends Construct {
     // The card first, and the approval time counts from its post: a bot outage delays the card
     // (the retrier below waits it out) and never eats into the approvers' time.
     const cardRetry = cardPostRetry(props.botOutageToleranceSeconds);
+    // The notify function, not the workflow one: the workflow function's reserved concurrency is
+    // for Identity Center writers, and posts waiting out an outage must not starve grants.
     const postApprovalCard = new tasks.LambdaInvoke(this, STATES.postApprovalCard, {
       stateName: STATES.postApprovalCard,
       comment: `Posts the approval card; retried for at least ${props.botOutageToleranceSeconds} s while the bot cannot be reached.`,
-      lambdaFunction: props.workflowFn,
+      lambdaFunction: props.notifyFn,
       payload: sfn.TaskInput.fromObject({ action: 'post_approval_card', requestId }),
       payloadResponseOnly: true,
       retryOnServiceExceptions: false,
-      taskTimeout: margin(props.workflowFnTimeout),
+      taskTimeout: margin(props.notifyFnTimeout),
       resultSelector: { approvalTimeoutSeconds: sfn.JsonPath.numberAt('$.approvalTimeoutSeconds') },
       resultPath: '$.Payload',
     });
-    postApprovalCard.addRetry({ errors: LAMBDA_SERVICE_ERRORS, interval: Duration.seconds(1), maxAttempts: 4, backoffRate: 2, maxDelay: Duration.seconds(16), jitterStrategy: sfn.JitterType.FULL });
+    // One retrier for every transient error: a retrier whose attempts run out fails the state even
+    // when a later one matches too, so Lambda throttling during an outage must get the long one.
     postApprovalCard.addRetry({
-      errors: [WORKFLOW_ERRORS.retryable, ...CARD_POST_ERRORS],
+      errors: [...LAMBDA_SERVICE_ERRORS, WORKFLOW_ERRORS.retryable, ...CARD_POST_ERRORS],
       interval: Duration.seconds(cardRetry.intervalSeconds),
       backoffRate: cardRetry.backoffRate,
       maxDelay: Duration.seconds(cardRetry.maxDelaySeconds),
@@ -335,7 +338,8 @@ export class ApprovalWorkflow extends Construct {
       comment: 'The bot stayed unreachable past the outage tolerance: the request fails with a reason the requester can read.',
       parameters: {
         Error: 'ApprovalCardNotPosted',
-        'Cause.$': `States.Format('The approval card could not be posted: the Teams bot could not be reached for ${Math.round(props.botOutageToleranceSeconds / 60)} minutes, the longest outage tolerated. Submit the request again when the bot is back. Last error: {}', $.error.Cause)`,
+        // The last error (a Lambda error's JSON, trace included) stays in the execution history.
+        Cause: `The approval card could not be posted: the Teams bot could not be reached for ${Math.round(props.botOutageToleranceSeconds / 60)} minutes, the longest outage tolerated. Submit the request again when the bot is back.`,
       },
       resultPath: '$.error',
     });

@@ -10,13 +10,12 @@ import {
   checkGrant,
   completeGrant,
   failGrant,
-  postApprovalCard,
   startGrant,
   timeOutRequest,
   validateForWorkflow,
 } from '../../core/services';
 import type { CoreDeps } from '../../core/services/types';
-import { type CardPostedResult, type GrantStepResult, type ValidateResult, WORKFLOW_ERRORS, type WorkflowTaskPayload } from '../contract';
+import { type GrantStepResult, type ValidateResult, WORKFLOW_ERRORS, type WorkflowTaskPayload } from '../contract';
 import { type Log, silentLog } from '../http';
 import { correlate, inInvocation } from '../observability/correlation';
 import { awsMetricsSink, countFailure, type MetricsSink, noMetrics } from '../observability/emf';
@@ -27,7 +26,6 @@ const requestId = z.string().min(1).max(64);
 const optionalText = z.string().max(4096).optional();
 export const workflowPayloadSchema = z.discriminatedUnion('action', [
   z.object({ action: z.literal('validate'), requestId }),
-  z.object({ action: z.literal('post_approval_card'), requestId }),
   z.object({ action: z.literal('timed_out'), requestId }),
   z.object({ action: z.literal('closed'), requestId, error: optionalText, cause: optionalText }),
   z.object({ action: z.literal('start_grant'), requestId }),
@@ -42,7 +40,7 @@ export interface StateResult {
   state: string;
 }
 
-export type WorkflowResult = ValidateResult | CardPostedResult | GrantStepResult | StateResult;
+export type WorkflowResult = ValidateResult | GrantStepResult | StateResult;
 
 function grantStep(id: string, operation: AssignmentOperation | undefined): GrantStepResult {
   // No operation: nothing had to be written (the assignment was already live).
@@ -69,12 +67,6 @@ export function createWorkflowHandler(source: DepsSource, options: { log?: Log; 
       switch (payload.action) {
         case 'validate':
           return await validate(deps, payload.requestId);
-        case 'post_approval_card': {
-          // A bot that cannot be reached is a RetryableError: the state's retrier waits out the outage.
-          const r = await postApprovalCard(deps, { requestId: payload.requestId });
-          if (r.posted) log.info('approval card posted', { requestId: payload.requestId, approvalDeadline: r.request.approvalDeadline });
-          return { requestId: payload.requestId, approvalTimeoutSeconds: r.approvalTimeoutSeconds, posted: r.posted };
-        }
         case 'timed_out':
           return await timedOut(deps, payload.requestId, log);
         case 'closed': {

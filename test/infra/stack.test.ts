@@ -303,9 +303,10 @@ describe('infra: synthesized stack', function () {
       const definition = definitionFromTemplate(json);
       const post = definition.States[STATES.postApprovalCard]!;
       const outage = (post.Retry as Array<{ ErrorEquals: string[]; MaxAttempts: number }>).find((r) => r.ErrorEquals.includes('Sandbox.Timedout'))!;
+      assert.match(JSON.stringify(post.Resource), /Notify/, 'the notify function, not the workflow one (its reserved concurrency is for grants)');
       const tolerance = 30 * 60;
       assert.equal(outage.MaxAttempts, cardPostRetry(tolerance).maxAttempts);
-      const [, fn] = resourcesOf('AWS::Lambda::Function').find(([, f]) => f.Properties?.FunctionName === 'jit-access-test-workflow')!;
+      const [, fn] = resourcesOf('AWS::Lambda::Function').find(([, f]) => f.Properties?.FunctionName === 'jit-access-test-notify')!;
       assert.ok((post.TimeoutSeconds as number) > Number(fn.Properties!.Timeout), 'the task outlives the function (a function timeout is Sandbox.Timedout, retried)');
       assert.ok((definition.TimeoutSeconds ?? 0) >= tolerance + 3600, `${definition.TimeoutSeconds} s`);
     });

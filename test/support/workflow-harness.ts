@@ -16,7 +16,7 @@ import type { CoreDeps } from '../../core/services/types';
 import { createNotifyHandler } from '../../lambdas/notify/handler';
 import { createRevokeHandler } from '../../lambdas/revoke/handler';
 import { createWorkflowHandler } from '../../lambdas/workflow/handler';
-import type { ApprovalRequestedPayload, RevokePayload, WorkflowTaskPayload } from '../../lambdas/contract';
+import type { ApprovalRequestedPayload, PostApprovalCardPayload, RevokePayload, WorkflowTaskPayload } from '../../lambdas/contract';
 import type { Log } from '../../lambdas/http';
 import type { MemoryWorld } from '../../core/memory';
 
@@ -185,6 +185,8 @@ export class LocalWorkflow implements WorkflowGateway {
       // RequestApproval uses the lambda:invoke.waitForTaskToken integration: the input is
       // {FunctionName, Payload}; the task's output is what SendTaskSuccess sends.
       notify: async (input) => {
+        // PostApprovalCard is a plain invoke of the same function (payload only, no task token).
+        if ((input as { action?: string }).action === 'post_approval_card') return notify(input as PostApprovalCardPayload);
         const payload = (input as { Payload: ApprovalRequestedPayload }).Payload;
         const parked = new Promise<unknown>((resolve, reject) => this.pending.set(payload.taskToken, { requestId: payload.requestId, resolve, reject }));
         try {
