@@ -104,6 +104,19 @@ export class AlreadyExistsError extends DomainError {
   }
 }
 
+/**
+ * The requester already has an open request for the same (account, permission set). Thrown by the
+ * request store's atomic create (so two concurrent submits give one request) and by the check before it.
+ */
+export class OpenRequestExistsError extends AlreadyExistsError {
+  constructor(
+    readonly existingRequestId: string,
+    description = existingRequestId,
+  ) {
+    super('An open request for this access', description);
+  }
+}
+
 export class UnknownUserError extends DomainError {
   constructor(who: string) {
     super('UNKNOWN_USER', `No IAM Identity Center user matches ${who}. Ask your platform team to provision you.`, { who });

@@ -31,6 +31,17 @@ export function isTerminal(state: RequestState): boolean {
   return TERMINAL_STATES.includes(state);
 }
 
+/**
+ * Open: submitted and not yet granted or ended. A person has at most one open request per (account,
+ * permission set); an ACTIVE grant is not open, so asking again while one runs (an overlapping
+ * grant) stays possible. Every RequestStore enforces the rule atomically at create.
+ */
+export const OPEN_STATES: readonly RequestState[] = ['PENDING_APPROVAL', 'APPROVED', 'GRANTING'];
+
+export function isOpen(state: RequestState): boolean {
+  return OPEN_STATES.includes(state);
+}
+
 /** States in which an Identity Center assignment may exist because of this request. */
 export const GRANT_HELD_STATES: readonly RequestState[] = ['GRANTING', 'ACTIVE', 'REVOKING'];
 

@@ -103,8 +103,13 @@ export interface AccessRequest {
   votes: Vote[];
   createdAt: string;
   updatedAt: string;
-  /** When an undecided request times out. */
+  /**
+   * When an undecided request times out. Counted from when the approval card was posted (a bot
+   * outage delays the card and so moves the deadline); provisional, from submit, until then.
+   */
   approvalDeadline: string;
+  /** When the approval card reached the bot (approval route only): set once, never re-posted. */
+  cardPostedAt?: string;
   decidedAt?: string;
   decidedBy?: Actor;
   decisionReason?: string;

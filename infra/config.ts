@@ -116,6 +116,11 @@ export const contextSchema = z.object({
       'must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<key id>), not an alias or a bare key id',
     )
     .optional(),
+  /**
+   * How long a Teams bot outage may delay an approval card before the request is failed: the
+   * workflow retries the post for at least this long (PostApprovalCard's retrier).
+   */
+  botOutageToleranceMinutes: intFrom(1, 24 * 60).default(30),
 });
 
 export type ContextInput = z.input<typeof contextSchema>;

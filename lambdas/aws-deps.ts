@@ -15,7 +15,7 @@ import { SSOAdminClient } from '@aws-sdk/client-sso-admin';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { AuditSink, Clock, IdGenerator } from '../core/ports';
 import type { CoreDeps, CoreLog } from '../core/services/types';
-import { BotNotifier, type FetchLike, type NotificationSender, type SecretSource, SecretsManagerSecret } from './adapters/bot-notifier';
+import { BotNotifier, FUNCTION_NOTIFIER, type FetchLike, type NotificationSender, type SecretSource, SecretsManagerSecret } from './adapters/bot-notifier';
 import { DynamoAuditTableSink } from './adapters/dynamo-audit';
 import { DynamoFindingsState } from './adapters/dynamo-findings-state';
 import { DynamoGrantLedger } from './adapters/dynamo-ledger';
@@ -97,9 +97,10 @@ export function buildNotifier(cfg: LambdaConfig, clients: Pick<AwsClients, 'secr
     region: cfg.region,
     random: options.random,
     fetch: options.fetch,
-    // Notices are best effort and sit on the bridge's request path: a small budget.
-    retry: { maxAttempts: 3, baseDelayMs: 200, maxDelayMs: 1_000 },
-    timeoutMs: 3_000,
+    // Notices sit on the bridge's request path, and one send must fit every function's timeout
+    // (test/infra checks notifierWorstCaseMs against them): a small budget. A bot outage longer
+    // than a send is the approval workflow's to wait out (PostApprovalCard's retrier), not ours.
+    ...FUNCTION_NOTIFIER,
   });
 }
 

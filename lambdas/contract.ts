@@ -80,6 +80,13 @@ export interface ValidateResult {
   approvalTimeoutSeconds: number;
 }
 
+/** What PostApprovalCard returns: the approval wait's timeout, counted from the card's post. */
+export interface CardPostedResult {
+  requestId: string;
+  approvalTimeoutSeconds: number;
+  posted: boolean;
+}
+
 export interface GrantStepResult {
   requestId: string;
   status: 'IN_PROGRESS' | 'SUCCEEDED' | 'FAILED';
@@ -91,6 +98,12 @@ export interface GrantStepResult {
 export interface ApprovalRequestedPayload {
   requestId: string;
   taskToken: string;
+}
+
+/** Payload of the `notify` Lambda's PostApprovalCard Task (a plain invoke, before the approval wait). */
+export interface PostApprovalCardPayload {
+  action: 'post_approval_card';
+  requestId: string;
 }
 
 /** Payload of the `revoke` Lambda: from the Scheduler at expiry, or from the workflow as compensation. */

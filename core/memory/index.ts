@@ -3,7 +3,8 @@
  * contracts of the real adapters (compare-and-swap, idempotent appends, asynchronous assignment
  * operations) so that tests exercise the same failure modes.
  */
-import { AlreadyExistsError, ConcurrentModificationError, DependencyError } from '../errors';
+import { AlreadyExistsError, ConcurrentModificationError, DependencyError, OpenRequestExistsError } from '../errors';
+import { isOpen } from '../lifecycle';
 import type { AssignmentKey, AuditEvent, LedgerEntry, SecurityFinding, StoredRequest, AccessRequest, TrackedFinding } from '../model';
 import { assignmentKeyId } from '../model';
 import type {
@@ -80,6 +81,8 @@ export class SequentialIds implements IdGenerator {
   }
 }
 
+const sameAccess = (a: StoredRequest, b: StoredRequest) => a.requester.userId === b.requester.userId && a.accountId === b.accountId && a.permissionSetName === b.permissionSetName;
+
 export class MemoryRequestStore implements RequestStore {
   readonly items = new Map<string, StoredRequest>();
   private readonly byClientId = new Map<string, string>();
@@ -97,9 +100,17 @@ export class MemoryRequestStore implements RequestStore {
     const clientKey = `${request.requester.userId}\u0000${request.clientRequestId}`;
     if (this.items.has(request.id)) throw new AlreadyExistsError('Request', request.id);
     if (this.byClientId.has(clientKey)) throw new AlreadyExistsError('Client request id', request.clientRequestId);
+    // Checked and written without an await in between: atomic, like the DynamoDB store's guard item.
+    const open = isOpen(request.state) ? [...this.items.values()].find((r) => isOpen(r.state) && sameAccess(r, request)) : undefined;
+    if (open) throw new OpenRequestExistsError(open.id);
     this.items.set(request.id, clone(request));
     this.byClientId.set(clientKey, request.id);
     this.writes += 1;
+  }
+  /** Puts back a record that was stored before (a reload): no create rules, which held when it was created. */
+  restore(request: StoredRequest): void {
+    this.items.set(request.id, clone(request));
+    this.byClientId.set(`${request.requester.userId}\u0000${request.clientRequestId}`, request.id);
   }
   async update(next: StoredRequest, expectedVersion: number): Promise<void> {
     const current = this.items.get(next.id);

@@ -45,21 +45,70 @@ export async function validateForWorkflow(deps: CoreDeps, input: { requestId: st
 }
 
 /**
- * The approval wait began: keep its task token server-side (never on a card) and ask the approvers.
- * If the request was decided or cancelled before the token arrived, answer the wait at once.
+ * Posts the approval card, once. The approval deadline counts from this post: a card delayed by a
+ * bot outage gives the approvers their full approval time. Idempotent: a card already posted is not
+ * posted again (the workflow step, its retries and reconcile may all call this), and a request that
+ * is no longer pending gets no card. A bot that cannot be reached is a retryable DependencyError:
+ * the workflow retries the step for as long as the configured outage tolerance, reconcile too.
+ */
+export async function postApprovalCard(deps: CoreDeps, input: { requestId: string }): Promise<CardPosting> {
+  const current = await load(deps, input.requestId);
+  if (current.state !== 'PENDING_APPROVAL' || current.route !== 'approval') return posting(deps, current, false);
+  if (current.cardPostedAt) return posting(deps, current, false);
+  const now = deps.clock.now();
+  const patch = { cardPostedAt: iso(now), approvalDeadline: iso(now + current.terms.approvalTimeoutSeconds * 1000) };
+  // The card shows the deadline it will have once this post is recorded.
+  try {
+    await deps.notifier.requestChanged('approval_requested', toView({ ...current, ...patch }));
+  } catch (e) {
+    throw new DependencyError('notifier', `The approval card could not be posted yet: ${(e as Error).message}`, true);
+  }
+  const next = await withRetry(async () => {
+    const c = await load(deps, input.requestId);
+    // Recorded by a concurrent poster (reconcile), or decided meanwhile: nothing to add.
+    if (c.cardPostedAt || c.state !== 'PENDING_APPROVAL') return c;
+    return commit(
+      deps,
+      c,
+      amend(c, 'request.approval_requested', {
+        actor: SYSTEM_ACTOR,
+        now,
+        reason: `Approval card posted: waiting for ${c.terms.approvalsRequired} approval(s) from ${c.terms.approverGroups.join(', ')} until ${patch.approvalDeadline}.`,
+        patch,
+        details: { cardPostedAt: patch.cardPostedAt, approvalDeadline: patch.approvalDeadline, delayedSeconds: Math.max(0, Math.round((now - ms(c.createdAt)) / 1000)) },
+      }),
+    );
+  });
+  return posting(deps, next, next.cardPostedAt === patch.cardPostedAt);
+}
+
+export interface CardPosting {
+  request: AccessRequest;
+  /** This call posted the card. */
+  posted: boolean;
+  /** Seconds left until the approval deadline (what the approval wait may last), at least 1. */
+  approvalTimeoutSeconds: number;
+}
+
+function posting(deps: CoreDeps, request: StoredRequest, posted: boolean): CardPosting {
+  return { request: toView(request), posted, approvalTimeoutSeconds: Math.max(1, Math.ceil((ms(request.approvalDeadline) - deps.clock.now()) / 1000)) };
+}
+
+/**
+ * The approval wait began: keep its task token server-side (never on a card) and make sure the
+ * approvers have the card (the workflow posts it in the step before; an execution that skipped that
+ * step posts it here). If the request was decided or cancelled before the token arrived, answer the
+ * wait at once.
  */
 export async function recordApprovalToken(deps: CoreDeps, input: { requestId: string; taskToken: string }): Promise<AccessRequest> {
   const stored = await withRetry(async () => {
     const current = await load(deps, input.requestId);
     if (current.state !== 'PENDING_APPROVAL') return current;
     if (current.taskToken === input.taskToken) return current;
-    const change = amend(current, 'request.approval_requested', {
-      actor: SYSTEM_ACTOR,
-      now: deps.clock.now(),
-      reason: `Waiting for ${current.terms.approvalsRequired} approval(s) from ${current.terms.approverGroups.join(', ')} until ${current.approvalDeadline}.`,
-      patch: { taskToken: input.taskToken },
-    });
-    return commit(deps, current, change);
+    // Not an audited change: like the execution ARN, the token is plumbing.
+    const next: StoredRequest = { ...current, taskToken: input.taskToken, version: current.version + 1, updatedAt: iso(deps.clock.now()) };
+    await deps.requests.update(next, current.version);
+    return next;
   });
   const early = outcomeOf(stored);
   if (early) {
@@ -68,11 +117,7 @@ export async function recordApprovalToken(deps: CoreDeps, input: { requestId: st
   }
   if (stored.state !== 'PENDING_APPROVAL') return toView(stored);
   // Not best effort: approvers who never see the card cannot approve. Failing here retries the step.
-  try {
-    await deps.notifier.requestChanged('approval_requested', toView(stored));
-  } catch (e) {
-    throw new DependencyError('notifier', `Posting the approval card failed: ${(e as Error).message}`, true);
-  }
+  if (!stored.cardPostedAt) return (await postApprovalCard(deps, { requestId: input.requestId })).request;
   return toView(stored);
 }
 

@@ -10,7 +10,8 @@ import type { AccessRequest, SecurityFinding, StoredRequest } from '../model';
 import { SYSTEM_ACTOR, assignmentKeyId } from '../model';
 import type { AssignmentOperation } from '../ports';
 import { humanDuration, iso } from '../time';
-import { acquireAssignment, releaseAssignment } from './assignments';
+import { type Released, acquireAssignment, releaseAssignment } from './assignments';
+import { withReleaseEvent } from './revoke';
 import { assignmentKeyOf, commit, load, notify, toView, withRetry } from './context';
 import { publishFindings } from './findings';
 import type { CoreDeps, StartGrantResult } from './types';
@@ -120,15 +121,16 @@ export async function failGrant(deps: CoreDeps, input: { requestId: string; reas
       return commit(deps, c, transition(c, 'REVOKING', { actor: SYSTEM_ACTOR, now, reason, patch: { revocation: { target: 'FAILED', by: SYSTEM_ACTOR, reason, at: iso(now) } } }));
     });
   }
+  let released: Released = { deleted: false, outcome: 'not_held' };
   if (current.state === 'GRANTING' || current.state === 'REVOKING' || current.state === 'APPROVED') {
     await deps.scheduler.cancelExpiry(current.id);
-    await releaseAssignment(deps, current, assignmentKeyOf(current));
+    released = await releaseAssignment(deps, current, assignmentKeyOf(current));
   }
   const next = await withRetry(async () => {
     const c = await load(deps, input.requestId);
     if (c.state === 'FAILED') return c;
     const now = deps.clock.now();
-    return commit(deps, c, transition(c, 'FAILED', { actor: SYSTEM_ACTOR, now, reason, patch: { failureReason: reason, endedAt: iso(now), endedBy: SYSTEM_ACTOR } }));
+    return commit(deps, c, withReleaseEvent(transition(c, 'FAILED', { actor: SYSTEM_ACTOR, now, reason, patch: { failureReason: reason, endedAt: iso(now), endedBy: SYSTEM_ACTOR } }), c, released));
   });
   await notify(deps, 'failed', next);
   return toView(next);

@@ -15,6 +15,7 @@ import { AssignmentBusyError, releaseAssignment } from './assignments';
 import { assignmentKeyOf, commit, flushAudit, load, notify, withRetry } from './context';
 import { driftPair, retryFindingImports, syncDriftFindings } from './findings';
 import { startWorkflow } from './requests';
+import { postApprovalCard } from './approval';
 import { expireGrant } from './revoke';
 import { failGrant } from './grant';
 import type { CoreDeps, ReconcileAction, ReconcileResult } from './types';
@@ -123,6 +124,7 @@ export async function reconcile(deps: CoreDeps, _input: Record<string, never> | 
       await attempt({ kind: 'restart_workflow', key: assignmentKeyOf(r), requestIds: [r.id], reason: 'The workflow of this request had not started.' }, () => startWorkflow(deps, r));
     }
   }
+  await repostApprovalCards(deps, pending, now, attempt);
   const stalled = await deps.requests.list({ states: ['APPROVED', 'GRANTING'] });
   for (const r of stalled) {
     if (ms(r.updatedAt) + STALLED_GRANT_MS < now) {
@@ -164,6 +166,22 @@ async function reportDriftAndRetryFindings(deps: CoreDeps, drift: readonly Secur
     errors.push(e);
   }
   return errors;
+}
+
+/** A card not posted this long after submit is posted by reconcile (the workflow normally posts it within seconds). */
+export const CARD_POST_GRACE_MS = 2 * 60_000;
+
+/**
+ * Pending requests whose approval card was never posted (a bot outage, an execution that lost its
+ * post step): post it now, once. The deadline then counts from this post. A bot still unreachable
+ * leaves the request pending for the next sweep, or for the workflow's own retries.
+ */
+async function repostApprovalCards(deps: CoreDeps, pending: StoredRequest[], now: number, attempt: (action: ReconcileAction, run: () => Promise<unknown>) => Promise<void>): Promise<void> {
+  for (const r of pending) {
+    // Without an execution, restart_workflow above starts one, and it posts the card.
+    if (r.route !== 'approval' || r.cardPostedAt || !r.executionArn || ms(r.createdAt) + CARD_POST_GRACE_MS > now) continue;
+    await attempt({ kind: 'post_approval_card', key: assignmentKeyOf(r), requestIds: [r.id], reason: 'The approval card of this pending request had not been posted.' }, () => postApprovalCard(deps, { requestId: r.id }));
+  }
 }
 
 /** Enough of a request for releasing a ledger entry whose request is gone. */

@@ -1,17 +1,16 @@
 /** Submitting a request, and reading requests: identity, eligibility, visibility. */
 import type { CreateRequestBody, EligibilityQuery, EligibilityResponse, ListQuery } from '../api';
-import { AlreadyExistsError, LimitExceededError, NotEligibleError, NotFoundError, UnknownUserError, ValidationError } from '../errors';
+import { AlreadyExistsError, LimitExceededError, NotEligibleError, NotFoundError, OpenRequestExistsError, UnknownUserError, ValidationError } from '../errors';
 import type { AccessRequest, Actor, AuditEvent, StoredRequest } from '../model';
 import { ACCOUNT_SEARCH_MAX_LIMIT, eligibilitySearchIndex, evaluateApprover, evaluateRequest } from '../policy/evaluate';
 import type { EffectiveTerms } from '../model';
 import { iso } from '../time';
-import { auditEventId } from '../lifecycle';
+import { OPEN_STATES, auditEventId, describeState } from '../lifecycle';
 import { flushAudit, load, notify, toView, withRetry } from './context';
 import type { ActorClaim, CoreDeps, SubmitInput, SubmitResult } from './types';
 
 /** Open (not yet granted) requests one person may have at once: a runaway client cannot flood approvers. */
 export const MAX_OPEN_REQUESTS_PER_USER = 10;
-const OPEN_STATES = ['PENDING_APPROVAL', 'APPROVED', 'GRANTING'] as const;
 
 /** Maps the identity an authenticated edge vouches for to an Identity Center user. */
 export async function resolveActor(deps: CoreDeps, claim: ActorClaim): Promise<Actor> {
@@ -78,9 +77,7 @@ export async function submitRequest(deps: CoreDeps, input: SubmitInput): Promise
 
   const open = await deps.requests.list({ requesterUserId: actor.userId, states: OPEN_STATES });
   const duplicate = open.find((r) => r.accountId === account.id && r.permissionSetName === permissionSet.name);
-  if (duplicate) {
-    throw new AlreadyExistsError('An open request for this access', `${duplicate.id} (${permissionSet.name} on ${account.name}, ${duplicate.state.toLowerCase().replace(/_/g, ' ')})`);
-  }
+  if (duplicate) throw openDuplicate(duplicate);
   if (open.length >= MAX_OPEN_REQUESTS_PER_USER) {
     throw new LimitExceededError(`You already have ${open.length} open requests; wait for them to be decided or cancel some.`);
   }
@@ -129,12 +126,21 @@ export async function submitRequest(deps: CoreDeps, input: SubmitInput): Promise
       const winner = await deps.requests.findByClientRequestId(actor.userId, body.clientRequestId);
       if (winner) return replay(deps, winner, body);
     }
+    if (e instanceof OpenRequestExistsError) {
+      // Another submit for the same access won the race (the check above could not see it yet).
+      const other = await deps.requests.get(e.existingRequestId);
+      if (other) throw openDuplicate(other);
+    }
     throw e;
   }
   await flushAudit(deps, request);
   const started = await startWorkflow(deps, request);
   await notify(deps, 'submitted', started);
   return { request: toView(started), replayed: false };
+}
+
+function openDuplicate(existing: StoredRequest): OpenRequestExistsError {
+  return new OpenRequestExistsError(existing.id, `${existing.id} (${existing.permissionSetName} on ${existing.accountName}, ${describeState(existing.state)})`);
 }
 
 async function replay(deps: CoreDeps, existing: StoredRequest, body: CreateRequestBody): Promise<SubmitResult> {

@@ -5,12 +5,12 @@
  */
 import { ForbiddenError, IllegalTransitionError, ValidationError } from '../errors';
 import { extendWindow, totalLimitSeconds } from '../grants';
-import { amend, describeState, transition } from '../lifecycle';
+import { type Change, amend, describeState, transition, withEvent } from '../lifecycle';
 import type { AccessRequest, Actor, StoredRequest } from '../model';
-import { SYSTEM_ACTOR } from '../model';
+import { SYSTEM_ACTOR, assignmentKeyId } from '../model';
 import { evaluateApprover } from '../policy/evaluate';
 import { humanDuration, iso, ms } from '../time';
-import { releaseAssignment } from './assignments';
+import { type Released, releaseAssignment } from './assignments';
 import { assignmentKeyOf, commit, load, notify, toView, withRetry } from './context';
 import { groupNamesAndIds } from './requests';
 import type { ActorActionInput, CoreDeps, ExtendInput } from './types';
@@ -47,7 +47,7 @@ async function revoke(deps: CoreDeps, requestId: string, intent: { target: 'EXPI
     const now = deps.clock.now();
     return commit(deps, c, transition(c, 'REVOKING', { actor: intent.by, now, reason: intent.reason, patch: { revocation: { ...intent, at: iso(now) } } }));
   });
-  await releaseAssignment(deps, revoking, assignmentKeyOf(revoking));
+  const released = await releaseAssignment(deps, revoking, assignmentKeyOf(revoking));
   const target = revoking.revocation?.target ?? intent.target;
   const ended = await withRetry(async () => {
     const c = await load(deps, requestId);
@@ -56,10 +56,30 @@ async function revoke(deps: CoreDeps, requestId: string, intent: { target: 'EXPI
     const by = c.revocation?.by ?? intent.by;
     const reason = c.revocation?.reason ?? intent.reason;
     const patch: Partial<StoredRequest> = { endedAt: iso(now), endedBy: by, endReason: reason, ...(target === 'FAILED' ? { failureReason: reason } : {}) };
-    return commit(deps, c, transition(c, target, { actor: by, now, reason, patch }));
+    return commit(deps, c, withReleaseEvent(transition(c, target, { actor: by, now, reason, patch }), c, released));
   });
   await notify(deps, ended.state === 'EXPIRED' ? 'expired' : ended.state === 'REVOKED' ? 'revoked' : 'failed', ended);
   return ended;
+}
+
+/**
+ * Adds what the release did to the assignment (assignment.deleted, or why it was kept) to the change
+ * that ends the request, so that it rides in the same conditional write (the outbox) and a lost race
+ * or a duplicate delivery writes it once. A release that found nothing held (a retry after the
+ * release itself had finished) adds nothing: the first attempt decided, and its outcome is not
+ * stored, so a crash between the release and this write leaves only the delete in the ledger.
+ */
+export function withReleaseEvent(change: Change, request: StoredRequest, released: Released): Change {
+  if (released.outcome === 'not_held') return change;
+  const key = assignmentKeyOf(request);
+  const id = assignmentKeyId(key);
+  const { action, ownership, reason } =
+    released.outcome === 'deleted'
+      ? { action: 'assignment.deleted' as const, ownership: 'OURS', reason: `Assignment ${id} was deleted: this was the last grant on it.` }
+      : released.outcome === 'kept_shared'
+        ? { action: 'assignment.kept_shared' as const, ownership: 'OURS', reason: `Assignment ${id} stays: another active grant still needs it.` }
+        : { action: 'assignment.kept_external' as const, ownership: 'EXTERNAL', reason: `Assignment ${id} existed before JIT access granted it: it is left in place.` };
+  return withEvent(change, { actor: SYSTEM_ACTOR, action, reason, details: { accountId: key.accountId, permissionSetArn: key.permissionSetArn, userId: key.userId, ownership } });
 }
 
 /**

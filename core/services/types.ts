@@ -96,7 +96,7 @@ export interface StartGrantResult {
 }
 
 export interface ReconcileAction {
-  kind: 'revoke_expired' | 'release_stale' | 'recreate_missing' | 'delete_orphaned' | 'restart_workflow' | 'fail_stalled' | 'flush_audit';
+  kind: 'revoke_expired' | 'release_stale' | 'recreate_missing' | 'delete_orphaned' | 'restart_workflow' | 'fail_stalled' | 'flush_audit' | 'post_approval_card';
   key: AssignmentKey;
   requestIds: string[];
   reason: string;

@@ -4,7 +4,8 @@
  * sandbox).
  *
  *   Validate ─┬─ Cancelled (before it started) ─▶ Closed ─▶ Done
- *             └─▶ Route ─┬─ approval ─▶ RequestApproval (.waitForTaskToken, TimeoutSecondsPath)
+ *             └─▶ Route ─┬─ approval ─▶ PostApprovalCard (notify fn) ─┬─ bot unreachable past the tolerance ─▶ ApprovalCardNotPosted ─▶ RecordFailure
+ *                        │                                            └─▶ RequestApproval (.waitForTaskToken, TimeoutSecondsPath)
  *                        │                ├─ approved ─▶ StartGrant
  *                        │                ├─ Denied | Cancelled ─▶ Closed ─▶ Done
  *                        │                └─ States.Timeout ─▶ TimedOut ─▶ AfterTimeout ─┬─ APPROVED (vote won the race) ─▶ StartGrant
@@ -17,10 +18,10 @@
  *                              └─ IN_PROGRESS ─▶ CountPoll ─▶ WaitForGrant ─▶ CheckGrant ─▶ GrantStatus
  *   any error in StartGrant, CheckGrant, CompleteGrant, FailGrant ─▶ Compensate (revoke) ─▶ CompensatedFailure
  *
- * Step Functions Standard bills per state transition: the approve path is 7 transitions when
+ * Step Functions Standard bills per state transition: the approve path is 8 transitions when
  * Identity Center answers at once and 4 more per status poll.
  */
-import { type CfnElement, Duration, type RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { type CfnElement, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
@@ -33,6 +34,8 @@ export const STATES = {
   validate: 'Validate',
   route: 'Route',
   unknownRoute: 'UnknownRoute',
+  postApprovalCard: 'PostApprovalCard',
+  cardNotPosted: 'ApprovalCardNotPosted',
   requestApproval: 'RequestApproval',
   timedOut: 'TimedOut',
   afterTimeout: 'AfterTimeout',
@@ -58,6 +61,7 @@ export const STATES = {
 /** Which Lambda each Task state invokes. */
 export const TASK_FUNCTIONS = {
   [STATES.validate]: 'workflow',
+  [STATES.postApprovalCard]: 'notify',
   [STATES.requestApproval]: 'notify',
   [STATES.timedOut]: 'workflow',
   [STATES.closed]: 'workflow',
@@ -81,6 +85,47 @@ export const APPROVAL_TIMEOUT_PATH = '$.Payload.approvalTimeoutSeconds';
 export const GRANT_POLL_SECONDS = 5;
 export const MAX_GRANT_POLLS = 60;
 
+/**
+ * PostApprovalCard's retrier: a bot outage delays the card for as long as `toleranceSeconds`, never
+ * fails the request sooner. No jitter, so that the time covered is exactly the sum of the delays
+ * (Step Functions "Retrying after an error": delay k = min(IntervalSeconds x BackoffRate^(k-1),
+ * MaxDelaySeconds); MaxAttempts counts the retries after the first attempt).
+ */
+export interface CardRetry {
+  intervalSeconds: number;
+  backoffRate: number;
+  maxDelaySeconds: number;
+  maxAttempts: number;
+}
+
+export function cardPostRetry(toleranceSeconds: number): CardRetry {
+  const base = { intervalSeconds: 15, backoffRate: 2, maxDelaySeconds: 60 };
+  let covered = 0;
+  let maxAttempts = 0;
+  while (covered < toleranceSeconds) {
+    maxAttempts += 1;
+    covered += retryDelaySeconds({ ...base, maxAttempts }, maxAttempts);
+  }
+  return { ...base, maxAttempts: Math.max(1, maxAttempts) };
+}
+
+/** The wait before retry `k` (1-based) of a retrier without jitter. */
+export function retryDelaySeconds(r: Omit<CardRetry, 'maxAttempts'> & { maxAttempts?: number }, k: number): number {
+  return Math.min(r.intervalSeconds * r.backoffRate ** (k - 1), r.maxDelaySeconds);
+}
+
+/** Errors the card post retries for the whole outage: the bot unreachable, throttling, and a function or task timeout. */
+const CARD_POST_ERRORS = [
+  'ThrottlingException',
+  'ConflictException',
+  'TooManyRequestsException',
+  // A Lambda function timeout: "Sandbox.Timedout" from the optimized integration, "Lambda.Unknown"
+  // in older reports (Step Functions "Handle Lambda service exceptions"); the task's own timeout.
+  'Sandbox.Timedout',
+  'Lambda.Unknown',
+  'States.Timeout',
+];
+
 /** Errors worth retrying: AWS-side Lambda failures, throttling, optimistic-lock conflicts. */
 const LAMBDA_SERVICE_ERRORS = [
   'Lambda.ServiceException',
@@ -98,6 +143,8 @@ export interface ApprovalWorkflowProps {
   revokeFn: lambda.IFunction;
   /** The longest approval timeout in the policy: bounds the whole execution. */
   maxApprovalTimeoutSeconds: number;
+  /** How long a bot outage may delay the approval card (context botOutageToleranceMinutes). */
+  botOutageToleranceSeconds: number;
   /** Task timeouts are the function timeouts plus a margin for the invoke itself. */
   workflowFnTimeout: Duration;
   notifyFnTimeout: Duration;
@@ -261,6 +308,45 @@ export class ApprovalWorkflow extends Construct {
         resultPath: '$.approval',
       }),
     );
+    // The card first, and the approval time counts from its post: a bot outage delays the card
+    // (the retrier below waits it out) and never eats into the approvers' time.
+    const cardRetry = cardPostRetry(props.botOutageToleranceSeconds);
+    // The notify function, not the workflow one: the workflow function's reserved concurrency is
+    // for Identity Center writers, and posts waiting out an outage must not starve grants.
+    const postApprovalCard = new tasks.LambdaInvoke(this, STATES.postApprovalCard, {
+      stateName: STATES.postApprovalCard,
+      comment: `Posts the approval card; retried for at least ${props.botOutageToleranceSeconds} s while the bot cannot be reached.`,
+      lambdaFunction: props.notifyFn,
+      payload: sfn.TaskInput.fromObject({ action: 'post_approval_card', requestId }),
+      payloadResponseOnly: true,
+      retryOnServiceExceptions: false,
+      taskTimeout: margin(props.notifyFnTimeout),
+      resultSelector: { approvalTimeoutSeconds: sfn.JsonPath.numberAt('$.approvalTimeoutSeconds') },
+      resultPath: '$.Payload',
+    });
+    // One retrier for every transient error: a retrier whose attempts run out fails the state even
+    // when a later one matches too, so Lambda throttling during an outage must get the long one.
+    postApprovalCard.addRetry({
+      errors: [...LAMBDA_SERVICE_ERRORS, WORKFLOW_ERRORS.retryable, ...CARD_POST_ERRORS],
+      interval: Duration.seconds(cardRetry.intervalSeconds),
+      backoffRate: cardRetry.backoffRate,
+      maxDelay: Duration.seconds(cardRetry.maxDelaySeconds),
+      maxAttempts: cardRetry.maxAttempts,
+    });
+    const cardNotPosted = new sfn.Pass(this, STATES.cardNotPosted, {
+      stateName: STATES.cardNotPosted,
+      comment: 'The bot stayed unreachable past the outage tolerance: the request fails with a reason the requester can read.',
+      parameters: {
+        Error: 'ApprovalCardNotPosted',
+        // The last error (a Lambda error's JSON, trace included) stays in the execution history.
+        Cause: `The approval card could not be posted: the Teams bot could not be reached for ${Math.round(props.botOutageToleranceSeconds / 60)} minutes, the longest outage tolerated. Submit the request again when the bot is back.`,
+      },
+      resultPath: '$.error',
+    });
+    cardNotPosted.next(recordFailure);
+    postApprovalCard.addCatch(cardNotPosted, { errors: ['States.ALL'], resultPath: '$.error' });
+    postApprovalCard.next(requestApproval);
+
     requestApproval.addCatch(timedOut, { errors: ['States.Timeout'], resultPath: '$.error' });
     requestApproval.addCatch(closed, { errors: [WORKFLOW_ERRORS.denied, WORKFLOW_ERRORS.cancelled], resultPath: '$.error' });
     requestApproval.addCatch(recordFailure, { errors: ['States.ALL'], resultPath: '$.error' });
@@ -273,7 +359,7 @@ export class ApprovalWorkflow extends Construct {
     });
     unknownRoute.next(recordFailure);
     const route = new sfn.Choice(this, STATES.route, { stateName: STATES.route })
-      .when(sfn.Condition.stringEquals('$.route', 'approval'), requestApproval)
+      .when(sfn.Condition.stringEquals('$.route', 'approval'), postApprovalCard)
       .when(sfn.Condition.or(sfn.Condition.stringEquals('$.route', 'auto_approve'), sfn.Condition.stringEquals('$.route', 'break_glass')), startGrant)
       .otherwise(unknownRoute);
 
@@ -292,10 +378,17 @@ export class ApprovalWorkflow extends Construct {
     validate.next(route);
 
     this.logGroup = new logs.LogGroup(this, 'Logs', {
-      // The /aws/vendedlogs/ prefix keeps the CloudWatch Logs resource policy small.
+      // Named on purpose: Step Functions asks for log groups under /aws/vendedlogs/ so that log
+      // delivery does not grow the account's CloudWatch Logs resource policy past its size limit
+      // ("Avoiding Amazon CloudWatch Logs resource policy size restrictions",
+      // https://docs.aws.amazon.com/step-functions/latest/dg/bp-cwl.html).
       logGroupName: `/aws/vendedlogs/states/${props.stateMachineName}`,
       retention: props.logRetention,
-      removalPolicy: props.removalPolicy,
+      // A named group with a plain Retain outlives a rolled-back first create, and every later
+      // deploy then fails with "already exists". RetainExceptOnCreate keeps the logs of a stack
+      // that did exist and drops the empty group of one that never did (CloudFormation
+      // "DeletionPolicy attribute", RetainExceptOnCreate).
+      removalPolicy: props.removalPolicy === RemovalPolicy.RETAIN ? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE : props.removalPolicy,
     });
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
       stateMachineName: props.stateMachineName,
@@ -303,7 +396,7 @@ export class ApprovalWorkflow extends Construct {
       queryLanguage: sfn.QueryLanguage.JSON_PATH,
       definitionBody: sfn.DefinitionBody.fromChainable(validate),
       comment: 'Teams JIT Access: approval, grant and compensation for one access request (execution name = request id).',
-      timeout: Duration.seconds(props.maxApprovalTimeoutSeconds + 3600),
+      timeout: Duration.seconds(props.maxApprovalTimeoutSeconds + props.botOutageToleranceSeconds + 3600),
       tracingEnabled: true,
       logs: {
         destination: this.logGroup,

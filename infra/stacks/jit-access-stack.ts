@@ -308,6 +308,7 @@ export class JitAccessStack extends Stack {
       notifyFn: fns.notify.fn,
       revokeFn: fns.revoke.fn,
       maxApprovalTimeoutSeconds,
+      botOutageToleranceSeconds: config.botOutageToleranceMinutes * 60,
       workflowFnTimeout: Duration.seconds(FUNCTIONS.workflow.timeoutSeconds),
       notifyFnTimeout: Duration.seconds(FUNCTIONS.notify.timeoutSeconds),
       revokeFnTimeout: Duration.seconds(FUNCTIONS.revoke.timeoutSeconds),

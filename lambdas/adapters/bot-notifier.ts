@@ -77,6 +77,30 @@ export interface BotNotifierOptions {
   fetch?: FetchLike;
   /** Longest Retry-After honored. */
   maxRetryAfterMs?: number;
+  /**
+   * The most one send may take, attempts and waits included (default: notifierWorstCaseMs of these
+   * options). A send never runs past it: the last attempt gets what is left, and a wait that would
+   * end past it gives up instead. It keeps a send inside the calling function's timeout.
+   */
+  budgetMs?: number;
+}
+
+/** The notifier settings every Lambda uses (lambdas/aws-deps.ts): their worst case fits every function timeout (test/infra). */
+export const FUNCTION_NOTIFIER = {
+  retry: { maxAttempts: 3, baseDelayMs: 200, maxDelayMs: 1_000 },
+  timeoutMs: 3_000,
+  maxRetryAfterMs: 2_000,
+} as const satisfies Pick<BotNotifierOptions, 'retry' | 'timeoutMs' | 'maxRetryAfterMs'>;
+
+/**
+ * The longest one send can take: every attempt timing out, and the longest wait between attempts
+ * (backoff or a Retry-After, whichever is longer). The re-signed attempt after a 401 counts as one.
+ */
+export function notifierWorstCaseMs(options: Pick<BotNotifierOptions, 'retry' | 'timeoutMs' | 'maxRetryAfterMs'>): number {
+  const policy = options.retry ?? { ...DEFAULT_RETRY, maxAttempts: 4 };
+  const timeout = options.timeoutMs ?? 5_000;
+  const wait = Math.max(policy.maxDelayMs, options.maxRetryAfterMs ?? 10_000);
+  return policy.maxAttempts * timeout + (policy.maxAttempts - 1) * wait;
 }
 
 /** Sends a NotificationBody; the findings function uses this directly. */
@@ -134,11 +158,13 @@ export class BotNotifier implements Notifier, NotificationSender {
   async send(body: NotificationBody): Promise<void> {
     const raw = JSON.stringify(body);
     const policy = this.options.retry ?? { ...DEFAULT_RETRY, maxAttempts: 4 };
+    const budget = this.options.budgetMs ?? notifierWorstCaseMs(this.options);
+    const started = this.options.clock.now();
     let refreshed = false;
     let refreshNext = false;
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.post(raw, refreshNext);
+        await this.post(raw, refreshNext, Math.max(1, Math.min(this.options.timeoutMs ?? 5_000, budget - (this.options.clock.now() - started))));
         return;
       } catch (e) {
         refreshNext = false;
@@ -152,21 +178,25 @@ export class BotNotifier implements Notifier, NotificationSender {
         if (attempt >= policy.maxAttempts) throw new DependencyError(DEPENDENCY, `${DEPENDENCY} notification failed after ${attempt} attempts: ${(e as Error).message}`, true);
         const backoff = backoffDelay(policy, attempt - 1, this.random);
         const hinted = e instanceof HttpFailure && e.retryAfterMs !== undefined ? Math.min(e.retryAfterMs, this.options.maxRetryAfterMs ?? 10_000) : 0;
-        await this.options.clock.sleep(Math.max(backoff, hinted));
+        const wait = Math.max(backoff, hinted);
+        if (this.options.clock.now() - started + wait >= budget) {
+          throw new DependencyError(DEPENDENCY, `${DEPENDENCY} notification failed after ${attempt} attempts (its ${budget} ms budget would run out): ${(e as Error).message}`, true);
+        }
+        await this.options.clock.sleep(wait);
       }
     }
   }
 
-  private async post(raw: string, refreshSecret: boolean): Promise<void> {
+  private async post(raw: string, refreshSecret: boolean, timeoutMs: number): Promise<void> {
     const secret = await this.options.secret.get({ refresh: refreshSecret });
     // Signed per attempt: the timestamp is inside the MAC and the bot checks its age.
     const headers = signNotification(secret, raw, this.options.clock.now());
     let res: Awaited<ReturnType<FetchLike>>;
     try {
-      res = await this.fetch(this.options.url, { method: 'POST', headers, body: raw, signal: AbortSignal.timeout(this.options.timeoutMs ?? 5_000) });
+      res = await this.fetch(this.options.url, { method: 'POST', headers, body: raw, signal: AbortSignal.timeout(timeoutMs) });
     } catch (e) {
       const name = e instanceof Error ? e.name : 'Error';
-      throw new Error(name === 'TimeoutError' || name === 'AbortError' ? `timed out after ${this.options.timeoutMs ?? 5_000} ms` : `network error: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+      throw new Error(name === 'TimeoutError' || name === 'AbortError' ? `timed out after ${timeoutMs} ms` : `network error: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
     }
     if (res.status >= 200 && res.status < 300) return;
     const text = await res.text().catch(() => '');

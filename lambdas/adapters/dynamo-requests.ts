@@ -2,8 +2,14 @@
  * Requests in DynamoDB (lib-dynamodb). One table, string key `pk`:
  *   request#<id>                              the request (StoredRequest + `requesterUserId`)
  *   client#<requesterUserId>#<clientRequestId> a guard that makes the bot's idempotency key unique
- * A request and its guard are written in one transaction, so two submits with the same key give
- * exactly one request. Every update is a compare-and-swap on `version`.
+ *   open#<requesterUserId>#<accountId>#<permissionSetName>
+ *                                             a guard held while the request is open (OPEN_STATES):
+ *                                             at most one open request per person and access
+ * A request and its guards are written in one transaction, so two submits with the same key, or
+ * for the same access, give exactly one request. Every update is a compare-and-swap on `version`;
+ * an update to a state that is not open releases the open guard (removes its holder) in the same
+ * transaction. A guard left held by anything else (a legacy record, a hand edit) is noticed and
+ * released by the next create that runs into it, so it never blocks for good.
  *
  * Listing uses the `byRequester` / `byState` indexes when the table has them (REQUESTS_INDEXES);
  * without them it scans with a filter, which is fine for the few thousand requests a year a team
@@ -19,7 +25,8 @@ import {
   ScanCommand,
   TransactWriteCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { AlreadyExistsError, ConcurrentModificationError, DependencyError } from '../../core/errors';
+import { AlreadyExistsError, ConcurrentModificationError, DependencyError, OpenRequestExistsError } from '../../core/errors';
+import { isOpen } from '../../core/lifecycle';
 import type { StoredRequest } from '../../core/model';
 import type { Clock, RequestQuery, RequestStore } from '../../core/ports';
 import { DEFAULT_RETRY, isTransientAwsError as isTransient, type RetryPolicy, withRetry } from './retry';
@@ -43,6 +50,7 @@ const INTERNAL = new Set<string>([REQUEST_ATTRIBUTES.key, REQUEST_ATTRIBUTES.kin
 
 export const requestKey = (id: string) => `request#${id}`;
 export const clientRequestKey = (requesterUserId: string, clientRequestId: string) => `client#${requesterUserId}#${clientRequestId}`;
+export const openRequestKey = (r: Pick<StoredRequest, 'requester' | 'accountId' | 'permissionSetName'>) => `open#${r.requester.userId}#${r.accountId}#${r.permissionSetName}`;
 
 export interface DynamoRequestStoreOptions {
   tableName: string;
@@ -74,46 +82,109 @@ export class DynamoRequestStore implements RequestStore {
 
   async create(request: StoredRequest): Promise<void> {
     const guardKey = clientRequestKey(request.requester.userId, request.clientRequestId);
-    try {
-      await this.retry('TransactWriteItems', () =>
-        this.doc.send(
-          new TransactWriteCommand({
-            TransactItems: [
-              { Put: { TableName: this.options.tableName, Item: toItem(request), ConditionExpression: 'attribute_not_exists(pk)' } },
-              {
-                Put: {
-                  TableName: this.options.tableName,
-                  Item: { pk: guardKey, kind: 'client_request', requestId: request.id, createdAt: request.createdAt },
-                  ConditionExpression: 'attribute_not_exists(pk)',
+    const open = isOpen(request.state);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.retry('TransactWriteItems', () =>
+          this.doc.send(
+            new TransactWriteCommand({
+              TransactItems: [
+                { Put: { TableName: this.options.tableName, Item: toItem(request), ConditionExpression: 'attribute_not_exists(pk)' } },
+                {
+                  Put: {
+                    TableName: this.options.tableName,
+                    Item: { pk: guardKey, kind: 'client_request', requestId: request.id, createdAt: request.createdAt },
+                    ConditionExpression: 'attribute_not_exists(pk)',
+                  },
                 },
-              },
-            ],
-          }),
-        ),
-      );
+                ...(open
+                  ? [
+                      {
+                        Put: {
+                          TableName: this.options.tableName,
+                          Item: { pk: openRequestKey(request), kind: 'open_request', requestId: request.id, createdAt: request.createdAt },
+                          // A released guard stays as an item without a holder (nothing is ever deleted).
+                          ConditionExpression: 'attribute_not_exists(#requestId)',
+                          ExpressionAttributeNames: { '#requestId': 'requestId' },
+                          // The holder's id comes back with the cancellation: no second read to name it.
+                          ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
+                        },
+                      },
+                    ]
+                  : []),
+              ],
+            }),
+          ),
+        );
+        return;
+      } catch (e) {
+        const reasons = cancellationReasons(e);
+        if (reasons?.[0] === 'ConditionalCheckFailed') throw new AlreadyExistsError('Request', request.id);
+        if (reasons?.[1] === 'ConditionalCheckFailed') throw new AlreadyExistsError('Client request', request.clientRequestId);
+        if (reasons?.[2] === 'ConditionalCheckFailed') {
+          const holder = cancellationItemRequestId(e, 2) ?? (await this.openGuardHolder(request));
+          if (attempt >= 3) throw new OpenRequestExistsError(holder ?? 'unknown');
+          if (holder === undefined) continue; // released meanwhile
+          const current = await this.get(holder);
+          if (current && isOpen(current.state)) throw new OpenRequestExistsError(holder);
+          // The guard outlived its request (a legacy record, a hand edit): remove it and try again.
+          await this.dropStaleOpenGuard(request, holder);
+          continue;
+        }
+        throw e;
+      }
+    }
+  }
+
+  private async openGuardHolder(request: StoredRequest): Promise<string | undefined> {
+    const out = await this.retry('GetItem', () => this.doc.send(new GetCommand({ TableName: this.options.tableName, Key: { pk: openRequestKey(request) }, ConsistentRead: true })));
+    return typeof out.Item?.requestId === 'string' ? out.Item.requestId : undefined;
+  }
+
+  /** Releases an open guard only if it still names the request it named when it was found stale. */
+  private async dropStaleOpenGuard(request: StoredRequest, holder: string): Promise<void> {
+    try {
+      await this.retry('UpdateItem', () => this.doc.send(new UpdateCommand(releaseGuard(this.options.tableName, openRequestKey(request), holder, '#requestId = :id'))));
     } catch (e) {
-      const reasons = cancellationReasons(e);
-      if (reasons?.[0] === 'ConditionalCheckFailed') throw new AlreadyExistsError('Request', request.id);
-      if (reasons?.[1] === 'ConditionalCheckFailed') throw new AlreadyExistsError('Client request', request.clientRequestId);
-      throw e;
+      // Someone else replaced it meanwhile: the retried create finds out whose it is.
+      if (!isConditionalFailure(e)) throw e;
     }
   }
 
   async update(next: StoredRequest, expectedVersion: number): Promise<void> {
     // Same contract as the in-memory store: a version that does not follow is a lost race too.
     if (next.version !== expectedVersion + 1) throw new ConcurrentModificationError('Request', next.id);
+    const put = {
+      TableName: this.options.tableName,
+      Item: toItem(next),
+      ConditionExpression: 'attribute_exists(pk) AND #version = :expected',
+      ExpressionAttributeNames: { '#version': 'version' },
+      ExpressionAttributeValues: { ':expected': expectedVersion },
+    };
+    if (!isOpen(next.state)) {
+      // Leaving the open states releases the guard, in the same transaction; a guard released
+      // before, or missing (a record older than guards), is fine.
+      try {
+        await this.retry('TransactWriteItems', () =>
+          this.doc.send(
+            new TransactWriteCommand({
+              TransactItems: [
+                { Put: put },
+                { Update: releaseGuard(this.options.tableName, openRequestKey(next), next.id, 'attribute_not_exists(#requestId) OR #requestId = :id') },
+              ],
+            }),
+          ),
+        );
+        return;
+      } catch (e) {
+        const reasons = cancellationReasons(e);
+        if (reasons?.[0] === 'ConditionalCheckFailed') throw new ConcurrentModificationError('Request', next.id);
+        // The guard is held by a newer open request for the same access: not ours to release.
+        if (reasons?.[1] !== 'ConditionalCheckFailed') throw e;
+      }
+    }
     try {
-      await this.retry('PutItem', () =>
-        this.doc.send(
-          new PutCommand({
-            TableName: this.options.tableName,
-            Item: toItem(next),
-            ConditionExpression: 'attribute_exists(pk) AND #version = :expected',
-            ExpressionAttributeNames: { '#version': 'version' },
-            ExpressionAttributeValues: { ':expected': expectedVersion },
-          }),
-        ),
-      );
+      await this.retry('PutItem', () => this.doc.send(new PutCommand(put)));
     } catch (e) {
       if (isConditionalFailure(e)) throw new ConcurrentModificationError('Request', next.id);
       throw e;
@@ -240,6 +311,22 @@ export class DynamoRequestStore implements RequestStore {
   }
 }
 
+/**
+ * Releasing a guard removes its holder and keeps the item (no role may delete items): the next
+ * create's `attribute_not_exists(requestId)` then succeeds. On a missing guard (a record older than
+ * guards) the update leaves a holderless guard, which is the same as released.
+ */
+function releaseGuard(tableName: string, key: string, requestId: string, condition: string) {
+  return {
+    TableName: tableName,
+    Key: { pk: key },
+    UpdateExpression: 'SET #kind = :kind REMOVE #requestId',
+    ConditionExpression: condition,
+    ExpressionAttributeNames: { '#kind': REQUEST_ATTRIBUTES.kind, '#requestId': 'requestId' },
+    ExpressionAttributeValues: { ':kind': 'open_request', ':id': requestId },
+  };
+}
+
 /** Plain JSON: drops undefined members, which DynamoDB's marshaller refuses by default. */
 function toItem(request: StoredRequest): Record<string, unknown> {
   const plain = JSON.parse(JSON.stringify(request)) as Record<string, unknown>;
@@ -260,6 +347,16 @@ function rootOf(e: unknown): unknown {
 export function isConditionalFailure(e: unknown): boolean {
   const root = rootOf(e);
   return root instanceof Error && root.name === 'ConditionalCheckFailedException';
+}
+
+/** The `requestId` of the old item a cancelled transaction returned for action `index` (ALL_OLD). */
+function cancellationItemRequestId(e: unknown, index: number): string | undefined {
+  const root = rootOf(e) as { CancellationReasons?: Array<{ Item?: Record<string, unknown> }> };
+  const v = root.CancellationReasons?.[index]?.Item?.requestId as unknown;
+  // The low-level error is not unmarshalled by the DocumentClient: { S: '...' }.
+  if (typeof v === 'string') return v;
+  if (v && typeof v === 'object' && typeof (v as { S?: unknown }).S === 'string') return (v as { S: string }).S;
+  return undefined;
 }
 
 /** The per-item reasons of a cancelled transaction, or undefined for any other error. */

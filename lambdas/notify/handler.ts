@@ -1,11 +1,14 @@
 /**
- * The `notify` function: the `.waitForTaskToken` Task of the approval. Stores the task token
- * server-side (never on a card) and has the approvers notified; the bridge resumes the execution
- * on the deciding vote.
+ * The `notify` function, two Tasks of the approval:
+ * - PostApprovalCard (a plain invoke): posts the approval card once; the approval deadline counts
+ *   from that post. A bot that cannot be reached is a RetryableError, which the state's retrier
+ *   waits out for the configured outage tolerance.
+ * - RequestApproval (`.waitForTaskToken`): stores the task token server-side (never on a card);
+ *   the bridge resumes the execution on the deciding vote.
  */
 import * as z from 'zod';
-import { recordApprovalToken } from '../../core/services';
-import type { ApprovalRequestedPayload } from '../contract';
+import { postApprovalCard, recordApprovalToken } from '../../core/services';
+import type { ApprovalRequestedPayload, CardPostedResult, PostApprovalCardPayload } from '../contract';
 import { type Log, silentLog } from '../http';
 import { toWorkflowError, WorkflowError } from '../workflow/errors';
 import { correlate, inInvocation } from '../observability/correlation';
@@ -18,15 +21,40 @@ export const approvalRequestedSchema = z.object({
   taskToken: z.string().min(1).max(1024),
 });
 
+export const postApprovalCardSchema = z.object({ action: z.literal('post_approval_card'), requestId: z.string().min(1).max(64) });
+
 export interface NotifyResult {
   requestId: string;
   recorded: true;
 }
 
-export function createNotifyHandler(source: DepsSource, options: { log?: Log; metrics?: MetricsSink } = {}): (payload: ApprovalRequestedPayload) => Promise<NotifyResult> {
+export type NotifyPayload = ApprovalRequestedPayload | PostApprovalCardPayload;
+
+export function createNotifyHandler(source: DepsSource, options: { log?: Log; metrics?: MetricsSink } = {}): {
+  (payload: ApprovalRequestedPayload): Promise<NotifyResult>;
+  (payload: PostApprovalCardPayload): Promise<CardPostedResult>;
+  (payload: NotifyPayload): Promise<NotifyResult | CardPostedResult>;
+} {
   const log = options.log ?? silentLog;
   const metrics = options.metrics ?? noMetrics;
-  return async (raw) => {
+  const handle = async (raw: NotifyPayload): Promise<NotifyResult | CardPostedResult> => {
+    if ((raw as { action?: unknown } | undefined)?.action === 'post_approval_card') {
+      const parsed = postApprovalCardSchema.safeParse(raw);
+      if (!parsed.success) throw new WorkflowError('InvalidPayload', 'Invalid card payload: requestId is required.');
+      const { requestId } = parsed.data;
+      correlate(requestId);
+      const deps = await resolveDeps(source);
+      try {
+        const r = await postApprovalCard(deps, { requestId });
+        if (r.posted) log.info('approval card posted', { requestId, approvalDeadline: r.request.approvalDeadline });
+        return { requestId, approvalTimeoutSeconds: r.approvalTimeoutSeconds, posted: r.posted };
+      } catch (e) {
+        const err = toWorkflowError(e);
+        countFailure(metrics, 'approval_notice');
+        log.warn('posting the approval card failed; the workflow retries it', { requestId, error: err.name, message: err.message });
+        throw err;
+      }
+    }
     const parsed = approvalRequestedSchema.safeParse(raw);
     if (!parsed.success) throw new WorkflowError('InvalidPayload', 'Invalid approval payload: requestId and taskToken are required.');
     const { requestId, taskToken } = parsed.data;
@@ -44,10 +72,11 @@ export function createNotifyHandler(source: DepsSource, options: { log?: Log; me
       throw err;
     }
   };
+  return handle as ReturnType<typeof createNotifyHandler>;
 }
 
-let awsHandler: ((payload: ApprovalRequestedPayload) => Promise<NotifyResult>) | undefined;
-export const handler = (payload: ApprovalRequestedPayload): Promise<NotifyResult> => {
+let awsHandler: ReturnType<typeof createNotifyHandler> | undefined;
+export const handler = (payload: NotifyPayload): Promise<NotifyResult | CardPostedResult> => {
   awsHandler ??= createNotifyHandler(awsDeps, { log: awsLog('notify'), metrics: awsMetricsSink() });
   const run = awsHandler;
   return inInvocation(() => run(payload));

@@ -41,9 +41,9 @@ import { ulidIds } from '../../lambdas/adapters/system';
 import { createBridgeHandler } from '../../lambdas/bridge/handler';
 import { createFindingsHandler } from '../../lambdas/findings/handler';
 import { type LambdaConfig, parseConfig } from '../../lambdas/config';
-import { ENV, type ApprovalRequestedPayload, type RevokePayload, type WorkflowTaskPayload } from '../../lambdas/contract';
+import { ENV, type RevokePayload, type WorkflowTaskPayload } from '../../lambdas/contract';
 import type { Log } from '../../lambdas/http';
-import { createNotifyHandler } from '../../lambdas/notify/handler';
+import { createNotifyHandler, type NotifyPayload } from '../../lambdas/notify/handler';
 import { createReconcileHandler } from '../../lambdas/reconcile/handler';
 import { createRevokeHandler } from '../../lambdas/revoke/handler';
 import { createWorkflowHandler } from '../../lambdas/workflow/handler';
@@ -315,8 +315,9 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     const byFunction: Record<string, (input: unknown) => Promise<unknown>> = {
       workflow: (input) => workflow(input as WorkflowTaskPayload),
       revoke: (input) => revoke(input as RevokePayload),
-      // lambda:invoke.waitForTaskToken: the state passes {FunctionName, Payload}.
-      notify: (input) => notify(((input as { Payload?: unknown }).Payload ?? input) as ApprovalRequestedPayload),
+      // lambda:invoke.waitForTaskToken (RequestApproval) passes {FunctionName, Payload}; the plain
+      // invoke (PostApprovalCard) passes the payload itself.
+      notify: (input) => notify(((input as { Payload?: unknown }).Payload ?? input) as NotifyPayload),
     };
     const taskHandlers = Object.fromEntries(Object.entries(TASK_FUNCTIONS).map(([state, fn]) => [state, byFunction[fn]!]));
     aws.stepFunctions.registerStateMachine({

@@ -35,7 +35,7 @@ export class FileRequestStore extends MemoryRequestStore {
     super();
     const { doc, loaded } = JsonDocument.open(file, requestsFileSchema, () => ({ version: 1 as const, requests: [...this.items.values()] as never }));
     this.doc = doc;
-    for (const r of loaded?.requests ?? []) void super.create(r as unknown as StoredRequest);
+    for (const r of loaded?.requests ?? []) this.restore(r as unknown as StoredRequest);
     this.writes = 0;
   }
 

@@ -256,6 +256,10 @@ describe('contract: AWS requests conform to the botocore models', () => {
       await store.create(request);
       await store.get(request.id);
       await store.update({ ...request, version: request.version + 1 }, request.version);
+      // An open request: its create also writes the open-request guard, its updates are PutItem.
+      const pending = { ...request, id: 'req-000000000099', clientRequestId: 'client-99', state: 'PENDING_APPROVAL' as const };
+      await store.create(pending);
+      await store.update({ ...pending, version: pending.version + 1 }, pending.version);
       await store.clearAuditOutbox(request.id, request.version + 1);
       await store.findByClientRequestId(request.requester.userId, request.clientRequestId);
       await store.list({ requesterUserId: request.requester.userId, states: ['ACTIVE', 'PENDING_APPROVAL'], limit: 20 });

@@ -14,7 +14,8 @@ import { buildApp } from '../../infra/build';
 import { BRIDGE_ROUTES } from '../../infra/constructs/bridge-api';
 import { PLACEHOLDER_CONTEXT } from '../../infra/config';
 import { definitionFromTemplate } from '../../infra/workflow-definition';
-import { STATES } from '../../infra/constructs/approval-workflow';
+import { cardPostRetry, STATES } from '../../infra/constructs/approval-workflow';
+import { FUNCTION_NOTIFIER, notifierWorstCaseMs } from '../../lambdas/adapters/bot-notifier';
 import { AUDIT_DETAIL_TYPE, AUDIT_EVENT_SOURCE } from '../../lambdas/adapters/eventbridge-audit';
 import { REQUESTS_INDEXES } from '../../lambdas/adapters/dynamo-requests';
 import { AUDIT_BUS_EVENT, ENV, LAMBDA_ENTRIES } from '../../lambdas/contract';
@@ -287,6 +288,31 @@ describe('infra: synthesized stack', function () {
       }
       assert.match(String(definition.States[STATES.requestApproval]!.Resource), /lambda:invoke\.waitForTaskToken$/);
       assert.equal(typeof definition.States[STATES.requestApproval]!.TimeoutSecondsPath, 'string');
+    });
+
+    it('every function that notifies the bot outlives a whole notifier send (attempts x timeout + waits) with room for its other work', () => {
+      // What one send may take (lambdas/aws-deps.ts uses FUNCTION_NOTIFIER); the rest of an
+      // invocation (DynamoDB, Secrets Manager, Identity Center) gets at least NOTIFY_MARGIN_S.
+      const NOTIFY_MARGIN_S = 10;
+      const send = notifierWorstCaseMs(FUNCTION_NOTIFIER);
+      const notifying = resourcesOf('AWS::Lambda::Function').filter(([, f]) => f.Properties?.Environment?.Variables?.[ENV.notifyUrl] !== undefined);
+      assert.ok(notifying.length >= 5, notifying.map(([id]) => id).join(', '));
+      for (const [id, f] of notifying) {
+        const timeout = Number(f.Properties!.Timeout);
+        assert.ok(send / 1000 + NOTIFY_MARGIN_S <= timeout, `${id}: a ${send} ms send + ${NOTIFY_MARGIN_S} s does not fit its ${timeout} s timeout`);
+      }
+    });
+
+    it('retries the approval card for the whole bot outage tolerance, and the execution outlives it and the approval wait', () => {
+      const definition = definitionFromTemplate(json);
+      const post = definition.States[STATES.postApprovalCard]!;
+      const outage = (post.Retry as Array<{ ErrorEquals: string[]; MaxAttempts: number }>).find((r) => r.ErrorEquals.includes('Sandbox.Timedout'))!;
+      assert.match(JSON.stringify(post.Resource), /Notify/, 'the notify function, not the workflow one (its reserved concurrency is for grants)');
+      const tolerance = 30 * 60;
+      assert.equal(outage.MaxAttempts, cardPostRetry(tolerance).maxAttempts);
+      const [, fn] = resourcesOf('AWS::Lambda::Function').find(([, f]) => f.Properties?.FunctionName === 'jit-access-test-notify')!;
+      assert.ok((post.TimeoutSeconds as number) > Number(fn.Properties!.Timeout), 'the task outlives the function (a function timeout is Sandbox.Timedout, retried)');
+      assert.ok((definition.TimeoutSeconds ?? 0) >= tolerance + 3600, `${definition.TimeoutSeconds} s`);
     });
 
     it('invokes only the workflow, notify and revoke functions', () => {

@@ -23,7 +23,9 @@ describe('sandbox Step Functions stand-in with the synthesized workflow', () => 
     const definition = synthesizeWorkflowDefinition() as unknown as AslDefinition;
     const calls: Array<{ state: string; input: unknown }> = [];
     const results: Record<string, (input: unknown) => unknown> = {
-      [STATES.validate]: (input) => ({ requestId: (input as { requestId: string }).requestId, route: 'approval', approvalTimeoutSeconds: 60 }),
+      [STATES.validate]: (input) => ({ requestId: (input as { requestId: string }).requestId, route: 'approval', approvalTimeoutSeconds: 3600 }),
+      // The approval wait lasts what is left after the card's post, not what Validate saw.
+      [STATES.postApprovalCard]: (input) => ({ requestId: (input as { requestId: string }).requestId, approvalTimeoutSeconds: 60, posted: true }),
       [STATES.startGrant]: (input) => ({ requestId: (input as { requestId: string }).requestId, status: 'SUCCEEDED', operationId: '00000000-0000-4000-8000-000000000001' }),
     };
     const taskHandlers = Object.fromEntries(
@@ -46,14 +48,14 @@ describe('sandbox Step Functions stand-in with the synthesized workflow', () => 
     await sfn.send(new SendTaskSuccessCommand({ taskToken: token, output: JSON.stringify({ approved: true, approvedBy: 'carol' }) }));
     const ok = await aws.stepFunctions.settled('req-synth-ok');
     assert.equal(ok.status, 'SUCCEEDED');
-    assert.deepEqual(ok.path, [STATES.validate, STATES.route, STATES.requestApproval, STATES.startGrant, STATES.grantStatus, STATES.completeGrant, STATES.granted]);
+    assert.deepEqual(ok.path, [STATES.validate, STATES.route, STATES.postApprovalCard, STATES.requestApproval, STATES.startGrant, STATES.grantStatus, STATES.completeGrant, STATES.granted]);
 
     await sfn.send(new StartExecutionCommand({ stateMachineArn: arn, name: 'req-synth-deny', input: JSON.stringify({ requestId: 'req-synth-deny' }) }));
     const denyToken = await aws.stepFunctions.waitingTask('req-synth-deny', STATES.requestApproval);
     await sfn.send(new SendTaskFailureCommand({ taskToken: denyToken, error: 'Denied', cause: 'Denied by carol' }));
     const denied = await aws.stepFunctions.settled('req-synth-deny');
     assert.equal(denied.status, 'SUCCEEDED');
-    assert.deepEqual(denied.path, [STATES.validate, STATES.route, STATES.requestApproval, STATES.closed, STATES.done]);
+    assert.deepEqual(denied.path, [STATES.validate, STATES.route, STATES.postApprovalCard, STATES.requestApproval, STATES.closed, STATES.done]);
     const closed = calls.filter((c) => c.state === STATES.closed).at(-1)?.input as { action: string; error: string; cause: string };
     assert.deepEqual(closed, { action: 'closed', requestId: 'req-synth-deny', error: 'Denied', cause: 'Denied by carol' });
   });

@@ -16,7 +16,7 @@ import type { CoreDeps } from '../../core/services/types';
 import { createNotifyHandler } from '../../lambdas/notify/handler';
 import { createRevokeHandler } from '../../lambdas/revoke/handler';
 import { createWorkflowHandler } from '../../lambdas/workflow/handler';
-import type { ApprovalRequestedPayload, RevokePayload, WorkflowTaskPayload } from '../../lambdas/contract';
+import type { ApprovalRequestedPayload, PostApprovalCardPayload, RevokePayload, WorkflowTaskPayload } from '../../lambdas/contract';
 import type { Log } from '../../lambdas/http';
 import type { MemoryWorld } from '../../core/memory';
 
@@ -75,6 +75,11 @@ export interface LocalWorkflowOptions {
   waitMs?: number;
   /** Milliseconds before every Retry (default 0). */
   retryMs?: number;
+  /**
+   * Per state, instead of `retryMs`: ms per retrier (index), a negative entry keeping the
+   * definition's own interval, backoff and MaxDelaySeconds (driven with fake timers in a test).
+   */
+  retryOverrides?: Record<string, number | number[]>;
   /** Wrap or replace a Task's handler (fault injection: "crash after the grant"). */
   interceptTask?: (state: string, input: unknown, next: TaskFn) => Promise<unknown>;
   log?: Log;
@@ -180,6 +185,8 @@ export class LocalWorkflow implements WorkflowGateway {
       // RequestApproval uses the lambda:invoke.waitForTaskToken integration: the input is
       // {FunctionName, Payload}; the task's output is what SendTaskSuccess sends.
       notify: async (input) => {
+        // PostApprovalCard is a plain invoke of the same function (payload only, no task token).
+        if ((input as { action?: string }).action === 'post_approval_card') return notify(input as PostApprovalCardPayload);
         const payload = (input as { Payload: ApprovalRequestedPayload }).Payload;
         const parked = new Promise<unknown>((resolve, reject) => this.pending.set(payload.taskToken, { requestId: payload.requestId, resolve, reject }));
         try {
@@ -202,7 +209,7 @@ export class LocalWorkflow implements WorkflowGateway {
   private run(requestId: string): LocalExecution {
     const machine = new StateMachine(this.definition as never, { validationOptions: { checkArn: false } });
     const waits = Object.fromEntries(Object.entries(this.definition.States).filter(([, s]) => s.Type === 'Wait').map(([name]) => [name, this.options.waitMs ?? 0]));
-    const retries = Object.fromEntries(Object.entries(this.definition.States).filter(([, s]) => Array.isArray(s.Retry)).map(([name]) => [name, this.options.retryMs ?? 0]));
+    const retries = { ...Object.fromEntries(Object.entries(this.definition.States).filter(([, s]) => Array.isArray(s.Retry)).map(([name]) => [name, this.options.retryMs ?? 0])), ...this.options.retryOverrides };
     const token = `local-token-${requestId}-${++this.tokenCounter}`;
     const runOptions: RunOptions = {
       overrides: { taskResourceLocalHandlers: this.handlers() as never, waitTimeOverrides: waits, retryIntervalOverrides: retries },

@@ -59,14 +59,18 @@ describe('adapters: DynamoDB stores', () => {
   });
 
   it('a lost compare-and-swap is a ConcurrentModificationError, and is never retried blindly', async () => {
-    const r = await request();
-    const { doc, calls } = capturingDocumentClient(() => conditionFailed);
-    const store = new DynamoRequestStore(doc, { tableName: table, clock });
-    await assert.rejects(store.update({ ...r, version: r.version + 1 }, r.version), ConcurrentModificationError);
-    assert.equal(calls.length, 1);
-    const input = calls[0]!.input as { ConditionExpression: string; ExpressionAttributeValues: Record<string, unknown> };
-    assert.match(input.ConditionExpression, /#version = :expected/);
-    assert.deepEqual(input.ExpressionAttributeValues[':expected'], { N: String(r.version) });
+    // An open request is written with PutItem; one that leaves the open states in a transaction
+    // that also releases its open-request guard (a failed condition there cancels the transaction).
+    for (const r of [{ ...(await request()), state: 'PENDING_APPROVAL' as const }, await request()]) {
+      const { doc, calls } = capturingDocumentClient((command) => (command === 'TransactWriteItemsCommand' ? cancelled(['ConditionalCheckFailed', 'None']) : conditionFailed));
+      const store = new DynamoRequestStore(doc, { tableName: table, clock });
+      await assert.rejects(store.update({ ...r, version: r.version + 1 }, r.version), ConcurrentModificationError);
+      assert.equal(calls.length, 1);
+      const wire = calls[0]!.input as { TransactItems?: Array<{ Put: unknown }> };
+      const input = (wire.TransactItems ? wire.TransactItems[0]!.Put : wire) as { ConditionExpression: string; ExpressionAttributeValues: Record<string, unknown> };
+      assert.match(input.ConditionExpression, /#version = :expected/);
+      assert.deepEqual(input.ExpressionAttributeValues[':expected'], { N: String(r.version) });
+    }
   });
 
   it('a version that does not follow the expected one is refused before writing', async () => {
@@ -82,7 +86,7 @@ describe('adapters: DynamoDB stores', () => {
   });
 
   it('a request with audit events in its outbox is findable by the sparse index until the outbox is cleared', async () => {
-    const r = await request();
+    const r = { ...(await request()), state: 'GRANTING' as const };
     const event = { eventId: `${r.id}:v9:0`, requestId: r.id, at: r.updatedAt, actor: r.requester, action: 'request.transition', fromState: 'REVOKING', toState: 'EXPIRED', reason: 'x' } as AuditEvent;
     let written: Record<string, unknown> | undefined;
     const { doc, calls } = capturingDocumentClient((command, input) => {

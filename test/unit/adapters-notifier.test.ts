@@ -10,7 +10,8 @@ import { notificationBodySchema } from '../../bot/notify-schema';
 import { NOTIFY_HEADERS, verifyNotification } from '../../bot/notify-signature';
 import { DependencyError } from '../../core/errors';
 import { FakeClock } from '../../core/memory';
-import { BotNotifier, type FetchLike, SecretsManagerSecret, staticSecret } from '../../lambdas/adapters/bot-notifier';
+import { BotNotifier, type FetchLike, FUNCTION_NOTIFIER, notifierWorstCaseMs, SecretsManagerSecret, staticSecret } from '../../lambdas/adapters/bot-notifier';
+import { buildNotifier } from '../../lambdas/aws-deps';
 import { activeRequest, world } from '../support/core-world';
 
 const SECRET = 'k'.repeat(64);
@@ -120,5 +121,37 @@ describe('adapters: bot notifier', () => {
       assert.equal(verifyNotification(SECRET, { timestamp: last.headers[NOTIFY_HEADERS.timestamp], signature: last.headers[NOTIFY_HEADERS.signature] }, Buffer.from(last.body), clock.now()).ok, true);
       assert.equal(sm.commandCalls(GetSecretValueCommand).length, 2);
     });
+  });
+});
+
+describe('adapters: bot notifier, bounded to fit the calling function', () => {
+  const cfg = { notifyUrl: URL_, notifySecretArn: 'arn:aws:secretsmanager:us-east-1:111111111111:secret:jit-notify', region: 'us-east-1' } as Parameters<typeof buildNotifier>[0];
+  const lambdaNotifier = (clock: FakeClock, fetch: FetchLike) => buildNotifier(cfg, { secretsManager: {} as never }, { clock, fetch, notifySecret: staticSecret(SECRET), random: () => 1 });
+
+  it("the Lambdas' notifier gives up within its worst case whatever the bot answers: long Retry-After, hanging, down", async () => {
+    const budget = notifierWorstCaseMs(FUNCTION_NOTIFIER);
+    assert.ok(budget <= 15_000, `${budget} ms`);
+    const request = await stored();
+    const hanging: FetchLike = async () => {
+      // Each attempt takes its whole timeout before it is aborted.
+      clock.set(clock.now() + FUNCTION_NOTIFIER.timeoutMs);
+      throw Object.assign(new Error('The operation was aborted due to timeout'), { name: 'TimeoutError' });
+    };
+    let clock = new FakeClock();
+    for (const fetch of [fakeBot([{ status: 429, retryAfter: '120' }]).fetch, fakeBot([{ status: 503, retryAfter: '30' }]).fetch, hanging, fakeBot(['reset']).fetch]) {
+      clock = new FakeClock();
+      const t0 = clock.now();
+      await assert.rejects(lambdaNotifier(clock, fetch).requestChanged('approval_requested', request), (e: unknown) => e instanceof DependencyError && e.retryable);
+      assert.ok(clock.now() - t0 <= budget, `took ${clock.now() - t0} ms, more than ${budget} ms`);
+    }
+  });
+
+  it('a budget smaller than the worst case stops early: no wait that would end past it', async () => {
+    const clock = new FakeClock();
+    const bot = fakeBot([{ status: 503, retryAfter: '2' }]);
+    const n = new BotNotifier({ url: URL_, secret: staticSecret(SECRET), clock, region: 'us-east-1', fetch: bot.fetch, retry: { maxAttempts: 5, baseDelayMs: 100, maxDelayMs: 100 }, maxRetryAfterMs: 2_000, budgetMs: 3_000 });
+    await assert.rejects(n.requestChanged('active', await stored()), /budget would run out/);
+    assert.equal(bot.sent.length, 2);
+    assert.ok(clock.now() - Date.UTC(2026, 0, 1, 9, 0, 0) <= 3_000);
   });
 });

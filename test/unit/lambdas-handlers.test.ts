@@ -250,6 +250,26 @@ describe('lambdas: workflow-side handlers over in-memory ports', function () {
     });
   });
 
+  describe('notify handler (PostApprovalCard)', () => {
+    it('posts the card once and returns the approval wait counted from the post; the bot down is RetryableError, which the state retries', async () => {
+      const w = world();
+      const handler = createNotifyHandler(w.deps);
+      const id = await submitted(w);
+      await svc.validateForWorkflow(w.deps, { requestId: id });
+      const down = sinon.stub(w.notifier, 'requestChanged').rejects(new Error('bot unavailable'));
+      await rejectsNamed(handler({ action: 'post_approval_card', requestId: id }), WORKFLOW_ERRORS.retryable);
+      assert.ok(matchedErrors(STATES.postApprovalCard).retried.has(WORKFLOW_ERRORS.retryable));
+      down.restore();
+      w.clock.set(w.clock.now() + 7 * 60_000);
+      const timeout = (await w.requests.get(id))!.terms.approvalTimeoutSeconds;
+      assert.deepEqual(await handler({ action: 'post_approval_card', requestId: id }), { requestId: id, approvalTimeoutSeconds: timeout, posted: true });
+      w.clock.set(w.clock.now() + 60_000);
+      assert.deepEqual(await handler({ action: 'post_approval_card', requestId: id }), { requestId: id, approvalTimeoutSeconds: timeout - 60, posted: false });
+      assert.equal(w.notifier.eventsFor(id).filter((e) => e === 'approval_requested').length, 1);
+      await rejectsNamed(handler({ action: 'post_approval_card' } as never), 'InvalidPayload');
+    });
+  });
+
   describe('revoke handler (Scheduler target and compensation)', () => {
     it('the Scheduler delivers twice: one revocation, one delete, one notice; the second is a duplicate', async () => {
       const w = world();

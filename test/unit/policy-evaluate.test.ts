@@ -4,7 +4,6 @@
  * MOST RESTRICTIVE WINS; self-approval never counts.
  */
 import { strict as assert } from 'node:assert';
-import { performance } from 'node:perf_hooks';
 import fc from 'fast-check';
 import type { EffectiveTerms } from '../../core/model';
 import { parsePolicy } from '../../core/policy/load';
@@ -378,27 +377,22 @@ describe('policy: account search', () => {
     assert.deepEqual(searchEligibleAccounts(policy, ENG, '5555').map((e) => e.account.id), ['555555555555']);
   });
 
-  it('benchmark: one query over 10,000 accounts has p99 <= 10 ms', () => {
+  // The speed budget (typeahead_10k_p99_ms <= 10) lives in `npm run bench` (bench/typeahead.ts); a
+  // test must not depend on wall-clock speed, so this one checks only what the search returns.
+  it('searches 10,000 accounts: every account eligible, results bounded, matching and ranked', () => {
     const big = bigPolicy(10_000);
-    const t0 = performance.now();
     const entries = eligibleEntries(big, ['Engineering']);
-    const buildMs = performance.now() - t0;
     assert.equal(entries.length, 10_000);
     const index = buildAccountSearchIndex(entries);
-    const queries = ['pay', 'prod', '1000', 'LEDGER-STAGING', 'media-dev-99', 'x', '', 'identity-prod-9999', '10000791', 'nothing-matches-this'];
-    // Warm up first: in production the index lives in a warm process, and cold JIT is not the query.
-    for (let i = 0; i < 50; i++) index.search(queries[i % queries.length]!, 20);
-    const times: number[] = [];
-    for (let i = 0; i < 1000; i++) {
-      const q = queries[i % queries.length]!;
-      const s = performance.now();
-      index.search(q, 20);
-      times.push(performance.now() - s);
+    for (const q of ['pay', 'prod', '1000', 'LEDGER-STAGING', 'x', '']) {
+      const found = index.search(q, 20);
+      assert.ok(found.length <= 20, q);
+      for (const e of found) assert.ok(e.account.id.startsWith(q) || e.account.name.toLowerCase().includes(q.toLowerCase()), `${q} -> ${e.account.name}`);
     }
-    times.sort((a, b) => a - b);
-    const p99 = times[Math.floor(times.length * 0.99)]!;
-    assert.ok(p99 <= 10, `p99 ${p99.toFixed(2)} ms`);
-    assert.ok(buildMs < 2000, `eligibility over 10k accounts took ${buildMs.toFixed(0)} ms`);
+    assert.equal(index.search('pay', 20).length, 20);
+    assert.equal(index.search('identity-prod-9998', 20)[0]?.account.name, 'identity-prod-9998');
+    assert.deepEqual(index.search(String(100000000000 + 9999 * 7919), 20).map((e) => e.account.id), [String(100000000000 + 9999 * 7919)]);
+    assert.deepEqual(index.search('nothing-matches-this', 20), []);
   });
 });
 

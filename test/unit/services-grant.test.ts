@@ -237,3 +237,47 @@ describe('core services: early revoke, extend, break-glass review', () => {
     assert.equal((await expireAt(w, id)).state, 'EXPIRED');
   });
 });
+
+describe('core services: the audit trail of an assignment release', () => {
+  const assignmentEvents = (w: ReturnType<typeof world>, id: string) => w.audit.forRequest(id).filter((e) => e.action.startsWith('assignment.')).map((e) => e.action);
+
+  it('the revoke that deletes the assignment writes assignment.deleted with the final transition (outbox), once, whatever the duplicates', async () => {
+    const w = world();
+    const id = await activeRequest(w);
+    w.clock.set(Date.parse((await w.requests.get(id))!.grant!.endsAt));
+    // Two deliveries of the same expiry at once (the Scheduler is at-least-once).
+    await Promise.allSettled([svc.expireGrant(w.deps, { requestId: id }), svc.expireGrant(w.deps, { requestId: id })]);
+    assert.equal((await w.requests.get(id))?.state, 'EXPIRED');
+    assert.deepEqual(assignmentEvents(w, id), ['assignment.created', 'assignment.deleted']);
+    const trail = w.audit.forRequest(id);
+    const deleted = trail.find((e) => e.action === 'assignment.deleted')!;
+    const final = trail.find((e) => e.action === 'request.transition' && e.toState === 'EXPIRED')!;
+    assert.equal(deleted.eventId.split(':v')[1]?.split(':')[0], final.eventId.split(':v')[1]?.split(':')[0], 'written in the same change as REVOKING -> EXPIRED');
+    assert.deepEqual(deleted.details, { accountId: ACCOUNTS.prod, permissionSetArn: PS.PowerUser, userId: 'u-alice', ownership: 'OURS' });
+    await assert.rejects(svc.expireGrant(w.deps, { requestId: id }), IllegalTransitionError);
+    assert.deepEqual(assignmentEvents(w, id), ['assignment.created', 'assignment.deleted'], 'a late duplicate delivery writes nothing more');
+  });
+
+  it('an early revoke writes assignment.deleted too; a shared or external assignment is audited as kept', async () => {
+    const w = world();
+    const first = await activeRequest(w);
+    const second = await activeRequest(w);
+    await svc.revokeEarly(w.deps, { requestId: first, actor: actor('alice') });
+    assert.deepEqual(assignmentEvents(w, first), ['assignment.created', 'assignment.kept_shared']);
+    await svc.revokeEarly(w.deps, { requestId: second, actor: actor('alice') });
+    assert.deepEqual(assignmentEvents(w, second), ['assignment.created', 'assignment.deleted']);
+
+    const x = world();
+    x.assignments.preexisting(aliceProdPowerUser);
+    const ext = await activeRequest(x);
+    await expireAt(x, ext);
+    assert.deepEqual(assignmentEvents(x, ext), ['assignment.kept_external', 'assignment.kept_external']);
+  });
+
+  it('a compensation (failGrant after the grant) that deletes the assignment writes assignment.deleted', async () => {
+    const w = world();
+    const id = await activeRequest(w);
+    await svc.failGrant(w.deps, { requestId: id, reason: 'Notify step failed' });
+    assert.deepEqual(assignmentEvents(w, id), ['assignment.created', 'assignment.deleted']);
+  });
+});

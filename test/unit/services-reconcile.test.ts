@@ -99,6 +99,43 @@ describe('core services: reconcile', () => {
     assert.ok(stored?.executionArn);
   });
 
+  it('posts the approval card of a pending request whose card was never posted, once; the deadline counts from that post', async () => {
+    const w = world();
+    const { request } = await svc.submitRequest(w.deps, { actor: actor('alice'), body: body() });
+    await svc.validateForWorkflow(w.deps, { requestId: request.id });
+    // The workflow's post failed (bot down) and the execution was lost: nobody else posts it.
+    const down = sinon.stub(w.notifier, 'requestChanged').rejects(new Error('bot down'));
+    await assert.rejects(svc.postApprovalCard(w.deps, { requestId: request.id }), /could not be posted yet/);
+    w.clock.set(w.clock.now() + svc.CARD_POST_GRACE_MS + 1);
+    // Still down: a sweep that only failed reports it (the reconcile errors alarm); the request stays pending for the next one.
+    await assert.rejects(svc.reconcile(w.deps, {}), /could not be posted yet/);
+    assert.equal((await w.requests.get(request.id))?.state, 'PENDING_APPROVAL');
+    down.restore();
+    w.clock.set(w.clock.now() + 5 * 60_000);
+    const r = await svc.reconcile(w.deps, {});
+    assert.deepEqual(r.actions.map((a) => a.kind), ['post_approval_card']);
+    const stored = (await w.requests.get(request.id))!;
+    assert.equal(stored.cardPostedAt, new Date(w.clock.now()).toISOString());
+    assert.equal(stored.approvalDeadline, new Date(w.clock.now() + stored.terms.approvalTimeoutSeconds * 1000).toISOString());
+    assert.deepEqual(w.notifier.eventsFor(request.id).filter((e) => e === 'approval_requested'), ['approval_requested']);
+    // Posted: the next sweep, and the workflow's own (late) attempt, post nothing more.
+    assert.deepEqual((await svc.reconcile(w.deps, {})).actions, []);
+    const late = await svc.postApprovalCard(w.deps, { requestId: request.id });
+    assert.equal(late.posted, false);
+    assert.equal(late.approvalTimeoutSeconds, stored.terms.approvalTimeoutSeconds);
+    assert.deepEqual(w.notifier.eventsFor(request.id).filter((e) => e === 'approval_requested'), ['approval_requested']);
+  });
+
+  it('never posts a card for a request that needs no approval, or one that is no longer pending', async () => {
+    const w = world();
+    const { request } = await svc.submitRequest(w.deps, { actor: actor('alice'), body: body() });
+    await svc.cancelRequest(w.deps, { requestId: request.id, actor: actor('alice') });
+    w.clock.set(w.clock.now() + svc.CARD_POST_GRACE_MS + 1);
+    assert.equal((await svc.postApprovalCard(w.deps, { requestId: request.id })).posted, false);
+    assert.deepEqual((await svc.reconcile(w.deps, {})).actions, []);
+    assert.ok(!w.notifier.eventsFor(request.id).includes('approval_requested'));
+  });
+
   it('audit events survive an audit outage: they stay in the outbox and reconcile flushes them', async () => {
     const w = world();
     const append = sinon.stub(w.audit, 'append').rejects(new Error('EventBridge down'));

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import sinon from 'sinon';
-import { AlreadyExistsError, LimitExceededError, NotEligibleError, UnknownUserError, ValidationError } from '../../core/errors';
+import { AlreadyExistsError, LimitExceededError, NotEligibleError, OpenRequestExistsError, UnknownUserError, ValidationError } from '../../core/errors';
 import * as svc from '../../core/services';
 import { ACCOUNTS, actor, body, world } from '../support/core-world';
 
@@ -90,6 +90,26 @@ describe('core services: submit', () => {
     const w = world();
     const first = await svc.submitRequest(w.deps, { actor: actor('alice'), body: body() });
     await assert.rejects(svc.submitRequest(w.deps, { actor: actor('alice'), body: body() }), (e: unknown) => e instanceof AlreadyExistsError && e.message.includes(first.request.id));
+  });
+
+  it('two submits for the same access racing each other (different client ids): one request, the other is refused naming it', async () => {
+    const w = world();
+    const results = await Promise.allSettled([svc.submitRequest(w.deps, { actor: actor('alice'), body: body() }), svc.submitRequest(w.deps, { actor: actor('alice'), body: body() })]);
+    const won = results.filter((r) => r.status === 'fulfilled');
+    const lost = results.filter((r) => r.status === 'rejected');
+    assert.equal(won.length, 1);
+    assert.equal(w.requests.items.size, 1);
+    const id = (won[0] as PromiseFulfilledResult<Awaited<ReturnType<typeof svc.submitRequest>>>).value.request.id;
+    assert.ok(lost[0]!.reason instanceof OpenRequestExistsError, String(lost[0]!.reason));
+    assert.match(lost[0]!.reason.message, new RegExp(`${id} \\(PowerUser on prod, pending approval\\) already exists`));
+  });
+
+  it('an ended request frees the access for a new one; an active grant does not block asking again', async () => {
+    const w = world();
+    const first = await svc.submitRequest(w.deps, { actor: actor('alice'), body: body() });
+    await svc.cancelRequest(w.deps, { requestId: first.request.id, actor: actor('alice') });
+    const second = await svc.submitRequest(w.deps, { actor: actor('alice'), body: body() });
+    assert.notEqual(second.request.id, first.request.id);
   });
 
   it('caps the number of open requests per person', async () => {

@@ -100,7 +100,7 @@ describe('workflow: the synthesized state machine with the real handlers', funct
       const ex = await flow.settled(id);
       assert.equal(ex.status, 'SUCCEEDED', JSON.stringify(ex.error));
       assert.deepEqual(statePath(ex.events), [
-        STATES.validate, STATES.route, STATES.requestApproval, STATES.startGrant, STATES.grantStatus,
+        STATES.validate, STATES.route, STATES.postApprovalCard, STATES.requestApproval, STATES.startGrant, STATES.grantStatus,
         STATES.countPoll, STATES.waitForGrant, STATES.checkGrant, STATES.grantStatus, STATES.completeGrant, STATES.granted,
       ]);
       const transitions = countTransitions(ex.events);
@@ -139,7 +139,7 @@ describe('workflow: the synthesized state machine with the real handlers', funct
       await svc.castVote(w.deps, { requestId: id, actor: actor('carol'), decision: 'deny', reason: 'not during the freeze' });
       const ex = await flow.settled(id);
       assert.equal(ex.status, 'SUCCEEDED');
-      assert.deepEqual(statePath(ex.events), [STATES.validate, STATES.route, STATES.requestApproval, STATES.closed, STATES.done]);
+      assert.deepEqual(statePath(ex.events), [STATES.validate, STATES.route, STATES.postApprovalCard, STATES.requestApproval, STATES.closed, STATES.done]);
       assert.equal(await stateOf(w, id), 'DENIED');
       assert.deepEqual(w.assignments.writes, []);
       assert.equal(w.scheduler.schedules.size, 0);
@@ -164,7 +164,7 @@ describe('workflow: the synthesized state machine with the real handlers', funct
       await svc.cancelRequest(w.deps, { requestId: id, actor: actor('alice'), reason: 'fixed it myself' });
       const ex = await flow.settled(id);
       assert.equal(ex.status, 'SUCCEEDED');
-      assert.deepEqual(statePath(ex.events), [STATES.validate, STATES.route, STATES.requestApproval, STATES.closed, STATES.done]);
+      assert.deepEqual(statePath(ex.events), [STATES.validate, STATES.route, STATES.postApprovalCard, STATES.requestApproval, STATES.closed, STATES.done]);
       assert.equal(await stateOf(w, id), 'CANCELLED');
       assert.deepEqual(w.assignments.writes, []);
       await assert.rejects(svc.castVote(w.deps, { requestId: id, actor: actor('carol'), decision: 'approve' }), { code: 'ILLEGAL_TRANSITION' });
@@ -188,7 +188,7 @@ describe('workflow: the synthesized state machine with the real handlers', funct
         await timers.tickAsync(timeoutSeconds * 1000);
         const ex = await flow.settled(id);
         assert.equal(ex.status, 'SUCCEEDED');
-        assert.deepEqual(statePath(ex.events), [STATES.validate, STATES.route, STATES.requestApproval, STATES.timedOut, STATES.afterTimeout, STATES.done]);
+        assert.deepEqual(statePath(ex.events), [STATES.validate, STATES.route, STATES.postApprovalCard, STATES.requestApproval, STATES.timedOut, STATES.afterTimeout, STATES.done]);
         assert.equal(await stateOf(w, id), 'TIMED_OUT');
         assert.ok(w.notifier.eventsFor(id).includes('timed_out'));
         assert.deepEqual(w.assignments.writes, []);
@@ -210,7 +210,7 @@ describe('workflow: the synthesized state machine with the real handlers', funct
         await timers.tickAsync(timeoutSeconds * 1000);
         const ex = await flow.settled(id);
         assert.equal(ex.status, 'SUCCEEDED');
-        assert.deepEqual(statePath(ex.events).slice(0, 6), [STATES.validate, STATES.route, STATES.requestApproval, STATES.timedOut, STATES.afterTimeout, STATES.startGrant]);
+        assert.deepEqual(statePath(ex.events).slice(0, 7), [STATES.validate, STATES.route, STATES.postApprovalCard, STATES.requestApproval, STATES.timedOut, STATES.afterTimeout, STATES.startGrant]);
         assert.equal(await stateOf(w, id), 'ACTIVE');
       });
     });
