@@ -39,7 +39,7 @@ describe('adapters: DynamoDB request store, one open request per person and acce
         assert.equal(lost.length, 1);
         assert.ok(lost[0] instanceof OpenRequestExistsError, String(lost[0]));
         assert.equal(lost[0].existingRequestId, won[0]!.request.id);
-        assert.match(lost[0].message, /PowerUser on prod, pending approval/);
+        assert.match(lost[0].message, /PowerUser on prod, waiting for approval/);
         assert.equal(db.items(TABLE).filter((i) => i.kind === 'request').length, 1);
         assert.deepEqual(guards().map((g) => g.requestId), [won[0]!.request.id]);
       });

@@ -101,7 +101,7 @@ describe('core services: submit', () => {
     assert.equal(w.requests.items.size, 1);
     const id = (won[0] as PromiseFulfilledResult<Awaited<ReturnType<typeof svc.submitRequest>>>).value.request.id;
     assert.ok(lost[0]!.reason instanceof OpenRequestExistsError, String(lost[0]!.reason));
-    assert.match(lost[0]!.reason.message, new RegExp(`${id} \\(PowerUser on prod, pending approval\\) already exists`));
+    assert.match(lost[0]!.reason.message, new RegExp(`${id} \\(PowerUser on prod, waiting for approval\\) already exists`));
   });
 
   it('an ended request frees the access for a new one; an active grant does not block asking again', async () => {
