@@ -1,6 +1,6 @@
 /**
  * Keeping to Teams' rate limits: every outbound connector call goes through one pipeline policy
- * that (1) paces message writes per conversation (at most 7 per rolling second, in order) and
+ * that (1) paces message writes per conversation (all of Teams' per-thread windows, in order) and
  * (2) retries throttling and transient failures with exponential backoff and jitter, honoring
  * Retry-After. The SDK's own retry policy is removed so that retries are not multiplied and so
  * that the clock is ours (tests drive it with fake timers).
@@ -14,19 +14,42 @@ export const systemClock: Clock = {
   sleep: (ms) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms))),
 };
 
+/** At most `max` message writes in any `windowMs`. */
+export interface SendWindow {
+  max: number;
+  windowMs: number;
+}
+
 /**
- * A sliding-window limiter per key: at most `limit` starts in any `windowMs`. Calls for one key run
- * one at a time in arrival order (a message never overtakes an earlier one in the same chat).
+ * Teams' per bot per thread limits for sending to a conversation: 7 per 1 s, 8 per 2 s, 60 per
+ * 30 s and 1,800 per hour, all at once (Microsoft Learn, "Optimize your bot with rate limiting
+ * and best practices in Teams", per bot per thread limit). Pacing to the 1 s window alone still
+ * earns 429s: 8 writes in 2 s already break the second window.
+ */
+export const TEAMS_PER_THREAD_SEND_LIMITS: readonly SendWindow[] = [
+  { max: 7, windowMs: 1_000 },
+  { max: 8, windowMs: 2_000 },
+  { max: 60, windowMs: 30_000 },
+  { max: 1_800, windowMs: 3_600_000 },
+];
+
+/**
+ * A sliding-window limiter per key that holds every window at once: a write starts only when it
+ * fits in all of them. Calls for one key run one at a time in arrival order (a message never
+ * overtakes an earlier one in the same chat).
  */
 export class ConversationPacer {
   private readonly starts = new Map<string, number[]>();
   private readonly tails = new Map<string, Promise<void>>();
+  private readonly longestMs: number;
 
   constructor(
     private readonly clock: Clock = systemClock,
-    private readonly limit = 7,
-    private readonly windowMs = 1000,
-  ) {}
+    private readonly windows: readonly SendWindow[] = TEAMS_PER_THREAD_SEND_LIMITS,
+  ) {
+    if (windows.length === 0 || windows.some((w) => !(w.max >= 1) || !(w.windowMs > 0))) throw new Error('ConversationPacer needs windows with max >= 1 and windowMs > 0');
+    this.longestMs = Math.max(...windows.map((w) => w.windowMs));
+  }
 
   /**
    * Runs `fn` after every earlier call for `key` has finished. `fn` calls `slot()` before each
@@ -47,17 +70,28 @@ export class ConversationPacer {
     return result;
   }
 
+  /** How long until a write for `key` fits in every window (0: now). `recent` is oldest first. */
+  private waitMs(recent: readonly number[], now: number): number {
+    let wait = 0;
+    for (const w of this.windows) {
+      const inWindow = recent.filter((t) => t > now - w.windowMs);
+      if (inWindow.length >= w.max) wait = Math.max(wait, inWindow[inWindow.length - w.max]! + w.windowMs - now);
+    }
+    return wait;
+  }
+
   private async waitForSlot(key: string): Promise<void> {
     for (;;) {
       const now = this.clock.now();
-      const recent = (this.starts.get(key) ?? []).filter((t) => t > now - this.windowMs);
-      if (recent.length < this.limit) {
+      const recent = (this.starts.get(key) ?? []).filter((t) => t > now - this.longestMs);
+      const wait = this.waitMs(recent, now);
+      if (wait <= 0) {
         recent.push(now);
         this.starts.set(key, recent);
         return;
       }
       this.starts.set(key, recent);
-      await this.clock.sleep(recent[0]! + this.windowMs - now);
+      await this.clock.sleep(wait);
     }
   }
 }

@@ -1,7 +1,8 @@
 import { strict as assert } from 'node:assert';
 import fc from 'fast-check';
 import sinon from 'sinon';
-import { ConversationPacer, RetryingSender, deliveryPolicy, paceKey, parseRetryAfter, systemClock, type PipelineRequestLike, type PipelineResponseLike } from '../../bot/delivery';
+import { TEAMS_SEND_LIMITS } from '../support/connector-recorder';
+import { ConversationPacer, RetryingSender, TEAMS_PER_THREAD_SEND_LIMITS, deliveryPolicy, paceKey, parseRetryAfter, systemClock, type PipelineRequestLike, type PipelineResponseLike } from '../../bot/delivery';
 
 const response = (status: number, headers: Record<string, string> = {}): PipelineResponseLike => ({ status, headers: { get: (n: string) => headers[n.toLowerCase()] } });
 const post = (conversation: string): PipelineRequestLike => ({ method: 'POST', url: `http://127.0.0.1:1/v3/conversations/${encodeURIComponent(conversation)}/activities` });
@@ -14,7 +15,7 @@ describe('bot delivery: pacing and retries', () => {
   afterEach(() => clock.restore());
 
   it('never starts more than 7 writes per rolling second in one conversation, and keeps their order', async () => {
-    const pacer = new ConversationPacer(systemClock, 7, 1000);
+    const pacer = new ConversationPacer(systemClock, [{ max: 7, windowMs: 1000 }]);
     const starts: Array<{ i: number; at: number }> = [];
     const done = Promise.all(
       Array.from({ length: 40 }, (_, i) =>
@@ -38,7 +39,7 @@ describe('bot delivery: pacing and retries', () => {
   it('property: any arrival pattern stays within 7 per second per conversation', async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(fc.tuple(fc.integer({ min: 0, max: 2000 }), fc.constantFrom('a', 'b')), { minLength: 1, maxLength: 60 }), async (arrivals) => {
-        const pacer = new ConversationPacer(systemClock, 7, 1000);
+        const pacer = new ConversationPacer(systemClock, [{ max: 7, windowMs: 1000 }]);
         const starts: Record<string, number[]> = { a: [], b: [] };
         const base = Date.now();
         const all = arrivals.map(([delay, key]) =>
@@ -60,8 +61,43 @@ describe('bot delivery: pacing and retries', () => {
     );
   });
 
+  it('by default holds every Teams per-thread window at once (7/1 s, 8/2 s, 60/30 s): a burst of 100 never earns a 429 from the connector stand-in', async () => {
+    assert.deepEqual(
+      TEAMS_PER_THREAD_SEND_LIMITS.map((w) => ({ seconds: w.windowMs / 1000, max: w.max })),
+      TEAMS_SEND_LIMITS.map((w) => ({ seconds: w.seconds, max: w.max })),
+      'the bot paces to exactly the limits the Teams stand-in enforces',
+    );
+    const pacer = new ConversationPacer(systemClock);
+    const starts: number[] = [];
+    const done = Promise.all(
+      Array.from({ length: 100 }, () =>
+        pacer.run('conversation:burst', async (slot) => {
+          await slot();
+          starts.push(Date.now());
+        }),
+      ),
+    );
+    await clock.tickAsync(120_000);
+    await done;
+    assert.equal(starts.length, 100);
+    for (const w of TEAMS_SEND_LIMITS) {
+      for (const t of starts) {
+        const inWindow = starts.filter((o) => o > t - w.seconds * 1000 && o <= t).length;
+        assert.ok(inWindow <= w.max, `${inWindow} writes in the ${w.seconds} s ending at ${t - starts[0]!} ms (limit ${w.max})`);
+      }
+    }
+    // The 61st write waits for the 30 s window: no faster than the limits allow, and not much slower.
+    assert.ok(starts[60]! - starts[0]! >= 30_000, 'the 61st write is at least 30 s after the first');
+    assert.ok(starts[60]! - starts[0]! <= 31_000, `the 61st write starts as soon as the 30 s window allows (${starts[60]! - starts[0]!} ms)`);
+  });
+
+  it('refuses a window that could never admit a write', () => {
+    assert.throws(() => new ConversationPacer(systemClock, []), /windows/);
+    assert.throws(() => new ConversationPacer(systemClock, [{ max: 0, windowMs: 1000 }]), /windows/);
+  });
+
   it('conversations do not wait for each other', async () => {
-    const pacer = new ConversationPacer(systemClock, 7, 1000);
+    const pacer = new ConversationPacer(systemClock, [{ max: 7, windowMs: 1000 }]);
     const times: Record<string, number[]> = { a: [], b: [] };
     const run = (k: 'a' | 'b') => pacer.run(k, async (slot) => {
       await slot();
@@ -138,7 +174,7 @@ describe('bot delivery: pacing and retries', () => {
   });
 
   it('the policy paces retries too: a throttled write holds back the next write to the same chat', async () => {
-    const pacer = new ConversationPacer(systemClock, 7, 1000);
+    const pacer = new ConversationPacer(systemClock, [{ max: 7, windowMs: 1000 }]);
     const sender = new RetryingSender(systemClock, { random: () => 0 });
     const policy = deliveryPolicy(pacer, sender);
     const order: string[] = [];
