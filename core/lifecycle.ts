@@ -42,9 +42,6 @@ export function isOpen(state: RequestState): boolean {
   return OPEN_STATES.includes(state);
 }
 
-/** States in which an Identity Center assignment may exist because of this request. */
-export const GRANT_HELD_STATES: readonly RequestState[] = ['GRANTING', 'ACTIVE', 'REVOKING'];
-
 export interface TransitionContext {
   actor: Actor;
   /** Epoch ms from the Clock port. */
