@@ -55,7 +55,7 @@ export function infraExternals(): string[] {
   return externals;
 }
 
-/** The `--alias:<module>` esbuildArgs of infra (the YAML parser replaced by a stub in the functions). */
+/** The `--alias:<module>` esbuildArgs of infra, if any (none since the policy file is read at synth). */
 export function infraAliases(): Record<string, string> {
   const text = readFileSync(join(REPO_ROOT, 'infra/constructs/jit-function.ts'), 'utf8');
   return Object.fromEntries([...text.matchAll(/'--alias:([^']+)':\s*'([^']+)'/g)].map((m) => [m[1]!, m[2]!]));

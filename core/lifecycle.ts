@@ -1,7 +1,9 @@
 /**
  * The request lifecycle: the one place that decides which state changes are legal. Every change of
  * state goes through `transition`, which returns the next record (version + 1) together with its
- * audit event, so a caller cannot persist one without the other.
+ * audit event, so a caller cannot persist one without the other. Every version bump carries its
+ * audit event, plumbing included (`amend` with request.workflow_started, request.approval_wait_started):
+ * test/unit/services-audit-versions.test.ts watches every write of every service path.
  */
 import { IllegalTransitionError } from './errors';
 import type { Actor, AuditAction, AuditEvent, RequestState, StoredRequest } from './model';
@@ -41,9 +43,6 @@ export const OPEN_STATES: readonly RequestState[] = ['PENDING_APPROVAL', 'APPROV
 export function isOpen(state: RequestState): boolean {
   return OPEN_STATES.includes(state);
 }
-
-/** States in which an Identity Center assignment may exist because of this request. */
-export const GRANT_HELD_STATES: readonly RequestState[] = ['GRANTING', 'ACTIVE', 'REVOKING'];
 
 export interface TransitionContext {
   actor: Actor;

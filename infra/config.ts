@@ -7,13 +7,12 @@
  * tests); every other stage must pass each required key explicitly.
  */
 import { readFileSync } from 'node:fs';
-import { extname, isAbsolute, resolve } from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
-import { parsePolicy } from '../core/policy/load';
 import { managementAccountIssues } from '../core/policy/management-account';
 import type { Policy } from '../core/policy/types';
 import { PolicyError } from '../core/errors';
+import { parsePolicyText, policyFormatOf } from './policy-file';
 
 /** Stages that may synthesize with placeholder identifiers (never deployable to a real tenant). */
 export const PLACEHOLDER_STAGES = ['test', 'synth'] as const;
@@ -200,8 +199,9 @@ export function loadConfig(tryGetContext: (key: string) => unknown, cwd: string 
 }
 
 /**
- * Parses the policy file with the same parser the functions use, so that a bad file stops the
- * synth with errors naming the rule and the field instead of failing requests after deploy.
+ * Reads the policy file (YAML or JSON: the format is read here, at the edge) and validates it with
+ * core's validator, so that a bad file stops the synth with errors naming the rule and the field
+ * instead of failing requests after deploy.
  */
 export function loadPolicyFile(path: string): { policy: Policy; policyJson: string } {
   let text: string;
@@ -210,14 +210,12 @@ export function loadPolicyFile(path: string): { policy: Policy; policyJson: stri
   } catch (e) {
     throw new ConfigError(`context key 'policyFile': cannot read ${path}: ${(e as Error).message}`);
   }
-  const ext = extname(path).toLowerCase();
-  const format = ext === '.json' ? 'json' : ext === '.yaml' || ext === '.yml' ? 'yaml' : undefined;
+  const format = policyFormatOf(path);
   if (!format) throw new ConfigError(`context key 'policyFile': ${path} must end in .yaml, .yml or .json`);
   try {
-    const policy = parsePolicy(text, { format });
-    // The functions get the source document (as JSON) and run the same parser at cold start, so
-    // there is exactly one definition of what a valid policy is.
-    const document: unknown = format === 'json' ? JSON.parse(text) : parseYaml(text);
+    const { policy, document } = parsePolicyText(text, format);
+    // The functions get the source document as JSON and run the same validator at cold start, so
+    // there is exactly one definition of what a valid policy is, and no YAML parser in a bundle.
     return { policy, policyJson: JSON.stringify(document) };
   } catch (e) {
     if (e instanceof PolicyError) {

@@ -4,7 +4,7 @@
  * (esbuild `define` of process.env.JIT_POLICY_JSON) and parsed with the same parser as at synth.
  */
 import * as z from 'zod';
-import { parsePolicy } from '../core/policy/load';
+import { validatePolicy } from '../core/policy/validate';
 import type { Policy } from '../core/policy/types';
 import { ENV } from './contract';
 
@@ -90,7 +90,14 @@ export function parseConfig(env: Record<string, string | undefined>): LambdaConf
   }
   let policy: Policy;
   try {
-    policy = parsePolicy(e[ENV.policyJson], { format: 'json' });
+    // JSON that infra wrote (JSON.stringify of the file's document): the file format was read at synth.
+    let document: unknown;
+    try {
+      document = JSON.parse(e[ENV.policyJson]) as unknown;
+    } catch (err) {
+      throw new Error(`is not valid JSON: ${(err as Error).message}`, { cause: err });
+    }
+    policy = validatePolicy(document);
   } catch (err) {
     throw new ConfigurationError(`Invalid function configuration: ${ENV.policyJson} ${(err as Error).message}`);
   }

@@ -1,5 +1,5 @@
 export * from './types';
-export * from './load';
+export * from './validate';
 export * from './duration';
 export * from './ticket';
 export * from './evaluate';

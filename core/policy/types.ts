@@ -1,6 +1,6 @@
 /**
  * Policy-as-code contract. The file format (YAML or JSON) is documented in docs/POLICY.md.
- * `parsePolicy` (policy/load.ts) validates and normalizes a file into `Policy`;
+ * `validatePolicy` (policy/validate.ts) validates and normalizes a policy document into `Policy`;
  * `evaluateRequest` / `evaluateApprover` (policy/evaluate.ts) are pure functions.
  */
 import type { EffectiveTerms, Route } from '../model';

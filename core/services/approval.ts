@@ -3,7 +3,7 @@
  * quorum, timeouts and cancellation. The first deciding vote wins through compare-and-swap.
  */
 import { DependencyError, ForbiddenError, IllegalTransitionError, NotApproverError, SelfApprovalError } from '../errors';
-import { amend, stateRefusal, transition, withEvent } from '../lifecycle';
+import { amend, isTerminal, stateRefusal, transition, withEvent } from '../lifecycle';
 import type { AccessRequest, Route, StoredRequest, Vote } from '../model';
 import { SYSTEM_ACTOR } from '../model';
 import { evaluateApprover } from '../policy/evaluate';
@@ -11,10 +11,9 @@ import type { WorkflowOutcome } from '../ports';
 import { humanDuration, iso, ms } from '../time';
 import { commit, load, notify, toView, withRetry } from './context';
 import { groupNamesAndIds } from './requests';
-import type { ActorActionInput, CoreDeps, VoteInput, VoteResult } from './types';
+import type { ActorActionInput, CoreDeps, Outcome, StepOutcome, VoteInput, VoteResult } from './types';
 
-export interface ValidateOutcome {
-  request: AccessRequest;
+export interface ValidateOutcome extends Outcome {
   route: Route;
   /** Seconds left until the approval deadline (what the approval wait may last). */
   approvalTimeoutSeconds: number;
@@ -22,7 +21,9 @@ export interface ValidateOutcome {
 
 /**
  * The workflow's first step. Requests that need no approval (auto-approve, break-glass) are approved
- * here by the system, with the policy's reason; the others go on to wait for approvers.
+ * here by the system, with the policy's reason; the others go on to wait for approvers. A request
+ * that ended before its workflow got here (cancelled at once, say) is `already_ended`: the
+ * workflow closes without a grant. A retry after the approval above is a `duplicate`.
  */
 export async function validateForWorkflow(deps: CoreDeps, input: { requestId: string }): Promise<ValidateOutcome> {
   return withRetry(async () => {
@@ -34,12 +35,14 @@ export async function validateForWorkflow(deps: CoreDeps, input: { requestId: st
       const change = transition(current, 'APPROVED', { actor: SYSTEM_ACTOR, now, reason, patch: { decidedAt: iso(now), decidedBy: SYSTEM_ACTOR, decisionReason: reason } });
       const next = await commit(deps, current, change);
       await notify(deps, 'approved', next);
-      return { request: toView(next), route: current.route, approvalTimeoutSeconds: remaining };
+      return { outcome: 'done', request: toView(next), route: current.route, approvalTimeoutSeconds: remaining };
     }
     // Pending approval, or a retry after the approval above was written: nothing to change.
     if (current.state === 'PENDING_APPROVAL' || current.state === 'APPROVED') {
-      return { request: toView(current), route: current.route, approvalTimeoutSeconds: remaining };
+      const outcome: StepOutcome = current.state === 'PENDING_APPROVAL' ? 'done' : current.route === 'approval' ? 'already_decided' : 'duplicate';
+      return { outcome, request: toView(current), route: current.route, approvalTimeoutSeconds: remaining };
     }
+    if (isTerminal(current.state)) return { outcome: 'already_ended', request: toView(current), route: current.route, approvalTimeoutSeconds: remaining };
     throw new IllegalTransitionError(current.state, 'APPROVED', stateRefusal(current));
   });
 }
@@ -105,10 +108,17 @@ export async function recordApprovalToken(deps: CoreDeps, input: { requestId: st
     const current = await load(deps, input.requestId);
     if (current.state !== 'PENDING_APPROVAL') return current;
     if (current.taskToken === input.taskToken) return current;
-    // Not an audited change: like the execution ARN, the token is plumbing.
-    const next: StoredRequest = { ...current, taskToken: input.taskToken, version: current.version + 1, updatedAt: iso(deps.clock.now()) };
-    await deps.requests.update(next, current.version);
-    return next;
+    // Audited like every write (one event per version); the token itself stays out of the event.
+    return commit(
+      deps,
+      current,
+      amend(current, 'request.approval_wait_started', {
+        actor: SYSTEM_ACTOR,
+        now: deps.clock.now(),
+        reason: current.taskToken ? 'The approval wait started again (a new task token replaced the previous one).' : 'The approval wait started.',
+        patch: { taskToken: input.taskToken },
+      }),
+    );
   });
   const early = outcomeOf(stored);
   if (early) {
@@ -211,19 +221,27 @@ async function resumeWorkflow(deps: CoreDeps, token: string, outcome: WorkflowOu
   }
 }
 
-export async function timeOutRequest(deps: CoreDeps, input: { requestId: string }): Promise<AccessRequest> {
-  const next = await withRetry(async () => {
+/**
+ * The approval wait timed out. A vote can land in the same instant: then the request is already
+ * decided (`already_decided`) or ended (`already_ended`, cancelled say), and the timeout changes
+ * nothing; a second delivery of the timeout is a `duplicate`.
+ */
+export async function timeOutRequest(deps: CoreDeps, input: { requestId: string }): Promise<Outcome> {
+  const result = await withRetry(async (): Promise<{ outcome: StepOutcome; request: StoredRequest }> => {
     const current = await load(deps, input.requestId);
+    if (current.state !== 'PENDING_APPROVAL') {
+      return { outcome: current.state === 'TIMED_OUT' ? 'duplicate' : isTerminal(current.state) ? 'already_ended' : 'already_decided', request: current };
+    }
     const change = transition(current, 'TIMED_OUT', {
       actor: SYSTEM_ACTOR,
       now: deps.clock.now(),
       reason: `No decision within ${humanDuration(current.terms.approvalTimeoutSeconds)} (${current.votes.length} vote(s), ${current.terms.approvalsRequired} needed).`,
       patch: { endedAt: iso(deps.clock.now()), endedBy: SYSTEM_ACTOR },
     });
-    return commit(deps, current, change);
+    return { outcome: 'done', request: await commit(deps, current, change) };
   });
-  await notify(deps, 'timed_out', next);
-  return toView(next);
+  if (result.outcome === 'done') await notify(deps, 'timed_out', result.request);
+  return { outcome: result.outcome, request: toView(result.request) };
 }
 
 /** The requester withdraws a request that has not been decided yet. */

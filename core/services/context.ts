@@ -4,7 +4,7 @@
  */
 import { ConcurrentModificationError, NotFoundError } from '../errors';
 import type { Change } from '../lifecycle';
-import type { AccessRequest, AssignmentKey, AuditEvent, StoredRequest } from '../model';
+import type { AccessRequest, AssignmentKey, StoredRequest } from '../model';
 import type { NotificationEvent } from '../ports';
 import type { CoreDeps } from './types';
 
@@ -75,8 +75,4 @@ export async function notify(deps: CoreDeps, event: NotificationEvent, request: 
 
 export function assignmentKeyOf(request: AccessRequest): AssignmentKey {
   return { accountId: request.accountId, permissionSetArn: request.permissionSetArn, userId: request.requester.userId };
-}
-
-export function appendAuditNow(deps: CoreDeps, events: AuditEvent[]): Promise<void> {
-  return deps.audit.append(events);
 }

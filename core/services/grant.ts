@@ -5,7 +5,7 @@
  */
 import { IllegalTransitionError } from '../errors';
 import { openWindow } from '../grants';
-import { transition, withEvent } from '../lifecycle';
+import { isTerminal, transition, withEvent } from '../lifecycle';
 import type { AccessRequest, SecurityFinding, StoredRequest } from '../model';
 import { SYSTEM_ACTOR, assignmentKeyId } from '../model';
 import type { AssignmentOperation } from '../ports';
@@ -14,7 +14,7 @@ import { type Released, acquireAssignment, releaseAssignment } from './assignmen
 import { withReleaseEvent } from './revoke';
 import { assignmentKeyOf, commit, load, notify, toView, withRetry } from './context';
 import { publishFindings } from './findings';
-import type { CoreDeps, StartGrantResult } from './types';
+import type { CoreDeps, Outcome, StartGrantResult } from './types';
 
 export async function startGrant(deps: CoreDeps, input: { requestId: string }): Promise<StartGrantResult> {
   const request = await withRetry(async () => {
@@ -107,12 +107,13 @@ async function announceBreakGlass(deps: CoreDeps, request: StoredRequest): Promi
 /**
  * The workflow failed. Whatever this request may hold is released first (the compensating revoke),
  * then the request is marked FAILED. A failed release throws and leaves the state as it was, so the
- * step is retried and reconcile remains the backstop.
+ * step is retried and reconcile remains the backstop. A request already FAILED is a `duplicate`; one
+ * that ended another way (expired, revoked, denied...) is `already_ended`: neither changes anything.
  */
-export async function failGrant(deps: CoreDeps, input: { requestId: string; reason: string }): Promise<AccessRequest> {
+export async function failGrant(deps: CoreDeps, input: { requestId: string; reason: string }): Promise<Outcome> {
   const reason = input.reason.slice(0, 1000);
   let current = await load(deps, input.requestId);
-  if (current.state === 'FAILED') return toView(current);
+  if (isTerminal(current.state)) return { outcome: current.state === 'FAILED' ? 'duplicate' : 'already_ended', request: toView(current) };
   if (current.state === 'ACTIVE') {
     current = await withRetry(async () => {
       const c = await load(deps, input.requestId);
@@ -126,12 +127,16 @@ export async function failGrant(deps: CoreDeps, input: { requestId: string; reas
     await deps.scheduler.cancelExpiry(current.id);
     released = await releaseAssignment(deps, current, assignmentKeyOf(current));
   }
+  let failed = false;
   const next = await withRetry(async () => {
     const c = await load(deps, input.requestId);
-    if (c.state === 'FAILED') return c;
+    if (isTerminal(c.state)) return c;
     const now = deps.clock.now();
-    return commit(deps, c, withReleaseEvent(transition(c, 'FAILED', { actor: SYSTEM_ACTOR, now, reason, patch: { failureReason: reason, endedAt: iso(now), endedBy: SYSTEM_ACTOR } }), c, released));
+    const written = await commit(deps, c, withReleaseEvent(transition(c, 'FAILED', { actor: SYSTEM_ACTOR, now, reason, patch: { failureReason: reason, endedAt: iso(now), endedBy: SYSTEM_ACTOR } }), c, released));
+    failed = true;
+    return written;
   });
+  if (!failed && next.state !== 'FAILED') return { outcome: 'already_ended', request: toView(next) };
   await notify(deps, 'failed', next);
-  return toView(next);
+  return { outcome: failed ? 'done' : 'duplicate', request: toView(next) };
 }

@@ -2,11 +2,12 @@
 import type { CreateRequestBody, EligibilityQuery, EligibilityResponse, ListQuery } from '../api';
 import { AlreadyExistsError, LimitExceededError, NotEligibleError, NotFoundError, OpenRequestExistsError, UnknownUserError, ValidationError } from '../errors';
 import type { AccessRequest, Actor, AuditEvent, StoredRequest } from '../model';
+import { SYSTEM_ACTOR } from '../model';
 import { ACCOUNT_SEARCH_MAX_LIMIT, eligibilitySearchIndex, evaluateApprover, evaluateRequest } from '../policy/evaluate';
 import type { EffectiveTerms } from '../model';
 import { iso } from '../time';
-import { OPEN_STATES, auditEventId, describeState } from '../lifecycle';
-import { flushAudit, load, notify, toView, withRetry } from './context';
+import { OPEN_STATES, amend, auditEventId, describeState } from '../lifecycle';
+import { commit, flushAudit, load, notify, toView, withRetry } from './context';
 import type { ActorClaim, CoreDeps, SubmitInput, SubmitResult } from './types';
 
 /** Open (not yet granted) requests one person may have at once: a runaway client cannot flood approvers. */
@@ -151,15 +152,17 @@ async function replay(deps: CoreDeps, existing: StoredRequest, body: CreateReque
   return { request: toView(current), replayed: true };
 }
 
-/** Starts the execution named after the request (idempotent) and remembers its ARN. */
+/**
+ * Starts the execution named after the request (idempotent) and remembers its ARN. Audited like
+ * every write (one event per version); the ARN stays server-side, out of the event.
+ */
 export async function startWorkflow(deps: CoreDeps, request: StoredRequest): Promise<StoredRequest> {
   const { executionArn } = await deps.workflow.start(request.id);
   return withRetry(async () => {
     const current = await load(deps, request.id);
     if (current.executionArn === executionArn) return current;
-    const next: StoredRequest = { ...current, executionArn, version: current.version + 1, updatedAt: iso(deps.clock.now()) };
-    await deps.requests.update(next, current.version);
-    return next;
+    const reason = current.executionArn ? 'The approval workflow was started again.' : 'The approval workflow started.';
+    return commit(deps, current, amend(current, 'request.workflow_started', { actor: SYSTEM_ACTOR, now: deps.clock.now(), reason, patch: { executionArn } }));
   });
 }
 

@@ -5,7 +5,7 @@
  */
 import { ForbiddenError, IllegalTransitionError, ValidationError } from '../errors';
 import { extendWindow, totalLimitSeconds } from '../grants';
-import { type Change, amend, describeState, transition, withEvent } from '../lifecycle';
+import { type Change, amend, describeState, isTerminal, transition, withEvent } from '../lifecycle';
 import type { AccessRequest, Actor, StoredRequest } from '../model';
 import { SYSTEM_ACTOR, assignmentKeyId } from '../model';
 import { evaluateApprover } from '../policy/evaluate';
@@ -13,20 +13,25 @@ import { humanDuration, iso, ms } from '../time';
 import { type Released, releaseAssignment } from './assignments';
 import { assignmentKeyOf, commit, load, notify, toView, withRetry } from './context';
 import { groupNamesAndIds } from './requests';
-import type { ActorActionInput, CoreDeps, ExtendInput } from './types';
+import type { ActorActionInput, CoreDeps, ExtendInput, Outcome, StepOutcome } from './types';
 
 /** A schedule that fires this early is stale (the grant was extended): re-arm it instead. */
 const EARLY_FIRE_TOLERANCE_MS = 5_000;
 
-export async function expireGrant(deps: CoreDeps, input: { requestId: string }): Promise<AccessRequest> {
+/**
+ * The Scheduler (or reconcile) ends a grant at its end time. The Scheduler delivers at least once:
+ * a request that already ended is `duplicate` (it expired) or `already_ended` (revoked or failed
+ * first), and changes nothing. A request that never became active is an IllegalTransitionError.
+ */
+export async function expireGrant(deps: CoreDeps, input: { requestId: string }): Promise<Outcome> {
   const current = await load(deps, input.requestId);
   if (current.state === 'ACTIVE' && current.grant && deps.clock.now() + EARLY_FIRE_TOLERANCE_MS < ms(current.grant.endsAt)) {
     await deps.scheduler.scheduleExpiry(current.id, current.grant.endsAt);
     deps.log?.info('expiry fired before the end of the grant; re-scheduled', { requestId: current.id, endsAt: current.grant.endsAt });
-    return toView(current);
+    return { outcome: 'rescheduled', request: toView(current) };
   }
   const ended = await revoke(deps, input.requestId, { target: 'EXPIRED', by: SYSTEM_ACTOR, reason: 'The grant reached its end time.' });
-  return toView(ended);
+  return { outcome: ended.outcome, request: toView(ended.request) };
 }
 
 export async function revokeEarly(deps: CoreDeps, input: ActorActionInput): Promise<AccessRequest> {
@@ -37,16 +42,25 @@ export async function revokeEarly(deps: CoreDeps, input: ActorActionInput): Prom
   }
   await deps.scheduler.cancelExpiry(current.id);
   const reason = `Revoked early by ${input.actor.displayName}${input.reason ? `: ${input.reason}` : '.'}`;
-  return toView(await revoke(deps, input.requestId, { target: 'REVOKED', by: input.actor, reason }));
+  const ended = await revoke(deps, input.requestId, { target: 'REVOKED', by: input.actor, reason });
+  // Ended by someone else since the check above (an expiry, another click): the same refusal.
+  if (ended.outcome !== 'done') throw new IllegalTransitionError(ended.request.state, 'REVOKED', `This request is ${describeState(ended.request.state)}: there is nothing to revoke.`);
+  return toView(ended.request);
 }
 
-async function revoke(deps: CoreDeps, requestId: string, intent: { target: 'EXPIRED' | 'REVOKED'; by: Actor; reason: string }): Promise<StoredRequest> {
+/** A request that ended before this step: the same end is a duplicate, another end is not ours to change. */
+function endedOutcome(request: StoredRequest, target: string): StepOutcome {
+  return request.state === target ? 'duplicate' : 'already_ended';
+}
+
+async function revoke(deps: CoreDeps, requestId: string, intent: { target: 'EXPIRED' | 'REVOKED'; by: Actor; reason: string }): Promise<{ outcome: StepOutcome; request: StoredRequest }> {
   const revoking = await withRetry(async () => {
     const c = await load(deps, requestId);
-    if (c.state === 'REVOKING') return c;
+    if (c.state === 'REVOKING' || isTerminal(c.state)) return c;
     const now = deps.clock.now();
     return commit(deps, c, transition(c, 'REVOKING', { actor: intent.by, now, reason: intent.reason, patch: { revocation: { ...intent, at: iso(now) } } }));
   });
+  if (isTerminal(revoking.state)) return { outcome: endedOutcome(revoking, intent.target), request: revoking };
   const released = await releaseAssignment(deps, revoking, assignmentKeyOf(revoking));
   const target = revoking.revocation?.target ?? intent.target;
   const ended = await withRetry(async () => {
@@ -59,7 +73,7 @@ async function revoke(deps: CoreDeps, requestId: string, intent: { target: 'EXPI
     return commit(deps, c, withReleaseEvent(transition(c, target, { actor: by, now, reason, patch }), c, released));
   });
   await notify(deps, ended.state === 'EXPIRED' ? 'expired' : ended.state === 'REVOKED' ? 'revoked' : 'failed', ended);
-  return ended;
+  return { outcome: 'done', request: ended };
 }
 
 /**

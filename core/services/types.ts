@@ -77,6 +77,21 @@ export interface VoteResult {
   duplicate: boolean;
 }
 
+/**
+ * What a lifecycle step did, so that an edge maps the answer without reading the store again:
+ * - `done`: this call made the change;
+ * - `duplicate`: the same change was made before (a retry, a second delivery): nothing changed;
+ * - `already_decided`: the request was decided before this step could apply: nothing changed;
+ * - `already_ended`: the request had ended another way before this step: nothing changed;
+ * - `rescheduled`: the expiry fired before the end of an extended grant: only the schedule moved.
+ */
+export type StepOutcome = 'done' | 'duplicate' | 'already_decided' | 'already_ended' | 'rescheduled';
+
+export interface Outcome {
+  outcome: StepOutcome;
+  request: AccessRequest;
+}
+
 export interface ActorActionInput {
   requestId: string;
   actor: Actor;

@@ -89,9 +89,9 @@ export class JitFunction extends Construct {
         externalModules: ['@aws-sdk/*'],
         bundleAwsSDK: false,
         metafile: true,
+        // The policy arrives as JSON, read from its file at synth (infra/policy-file.ts): core
+        // validates a plain object, so no YAML parser is reachable from a function.
         define: { [`process.env.${ENV.policyJson}`]: JSON.stringify(props.policyJson) },
-        // The policy arrives as JSON (define above): the YAML parser stays out of the bundles.
-        esbuildArgs: { '--alias:yaml': './lambdas/yaml-unavailable.ts' },
       },
     });
 

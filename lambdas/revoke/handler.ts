@@ -1,7 +1,8 @@
 /**
  * The `revoke` function. Two callers:
  * - EventBridge Scheduler at the grant's expiry (`source: 'schedule'`): expire the grant. The
- *   Scheduler delivers at least once, so a duplicate (already expired or revoked) is success.
+ *   Scheduler delivers at least once, so a duplicate (already expired or revoked) is success: core
+ *   says so in its outcome, and this handler only maps outcomes to results.
  * - the state machine after a failure once a grant may exist (`source: 'compensation'`): roll
  *   the grant back and mark the request FAILED.
  * A revocation that fails is logged with `event: revoke_failed` (the RevokeFailures alarm's
@@ -9,7 +10,6 @@
  */
 import * as z from 'zod';
 import { isDomainError } from '../../core/errors';
-import { TERMINAL_STATES } from '../../core/model';
 import { AssignmentBusyError, expireGrant, failGrant } from '../../core/services';
 import type { RevokePayload } from '../contract';
 import { type Log, silentLog } from '../http';
@@ -29,7 +29,8 @@ export const revokePayloadSchema = z.discriminatedUnion('source', [
 
 export interface RevokeResult {
   requestId: string;
-  outcome: 'revoked' | 'duplicate' | 'not_found';
+  /** `rescheduled`: the schedule fired before the end of an extended grant and was moved. */
+  outcome: 'revoked' | 'duplicate' | 'rescheduled' | 'not_found';
   state?: string;
 }
 
@@ -47,24 +48,28 @@ export function createRevokeHandler(source: DepsSource, options: { log?: Log; me
     correlate(payload.requestId);
     const deps = await resolveDeps(source);
     try {
-      const request =
+      const { outcome, request } =
         payload.source === 'schedule'
           ? await expireGrant(deps, { requestId: payload.requestId })
           : await failGrant(deps, { requestId: payload.requestId, reason: payload.cause ? `Rolled back: ${payload.cause}` : 'Rolled back after a workflow failure.' });
-      log.info('revoked', { requestId: payload.requestId, source: payload.source, state: request.state });
-      return { requestId: payload.requestId, outcome: 'revoked', state: request.state };
+      switch (outcome) {
+        case 'done':
+          log.info('revoked', { requestId: payload.requestId, source: payload.source, state: request.state });
+          return { requestId: payload.requestId, outcome: 'revoked', state: request.state };
+        case 'rescheduled':
+          return { requestId: payload.requestId, outcome: 'rescheduled', state: request.state };
+        case 'duplicate':
+        case 'already_decided':
+        case 'already_ended':
+          // At-least-once delivery, or a request that ended another way first: nothing to do.
+          log.info('duplicate revoke ignored', { requestId: payload.requestId, source: payload.source, state: request.state, outcome });
+          return { requestId: payload.requestId, outcome: 'duplicate', state: request.state };
+      }
     } catch (e) {
       if (isDomainError(e) && e.code === 'NOT_FOUND') {
         // A schedule whose request is gone: nothing to revoke, and retrying cannot change that.
         log.warn('revoke for an unknown request', { requestId: payload.requestId, source: payload.source });
         return { requestId: payload.requestId, outcome: 'not_found' };
-      }
-      if (isDomainError(e) && e.code === 'ILLEGAL_TRANSITION') {
-        const current = await deps.requests.get(payload.requestId);
-        if (current && TERMINAL_STATES.includes(current.state)) {
-          log.info('duplicate revoke ignored', { requestId: payload.requestId, source: payload.source, state: current.state });
-          return { requestId: payload.requestId, outcome: 'duplicate', state: current.state };
-        }
       }
       const err = toWorkflowError(e);
       if (e instanceof AssignmentBusyError) {

@@ -5,6 +5,7 @@
  */
 import * as z from 'zod';
 import { IllegalTransitionError } from '../../core/errors';
+import { stateRefusal } from '../../core/lifecycle';
 import type { AssignmentOperation } from '../../core/ports';
 import {
   checkGrant,
@@ -89,8 +90,10 @@ export function createWorkflowHandler(source: DepsSource, options: { log?: Log; 
         }
         case 'fail_grant': {
           const reason = [payload.error, payload.cause].filter(Boolean).join(': ') || 'The workflow failed.';
-          const r = await failGrant(deps, { requestId: payload.requestId, reason });
-          return { requestId: payload.requestId, state: r.state };
+          const { outcome, request } = await failGrant(deps, { requestId: payload.requestId, reason });
+          // A grant step cannot fail a request that ended another way: the definition's Catch takes it.
+          if (outcome === 'already_ended') throw new IllegalTransitionError(request.state, 'FAILED', stateRefusal(request));
+          return { requestId: payload.requestId, state: request.state };
         }
       }
     } catch (e) {
@@ -103,23 +106,12 @@ export function createWorkflowHandler(source: DepsSource, options: { log?: Log; 
   };
 }
 
-/** Terminal states a request can reach before its workflow's first step (cancelled at once). */
-const CLOSED_BEFORE_START = new Set(['CANCELLED', 'DENIED', 'TIMED_OUT']);
-
 async function validate(deps: CoreDeps, id: string): Promise<ValidateResult> {
-  try {
-    const r = await validateForWorkflow(deps, { requestId: id });
-    // TimeoutSecondsPath needs a positive integer.
-    return { requestId: id, route: r.route, approvalTimeoutSeconds: Math.max(1, Math.ceil(r.approvalTimeoutSeconds)) };
-  } catch (e) {
-    if (e instanceof IllegalTransitionError) {
-      const current = await deps.requests.get(id);
-      if (current && CLOSED_BEFORE_START.has(current.state)) {
-        throw new WorkflowError(WORKFLOW_ERRORS.cancelled, `The request is already ${current.state}.`);
-      }
-    }
-    throw e;
-  }
+  const r = await validateForWorkflow(deps, { requestId: id });
+  // Closed before its workflow's first step (cancelled at once, say): control flow, not a failure.
+  if (r.outcome === 'already_ended') throw new WorkflowError(WORKFLOW_ERRORS.cancelled, `The request is already ${r.request.state}.`);
+  // TimeoutSecondsPath needs a positive integer.
+  return { requestId: id, route: r.route, approvalTimeoutSeconds: Math.max(1, Math.ceil(r.approvalTimeoutSeconds)) };
 }
 
 /**
@@ -127,17 +119,9 @@ async function validate(deps: CoreDeps, id: string): Promise<ValidateResult> {
  * APPROVED and the state machine goes on to grant it (AfterTimeout).
  */
 async function timedOut(deps: CoreDeps, id: string, log: Log): Promise<StateResult> {
-  try {
-    const request = await timeOutRequest(deps, { requestId: id });
-    return { requestId: id, state: request.state };
-  } catch (e) {
-    if (e instanceof IllegalTransitionError) {
-      const current = await deps.requests.get(id);
-      log.info('approval timed out after the request was decided', { requestId: id, state: current?.state });
-      return { requestId: id, state: current?.state ?? e.from };
-    }
-    throw e;
-  }
+  const { outcome, request } = await timeOutRequest(deps, { requestId: id });
+  if (outcome !== 'done') log.info('approval timed out after the request was decided', { requestId: id, state: request.state, outcome });
+  return { requestId: id, state: request.state };
 }
 
 let awsHandler: ((payload: WorkflowTaskPayload) => Promise<WorkflowResult>) | undefined;

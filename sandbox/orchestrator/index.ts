@@ -23,7 +23,7 @@ import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import { SecurityHubClient } from '@aws-sdk/client-securityhub';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SSOAdminClient } from '@aws-sdk/client-sso-admin';
-import { parse as parseYaml } from 'yaml';
+import { loadPolicyFile } from '../../infra/config';
 import { TASK_FUNCTIONS, STATES } from '../../infra/constructs/approval-workflow';
 import { synthesizeWorkflowDefinition } from '../../infra/build';
 import type { StateMachineDefinition } from '../../infra/workflow-definition';
@@ -246,7 +246,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       [ENV.botAppId]: SANDBOX_BOT_APP_ID,
       [ENV.entraTenantId]: people.tenantId,
       [ENV.bridgeAudience]: SANDBOX_BRIDGE_AUDIENCE,
-      [ENV.policyJson]: JSON.stringify(parseYaml(readFileSync(DEMO_POLICY_FILE, 'utf8'))),
+      [ENV.policyJson]: loadPolicyFile(DEMO_POLICY_FILE).policyJson,
     };
 
     // The bot: sandbox mode, authentication off (explicitly), the local bridge, the shared secret.

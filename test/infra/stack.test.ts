@@ -266,6 +266,22 @@ describe('infra: synthesized stack', function () {
       assert.equal(Object.keys(sizes).length, Object.keys(LAMBDA_ENTRIES).length, JSON.stringify(sizes));
       console.log(`      bundle sizes (KB): ${Object.entries(sizes).map(([k, v]) => `${k.replace(/^.*lambdas\//, '').replace('/handler.ts', '')}=${Math.round(v / 1024)}`).join(', ')}`);
     });
+
+    it('bundles no YAML parser and no stand-in for one: the functions read the policy as JSON', () => {
+      let bundles = 0;
+      for (const dir of readdirSync(outdir).filter((d) => d.startsWith('asset.'))) {
+        let meta: { inputs: Record<string, unknown> };
+        try {
+          meta = JSON.parse(readFileSync(join(outdir, dir, 'index.meta.json'), 'utf8')) as typeof meta;
+        } catch {
+          continue;
+        }
+        bundles++;
+        const yamlInputs = Object.keys(meta.inputs).filter((i) => /node_modules\/yaml\/|yaml-unavailable/.test(i));
+        assert.deepEqual(yamlInputs, [], dir);
+      }
+      assert.equal(bundles, Object.keys(LAMBDA_ENTRIES).length);
+    });
   });
 
   describe('workflow', () => {

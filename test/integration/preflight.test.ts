@@ -8,7 +8,7 @@
 import { strict as assert } from 'node:assert';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parsePolicy } from '../../core/policy/load';
+import { parsePolicyText } from '../../infra/policy-file';
 import { type AwsStandIns, SANDBOX_CREDENTIALS, startAwsStandIns } from '../../sandbox/aws';
 import { type PreflightInput, runPreflight, sdkPreflightAws } from '../../scripts/preflight';
 
@@ -19,7 +19,7 @@ const MANAGEMENT = '999999999999';
 const INSTANCE = 'arn:aws:sso:::instance/ssoins-1111111111111111';
 const KEY = `arn:aws:kms:${REGION}:${MANAGEMENT}:key/11111111-2222-3333-4444-555555555555`;
 // infra/policy.example.yaml: accounts 111111111111 (workloads-dev) and 222222222222 (workloads-prod).
-const policy = parsePolicy(readFileSync(join(ROOT, 'infra', 'policy.example.yaml'), 'utf8'), { format: 'yaml' });
+const policy = parsePolicyText(readFileSync(join(ROOT, 'infra', 'policy.example.yaml'), 'utf8'), 'yaml').policy;
 
 type Options = Parameters<typeof startAwsStandIns>[0];
 
@@ -105,7 +105,7 @@ describe('deploy preflight against the stand-ins', function () {
 
   it('the management account: detected; a policy that targets it is refused unless allowed, and allowing it from a delegated administrator is refused', async () => {
     aws = await standIns({ accountId: MANAGEMENT, organizations: { callerAccountId: MANAGEMENT, accounts: [{ id: '111111111111', name: 'workloads-dev' }, { id: '222222222222', name: 'workloads-prod' }] } });
-    const mgmtPolicy = parsePolicy(readFileSync(join(ROOT, 'infra', 'policy.example.yaml'), 'utf8').replace(/"111111111111"/g, `"${MANAGEMENT}"`), { format: 'yaml' });
+    const mgmtPolicy = parsePolicyText(readFileSync(join(ROOT, 'infra', 'policy.example.yaml'), 'utf8').replace(/"111111111111"/g, `"${MANAGEMENT}"`), 'yaml').policy;
     const refused = await runPreflight(input({ accountId: MANAGEMENT, policy: mgmtPolicy }), connect(aws));
     assert.equal(refused.role, 'management');
     assert.match(refused.problems.join('\n'), /rule management-account: account 999999999999 \(workloads-dev\) is the organization's management account/);

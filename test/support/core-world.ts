@@ -105,7 +105,7 @@ export async function grant(w: MemoryWorld, requestId: string): Promise<string> 
   const started = await svc.startGrant(w.deps, { requestId });
   let op = started.operation;
   while (op && op.status === 'IN_PROGRESS') op = await svc.checkGrant(w.deps, { requestId, operationId: op.operationId });
-  if (op && op.status === 'FAILED') return (await svc.failGrant(w.deps, { requestId, reason: `GrantFailed: ${op.failureReason}` })).state;
+  if (op && op.status === 'FAILED') return (await svc.failGrant(w.deps, { requestId, reason: `GrantFailed: ${op.failureReason}` })).request.state;
   return (await svc.completeGrant(w.deps, { requestId })).state;
 }
 

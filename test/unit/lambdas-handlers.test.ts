@@ -196,6 +196,18 @@ describe('lambdas: workflow-side handlers over in-memory ports', function () {
       assert.deepEqual(await handler({ action: 'timed_out', requestId: late }), { requestId: late, state: 'TIMED_OUT' }, 'a retry is harmless');
     });
 
+    it('fail_grant of a request that already failed answers FAILED; of one that ended another way it is refused (the Catch takes it)', async () => {
+      const w = world();
+      const handler = createWorkflowHandler(w.deps);
+      const id = await activeRequest(w, 'alice', { permissionSetName: 'ReadOnly', durationMinutes: 10 });
+      assert.deepEqual(await handler({ action: 'fail_grant', requestId: id, error: 'States.Timeout' }), { requestId: id, state: 'FAILED' });
+      assert.deepEqual(await handler({ action: 'fail_grant', requestId: id }), { requestId: id, state: 'FAILED' });
+      const revoked = await activeRequest(w, 'bob', { permissionSetName: 'ReadOnly', durationMinutes: 10 });
+      await svc.revokeEarly(w.deps, { requestId: revoked, actor: actor('bob') });
+      await assert.rejects(handler({ action: 'fail_grant', requestId: revoked }), (e: unknown) => (e as Error).name === 'IllegalTransitionError' && /revoked/.test((e as Error).message));
+      assert.equal((await w.requests.get(revoked))?.state, 'REVOKED');
+    });
+
     it('closed reports the request state and changes nothing', async () => {
       const w = world();
       const id = await submitted(w);
@@ -280,6 +292,28 @@ describe('lambdas: workflow-side handlers over in-memory ports', function () {
       assert.deepEqual(await handler({ requestId: id, source: 'schedule' }), { requestId: id, outcome: 'duplicate', state: 'EXPIRED' });
       assert.equal(w.assignments.writes.filter((x) => x.kind === 'delete').length, 1);
       assert.equal(w.notifier.eventsFor(id).filter((e) => e === 'expired').length, 1);
+    });
+
+    it('maps the core outcome only: a stale schedule is rescheduled, one after an early revoke a duplicate, with no store read of its own', async () => {
+      const w = world();
+      const handler = createRevokeHandler(w.deps);
+      const id = await activeRequest(w);
+      const before = (await w.requests.get(id))!.grant!.endsAt;
+      await svc.extendGrant(w.deps, { requestId: id, actor: actor('alice'), additionalMinutes: 15 });
+      w.clock.set(Date.parse(before));
+      assert.deepEqual(await handler({ requestId: id, source: 'schedule' }), { requestId: id, outcome: 'rescheduled', state: 'ACTIVE' });
+      await svc.revokeEarly(w.deps, { requestId: id, actor: actor('alice') });
+      const reads = sinon.spy(w.requests, 'get');
+      const readsOf = async (run: () => Promise<unknown>) => {
+        reads.resetHistory();
+        await run();
+        return reads.callCount;
+      };
+      const expiry = await readsOf(() => svc.expireGrant(w.deps, { requestId: id }));
+      assert.equal(await readsOf(async () => assert.deepEqual(await handler({ requestId: id, source: 'schedule' }), { requestId: id, outcome: 'duplicate', state: 'REVOKED' })), expiry, 'the handler reads only what the core service reads');
+      const rollback = await readsOf(() => svc.failGrant(w.deps, { requestId: id, reason: 'x' }));
+      assert.equal(await readsOf(async () => assert.deepEqual(await handler({ requestId: id, source: 'compensation' }), { requestId: id, outcome: 'duplicate', state: 'REVOKED' })), rollback);
+      reads.restore();
     });
 
     it('a schedule for a request that no longer exists succeeds as not_found (retrying cannot help)', async () => {

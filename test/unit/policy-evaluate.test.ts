@@ -6,7 +6,7 @@
 import { strict as assert } from 'node:assert';
 import fc from 'fast-check';
 import type { EffectiveTerms } from '../../core/model';
-import { parsePolicy } from '../../core/policy/load';
+import { parsePolicyText } from '../../infra/policy-file';
 import {
   buildAccountSearchIndex,
   eligibleEntries,
@@ -110,7 +110,7 @@ rules:
     maxDuration: PT2H
     approvers: { groups: [AWS-Approvers], required: 1 }
 `;
-const policy = parsePolicy(POLICY_YAML, { format: 'yaml' });
+const policy = parsePolicyText(POLICY_YAML, 'yaml').policy;
 
 const ENG = ['Engineering', ENG_ID];
 const ENG_NAME_ONLY = ['Engineering'];

@@ -3,13 +3,15 @@
  * reported with the rule (index and id) and the field, before anything is deployed.
  */
 import { strict as assert } from 'node:assert';
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { stringify as toYaml } from 'yaml';
 import { PolicyError } from '../../core/errors';
 import { formatDuration, parseIsoDuration, parsePolicyDuration, toIsoDuration } from '../../core/policy/duration';
-import { parsePolicy } from '../../core/policy/load';
+import { validatePolicy } from '../../core/policy/validate';
+import { parsePolicyText, policyFormatOf, POLICY_MAX_BYTES, readPolicyDocument } from '../../infra/policy-file';
 import { evaluateRequest, eligibleEntries } from '../../core/policy/evaluate';
 import type { Policy } from '../../core/policy/types';
 import { DEMO_PERMISSION_SETS } from '../../sandbox/seed';
@@ -63,6 +65,9 @@ function baseDoc(): Doc {
 }
 
 const yamlOf = (doc: unknown) => toYaml(doc);
+
+/** What synth, preflight and the sandbox run: the edge reads the text, core validates the document. */
+const parsePolicy = (text: string, opts: { format: 'yaml' | 'json' }): Policy => parsePolicyText(text, opts.format).policy;
 
 function policyError(text: string, format: 'yaml' | 'json' = 'yaml'): PolicyError {
   try {
@@ -330,6 +335,59 @@ describe('policy: parsePolicy (bad files name the rule and the field)', () => {
       { numRuns: 1000 },
     );
     assert.ok(parsed >= 0);
+  });
+});
+
+describe('policy: core validates a document, the edge reads the file', () => {
+  it('validatePolicy takes the plain object and gives the Policy the file gives', () => {
+    assert.deepEqual(validatePolicy(baseDoc()), parsePolicy(yamlOf(baseDoc()), { format: 'yaml' }));
+  });
+
+  it('validatePolicy names the rule and the field, with the messages the file gets', () => {
+    const doc = baseDoc();
+    rule(doc, 1).maxDuration = 'four hours';
+    rule(doc, 0).aproverGroups = ['x'];
+    let err: unknown;
+    try {
+      validatePolicy(doc);
+    } catch (e) {
+      err = e;
+    }
+    assert.ok(err instanceof PolicyError);
+    assert.ok(err.message.includes('rules[1] (id "prod-admin").maxDuration: must be an ISO 8601 duration like PT1H'), err.message);
+    assert.ok(err.issues.some((i) => i.path === 'rules[0] (id "ro-all").aproverGroups' && /did you mean/.test(i.message)), err.message);
+    assert.deepEqual(err.issues, policyError(yamlOf(doc)).issues, 'the same issues from the object and from the file');
+  });
+
+  it('validatePolicy does not change the document it checks', () => {
+    const doc = baseDoc();
+    const before = structuredClone(doc);
+    validatePolicy(doc);
+    assert.deepEqual(doc, before);
+  });
+
+  it('the edge keeps the line and column of a YAML syntax error', () => {
+    assert.throws(
+      () => readPolicyDocument('version: 1\naccounts:\n  - id: "1"\n   name: x\n', 'yaml'),
+      (e: unknown) => e instanceof PolicyError && e.issues[0]!.path === '(file)' && /^YAML syntax error at line 4, column \d+: /.test(e.issues[0]!.message),
+    );
+  });
+
+  it('the edge refuses oversized text before parsing, and knows the formats by file name', () => {
+    assert.throws(() => readPolicyDocument(' '.repeat(POLICY_MAX_BYTES + 1), 'json'), (e: unknown) => e instanceof PolicyError && /larger than/.test(e.message));
+    assert.equal(policyFormatOf('p.YML'), 'yaml');
+    assert.equal(policyFormatOf('dir.json/p.yaml'), 'yaml');
+    assert.equal(policyFormatOf('p.json'), 'json');
+    assert.equal(policyFormatOf('p.toml'), undefined);
+  });
+
+  it('core/ reads no file format: no YAML parser and no file reads in core', () => {
+    const files = execFileSync('git', ['ls-files', 'core'], { cwd: ROOT, encoding: 'utf8' }).split('\n').filter((f) => f.endsWith('.ts'));
+    assert.ok(files.length > 10);
+    for (const f of files) {
+      const text = readFileSync(join(ROOT, f), 'utf8');
+      assert.doesNotMatch(text, /from ['"](yaml|node:fs|fs)['"]/, f);
+    }
   });
 });
 

@@ -4,14 +4,14 @@
  * operator opted in.
  */
 import { strict as assert } from 'node:assert';
-import { parsePolicy } from '../../core/policy/load';
+import { validatePolicy } from '../../core/policy/validate';
 import { managementAccountIssues, rulesTargetingManagementAccount } from '../../core/policy/management-account';
 
 const PS = 'arn:aws:sso:::permissionSet/ssoins-1111111111111111/ps-1111111111111111';
 
 function policy(rules: Array<Record<string, unknown>>) {
-  return parsePolicy(
-    JSON.stringify({
+  return validatePolicy(
+    {
       version: 1,
       accounts: [
         { id: '111111111111', name: 'management', ouPath: ['r-ab12'] },
@@ -19,8 +19,7 @@ function policy(rules: Array<Record<string, unknown>>) {
       ],
       permissionSets: [{ name: 'ReadOnly', arn: PS }],
       rules: rules.map((r) => ({ eligibleGroups: ['Engineering'], permissionSets: ['ReadOnly'], maxDuration: 'PT1H', approvers: { required: 0 }, ...r })),
-    }),
-    { format: 'json' },
+    },
   );
 }
 

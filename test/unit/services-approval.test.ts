@@ -148,7 +148,8 @@ describe('core services: approval', () => {
     w.clock.set(w.clock.now() + 901_000);
     await assert.rejects(svc.castVote(w.deps, { requestId: id, actor: actor('carol'), decision: 'approve' }), /approval window/);
     const r = await svc.timeOutRequest(w.deps, { requestId: id });
-    assert.equal(r.state, 'TIMED_OUT');
+    assert.equal(r.outcome, 'done');
+    assert.equal(r.request.state, 'TIMED_OUT');
     assert.match(w.audit.forRequest(id).at(-1)!.reason, /No decision within 15 min/);
     assert.ok(w.notifier.eventsFor(id).includes('timed_out'));
   });
@@ -157,8 +158,13 @@ describe('core services: approval', () => {
     const w = world();
     const { id } = await pending(w);
     await svc.castVote(w.deps, { requestId: id, actor: actor('carol'), decision: 'approve' });
-    await assert.rejects(svc.timeOutRequest(w.deps, { requestId: id }), IllegalTransitionError);
+    const writes = w.requests.writes;
+    const r = await svc.timeOutRequest(w.deps, { requestId: id });
+    assert.equal(r.outcome, 'already_decided');
+    assert.equal(r.request.state, 'APPROVED');
     assert.equal((await w.requests.get(id))?.state, 'APPROVED');
+    assert.equal(w.requests.writes, writes, 'nothing written');
+    assert.ok(!w.notifier.eventsFor(id).includes('timed_out'));
   });
 
   it('the requester can cancel while pending; the waiting workflow is told; nobody else can cancel', async () => {
@@ -185,7 +191,9 @@ describe('core services: approval', () => {
     const w = world();
     const { request } = await svc.submitRequest(w.deps, { actor: actor('alice'), body: body() });
     await svc.cancelRequest(w.deps, { requestId: request.id, actor: actor('alice') });
-    await assert.rejects(svc.validateForWorkflow(w.deps, { requestId: request.id }), IllegalTransitionError);
+    const v = await svc.validateForWorkflow(w.deps, { requestId: request.id });
+    assert.equal(v.outcome, 'already_ended');
+    assert.equal(v.request.state, 'CANCELLED');
     await svc.recordApprovalToken(w.deps, { requestId: request.id, taskToken: 't' });
     assert.equal(w.workflow.resumed[0]?.outcome.approved, false);
   });

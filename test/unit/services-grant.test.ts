@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import sinon from 'sinon';
-import { DependencyError, ForbiddenError, IllegalTransitionError, LimitExceededError } from '../../core/errors';
+import { DependencyError, ForbiddenError, LimitExceededError } from '../../core/errors';
 import { assignmentKeyId } from '../../core/model';
 import * as svc from '../../core/services';
 import { ACCOUNTS, PS, activeRequest, actor, body, grant, startWorkflow, world } from '../support/core-world';
@@ -29,7 +29,8 @@ describe('core services: a full lifecycle under a fake clock', () => {
     assert.equal(w.scheduler.schedules.get(request.id), active.grant?.endsAt, 'the expiry is scheduled at the end of the grant');
 
     const expired = await expireAt(w, request.id);
-    assert.equal(expired.state, 'EXPIRED');
+    assert.equal(expired.outcome, 'done');
+    assert.equal(expired.request.state, 'EXPIRED');
     assert.equal(w.assignments.isLive(aliceProdPowerUser), false);
     assert.deepEqual(
       w.audit.forRequest(request.id).filter((e) => e.action === 'request.transition').map((e) => e.toState),
@@ -95,7 +96,8 @@ describe('core services: a full lifecycle under a fake clock', () => {
     const w = world();
     const id = await activeRequest(w);
     const r = await svc.failGrant(w.deps, { requestId: id, reason: 'Notify step failed' });
-    assert.equal(r.state, 'FAILED');
+    assert.equal(r.outcome, 'done');
+    assert.equal(r.request.state, 'FAILED');
     assert.equal(w.assignments.isLive(aliceProdPowerUser), false);
     assert.equal(w.scheduler.schedules.has(id), false, 'the expiry schedule is cancelled');
     assert.deepEqual(w.audit.forRequest(id).filter((e) => e.action === 'request.transition').map((e) => e.toState).slice(-2), ['REVOKING', 'FAILED']);
@@ -111,7 +113,8 @@ describe('core services: a full lifecycle under a fake clock', () => {
     const finding = w.findings.findings.get(`jit/revoke-failed/${assignmentKeyId(aliceProdPowerUser)}`);
     assert.equal(finding?.severity, 'HIGH');
     const done = await svc.expireGrant(w.deps, { requestId: id });
-    assert.equal(done.state, 'EXPIRED');
+    assert.equal(done.outcome, 'done');
+    assert.equal(done.request.state, 'EXPIRED');
     assert.equal(w.assignments.isLive(aliceProdPowerUser), false);
   });
 
@@ -119,7 +122,9 @@ describe('core services: a full lifecycle under a fake clock', () => {
     const w = world();
     const id = await activeRequest(w);
     await expireAt(w, id);
-    await assert.rejects(svc.expireGrant(w.deps, { requestId: id }), IllegalTransitionError);
+    const again = await svc.expireGrant(w.deps, { requestId: id });
+    assert.equal(again.outcome, 'duplicate');
+    assert.equal(again.request.state, 'EXPIRED');
     assert.deepEqual(w.assignments.writes.map((x) => x.kind), ['create', 'delete']);
   });
 
@@ -130,8 +135,9 @@ describe('core services: a full lifecycle under a fake clock', () => {
     await svc.extendGrant(w.deps, { requestId: id, actor: actor('alice'), additionalMinutes: 15 });
     w.clock.set(Date.parse(before));
     const r = await svc.expireGrant(w.deps, { requestId: id });
-    assert.equal(r.state, 'ACTIVE');
-    assert.equal(w.scheduler.schedules.get(id), r.grant?.endsAt);
+    assert.equal(r.outcome, 'rescheduled');
+    assert.equal(r.request.state, 'ACTIVE');
+    assert.equal(w.scheduler.schedules.get(id), r.request.grant?.endsAt);
     assert.ok(w.assignments.isLive(aliceProdPowerUser));
   });
 
@@ -234,7 +240,7 @@ describe('core services: early revoke, extend, break-glass review', () => {
     const w = world();
     const id = await activeRequest(w);
     sinon.stub(w.notifier, 'requestChanged').rejects(new Error('bot down'));
-    assert.equal((await expireAt(w, id)).state, 'EXPIRED');
+    assert.equal((await expireAt(w, id)).request.state, 'EXPIRED');
   });
 });
 
@@ -254,7 +260,7 @@ describe('core services: the audit trail of an assignment release', () => {
     const final = trail.find((e) => e.action === 'request.transition' && e.toState === 'EXPIRED')!;
     assert.equal(deleted.eventId.split(':v')[1]?.split(':')[0], final.eventId.split(':v')[1]?.split(':')[0], 'written in the same change as REVOKING -> EXPIRED');
     assert.deepEqual(deleted.details, { accountId: ACCOUNTS.prod, permissionSetArn: PS.PowerUser, userId: 'u-alice', ownership: 'OURS' });
-    await assert.rejects(svc.expireGrant(w.deps, { requestId: id }), IllegalTransitionError);
+    assert.equal((await svc.expireGrant(w.deps, { requestId: id })).outcome, 'duplicate');
     assert.deepEqual(assignmentEvents(w, id), ['assignment.created', 'assignment.deleted'], 'a late duplicate delivery writes nothing more');
   });
 

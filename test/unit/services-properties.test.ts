@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { canTransition } from '../../core/lifecycle';
+import { auditEventId, canTransition } from '../../core/lifecycle';
 import { assignmentKeyId, type AssignmentKey } from '../../core/model';
 import * as svc from '../../core/services';
 import { ACCOUNTS, PS, actor, body, grant, startWorkflow, world } from '../support/core-world';
@@ -141,6 +141,10 @@ async function checkInvariants(w: ReturnType<typeof world>) {
       state = e.toState!;
     }
     assert.equal(state, r.state, `the audit trail of ${r.id} ends in ${state}, the request is ${r.state}`);
+    // Every version bump has its audit event: exactly one event numbered 0 per stored version.
+    for (let v = 1; v <= r.version; v++) {
+      assert.equal(trail.filter((e) => e.eventId === auditEventId(r.id, v, 0)).length, 1, `${r.id} v${v} has no audit event of its own`);
+    }
   }
 }
 

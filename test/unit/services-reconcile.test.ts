@@ -140,11 +140,12 @@ describe('core services: reconcile', () => {
     const w = world();
     const append = sinon.stub(w.audit, 'append').rejects(new Error('EventBridge down'));
     const { request } = await svc.submitRequest(w.deps, { actor: actor('alice'), body: body() });
-    assert.equal((await w.requests.get(request.id))?.auditOutbox?.length, 1);
+    // The submit and the workflow's start, each write with its event.
+    assert.deepEqual((await w.requests.get(request.id))?.auditOutbox?.map((e) => e.action), ['request.submitted', 'request.workflow_started']);
     append.restore();
     const r = await svc.reconcile(w.deps, {});
     assert.deepEqual(r.actions.map((a) => a.kind), ['flush_audit']);
-    assert.deepEqual(w.audit.forRequest(request.id).map((e) => e.action), ['request.submitted']);
+    assert.deepEqual(w.audit.forRequest(request.id).map((e) => e.action), ['request.submitted', 'request.workflow_started']);
     assert.equal((await w.requests.get(request.id))?.auditOutbox, undefined);
   });
 

@@ -1,22 +1,18 @@
 /**
- * Loads the policy file (YAML or JSON, format in docs/POLICY.md) into the normalized `Policy`.
- * Everything that is wrong is reported at once, as a PolicyError whose issues name the rule (its
- * index and id) and the field, so that a security reviewer can fix the file from the message.
- * Unknown keys are errors: a typo such as `aproverGroups` must never silently widen access.
+ * Validates a policy document (the plain object an edge read from YAML or JSON, format in
+ * docs/POLICY.md) into the normalized `Policy`. Reading the file's text is the edges' job
+ * (infra/policy-file.ts, lambdas/config.ts): core knows no file format, and the Lambda bundles
+ * carry no YAML parser. Everything that is wrong is reported at once, as a PolicyError whose
+ * issues name the rule (its index and id) and the field, so that a security reviewer can fix the
+ * file from the message. Unknown keys are errors: a typo such as `aproverGroups` must never
+ * silently widen access.
  */
-import { parseDocument } from 'yaml';
 import * as z from 'zod';
 import { PolicyError, type FieldIssue } from '../errors';
 import { HOUR_SECONDS, parsePolicyDuration, toIsoDuration } from './duration';
 import { compileTicketPattern } from './ticket';
 import type { AccountEntry, PermissionSetEntry, Policy, PolicyRule } from './types';
 
-export interface ParsePolicyOptions {
-  format: 'yaml' | 'json';
-}
-
-/** Larger files are refused before parsing (10,000 accounts take well under 2 MB). */
-export const POLICY_MAX_BYTES = 5_000_000;
 export const APPROVALS_REQUIRED_MAX = 10;
 /** Defaults applied when a rule leaves a field out (documented in docs/POLICY.md). */
 export const POLICY_DEFAULTS = {
@@ -242,74 +238,11 @@ function requiredHint(path: readonly PathSegment[]): string {
   return '';
 }
 
-function readDocument(text: string, format: 'yaml' | 'json'): unknown {
-  if (typeof text !== 'string') throw new PolicyError([{ path: '(file)', message: 'the policy must be text' }]);
-  if (text.length > POLICY_MAX_BYTES) throw new PolicyError([{ path: '(file)', message: `is larger than ${POLICY_MAX_BYTES} characters` }]);
-  if (text.trim() === '') throw new PolicyError([{ path: '(file)', message: 'is empty' }]);
-  if (format === 'json') {
-    let value: unknown;
-    try {
-      value = JSON.parse(text) as unknown;
-    } catch (e) {
-      throw new PolicyError([{ path: '(file)', message: `JSON syntax error: ${(e as Error).message}` }]);
-    }
-    const duplicate = firstDuplicateJsonKey(text);
-    if (duplicate) throw new PolicyError([{ path: '(file)', message: `duplicate key "${duplicate.key}" at line ${duplicate.line}: the later value would silently win` }]);
-    return value;
-  }
-  try {
-    const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: true, strict: true, stringKeys: true });
-    if (doc.errors.length > 0) {
-      throw new PolicyError(
-        doc.errors.slice(0, 5).map((err) => {
-          const pos = err.linePos?.[0];
-          const first = (err.message.split('\n')[0] ?? err.message).replace(/ at line \d+, column \d+:?$/, '');
-          return { path: '(file)', message: `YAML syntax error${pos ? ` at line ${pos.line}, column ${pos.col}` : ''}: ${first}` };
-        }),
-      );
-    }
-    // maxAliasCount bounds alias expansion ("billion laughs").
-    return doc.toJS({ maxAliasCount: 100 }) as unknown;
-  } catch (e) {
-    if (e instanceof PolicyError) throw e;
-    throw new PolicyError([{ path: '(file)', message: `YAML error: ${(e as Error).message}` }]);
-  }
-}
-
 /**
- * JSON.parse keeps the last of two equal keys, so `"rules"` written twice would silently replace
- * the first list. This scan (of text JSON.parse already accepted) finds such keys, like YAML does.
+ * Validates and normalizes a policy document. Throws PolicyError (and only PolicyError) when it is
+ * invalid. The document is only read, never changed.
  */
-function firstDuplicateJsonKey(text: string): { key: string; line: number } | undefined {
-  const stack: Array<{ keys: Set<string>; expectKey: boolean } | null> = [];
-  let line = 1;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (c === '\n') line++;
-    else if (c === '{') stack.push({ keys: new Set(), expectKey: true });
-    else if (c === '[') stack.push(null);
-    else if (c === '}' || c === ']') stack.pop();
-    else if (c === ',') {
-      const top = stack[stack.length - 1];
-      if (top) top.expectKey = true;
-    } else if (c === '"') {
-      const start = i;
-      for (i++; i < text.length && text[i] !== '"'; i++) if (text[i] === '\\') i++;
-      const top = stack[stack.length - 1];
-      if (top?.expectKey) {
-        const key = JSON.parse(text.slice(start, i + 1)) as string;
-        if (top.keys.has(key)) return { key, line };
-        top.keys.add(key);
-        top.expectKey = false;
-      }
-    }
-  }
-  return undefined;
-}
-
-/** Validates and normalizes a policy file. Throws PolicyError (and only PolicyError) when it is invalid. */
-export function parsePolicy(text: string, opts: ParsePolicyOptions): Policy {
-  const root = readDocument(text, opts.format);
+export function validatePolicy(root: unknown): Policy {
   const parsed = policySchema.safeParse(root);
   if (!parsed.success) {
     const issues = parsed.error.issues.flatMap((issue) => issueMessage(root, issue));
