@@ -14,7 +14,7 @@ import type { ConversationStore } from '../storage/types';
 import type { ApproverDirectory } from '../notifications';
 
 export type { AdaptiveCard } from '../../cards';
-import type { AdaptiveCard } from '../../cards';
+import type { AdaptiveCard, CardVerb } from '../../cards';
 
 export interface HandlerDeps {
   bridge: BridgeClient;
@@ -38,15 +38,15 @@ export interface ActionContext {
   now: number;
 }
 
-export interface ActionHandler<S extends z.ZodType = z.ZodType> {
-  verb: string;
+export interface ActionHandler<S extends z.ZodType = z.ZodType, V extends CardVerb = CardVerb> {
+  verb: V;
   schema: S;
   handle(ctx: ActionContext, data: z.output<S>): Promise<AdaptiveCard>;
   /** A better answer than the generic error card when the data fails the schema; undefined for the generic one. */
   onInvalid?(ctx: ActionContext, raw: unknown, issues: Array<{ path: string; message: string }>): Promise<AdaptiveCard | undefined>;
 }
 
-/** Builds a handler with the schema's output type flowing into `handle`. */
-export function defineHandler<S extends z.ZodType>(verb: string, schema: S, handle: (ctx: ActionContext, data: z.output<S>) => Promise<AdaptiveCard>): ActionHandler<S> {
+/** Builds a handler with the schema's output type flowing into `handle`, and its verb kept as a literal type. */
+export function defineHandler<V extends CardVerb, S extends z.ZodType>(verb: V, schema: S, handle: (ctx: ActionContext, data: z.output<S>) => Promise<AdaptiveCard>): ActionHandler<S, V> {
   return { verb, schema, handle };
 }
