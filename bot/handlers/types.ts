@@ -3,10 +3,10 @@
  * gets the card's action data ALREADY validated with the cards' zod schema, an actor taken from
  * the authenticated activity, and returns the card that replaces the clicked one.
  */
-import type { TurnContext } from 'botbuilder';
 import type { z } from 'zod';
 import type { RequestView } from '../../core/api';
 import type { Clock } from '../../core/ports';
+import type { Turn } from '../activity';
 import type { ActorIdentity, BridgeClient } from '../bridge-client';
 import type { EligibilityCache } from '../eligibility';
 import type { Log } from '../log';
@@ -31,7 +31,7 @@ export interface HandlerDeps {
 }
 
 export interface ActionContext {
-  turn: TurnContext;
+  turn: Turn;
   deps: HandlerDeps;
   /** Who clicked: from `activity.from.aadObjectId` + tenant (+ roster UPN), never from card data. Memoized. */
   actor(): Promise<ActorIdentity>;

@@ -17,9 +17,10 @@ import {
   requestFormCard,
   requestListCard,
   requesterCard,
+  requesterSummary,
   welcomeCard,
 } from '../../cards';
-import { mentionText, requesterSummary } from '../../bot/notifications';
+import { mentionText } from '../../bot/notifications';
 import type { EligibilityResponse, FindingView, NotificationEventName } from '../../core/api';
 import { REQUEST_STATES, type AccessRequest, type Actor, type RequestState } from '../../core/model';
 
