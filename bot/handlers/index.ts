@@ -1,5 +1,5 @@
 /**
- * Verb -> handler. One file per verb; the dispatcher in bot/app.ts knows only this table.
+ * Verb -> handler. One file per verb; the dispatcher in bot/turns.ts knows only this table.
  * Typed as the mapped ActionHandlerTable, with no cast: a missing verb, an unknown verb or a handler
  * filed under another verb's key is a compile error (test/types/verb-completeness.ts and
  * test/unit/bot-verb-completeness.test.ts prove it).
