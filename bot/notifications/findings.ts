@@ -17,7 +17,7 @@ import type { Messenger } from '../messenger';
 import type { CardRecord, ConversationStore } from '../storage/types';
 import { cardActivity, cardOnly } from './activities';
 import type { CardAddresses } from './addresses';
-import { type Outcome, zero } from './lock';
+import { type Outcome, zero } from './outcome';
 
 export const FINDINGS_PER_CARD = 10;
 export const FINDING_MEMORY_MS = 7 * 24 * 60 * 60_000;

@@ -14,7 +14,8 @@ import type { ConversationStore, StoredReference } from '../storage/types';
 import { CardAddresses, type ChannelTarget } from './addresses';
 import type { ApproverDirectory } from './approvers';
 import { FindingsCards } from './findings';
-import { KeyedLock, type Outcome, zero } from './lock';
+import { KeyedLock } from './lock';
+import { type Outcome, zero } from './outcome';
 import { PostedCards } from './posted-cards';
 
 export { type Approver, ApproverDirectory, MAX_REFRESH_USERS, type TeamRoster } from './approvers';

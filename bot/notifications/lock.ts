@@ -13,9 +13,3 @@ export class KeyedLock {
     return run;
   }
 }
-
-export type Outcome = { posted: number; updated: number; skipped: number };
-
-export function zero(): Outcome {
-  return { posted: 0, updated: 0, skipped: 0 };
-}

@@ -30,7 +30,7 @@ import type { CardKind, CardRecord, ConversationStore, StoredReference } from '.
 import { cardActivity, cardOnly, mentionText } from './activities';
 import type { CardAddresses } from './addresses';
 import type { ApproverDirectory } from './approvers';
-import type { Outcome } from './lock';
+import type { Outcome } from './outcome';
 
 export interface PostedCardsDeps {
   messenger: Messenger;
