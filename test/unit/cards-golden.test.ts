@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import {
   accountSearchResults,
   approvalCard,
+  channelPostLead,
   findingsCard,
   helpCard,
   messageCard,
@@ -169,6 +170,7 @@ function renderAll(): Record<string, unknown> {
   for (const tone of ['good', 'warning', 'attention', 'default'] as const) out[`message.${tone}`] = messageCard({ title: `T ${tone}`, text: 'Some *text*', tone });
   const events: NotificationEventName[] = ['submitted', 'approval_requested', 'approved', 'denied', 'timed_out', 'active', 'expiring_soon', 'expired', 'revoked', 'failed', 'cancelled'] as NotificationEventName[];
   for (const state of REQUEST_STATES) for (const e of events) out[`summary.${e}.${state}`] = requesterSummary(e, makeRequest(state));
+  for (const state of REQUEST_STATES) for (const kind of ['approval', 'breakglass'] as const) out[`lead.${kind}.${state}`] = channelPostLead(kind, makeRequest(state));
   out['summary.revoked.noreason'] = requesterSummary('revoked', makeRequest('REVOKED', { endReason: undefined, endedBy: undefined }));
   out['mention.none'] = mentionText('Approvers:', []);
   out['mention.two'] = mentionText('Access request from <x>. Approvers:', [
