@@ -4,18 +4,23 @@
  * email, which the bridge maps to an Identity Center user. Roster answers are cached briefly: a
  * burst of clicks costs one lookup, and a renamed or removed user is picked up within minutes.
  */
-import { type Activity, type TeamsChannelAccount, TeamsInfo, type TurnContext } from 'botbuilder';
+import type { InboundActivity, Turn } from './activity';
 import type { ActorIdentity } from './bridge-client';
 import type { Log } from './log';
 import { errorDetails, silentLog } from './log';
 
-export interface RosterLookup {
-  getMember(context: TurnContext, userId: string): Promise<Pick<TeamsChannelAccount, 'aadObjectId' | 'userPrincipalName' | 'email' | 'name'> | undefined>;
+/** A member of the conversation as the Teams roster describes them. */
+export interface RosterMember {
+  aadObjectId?: string;
+  userPrincipalName?: string;
+  email?: string;
+  name?: string;
 }
 
-export const teamsRoster: RosterLookup = {
-  getMember: (context, userId) => TeamsInfo.getMember(context, userId),
-};
+/** The roster port: bot/teams/roster.ts asks Teams about the turn's conversation. */
+export interface RosterLookup {
+  getMember(turn: Turn, userId: string): Promise<RosterMember | undefined>;
+}
 
 export class UnidentifiedUserError extends Error {
   constructor() {
@@ -25,7 +30,7 @@ export class UnidentifiedUserError extends Error {
 }
 
 /** The tenant of an activity; both places must agree when both are present. */
-export function tenantOf(activity: Partial<Activity>): string | undefined {
+export function tenantOf(activity: Pick<InboundActivity, 'channelData' | 'conversation'>): string | undefined {
   const fromChannelData = (activity.channelData as { tenant?: { id?: unknown } } | undefined)?.tenant?.id;
   const fromConversation = activity.conversation?.tenantId;
   const a = typeof fromChannelData === 'string' ? fromChannelData.toLowerCase() : undefined;
@@ -65,7 +70,7 @@ export class IdentityResolver {
     this.rosterTimeoutMs = options.rosterTimeoutMs ?? 3000;
   }
 
-  private lookup(context: TurnContext, userId: string): ReturnType<RosterLookup['getMember']> {
+  private lookup(context: Turn, userId: string): ReturnType<RosterLookup['getMember']> {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new Error(`the Teams roster did not answer within ${this.rosterTimeoutMs} ms`)), this.rosterTimeoutMs);
@@ -73,7 +78,7 @@ export class IdentityResolver {
     return Promise.race([this.roster.getMember(context, userId), timeout]).finally(() => clearTimeout(timer));
   }
 
-  async actorFor(context: TurnContext): Promise<ActorIdentity> {
+  async actorFor(context: Turn): Promise<ActorIdentity> {
     const activity = context.activity;
     const aadObjectId = activity.from?.aadObjectId;
     const tenantId = tenantOf(activity);

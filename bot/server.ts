@@ -1,13 +1,13 @@
 /**
  * The bot's HTTP surface (express 5):
- *   POST /api/messages   Bot Framework activities (JWT-authenticated by CloudAdapter unless sandbox/test)
+ *   POST /api/messages   Bot Framework activities (JWT-authenticated by the channel adapter in bot/teams/ unless sandbox/test)
  *   POST /api/notify     backend notifications (HMAC-signed, see bot/notify.ts)
  *   GET  /healthz        liveness
  */
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
-import type { ActivityHandlerBase, CloudAdapter } from 'botbuilder';
 import express from 'express';
+import type { MessagesEndpoint } from './activity';
 import { type BotApplication, type BotOverrides, createBotApplication } from './app';
 import type { BotConfig } from './config';
 import { type Log, errorDetails } from './log';
@@ -15,8 +15,7 @@ import { type NotifyRouteDeps, notifyRouter } from './notify';
 import { problemErrorHandler, sendProblem } from './problem';
 
 export interface BotServerDeps {
-  adapter: CloudAdapter;
-  bot: ActivityHandlerBase;
+  messages: MessagesEndpoint;
   notify: NotifyRouteDeps;
   log: Log;
 }
@@ -51,7 +50,7 @@ export function createBotServer(deps: BotServerDeps): express.Express {
   app.get('/healthz', (_req, res) => void res.json({ status: 'ok' }));
   app.post('/api/messages', express.json({ limit: MESSAGES_MAX_BODY }), activityShape, async (req, res) => {
     try {
-      await deps.adapter.process(req, res, (context) => deps.bot.run(context));
+      await deps.messages.process(req, res);
     } catch (e) {
       deps.log.error('activity processing failed', errorDetails(e));
       if (!res.headersSent) sendProblem(res, 500, 'INTERNAL', 'The bot could not process this activity.');
@@ -73,8 +72,7 @@ export interface RunningBot {
 export async function startBot(config: BotConfig, overrides: BotOverrides = {}): Promise<RunningBot> {
   const application = await createBotApplication(config, overrides);
   const app = createBotServer({
-    adapter: application.adapter,
-    bot: application.bot,
+    messages: application.messages,
     log: application.log,
     notify: { secret: config.notifySecret, store: application.store, notifications: application.notifications, clock: application.clock, log: application.log },
   });

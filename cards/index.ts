@@ -19,3 +19,4 @@ export {
 export type { RequestFormInput, ApprovalCardOptions, RequesterCardOptions, FindingsCardOptions, RequestListOptions, MessageCardOptions } from './render';
 export { TEAMS_CARD_MAX_BYTES, cardByteSize } from './text';
 export { escapeMarkdown, escapeMessageText, escapeXml } from './escape';
+export { channelPostLead, requesterSummary } from './notice-text';

@@ -434,36 +434,40 @@ export function requesterCard(request: AccessRequest, opts: RequesterCardOptions
 type Eligible = EligibilityResponse['accounts'][number];
 type EligiblePermissionSet = Eligible['permissionSets'][number];
 
-export function requestFormViewModel(input: RequestFormInput) {
-  const values = input.values ?? {};
-  // Entries without an id cannot be chosen (and would make the choice set invalid).
-  const accounts = (input.eligibility.accounts ?? []).filter((a) => typeof a.id === 'string' && plainLine(a.id, 20).length > 0);
-  const accountId = plainLine(input.selectedAccountId ?? values.accountId, 20) || undefined;
-  const selectedAccount = accountId ? accounts.find((a) => a.id === accountId) : undefined;
+type FormError = { path: string; text: string };
 
-  const errors = (input.errors ?? []).slice(0, MAX.errorsShown).map((e) => ({ path: String(e.path ?? ''), text: plain(e.message, MAX.errorText) }));
+/** Server-side validation errors: per form field, and the rest as general lines (prefixed with their path). */
+function formErrors(input: RequestFormInput) {
+  const errors: FormError[] = (input.errors ?? []).slice(0, MAX.errorsShown).map((e) => ({ path: String(e.path ?? ''), text: plain(e.message, MAX.errorText) }));
   const fieldIds = new Set<string>(Object.values(REQUEST_FORM_FIELDS));
   const fieldOf = (path: string) => path.split(/[.[]/)[0] ?? '';
   const errorsFor = (field: string) => errors.filter((e) => fieldOf(e.path) === field).map((e) => ({ text: e.text }));
-  const generalErrors = errors
+  const general = errors
     .filter((e) => !fieldIds.has(fieldOf(e.path)))
     .map((e) => ({ text: e.path && e.path !== '(data)' ? `${plainLine(e.path, 40)}: ${e.text}` : e.text }));
   const firstError = (field: string, fallback: string) => errorsFor(field)[0]?.text ?? fallback;
+  return { errorsFor, general, firstError };
+}
 
-  // Account choices: the selected one first (it may have come from a search beyond this page).
-  const accountTitle = (a: { id: string; name: string }) => {
-    const name = plainLine(a.name, MAX.choiceAccountName);
-    const id = plainLine(a.id, 20);
-    return name && name !== id ? `${name} (${id})` : id;
-  };
-  const accountChoices: CardChoice[] = [];
-  if (accountId) accountChoices.push({ title: selectedAccount ? accountTitle(selectedAccount) : plainLine(accountId, 20), value: plainLine(accountId, 20) });
+function accountTitle(a: { id: string; name: string }): string {
+  const name = plainLine(a.name, MAX.choiceAccountName);
+  const id = plainLine(a.id, 20);
+  return name && name !== id ? `${name} (${id})` : id;
+}
+
+/** Account choices: the selected one first (it may have come from a search beyond this page). */
+function accountChoices(accounts: Eligible[], accountId: string | undefined, selectedAccount: Eligible | undefined): CardChoice[] {
+  const choices: CardChoice[] = [];
+  if (accountId) choices.push({ title: selectedAccount ? accountTitle(selectedAccount) : plainLine(accountId, 20), value: plainLine(accountId, 20) });
   for (const a of accounts) {
-    if (accountChoices.length >= MAX.accountChoices) break;
-    if (a.id !== accountId) accountChoices.push({ title: accountTitle(a), value: plainLine(a.id, 20) });
+    if (choices.length >= MAX.accountChoices) break;
+    if (a.id !== accountId) choices.push({ title: accountTitle(a), value: plainLine(a.id, 20) });
   }
+  return choices;
+}
 
-  // Permission sets: for the selected account, or every eligible one with its account count.
+/** Permission sets: for the selected account, or every eligible one with its account count. */
+function permissionSetCandidates(accounts: Eligible[], selectedAccount: Eligible | undefined) {
   const candidates: EligiblePermissionSet[] = [];
   const accountsPerSet = new Map<string, number>();
   const hasSets = (a: Eligible) => (a.permissionSets ?? []).some((ps) => plainLine(ps.name, 64).length > 0);
@@ -476,54 +480,78 @@ export function requestFormViewModel(input: RequestFormInput) {
       if (!candidates.some((c) => c.name === ps.name)) candidates.push(ps);
     }
   }
-  const permissionSetName = input.selectedPermissionSet ?? values.permissionSetName;
-  const selectedSet = permissionSetName ? candidates.find((c) => c.name === permissionSetName) : undefined;
-  const setChoices: CardChoice[] = candidates.slice(0, MAX.permissionSetChoices).map((ps) => {
+  return { candidates, accountsPerSet, narrowed };
+}
+
+function permissionSetChoices(sets: ReturnType<typeof permissionSetCandidates>, selectedSet: EligiblePermissionSet | undefined): CardChoice[] {
+  const { candidates, accountsPerSet, narrowed } = sets;
+  const choices: CardChoice[] = candidates.slice(0, MAX.permissionSetChoices).map((ps) => {
     const name = plainLine(ps.name, 64);
     const limits = `up to ${formatDuration(ps.maxDurationMinutes * 60)}, ${ps.approvalsRequired > 0 ? `${ps.approvalsRequired} approval${ps.approvalsRequired === 1 ? '' : 's'}` : 'no approval'}`;
     const count = accountsPerSet.get(ps.name) ?? 0;
     return { title: narrowed ? `${name} (${limits})` : `${name} (${count} account${count === 1 ? '' : 's'}; ${limits})`, value: name };
   });
-  if (selectedSet && !setChoices.some((c) => c.value === selectedSet.name)) setChoices.unshift({ title: plainLine(selectedSet.name, 64), value: plainLine(selectedSet.name, 64) });
+  if (selectedSet && !choices.some((c) => c.value === selectedSet.name)) choices.unshift({ title: plainLine(selectedSet.name, 64), value: plainLine(selectedSet.name, 64) });
+  return choices;
+}
 
-  // Duration bound: the chosen set's, else the largest among the candidates; never above the hard cap.
+/** Duration bound: the chosen set's, else the largest among the candidates; never above the hard cap. */
+function durationBounds(candidates: EligiblePermissionSet[], selectedSet: EligiblePermissionSet | undefined, requested: number | undefined) {
   const bounded = (n: number) => Math.max(1, Math.min(Math.floor(Number.isFinite(n) ? n : 1), LIMITS.durationMinutesMax));
-  const durationMax = bounded(selectedSet ? selectedSet.maxDurationMinutes : Math.max(1, ...candidates.map((c) => c.maxDurationMinutes)));
-  const requestedDuration = values.durationMinutes ?? selectedSet?.defaultDurationMinutes;
-  const durationValue = Math.min(requestedDuration === undefined ? 60 : bounded(requestedDuration), durationMax);
+  const max = bounded(selectedSet ? selectedSet.maxDurationMinutes : Math.max(1, ...candidates.map((c) => c.maxDurationMinutes)));
+  const wanted = requested ?? selectedSet?.defaultDurationMinutes;
+  return { max, value: Math.min(wanted === undefined ? 60 : bounded(wanted), max) };
+}
 
-  const scope = selectedSet ? [selectedSet] : candidates;
+function ticketLabel(required: boolean, sometimes: boolean): string {
+  if (required) return 'Ticket id (required; its format is checked against the policy)';
+  if (sometimes) return 'Ticket id (required for some permission sets; its format is checked against the policy)';
+  return 'Ticket id (optional; its format is checked against the policy)';
+}
+
+export function requestFormViewModel(input: RequestFormInput) {
+  const values = input.values ?? {};
+  // Entries without an id cannot be chosen (and would make the choice set invalid).
+  const accounts = (input.eligibility.accounts ?? []).filter((a) => typeof a.id === 'string' && plainLine(a.id, 20).length > 0);
+  const accountId = plainLine(input.selectedAccountId ?? values.accountId, 20) || undefined;
+  const selectedAccount = accountId ? accounts.find((a) => a.id === accountId) : undefined;
+  const { errorsFor, general, firstError } = formErrors(input);
+
+  const sets = permissionSetCandidates(accounts, selectedAccount);
+  const permissionSetName = input.selectedPermissionSet ?? values.permissionSetName;
+  const selectedSet = permissionSetName ? sets.candidates.find((c) => c.name === permissionSetName) : undefined;
+  const setChoices = permissionSetChoices(sets, selectedSet);
+  const duration = durationBounds(sets.candidates, selectedSet, values.durationMinutes);
+
+  const scope = selectedSet ? [selectedSet] : sets.candidates;
   const ticketRequired = scope.length > 0 && scope.every((c) => c.ticketRequired);
-  const ticketSometimes = scope.some((c) => c.ticketRequired);
-  const breakGlassOffered = scope.some((c) => c.breakGlassAllowed);
-
   const requester = input.eligibility.user;
   return {
     requesterLine: `Requesting as ${who({ userId: requester?.userId ?? '', userName: requester?.userName ?? '', displayName: requester?.displayName ?? '' })}`,
     eligible: setChoices.length > 0,
     notEligible: setChoices.length === 0,
-    generalErrors,
+    generalErrors: general,
     searchDataset: plainLine(input.searchDataset, 64),
     clientRequestId: plainLine(input.clientRequestId, LIMITS.clientRequestIdMax),
     account: {
       value: accountId ? plainLine(accountId, 20) : null,
-      choices: accountChoices,
+      choices: accountChoices(accounts, accountId, selectedAccount),
       errors: errorsFor('accountId'),
       errorMessage: firstError('accountId', 'Choose an AWS account'),
     },
     permissionSet: {
-      label: narrowed && selectedAccount ? `Permission set (your options for ${accountTitle(selectedAccount)})` : 'Permission set (all you are eligible for; pick an account and Refresh choices to narrow)',
+      label: sets.narrowed && selectedAccount ? `Permission set (your options for ${accountTitle(selectedAccount)})` : 'Permission set (all you are eligible for; pick an account and Refresh choices to narrow)',
       value: selectedSet ? plainLine(selectedSet.name, 64) : null,
       choices: setChoices,
       errors: errorsFor('permissionSetName'),
       errorMessage: firstError('permissionSetName', 'Choose a permission set'),
     },
     duration: {
-      label: `Duration in minutes (at most ${durationMax} = ${formatDuration(durationMax * 60)}${selectedSet ? '' : ' for the longest option'})`,
-      max: durationMax,
-      value: durationValue,
+      label: `Duration in minutes (at most ${duration.max} = ${formatDuration(duration.max * 60)}${selectedSet ? '' : ' for the longest option'})`,
+      max: duration.max,
+      value: duration.value,
       errors: errorsFor('durationMinutes'),
-      errorMessage: firstError('durationMinutes', `Enter 1 to ${durationMax} minutes`),
+      errorMessage: firstError('durationMinutes', `Enter 1 to ${duration.max} minutes`),
     },
     justification: {
       maxLength: LIMITS.justificationMax,
@@ -533,11 +561,7 @@ export function requestFormViewModel(input: RequestFormInput) {
       errorMessage: firstError('justification', `Explain why you need access (${LIMITS.justificationMin}-${LIMITS.justificationMax} characters)`),
     },
     ticket: {
-      label: ticketRequired
-        ? 'Ticket id (required; its format is checked against the policy)'
-        : ticketSometimes
-          ? 'Ticket id (required for some permission sets; its format is checked against the policy)'
-          : 'Ticket id (optional; its format is checked against the policy)',
+      label: ticketLabel(ticketRequired, scope.some((c) => c.ticketRequired)),
       required: ticketRequired,
       maxLength: LIMITS.ticketMax,
       value: values.ticketId === undefined ? null : plainLine(values.ticketId, LIMITS.ticketMax),
@@ -545,7 +569,7 @@ export function requestFormViewModel(input: RequestFormInput) {
       errorMessage: firstError('ticketId', 'Enter the ticket id for this work'),
     },
     breakGlass: {
-      offered: breakGlassOffered,
+      offered: scope.some((c) => c.breakGlassAllowed),
       value: values.breakGlass ? 'true' : 'false',
       note: 'Only in an emergency: access is granted at once for a short time, the on-call channel is alerted, a CRITICAL finding is raised and a post-incident review is required.',
       errors: errorsFor('breakGlass'),

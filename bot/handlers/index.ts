@@ -1,4 +1,10 @@
-/** Verb -> handler. One file per verb; the dispatcher in bot/app.ts knows only this table. */
+/**
+ * Verb -> handler. One file per verb; the dispatcher in bot/turns.ts knows only this table.
+ * Typed as the mapped ActionHandlerTable, with no cast: a missing verb, an unknown verb or a handler
+ * filed under another verb's key is a compile error (test/types/verb-completeness.ts and
+ * test/unit/bot-verb-completeness.test.ts prove it).
+ */
+import type { z } from 'zod';
 import type { CardVerb } from '../../cards';
 import approvalApprove from './approval-approve';
 import approvalDeny from './approval-deny';
@@ -16,7 +22,10 @@ import requestView from './request-view';
 import reviewAcknowledge from './review-acknowledge';
 import type { ActionHandler } from './types';
 
-export const ACTION_HANDLERS: Readonly<Record<CardVerb, ActionHandler>> = {
+/** Exactly one handler per card verb, each filed under its own verb. */
+export type ActionHandlerTable = { readonly [V in CardVerb]: ActionHandler<z.ZodType, V> };
+
+export const ACTION_HANDLERS: ActionHandlerTable = {
   'request.form': requestForm,
   'request.submit': requestSubmit,
   'request.cancel': requestCancel,
@@ -31,7 +40,7 @@ export const ACTION_HANDLERS: Readonly<Record<CardVerb, ActionHandler>> = {
   'menu.mine': menuMine,
   'menu.pending': menuPending,
   'menu.help': menuHelp,
-} as Record<CardVerb, ActionHandler>;
+};
 
 export function handlerFor(verb: unknown): ActionHandler | undefined {
   return typeof verb === 'string' && Object.hasOwn(ACTION_HANDLERS, verb) ? ACTION_HANDLERS[verb as CardVerb] : undefined;

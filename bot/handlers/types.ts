@@ -3,10 +3,10 @@
  * gets the card's action data ALREADY validated with the cards' zod schema, an actor taken from
  * the authenticated activity, and returns the card that replaces the clicked one.
  */
-import type { TurnContext } from 'botbuilder';
 import type { z } from 'zod';
 import type { RequestView } from '../../core/api';
 import type { Clock } from '../../core/ports';
+import type { Turn } from '../activity';
 import type { ActorIdentity, BridgeClient } from '../bridge-client';
 import type { EligibilityCache } from '../eligibility';
 import type { Log } from '../log';
@@ -14,7 +14,7 @@ import type { ConversationStore } from '../storage/types';
 import type { ApproverDirectory } from '../notifications';
 
 export type { AdaptiveCard } from '../../cards';
-import type { AdaptiveCard } from '../../cards';
+import type { AdaptiveCard, CardVerb } from '../../cards';
 
 export interface HandlerDeps {
   bridge: BridgeClient;
@@ -31,22 +31,22 @@ export interface HandlerDeps {
 }
 
 export interface ActionContext {
-  turn: TurnContext;
+  turn: Turn;
   deps: HandlerDeps;
   /** Who clicked: from `activity.from.aadObjectId` + tenant (+ roster UPN), never from card data. Memoized. */
   actor(): Promise<ActorIdentity>;
   now: number;
 }
 
-export interface ActionHandler<S extends z.ZodType = z.ZodType> {
-  verb: string;
+export interface ActionHandler<S extends z.ZodType = z.ZodType, V extends CardVerb = CardVerb> {
+  verb: V;
   schema: S;
   handle(ctx: ActionContext, data: z.output<S>): Promise<AdaptiveCard>;
   /** A better answer than the generic error card when the data fails the schema; undefined for the generic one. */
   onInvalid?(ctx: ActionContext, raw: unknown, issues: Array<{ path: string; message: string }>): Promise<AdaptiveCard | undefined>;
 }
 
-/** Builds a handler with the schema's output type flowing into `handle`. */
-export function defineHandler<S extends z.ZodType>(verb: string, schema: S, handle: (ctx: ActionContext, data: z.output<S>) => Promise<AdaptiveCard>): ActionHandler<S> {
+/** Builds a handler with the schema's output type flowing into `handle`, and its verb kept as a literal type. */
+export function defineHandler<V extends CardVerb, S extends z.ZodType>(verb: V, schema: S, handle: (ctx: ActionContext, data: z.output<S>) => Promise<AdaptiveCard>): ActionHandler<S, V> {
   return { verb, schema, handle };
 }

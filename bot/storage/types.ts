@@ -4,13 +4,13 @@
  * notification ids it has processed (replay protection). Implementations: memory (tests), a JSON
  * file (sandbox), DynamoDB (AWS).
  */
-import type { ConversationReference } from 'botbuilder';
 import type { FindingView } from '../../core/api';
+import type { ConversationRef } from '../activity';
 
-export type StoredReference = Partial<ConversationReference>;
+export type StoredReference = ConversationRef;
 
 /**
- * Which card a record tracks: a card of a request, or for findings (bot/notifications.ts) a posted
+ * Which card a record tracks: a card of a request, or for findings (bot/notifications/findings.ts) a posted
  * findings card (`findings`, keyed by its message) and one pointer per finding id to it (`finding`).
  */
 export type CardKind = 'approval' | 'status' | 'breakglass' | 'review' | 'finding' | 'findings';

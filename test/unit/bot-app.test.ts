@@ -3,14 +3,16 @@
  */
 import { strict as assert } from 'node:assert';
 import { type Activity, ActivityTypes, TestAdapter } from 'botbuilder';
-import { JitBot, createBotApplication } from '../../bot/app';
+import { createBotApplication } from '../../bot/app';
+import { JitBot } from '../../bot/teams';
 import { BridgeClient } from '../../bot/bridge-client';
 import { parseBotConfig } from '../../bot/config';
 import { systemClock } from '../../bot/delivery';
 import { EligibilityCache } from '../../bot/eligibility';
 import { IdentityResolver } from '../../bot/identity';
 import { silentLog } from '../../bot/log';
-import { ApproverDirectory, mentionText, requesterSummary } from '../../bot/notifications';
+import { ApproverDirectory, mentionText } from '../../bot/notifications';
+import { requesterSummary } from '../../cards';
 import { startBot } from '../../bot/server';
 import { MemoryConversationStore } from '../../bot/storage/memory';
 import { staticTokenProvider } from '../../bot/token-provider';
@@ -149,7 +151,7 @@ describe('bot server authentication', () => {
       parseBotConfig({ JIT_BOT_MODE: 'test', JIT_ALLOWED_TENANT_IDS: TENANT_ID, JIT_BRIDGE_URL: 'http://127.0.0.1:9', JIT_NOTIFY_SECRET: 'x'.repeat(32), JIT_ONCALL_TEAM_ID: '19:team@thread.tacv2', JIT_ONCALL_CHANNEL_ID: CHANNEL }),
       { tokens: staticTokenProvider('t') },
     );
-    assert.ok(app.adapter);
+    assert.ok(app.messages);
     assert.equal(app.store instanceof MemoryConversationStore, true);
   });
 });

@@ -10,7 +10,7 @@ import type { NotificationBody } from '../../core/api';
 import { assignmentKeyId, type SecurityFinding } from '../../core/model';
 import * as svc from '../../core/services';
 import { ApproverDirectory, TeamsNotifications } from '../../bot/notifications';
-import type { Messenger } from '../../bot/connector';
+import type { Messenger } from '../../bot/messenger';
 import { silentLog } from '../../bot/log';
 import { MemoryConversationStore } from '../../bot/storage/memory';
 import { toAsff } from '../../lambdas/adapters/securityhub-findings';

@@ -12,7 +12,6 @@ import {
   ConfigurationBotFrameworkAuthentication,
   ConfigurationServiceClientCredentialFactory,
   type ConversationParameters,
-  type ConversationReference,
 } from 'botbuilder';
 import {
   type AuthenticateRequestResult,
@@ -24,8 +23,10 @@ import {
   ConnectorFactory,
   type UserTokenClient,
 } from 'botframework-connector';
-import type { BotConfig } from './config';
-import type { PipelinePolicyLike } from './delivery';
+import type { ConversationRef, OutboundActivity } from '../activity';
+import type { BotConfig } from '../config';
+import type { PipelinePolicyLike } from '../delivery';
+import type { Messenger } from '../messenger';
 
 interface PipelineLike {
   addPolicy(policy: PipelinePolicyLike, options?: { phase?: 'Retry' }): void;
@@ -124,20 +125,6 @@ export function createBotFrameworkAuthentication(config: Pick<BotConfig, 'authen
  * Proactive messaging straight through the connector (no turn pipeline, so inbound-only
  * middleware such as the tenant guard does not run for the bot's own posts).
  */
-export interface Messenger {
-  /** Starts a new thread in a Teams channel with `activity` as its root message. */
-  createChannelThread(channel: Partial<ConversationReference>, activity: Partial<Activity>): Promise<{ conversationId: string; activityId: string }>;
-  /**
-   * Posts a message. Resolves to its id, or to undefined when the connector accepted it without
-   * one: the Agents Playground splits an activity with text and a card into two messages and
-   * answers 202 with no body. Callers that must update the message later cannot without an id.
-   */
-  send(reference: Partial<ConversationReference>, activity: Partial<Activity>): Promise<string | undefined>;
-  update(reference: Partial<ConversationReference>, activityId: string, activity: Partial<Activity>): Promise<void>;
-  /** One member of a team or conversation, by Teams id or Entra object id (the Teams roster). */
-  member?(serviceUrl: string, conversationId: string, memberId: string): Promise<{ id?: string; name?: string } | undefined>;
-}
-
 export class ConnectorMessenger implements Messenger {
   constructor(
     private readonly auth: BotFrameworkAuthentication,
@@ -157,19 +144,19 @@ export class ConnectorMessenger implements Messenger {
     return this.auth.createConnectorFactory(claims).create(serviceUrl, undefined);
   }
 
-  async createChannelThread(channel: Partial<ConversationReference>, activity: Partial<Activity>): Promise<{ conversationId: string; activityId: string }> {
+  async createChannelThread(channel: ConversationRef, activity: OutboundActivity): Promise<{ conversationId: string; activityId: string }> {
     const channelId = channel.conversation?.id?.split(';')[0];
     if (!channelId) throw new Error('The channel reference has no conversation id.');
     const connector = await this.client(channel.serviceUrl);
     const tenantId = channel.conversation?.tenantId;
     const params: ConversationParameters = {
       isGroup: true,
-      bot: channel.bot ?? { id: this.botAppId, name: '' },
+      bot: (channel.bot ?? { id: this.botAppId, name: '' }) as ConversationParameters['bot'],
       members: [],
       topicName: '',
       tenantId: tenantId ?? '',
       channelData: { channel: { id: channelId }, ...(tenantId ? { tenant: { id: tenantId } } : {}) },
-      activity: { type: 'message', ...activity } as Activity,
+      activity: { type: 'message', ...activity } as Partial<Activity> as Activity,
     };
     const created = await connector.conversations.createConversation(params);
     const conversationId = created.id;
@@ -179,7 +166,7 @@ export class ConnectorMessenger implements Messenger {
     return { conversationId, activityId };
   }
 
-  async send(reference: Partial<ConversationReference>, activity: Partial<Activity>): Promise<string | undefined> {
+  async send(reference: ConversationRef, activity: OutboundActivity): Promise<string | undefined> {
     const conversationId = reference.conversation?.id;
     if (!conversationId) throw new Error('The conversation reference has no conversation id.');
     const connector = await this.client(reference.serviceUrl);
@@ -189,7 +176,7 @@ export class ConnectorMessenger implements Messenger {
     return r?.id || undefined;
   }
 
-  async update(reference: Partial<ConversationReference>, activityId: string, activity: Partial<Activity>): Promise<void> {
+  async update(reference: ConversationRef, activityId: string, activity: OutboundActivity): Promise<void> {
     const conversationId = reference.conversation?.id;
     if (!conversationId) throw new Error('The conversation reference has no conversation id.');
     const connector = await this.client(reference.serviceUrl);
@@ -202,15 +189,15 @@ export class ConnectorMessenger implements Messenger {
     return m ? { id: m.id, name: m.name } : undefined;
   }
 
-  private address(reference: Partial<ConversationReference>, activity: Partial<Activity>): Partial<Activity> {
+  private address(reference: ConversationRef, activity: OutboundActivity): Partial<Activity> {
     return {
       type: 'message',
       ...activity,
       channelId: reference.channelId ?? 'msteams',
       serviceUrl: reference.serviceUrl,
       conversation: reference.conversation as Activity['conversation'],
-      from: reference.bot,
-      recipient: reference.user,
+      from: reference.bot as Activity['from'] | undefined,
+      recipient: reference.user as Activity['recipient'] | undefined,
     };
   }
 }

@@ -4,8 +4,8 @@
  * everything else. Nothing about the bot, its cards or its users is sent back.
  */
 import { ActivityTypes, type Middleware, type TurnContext } from 'botbuilder';
-import { tenantOf } from './identity';
-import type { Log } from './log';
+import { tenantOf } from '../identity';
+import type { Log } from '../log';
 
 export class TenantGuard implements Middleware {
   private readonly allowed: ReadonlySet<string>;

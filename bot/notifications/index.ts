@@ -1,0 +1,89 @@
+/**
+ * What the bot does with a backend notification (POST /api/notify, see bot/notify.ts): request
+ * events go to the one writer of a request's posted cards (./posted-cards.ts), findings to the
+ * findings cards (./findings.ts); ./approvers.ts names who is @mentioned. Work on one request (and
+ * all findings deliveries) runs one at a time in this process.
+ */
+import type { FindingView, NotificationBody, RequestView } from '../../core/api';
+import type { Clock } from '../../core/ports';
+import type { Log } from '../log';
+import { errorDetails } from '../log';
+import type { Messenger } from '../messenger';
+import type { NotificationHandler } from '../notify';
+import type { ConversationStore, StoredReference } from '../storage/types';
+import { CardAddresses, type ChannelTarget } from './addresses';
+import type { ApproverDirectory } from './approvers';
+import { FindingsCards } from './findings';
+import { KeyedLock } from './lock';
+import { type Outcome, zero } from './outcome';
+import { PostedCards } from './posted-cards';
+
+export { type Approver, ApproverDirectory, MAX_REFRESH_USERS, type TeamRoster } from './approvers';
+export { mentionText } from './activities';
+export type { ChannelTarget } from './addresses';
+export { CardBusyError } from './posted-cards';
+export { FINDING_MEMORY_MS, FINDINGS_PER_CARD, FindingCardBusyError, findingRecordId } from './findings';
+
+export interface TeamsNotificationsDeps {
+  messenger: Messenger;
+  store: ConversationStore;
+  approvers: ApproverDirectory;
+  channel: ChannelTarget;
+  clock: Clock;
+  log: Log;
+  accessPortalUrl?: string;
+  claimStaleMs?: number;
+}
+
+export class TeamsNotifications implements NotificationHandler {
+  private readonly lock = new KeyedLock();
+  private readonly background = new Set<Promise<unknown>>();
+  private readonly addresses: CardAddresses;
+  private readonly posted: PostedCards;
+  private readonly findingsCards: FindingsCards;
+
+  constructor(private readonly deps: TeamsNotificationsDeps) {
+    const { messenger, store, clock, log } = deps;
+    this.addresses = new CardAddresses(deps.channel, store);
+    this.posted = new PostedCards({ messenger, store, clock, log, approvers: deps.approvers, addresses: this.addresses, accessPortalUrl: deps.accessPortalUrl, claimStaleMs: deps.claimStaleMs ?? 60_000 });
+    this.findingsCards = new FindingsCards({ messenger, store, clock, log, addresses: this.addresses });
+  }
+
+  async handle(body: NotificationBody): Promise<Outcome> {
+    if (body.kind === 'findings') return this.findings(body.findings);
+    const { event, request } = body;
+    return this.lock.run(request.id, async () => {
+      const out = zero();
+      await this.posted.requestChanged(event, request, out);
+      return out;
+    });
+  }
+
+  /** After a card action changed a request: bring the posted cards up to date now, without waiting for the backend. */
+  refreshPostedCards(request: RequestView): void {
+    const p = this.lock
+      .run(request.id, async () => {
+        const out = zero();
+        await this.posted.refresh(request, out);
+        return out;
+      })
+      .catch((e: unknown) => this.deps.log.warn('could not refresh posted cards', { requestId: request.id, ...errorDetails(e) }));
+    this.background.add(p);
+    void p.finally(() => this.background.delete(p));
+  }
+
+  /** Resolves when background refreshes have finished (for tests and shutdown). */
+  async idle(): Promise<void> {
+    while (this.background.size > 0) await Promise.allSettled([...this.background]);
+  }
+
+  /** The stored reference of the on-call channel (it has the tenant's real serviceUrl), or one built from config. */
+  channelReference(): Promise<StoredReference> {
+    return this.addresses.channelReference();
+  }
+
+  /** Findings are handled one delivery at a time in this process: an update re-renders a shared card. */
+  private findings(findings: FindingView[]): Promise<Outcome> {
+    return this.lock.run('findings', () => this.findingsCards.deliver(findings));
+  }
+}
