@@ -32,7 +32,8 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Activity, ConversationReference, Mention } from 'botbuilder';
 import * as cards from '../cards';
-import type { FindingView, NotificationBody, NotificationEventName, RequestView } from '../core/api';
+import type { FindingView, NotificationBody, NotificationEvent as NotificationEventName } from '../contract/notify';
+import type { RequestView } from '../core/api';
 import type { Clock } from '../core/ports';
 import type { Messenger } from './connector';
 import type { Log } from './log';

@@ -5,7 +5,7 @@
  * file (sandbox), DynamoDB (AWS).
  */
 import type { ConversationReference } from 'botbuilder';
-import type { FindingView } from '../../core/api';
+import type { FindingView } from '../../contract/notify';
 
 export type StoredReference = Partial<ConversationReference>;
 

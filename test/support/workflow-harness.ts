@@ -16,7 +16,7 @@ import type { CoreDeps } from '../../core/services/types';
 import { createNotifyHandler } from '../../lambdas/notify/handler';
 import { createRevokeHandler } from '../../lambdas/revoke/handler';
 import { createWorkflowHandler } from '../../lambdas/workflow/handler';
-import type { ApprovalRequestedPayload, PostApprovalCardPayload, RevokePayload, WorkflowTaskPayload } from '../../lambdas/contract';
+import type { ApprovalRequestedPayload, PostApprovalCardPayload, RevokePayload, WorkflowTaskPayload } from '../../contract/workflow';
 import type { Log } from '../../lambdas/http';
 import type { MemoryWorld } from '../../core/memory';
 

@@ -6,22 +6,12 @@
 import { strict as assert } from 'node:assert';
 import fc from 'fast-check';
 import sinon from 'sinon';
-import {
-  ACTOR_HEADERS,
-  cancelBodySchema,
-  createRequestBodySchema,
-  decisionBodySchema,
-  eligibilityQuerySchema,
-  extendBodySchema,
-  listQuerySchema,
-  reviewBodySchema,
-  revokeBodySchema,
-  sanitizeSearchQuery,
-} from '../../core/api';
+import { ACTOR_HEADERS } from '../../contract/bridge';
+import { cancelBodySchema, createRequestBodySchema, decisionBodySchema, eligibilityQuerySchema, extendBodySchema, listQuerySchema, reviewBodySchema, revokeBodySchema, sanitizeSearchQuery } from '../../core/api';
 import type { MemoryWorld } from '../../core/memory';
 import { BRIDGE_ROUTES } from '../../infra/constructs/bridge-api';
 import { BRIDGE_APP_ROLE, BRIDGE_ROUTE_KEYS, type BridgeEvent, claimList, createBridgeHandler, MAX_BODY_BYTES } from '../../lambdas/bridge/handler';
-import { STATUS_BY_CODE } from '../../lambdas/http';
+import { ERROR_CATALOGUE } from '../../contract/errors';
 import { activeRequest, body, startWorkflow, USERS, world } from '../support/core-world';
 
 const TENANT = '00000000-0000-0000-0000-000000000000';
@@ -287,13 +277,13 @@ describe('lambdas/bridge: routes over in-memory ports', () => {
       assertError(await call('GET /requests', { query: { view: 'mine' }, headers: { [ACTOR_HEADERS.aadObjectId]: 'not-a-guid' } }), 400, 'VALIDATION');
     });
 
-    it(`${STATUS_BY_CODE.UNKNOWN_USER} (UNKNOWN_USER, per lambdas/http.ts) when no Identity Center user matches the actor`, async () => {
+    it(`${ERROR_CATALOGUE.UNKNOWN_USER.status} (UNKNOWN_USER, per contract/errors.ts) when no Identity Center user matches the actor`, async () => {
       const { call } = setup();
       const r = await call('POST /requests', {
         body: body(),
         headers: { [ACTOR_HEADERS.aadObjectId]: '00000000-0000-4000-8000-00000000abcd', [ACTOR_HEADERS.upn]: 'mallory@example.com' },
       });
-      assertError(r, STATUS_BY_CODE.UNKNOWN_USER, 'UNKNOWN_USER');
+      assertError(r, ERROR_CATALOGUE.UNKNOWN_USER.status, 'UNKNOWN_USER');
     });
 
     it('acts as the user the headers name, whatever the body says, and shows the header display name', async () => {
