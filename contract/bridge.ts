@@ -9,6 +9,7 @@
  * only the bot's app registration) maps it to an Identity Center user itself.
  */
 import * as z from 'zod';
+import { eligibilityResponseSchema } from '../core/api';
 import { requestViewSchema } from './request-view';
 
 export {
@@ -49,3 +50,20 @@ export type RequestListResponse = z.infer<typeof requestListResponseSchema>;
 /** POST /requests/{id}/decisions: a second vote by the same approver is `duplicate`. */
 export const decisionResponseSchema = z.object({ request: requestViewSchema, decided: z.boolean(), duplicate: z.boolean() });
 export type DecisionResponse = z.infer<typeof decisionResponseSchema>;
+
+/**
+ * The answer of every route on success, by API Gateway route key (infra/constructs/bridge-api.ts
+ * has the same routes). Any other status carries an ErrorResponse.
+ */
+export const BRIDGE_RESPONSES = {
+  'POST /requests': requestResponseSchema,
+  'GET /requests': requestListResponseSchema,
+  'GET /requests/{id}': requestResponseSchema,
+  'POST /requests/{id}/decisions': decisionResponseSchema,
+  'POST /requests/{id}/cancel': requestResponseSchema,
+  'POST /requests/{id}/revoke': requestResponseSchema,
+  'POST /requests/{id}/extend': requestResponseSchema,
+  'POST /requests/{id}/review': requestResponseSchema,
+  'GET /eligibility': eligibilityResponseSchema,
+} as const satisfies Record<string, z.ZodType>;
+export type BridgeRouteKey = keyof typeof BRIDGE_RESPONSES;
