@@ -9,7 +9,7 @@
  * treats 409 DUPLICATE as "already delivered".
  */
 import express from 'express';
-import { type NotificationBody, notificationBodySchema } from '../contract/notify';
+import { NOTIFY_DUPLICATE, type NotificationBody, notificationBodySchema } from '../contract/notify';
 import { NOTIFY_HEADERS, NOTIFY_REPLAY_WINDOW_MS, verifyNotification } from '../contract/notify-signature';
 import type { Clock } from '../core/ports';
 import type { Log } from './log';
@@ -72,7 +72,7 @@ export function notifyRouter(deps: NotifyRouteDeps): express.Router {
       const now = deps.clock.now();
       if (!(await deps.store.claimNotification(body.notificationId, now, now + NOTIFICATION_ID_TTL_MS))) {
         deps.log.info('notify refused: duplicate notification id', { notificationId: body.notificationId });
-        return error(res, 409, 'DUPLICATE', 'This notification was already received.');
+        return error(res, NOTIFY_DUPLICATE.status, NOTIFY_DUPLICATE.code, 'This notification was already received.');
       }
       try {
         const result = await deps.notifications.handle(body);

@@ -55,3 +55,10 @@ export type FindingsNotification = z.infer<typeof findingsNotificationSchema>;
 
 export const notificationBodySchema = z.discriminatedUnion('kind', [requestNotificationSchema, findingsNotificationSchema]);
 export type NotificationBody = z.infer<typeof notificationBodySchema>;
+
+/**
+ * The bot's answer to a notificationId it has already processed: the sender counts it as delivered.
+ * The bot's error answers are RFC 9457 problem details with a `code` member (bot/problem.ts).
+ */
+export const NOTIFY_DUPLICATE = { status: 409, code: 'DUPLICATE' } as const;
+export const notifyProblemSchema = z.object({ status: z.number().int(), code: z.string() });

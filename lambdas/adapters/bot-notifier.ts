@@ -6,7 +6,7 @@
  * backoff; any other 4xx is a bug on one side and is not.
  */
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { MAX_FINDINGS_PER_NOTICE, type FindingView, type NotificationBody } from '../../contract/notify';
+import { MAX_FINDINGS_PER_NOTICE, NOTIFY_DUPLICATE, type FindingView, type NotificationBody, notifyProblemSchema } from '../../contract/notify';
 import { signNotification } from '../../contract/notify-signature';
 import { DependencyError } from '../../core/errors';
 import { type AccessRequest, type SecurityFinding, toRequestView } from '../../core/model';
@@ -123,6 +123,16 @@ export function requestNotificationId(requestId: string, event: NotificationEven
   return `req.${requestId.replace(/[^A-Za-z0-9_-]/g, '_')}.${event}.v${version}`.slice(0, 128);
 }
 
+/** The `code` of the bot's problem-details answer, if it is one. */
+function problemCode(text: string): string | undefined {
+  try {
+    const parsed = notifyProblemSchema.safeParse(JSON.parse(text));
+    return parsed.success ? parsed.data.code : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export class BotNotifier implements Notifier, NotificationSender {
   private readonly fetch: FetchLike;
   private readonly random: () => number;
@@ -194,7 +204,7 @@ export class BotNotifier implements Notifier, NotificationSender {
     }
     if (res.status >= 200 && res.status < 300) return;
     const text = await res.text().catch(() => '');
-    if (res.status === 409 && /DUPLICATE/.test(text)) return;
+    if (res.status === NOTIFY_DUPLICATE.status && problemCode(text) === NOTIFY_DUPLICATE.code) return;
     const retryAfter = Number(res.headers.get('retry-after'));
     throw new HttpFailure(res.status, `HTTP ${res.status} ${text.slice(0, 200)}`, Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter * 1000 : undefined);
   }
