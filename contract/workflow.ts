@@ -50,6 +50,11 @@ export const approvalRequestedSchema = z.object({
   requestId,
   // Step Functions task tokens are opaque and up to 1024 characters (SendTaskSuccess's limit).
   taskToken: z.string().min(1).max(1024),
+  /**
+   * The approval wait's timeout, which the state reads back as TimeoutSecondsPath
+   * (infra/constructs/approval-workflow.ts APPROVAL_TIMEOUT_PATH); the handler does not use it.
+   */
+  approvalTimeoutSeconds: z.number().int().min(1).optional(),
 });
 export type ApprovalRequestedPayload = z.infer<typeof approvalRequestedSchema>;
 
