@@ -5,7 +5,8 @@
  * over about 28 KB (cards/text.ts TEAMS_CARD_MAX_BYTES).
  */
 import { approvalCard, cardByteSize, findingsCard, requesterCard, requestFormCard, requestListCard, TEAMS_CARD_MAX_BYTES } from '../cards';
-import { LIMITS, type EligibilityResponse, type FindingView } from '../core/api';
+import { type FindingView } from '../contract/notify';
+import { LIMITS, type EligibilityResponse } from '../core/api';
 import type { AccessRequest, Actor } from '../core/model';
 import { FakeBridge, USERS } from '../test/support/fake-bridge';
 

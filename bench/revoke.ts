@@ -20,7 +20,7 @@ import type { CoreDeps } from '../core/services/types';
 import { scheduleName, SchedulerExpiry } from '../lambdas/adapters/scheduler-expiry';
 import { SsoAdminAssignmentGateway } from '../lambdas/adapters/sso-admin-assignments';
 import { createRevokeHandler } from '../lambdas/revoke/handler';
-import type { RevokePayload } from '../lambdas/contract';
+import type { RevokePayload } from '../contract/workflow';
 import { startAwsStandIns, systemClock } from '../sandbox/aws';
 import { DEMO_ACCOUNTS, DEMO_PERMISSION_SETS } from '../sandbox/seed';
 import { grant, startWorkflow } from '../test/support/core-world';

@@ -1,31 +1,37 @@
 /**
- * Typed client for the bridge API (core/api.ts). Every call carries:
+ * Typed client for the bridge API (contract/bridge.ts). Every call carries:
  * - `Authorization: Bearer <token>` from the TokenProvider (msal client credentials in AWS);
  * - the ACTOR_HEADERS, taken from the authenticated Teams activity by the caller. Card data never
  *   reaches these headers: the bridge maps the actor to an Identity Center user itself.
  * Every call has a total deadline (retries included) so that an invoke is answered well within
- * Teams' 15 s limit. Error bodies become typed errors: DomainError codes for what the server
- * refused, BridgeUnavailableError for what may work on a retry.
+ * Teams' 15 s limit. Every answer is parsed with the contract's response schema; an answer that
+ * does not match is a protocol error. Error bodies become typed errors: DomainError codes (the
+ * error catalogue's) for what the server refused, BridgeUnavailableError for what may work on a retry.
  */
+import type * as z from 'zod';
 import {
   ACTOR_HEADERS,
+  type CancelBody,
   type CreateRequestBody,
   type DecisionBody,
+  type DecisionResponse,
+  decisionResponseSchema,
   type EligibilityQuery,
   type EligibilityResponse,
-  type ErrorResponse,
+  eligibilityResponseSchema,
+  errorResponseSchema,
   type ExtendBody,
   type ListQuery,
   type RequestListResponse,
+  requestListResponseSchema,
   type RequestResponse,
-  type RequestView,
+  requestResponseSchema,
   type ReviewBody,
   type RevokeBody,
-  type CancelBody,
   requestIdSchema,
-} from '../core/api';
+} from '../contract/bridge';
+import { isDomainErrorCode } from '../contract/errors';
 import { DomainError, type DomainErrorCode, NotFoundError, ValidationError } from '../core/errors';
-import { REQUEST_STATES } from '../core/model';
 import type { TokenProvider } from './token-provider';
 
 /** Who is acting, as the authenticated Teams activity (and roster) says. */
@@ -36,11 +42,7 @@ export interface ActorIdentity {
   displayName?: string;
 }
 
-export interface DecisionResponse {
-  request: RequestView;
-  decided: boolean;
-  duplicate: boolean;
-}
+export type { DecisionResponse };
 
 /** The bridge could not be reached or did not answer in time; nothing is known to have happened. */
 export class BridgeUnavailableError extends Error {
@@ -54,22 +56,6 @@ export class BridgeUnavailableError extends Error {
     this.name = 'BridgeUnavailableError';
   }
 }
-
-const DOMAIN_CODES: ReadonlySet<string> = new Set<DomainErrorCode>([
-  'VALIDATION',
-  'POLICY_INVALID',
-  'NOT_FOUND',
-  'NOT_ELIGIBLE',
-  'NOT_APPROVER',
-  'SELF_APPROVAL',
-  'FORBIDDEN',
-  'ILLEGAL_TRANSITION',
-  'CONCURRENT_MODIFICATION',
-  'ALREADY_EXISTS',
-  'UNKNOWN_USER',
-  'LIMIT_EXCEEDED',
-  'DEPENDENCY_FAILED',
-]);
 
 /** A refusal from the bridge, as a core DomainError with the HTTP status kept for logs. */
 export class BridgeRefusal extends DomainError {
@@ -116,43 +102,37 @@ export class BridgeClient {
 
   /** Idempotent per (requester, clientRequestId): a retry after a timeout returns the same request. */
   async submitRequest(actor: ActorIdentity, body: CreateRequestBody, o?: CallOptions): Promise<RequestResponse> {
-    return this.call<RequestResponse>('POST', '/requests', actor, { body, idempotent: true, ...o }).then(checkRequestResponse);
+    return this.call('POST', '/requests', actor, requestResponseSchema, 'a request', { body, idempotent: true, ...o });
   }
 
   async listRequests(actor: ActorIdentity, view: ListQuery['view'], o?: CallOptions): Promise<RequestListResponse> {
-    return this.call<RequestListResponse>('GET', `/requests?view=${encodeURIComponent(view)}`, actor, { idempotent: true, ...o }).then((r) => {
-      if (!r || !Array.isArray(r.requests) || !r.requests.every(isRequestView)) throw protocolError('a request list');
-      return r;
-    });
+    return this.call('GET', `/requests?view=${encodeURIComponent(view)}`, actor, requestListResponseSchema, 'a request list', { idempotent: true, ...o });
   }
 
   async getRequest(actor: ActorIdentity, requestId: string, o?: CallOptions): Promise<RequestResponse> {
-    return this.call<RequestResponse>('GET', requestPath(requestId), actor, { idempotent: true, ...o }).then(checkRequestResponse);
+    return this.call('GET', requestPath(requestId), actor, requestResponseSchema, 'a request', { idempotent: true, ...o });
   }
 
   /** Idempotent on the server: a second vote by the same approver is reported as `duplicate`. */
   async decide(actor: ActorIdentity, requestId: string, body: DecisionBody, o?: CallOptions): Promise<DecisionResponse> {
-    return this.call<DecisionResponse>('POST', `${requestPath(requestId)}/decisions`, actor, { body, idempotent: true, ...o }).then((r) => {
-      checkRequestResponse(r);
-      return { request: r.request, decided: r.decided === true, duplicate: r.duplicate === true };
-    });
+    return this.call('POST', `${requestPath(requestId)}/decisions`, actor, decisionResponseSchema, 'a decision', { body, idempotent: true, ...o });
   }
 
   async revoke(actor: ActorIdentity, requestId: string, body: RevokeBody, o?: CallOptions): Promise<RequestResponse> {
-    return this.call<RequestResponse>('POST', `${requestPath(requestId)}/revoke`, actor, { body, idempotent: true, ...o }).then(checkRequestResponse);
+    return this.call('POST', `${requestPath(requestId)}/revoke`, actor, requestResponseSchema, 'a request', { body, idempotent: true, ...o });
   }
 
   async cancel(actor: ActorIdentity, requestId: string, body: CancelBody, o?: CallOptions): Promise<RequestResponse> {
-    return this.call<RequestResponse>('POST', `${requestPath(requestId)}/cancel`, actor, { body, idempotent: true, ...o }).then(checkRequestResponse);
+    return this.call('POST', `${requestPath(requestId)}/cancel`, actor, requestResponseSchema, 'a request', { body, idempotent: true, ...o });
   }
 
   /** NOT idempotent (two extends add twice), so it is never retried automatically. */
   async extend(actor: ActorIdentity, requestId: string, body: ExtendBody, o?: CallOptions): Promise<RequestResponse> {
-    return this.call<RequestResponse>('POST', `${requestPath(requestId)}/extend`, actor, { body, idempotent: false, ...o }).then(checkRequestResponse);
+    return this.call('POST', `${requestPath(requestId)}/extend`, actor, requestResponseSchema, 'a request', { body, idempotent: false, ...o });
   }
 
   async review(actor: ActorIdentity, requestId: string, body: ReviewBody, o?: CallOptions): Promise<RequestResponse> {
-    return this.call<RequestResponse>('POST', `${requestPath(requestId)}/review`, actor, { body, idempotent: true, ...o }).then(checkRequestResponse);
+    return this.call('POST', `${requestPath(requestId)}/review`, actor, requestResponseSchema, 'a request', { body, idempotent: true, ...o });
   }
 
   async eligibility(actor: ActorIdentity, query: EligibilityQuery, o?: CallOptions): Promise<EligibilityResponse> {
@@ -161,13 +141,10 @@ export class BridgeClient {
     if (query.accountId !== undefined) params.set('accountId', query.accountId);
     if (query.limit !== undefined) params.set('limit', String(query.limit));
     const qs = params.toString();
-    return this.call<EligibilityResponse>('GET', `/eligibility${qs ? `?${qs}` : ''}`, actor, { idempotent: true, ...o }).then((r) => {
-      if (!r || !r.user || !Array.isArray(r.accounts)) throw protocolError('an eligibility answer');
-      return r;
-    });
+    return this.call('GET', `/eligibility${qs ? `?${qs}` : ''}`, actor, eligibilityResponseSchema, 'an eligibility answer', { idempotent: true, ...o });
   }
 
-  private async call<T>(method: Method, path: string, actor: ActorIdentity, o: { body?: unknown; idempotent: boolean; signal?: AbortSignal }): Promise<T> {
+  private async call<S extends z.ZodType>(method: Method, path: string, actor: ActorIdentity, schema: S, what: string, o: { body?: unknown; idempotent: boolean; signal?: AbortSignal }): Promise<z.output<S>> {
     const deadline = new AbortController();
     const timer = setTimeout(() => deadline.abort(new BridgeUnavailableError('timeout', 'The access service did not answer in time.')), this.timeoutMs);
     const onOuterAbort = () => deadline.abort(o.signal?.reason);
@@ -176,7 +153,11 @@ export class BridgeClient {
       const maxAttempts = o.idempotent ? 2 : 1;
       for (let attempt = 1; ; attempt++) {
         try {
-          return await this.attempt<T>(method, path, actor, o.body, deadline.signal);
+          const json = await this.attempt(method, path, actor, o.body, deadline.signal);
+          const parsed = schema.safeParse(json);
+          // A 2xx that is not the contract's answer: nothing known happened, and a retry cannot help.
+          if (!parsed.success) throw protocolError(what);
+          return parsed.data;
         } catch (e) {
           const retryable = e instanceof BridgeUnavailableError && (e.reason === 'network' || e.reason === 'server');
           if (!retryable || attempt >= maxAttempts || deadline.signal.aborted) throw e;
@@ -191,7 +172,7 @@ export class BridgeClient {
     }
   }
 
-  private async attempt<T>(method: Method, path: string, actor: ActorIdentity, body: unknown, signal: AbortSignal): Promise<T> {
+  private async attempt(method: Method, path: string, actor: ActorIdentity, body: unknown, signal: AbortSignal): Promise<unknown> {
     let token: string;
     try {
       token = await raceAbort(this.options.tokens.getToken(), signal);
@@ -225,7 +206,7 @@ export class BridgeClient {
     const json = parseJson(text);
     if (res.ok) {
       if (json === undefined) throw protocolError('JSON');
-      return json as T;
+      return json;
     }
     throw toError(res.status, json);
   }
@@ -250,19 +231,18 @@ export function actorHeaders(actor: ActorIdentity): Record<string, string> {
 }
 
 function toError(status: number, json: unknown): Error {
-  const err = (json as Partial<ErrorResponse> | undefined)?.error;
-  const code = typeof err?.code === 'string' ? err.code : undefined;
-  const message = typeof err?.message === 'string' ? err.message.slice(0, 500) : undefined;
+  const parsed = errorResponseSchema.safeParse(json);
+  const err = parsed.success ? parsed.data.error : undefined;
+  const code = err?.code;
+  const message = err ? err.message.slice(0, 500) : undefined;
   if (status === 401) return new BridgeUnavailableError('auth', 'The access service refused the bot credentials.', status);
   if (status >= 500 || status === 429 || code === 'DEPENDENCY_FAILED') {
     return new BridgeUnavailableError('server', 'The access service is temporarily unavailable.', status);
   }
-  if (code && DOMAIN_CODES.has(code)) {
-    const issues = Array.isArray(err?.issues)
-      ? err.issues.filter((i): i is { path: string; message: string } => typeof i?.path === 'string' && typeof i?.message === 'string').slice(0, 20)
-      : [];
+  if (isDomainErrorCode(code)) {
+    const issues = (err?.issues ?? []).slice(0, 20);
     if (code === 'VALIDATION') return new ValidationError(message ?? 'The input is not valid.', issues);
-    return new BridgeRefusal(code as DomainErrorCode, message ?? code, status, issues);
+    return new BridgeRefusal(code, message ?? code, status, issues);
   }
   if (status === 413 || status === 415 || status === 400) return new BridgeRefusal('VALIDATION', message ?? 'The input was refused.', status);
   if (status === 403) return new BridgeRefusal('FORBIDDEN', message ?? 'The access service refused this action.', status);
@@ -277,17 +257,6 @@ function parseJson(text: string): unknown {
   } catch {
     return undefined;
   }
-}
-
-export function isRequestView(v: unknown): v is RequestView {
-  if (!v || typeof v !== 'object') return false;
-  const r = v as Record<string, unknown>;
-  return typeof r.id === 'string' && typeof r.state === 'string' && (REQUEST_STATES as readonly string[]).includes(r.state) && !!r.requester && typeof r.requester === 'object';
-}
-
-function checkRequestResponse<T extends { request: RequestView }>(r: T): T {
-  if (!r || !isRequestView(r.request)) throw protocolError('a request');
-  return r;
 }
 
 function protocolError(what: string): BridgeUnavailableError {

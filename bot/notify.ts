@@ -3,19 +3,18 @@
  * Order of checks, each refusing with nothing posted:
  *   1. HMAC-SHA256 signature over `${timestamp}.${rawBody}` (RAW bytes, constant-time compare) -> 401
  *   2. timestamp within the replay window (5 minutes)                                          -> 401
- *   3. JSON body of the NotificationBody schema                                                -> 400
+ *   3. JSON body of the NotificationBody schema (contract/notify.ts)                           -> 400
  *   4. notificationId not processed before (remembered for a day)                              -> 409
  * A failure while delivering releases the id, so the sender's retry is processed; the sender
  * treats 409 DUPLICATE as "already delivered".
  */
 import express from 'express';
-import type { NotificationBody } from '../core/api';
+import { NOTIFY_DUPLICATE, type NotificationBody, notificationBodySchema } from '../contract/notify';
+import { NOTIFY_HEADERS, NOTIFY_REPLAY_WINDOW_MS, verifyNotification } from '../contract/notify-signature';
 import type { Clock } from '../core/ports';
 import type { Log } from './log';
 import { errorDetails } from './log';
-import { notificationBodySchema } from './notify-schema';
 import { sendProblem } from './problem';
-import { NOTIFY_HEADERS, NOTIFY_REPLAY_WINDOW_MS, verifyNotification } from './notify-signature';
 import type { ConversationStore } from './storage/types';
 
 export const NOTIFY_MAX_BODY = '256kb';
@@ -69,11 +68,11 @@ export function notifyRouter(deps: NotifyRouteDeps): express.Router {
         deps.log.warn('notify refused: body', { issues });
         return error(res, 400, 'VALIDATION', 'The notification does not match the schema.', issues);
       }
-      const body = parsed.data as NotificationBody;
+      const body: NotificationBody = parsed.data;
       const now = deps.clock.now();
       if (!(await deps.store.claimNotification(body.notificationId, now, now + NOTIFICATION_ID_TTL_MS))) {
         deps.log.info('notify refused: duplicate notification id', { notificationId: body.notificationId });
-        return error(res, 409, 'DUPLICATE', 'This notification was already received.');
+        return error(res, NOTIFY_DUPLICATE.status, NOTIFY_DUPLICATE.code, 'This notification was already received.');
       }
       try {
         const result = await deps.notifications.handle(body);

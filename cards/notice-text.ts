@@ -3,7 +3,8 @@
  * event, and the lead line of a channel post (before the approvers' @mentions). Pure functions of
  * the request; user-provided parts of a channel lead are escaped (it is rendered as message text).
  */
-import type { NotificationEventName, RequestView } from '../core/api';
+import type { NotificationEvent as NotificationEventName } from '../contract/notify';
+import type { RequestView } from '../core/api';
 import { escapeMessageText } from './escape';
 
 /** The requester's text for an event they must hear about (sent as plain text with their card). */

@@ -5,7 +5,8 @@
  */
 import { Template } from 'adaptivecards-templating';
 import { LIMITS } from '../core/api';
-import type { EligibilityResponse, FindingView } from '../core/api';
+import type { EligibilityResponse } from '../core/api';
+import type { FindingView } from '../contract/notify';
 import type { AccessRequest, Actor, RequestState } from '../core/model';
 import { REQUEST_FORM_FIELDS } from './actions';
 import { TEAMS_CARD_MAX_BYTES, cardByteSize, cardTime, formatDuration, plain, plainLine, relative, safeUrl } from './text';

@@ -1,24 +1,11 @@
 /**
- * The bridge API contract shared by the bot (client) and lambdas/bridge (server), and the
- * notification contract from the backend to the bot. Bodies are validated with these schemas
- * on the server; the client uses the same types.
- *
- * The actor is never part of a body: the bot puts the identity it took from the authenticated
- * Teams activity into the ACTOR_HEADERS, and the bridge (behind the JWT authorizer that admits
- * only the bot's app registration) maps it to an Identity Center user itself.
+ * What the core services take as input from the bridge, and the eligibility answer they give back,
+ * as zod schemas (types inferred). They live in core because the services are typed by them;
+ * contract/bridge.ts re-exports them as part of the bridge's wire contract, next to the responses.
+ * The bridge validates bodies with these schemas; the bot sends bodies of these types.
  */
 import * as z from 'zod';
-import type { AccessRequest, SecurityFinding } from './model';
-import type { NotificationEvent } from './ports';
-
-export type NotificationEventName = NotificationEvent;
-
-export const ACTOR_HEADERS = {
-  aadObjectId: 'x-jit-actor-oid',
-  upn: 'x-jit-actor-upn',
-  displayName: 'x-jit-actor-name',
-  tenantId: 'x-jit-tenant-id',
-} as const;
+import type { AccessRequest } from './model';
 
 export const LIMITS = {
   justificationMin: 10,
@@ -121,58 +108,31 @@ export const eligibilityQuerySchema = z
   .strict();
 export type EligibilityQuery = z.infer<typeof eligibilityQuerySchema>;
 
-/** A request as the bridge returns it: never carries the task token or execution ARN. */
+/** A request as the bridge returns it: never carries the task token or execution ARN (core/model.ts toRequestView). */
 export type RequestView = AccessRequest;
 
-export interface RequestResponse {
-  request: RequestView;
-  /** True when an idempotent replay returned an existing request instead of creating one. */
-  replayed?: boolean;
-}
+const nonNegativeInt = z.number().int().min(0);
 
-export interface RequestListResponse {
-  requests: RequestView[];
-}
-
-export interface EligibilityResponse {
-  user: { userId: string; userName: string; displayName: string };
-  accounts: Array<{
-    id: string;
-    name: string;
-    permissionSets: Array<{
-      name: string;
-      maxDurationMinutes: number;
-      defaultDurationMinutes: number;
-      approvalsRequired: number;
-      ticketRequired: boolean;
-      breakGlassAllowed: boolean;
-    }>;
-  }>;
+/** GET /eligibility: the accounts and permission sets the actor may request. */
+export const eligibilityResponseSchema = z.object({
+  user: z.object({ userId: z.string(), userName: z.string(), displayName: z.string() }),
+  accounts: z.array(
+    z.object({
+      id: z.string(),
+      name: z.string(),
+      permissionSets: z.array(
+        z.object({
+          name: z.string(),
+          maxDurationMinutes: nonNegativeInt,
+          defaultDurationMinutes: nonNegativeInt,
+          approvalsRequired: nonNegativeInt,
+          ticketRequired: z.boolean(),
+          breakGlassAllowed: z.boolean(),
+        }),
+      ),
+    }),
+  ),
   /** Total eligible accounts before `limit` was applied. */
-  total: number;
-}
-
-export interface ErrorResponse {
-  error: { code: string; message: string; issues?: Array<{ path: string; message: string }> };
-}
-
-/** A Security Hub finding as shown in the channel (from ASFF, ours or any other product's). */
-export interface FindingView {
-  id: string;
-  severity: 'INFORMATIONAL' | 'LOW' | 'MEDIUM' | 'HIGH' | 'CRITICAL';
-  title: string;
-  resourceId: string;
-  accountId: string;
-  productName: string;
-  updatedAt: string;
-  link?: string;
-  /** RESOLVED: the finding was archived (RecordState ARCHIVED) or its workflow resolved; its card says so. */
-  status?: 'ACTIVE' | 'RESOLVED';
-}
-
-/** Body of `POST /api/notify` on the bot (HMAC-signed, see bot/notify). */
-export type NotificationBody =
-  | { kind: 'request'; event: NotificationEventName; request: RequestView; notificationId: string }
-  | { kind: 'findings'; findings: FindingView[]; notificationId: string };
-
-export type { SecurityFinding };
+  total: nonNegativeInt,
+});
+export type EligibilityResponse = z.infer<typeof eligibilityResponseSchema>;

@@ -1,21 +1,23 @@
 /**
  * Typed domain errors. They carry a stable `code`; only the edges (bridge, bot, lambdas) map
- * codes to HTTP status codes or card messages.
+ * codes to HTTP status codes or card titles, through the one catalogue in contract/errors.ts.
  */
-export type DomainErrorCode =
-  | 'VALIDATION'
-  | 'POLICY_INVALID'
-  | 'NOT_FOUND'
-  | 'NOT_ELIGIBLE'
-  | 'NOT_APPROVER'
-  | 'SELF_APPROVAL'
-  | 'FORBIDDEN'
-  | 'ILLEGAL_TRANSITION'
-  | 'CONCURRENT_MODIFICATION'
-  | 'ALREADY_EXISTS'
-  | 'UNKNOWN_USER'
-  | 'LIMIT_EXCEEDED'
-  | 'DEPENDENCY_FAILED';
+export const DOMAIN_ERROR_CODES = [
+  'VALIDATION',
+  'POLICY_INVALID',
+  'NOT_FOUND',
+  'NOT_ELIGIBLE',
+  'NOT_APPROVER',
+  'SELF_APPROVAL',
+  'FORBIDDEN',
+  'ILLEGAL_TRANSITION',
+  'CONCURRENT_MODIFICATION',
+  'ALREADY_EXISTS',
+  'UNKNOWN_USER',
+  'LIMIT_EXCEEDED',
+  'DEPENDENCY_FAILED',
+] as const;
+export type DomainErrorCode = (typeof DOMAIN_ERROR_CODES)[number];
 
 export class DomainError extends Error {
   readonly code: DomainErrorCode;

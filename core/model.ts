@@ -144,6 +144,39 @@ export interface StoredRequest extends AccessRequest {
   auditOutbox?: AuditEvent[];
 }
 
+/**
+ * The fields of a StoredRequest that never leave the server: the task token is a bearer credential
+ * for the execution, and the outbox is bookkeeping. The type check below fails when StoredRequest
+ * gains a field that is not listed here.
+ */
+export const SERVER_ONLY_FIELDS = ['taskToken', 'executionArn', 'auditOutbox'] as const;
+type ServerOnlyField = (typeof SERVER_ONLY_FIELDS)[number];
+const _allServerFieldsListed: Record<Exclude<keyof StoredRequest, keyof AccessRequest>, true> = { taskToken: true, executionArn: true, auditOutbox: true } satisfies Record<ServerOnlyField, true>;
+void _allServerFieldsListed;
+const SERVER_ONLY: ReadonlySet<string> = new Set(SERVER_ONLY_FIELDS);
+
+/**
+ * A deep copy of `value` without the server-only fields, at any depth. The one place they are
+ * stripped: core's request views, the bridge's response bodies (a last line of defense should a
+ * service ever hand back a StoredRequest) and the notices to the bot all go through here.
+ */
+export function stripServerFields<T>(value: T): T {
+  if (Array.isArray(value)) return value.map((v: unknown) => stripServerFields(v)) as T;
+  if (value && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+      if (!SERVER_ONLY.has(k)) out[k] = stripServerFields(v);
+    }
+    return out as T;
+  }
+  return value;
+}
+
+/** A request as it may leave the server (bridge responses, notices). */
+export function toRequestView(request: StoredRequest): AccessRequest {
+  return stripServerFields<AccessRequest>(request);
+}
+
 /** Reference-counted ownership of one live assignment. One entry per AssignmentKey. */
 export type AssignmentOwnership =
   /** We checked before granting and the assignment did not exist: we created it and may delete it. */

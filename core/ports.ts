@@ -114,23 +114,26 @@ export interface ExpiryScheduler {
   cancelExpiry(requestId: string): Promise<void>;
 }
 
-export type NotificationEvent =
-  | 'submitted'
-  | 'approval_requested'
-  | 'vote_recorded'
-  | 'approved'
-  | 'denied'
-  | 'timed_out'
-  | 'cancelled'
-  | 'granting'
-  | 'active'
-  | 'expiring_soon'
-  | 'extended'
-  | 'expired'
-  | 'revoked'
-  | 'failed'
-  | 'break_glass_used'
-  | 'review_acknowledged';
+/** Every notice the backend sends the bot about a request; the one list (contract/notify.ts validates against it). */
+export const NOTIFICATION_EVENTS = [
+  'submitted',
+  'approval_requested',
+  'vote_recorded',
+  'approved',
+  'denied',
+  'timed_out',
+  'cancelled',
+  'granting',
+  'active',
+  'expiring_soon',
+  'extended',
+  'expired',
+  'revoked',
+  'failed',
+  'break_glass_used',
+  'review_acknowledged',
+] as const;
+export type NotificationEvent = (typeof NOTIFICATION_EVENTS)[number];
 
 export interface Notifier {
   /** Tells the humans about a request: the bot re-renders every card from `request`. */

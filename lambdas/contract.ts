@@ -1,7 +1,8 @@
 /**
- * The contract between infra/ (CDK, state machine) and lambdas/ (handlers): entry paths,
- * environment variable names and the payloads each workflow Task sends and receives.
- * Both sides import from here so that a rename breaks the type check, not production.
+ * The contract between infra/ (CDK) and lambdas/ (handlers): entry paths, environment variable
+ * names and the audit bus's event shape. Both sides import from here so that a rename breaks the
+ * type check, not production. The payloads each workflow Task sends and receives, and the error
+ * names its Retry/Catch match, are wire contracts: contract/workflow.ts.
  */
 
 /** Lambda entry files (relative to the repo root); each exports `handler`. */
@@ -57,62 +58,4 @@ export const ENV = {
 export const AUDIT_BUS_EVENT = {
   source: 'jit.access',
   detailType: 'JIT Access Audit Event',
-} as const;
-
-/** Execution input. The execution name is the request id, which makes StartExecution idempotent. */
-export interface WorkflowInput {
-  requestId: string;
-}
-
-/** Payload of the `workflow` Lambda; one function, one action per Task state. */
-export type WorkflowTaskPayload =
-  | { action: 'validate'; requestId: string }
-  | { action: 'timed_out'; requestId: string }
-  | { action: 'closed'; requestId: string; error?: string; cause?: string }
-  | { action: 'start_grant'; requestId: string }
-  | { action: 'check_grant'; requestId: string; operationId: string }
-  | { action: 'complete_grant'; requestId: string }
-  | { action: 'fail_grant'; requestId: string; error?: string; cause?: string };
-
-export interface ValidateResult {
-  requestId: string;
-  route: 'approval' | 'auto_approve' | 'break_glass';
-  approvalTimeoutSeconds: number;
-}
-
-/** What PostApprovalCard returns: the approval wait's timeout, counted from the card's post. */
-export interface CardPostedResult {
-  requestId: string;
-  approvalTimeoutSeconds: number;
-  posted: boolean;
-}
-
-export interface GrantStepResult {
-  requestId: string;
-  status: 'IN_PROGRESS' | 'SUCCEEDED' | 'FAILED';
-  operationId?: string;
-  failureReason?: string;
-}
-
-/** Payload of the `notify` Lambda's `.waitForTaskToken` Task. */
-export interface ApprovalRequestedPayload {
-  requestId: string;
-  taskToken: string;
-}
-
-/** Payload of the `notify` Lambda's PostApprovalCard Task (a plain invoke, before the approval wait). */
-export interface PostApprovalCardPayload {
-  action: 'post_approval_card';
-  requestId: string;
-}
-
-/** Payload of the `revoke` Lambda: from the Scheduler at expiry, or from the workflow as compensation. */
-export type RevokePayload = { requestId: string; source: 'schedule' } | { requestId: string; source: 'compensation'; cause?: string };
-
-/** Errors the workflow handlers throw by name so that Retry/Catch can match them. */
-export const WORKFLOW_ERRORS = {
-  denied: 'Denied',
-  cancelled: 'Cancelled',
-  retryable: 'RetryableError',
-  grantFailed: 'GrantFailed',
 } as const;

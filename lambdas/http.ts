@@ -1,27 +1,13 @@
 /**
- * HTTP edge helpers for the bridge: typed domain errors become status codes here and only here.
- * Unknown errors become a bare 500: no message, stack or dependency detail leaves the function.
+ * HTTP edge helpers for the bridge: typed domain errors become status codes here and only here,
+ * by the one error catalogue (contract/errors.ts). Unknown errors become a bare 500: no message,
+ * stack or dependency detail leaves the function.
  */
 import type { APIGatewayProxyResultV2 } from 'aws-lambda';
 import type { ZodError } from 'zod';
-import type { ErrorResponse } from '../core/api';
-import { type DomainErrorCode, isDomainError, ValidationError } from '../core/errors';
-
-export const STATUS_BY_CODE: Record<DomainErrorCode, number> = {
-  VALIDATION: 400,
-  POLICY_INVALID: 400,
-  NOT_FOUND: 404,
-  NOT_ELIGIBLE: 403,
-  NOT_APPROVER: 403,
-  SELF_APPROVAL: 403,
-  FORBIDDEN: 403,
-  UNKNOWN_USER: 422,
-  ILLEGAL_TRANSITION: 409,
-  CONCURRENT_MODIFICATION: 409,
-  ALREADY_EXISTS: 409,
-  LIMIT_EXCEEDED: 422,
-  DEPENDENCY_FAILED: 503,
-};
+import { isDomainError, ValidationError } from '../core/errors';
+import { stripServerFields } from '../core/model';
+import { ERROR_CATALOGUE, type ErrorResponse } from '../contract/errors';
 
 export interface HttpResponse {
   statusCode: number;
@@ -35,24 +21,8 @@ const BASE_HEADERS = {
   'x-content-type-options': 'nosniff',
 };
 
-/** Keys that must never leave the server, at any depth of a response body. */
-const SERVER_ONLY_KEYS = new Set(['taskToken', 'executionArn']);
-
-/** Deep copy without server-only keys: the last line of defense if a service ever returns a StoredRequest. */
-export function stripServerOnly<T>(value: T): T {
-  if (Array.isArray(value)) return value.map((v) => stripServerOnly(v)) as T;
-  if (value && typeof value === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
-      if (!SERVER_ONLY_KEYS.has(k)) out[k] = stripServerOnly(v);
-    }
-    return out as T;
-  }
-  return value;
-}
-
 export function json(statusCode: number, body: unknown, headers: Record<string, string> = {}): HttpResponse {
-  return { statusCode, headers: { ...BASE_HEADERS, ...headers }, body: JSON.stringify(stripServerOnly(body)) };
+  return { statusCode, headers: { ...BASE_HEADERS, ...headers }, body: JSON.stringify(stripServerFields(body)) };
 }
 
 export function errorBody(code: string, message: string, issues?: Array<{ path: string; message: string }>): ErrorResponse {
@@ -81,7 +51,7 @@ export const silentLog: Log = { debug() {}, info() {}, warn() {}, error() {} };
 /** Maps any thrown value to a response. Domain errors keep their (user-facing) message; anything else is a generic 500. */
 export function errorResponse(e: unknown, log?: Log): HttpResponse {
   if (isDomainError(e)) {
-    const status = STATUS_BY_CODE[e.code] ?? 500;
+    const status = ERROR_CATALOGUE[e.code]?.status ?? 500;
     const issues = e instanceof ValidationError || 'issues' in e ? ((e as { issues?: Array<{ path: string; message: string }> }).issues ?? undefined) : undefined;
     if (status >= 500) {
       log?.error('dependency failed', { code: e.code, error: e.message, details: e.details });

@@ -10,7 +10,7 @@
  * playground are updated by the normal notification path.
  */
 import { join } from 'node:path';
-import { ACTOR_HEADERS } from '../core/api';
+import { ACTOR_HEADERS } from '../contract/bridge';
 import { DEFAULT_DATA_DIR } from './aws/persistence';
 import { SANDBOX_BOT_APP_ID, SANDBOX_ISSUER_KEY_FILE, sandboxBridgeToken } from './jwt-authorizer';
 import { loadDemoPeople } from './seed';

@@ -1,9 +1,11 @@
 /**
  * The bot's one door to cards/: every handler renders through here, so a change in the cards' API
  * is a change to this file. Also turns errors into the card the user sees: refusals keep their
- * server reason, an unreachable bridge says "try again", and nothing internal leaks.
+ * server reason under the error catalogue's title (contract/errors.ts), an unreachable bridge
+ * says "try again", and nothing internal leaks.
  */
 import type { EligibilityResponse, RequestView } from '../../core/api';
+import { ERROR_CATALOGUE } from '../../contract/errors';
 import { DomainError, ValidationError } from '../../core/errors';
 import * as cards from '../../cards';
 import type { RequestFormInput } from '../../cards';
@@ -69,24 +71,12 @@ export function errorCard(e: unknown, o: { retrySafe?: boolean } = {}): Adaptive
     return messageCard('Not valid', details ? `${e.message} ${details}` : e.message, 'attention');
   }
   if (e instanceof BridgeRefusal || e instanceof DomainError) {
-    return messageCard(REFUSAL_TITLES[e.code] ?? 'Not possible', e.message, 'attention');
+    return messageCard(ERROR_CATALOGUE[e.code]?.title ?? 'Not possible', e.message, 'attention');
   }
   return messageCard('Something went wrong', 'The bot could not do that. Nothing was changed; please try again, and tell your platform team if it keeps happening.', 'attention');
 }
 
-const REFUSAL_TITLES: Partial<Record<string, string>> = {
-  UNKNOWN_USER: 'You are not set up yet',
-  NOT_ELIGIBLE: 'Not eligible',
-  NOT_APPROVER: 'Not an approver',
-  SELF_APPROVAL: 'Not your own request',
-  FORBIDDEN: 'Not allowed',
-  NOT_FOUND: 'Request not found',
-  ILLEGAL_TRANSITION: 'Already done',
-  LIMIT_EXCEEDED: 'Limit reached',
-  CONCURRENT_MODIFICATION: 'Changed meanwhile',
-};
-
 /** Refusals that are about the request's state or the viewer's rights, after which the current state is worth showing. */
 export function isRefusalAboutRequest(e: unknown): e is BridgeRefusal {
-  return e instanceof BridgeRefusal && ['SELF_APPROVAL', 'NOT_APPROVER', 'ILLEGAL_TRANSITION', 'FORBIDDEN', 'LIMIT_EXCEEDED', 'CONCURRENT_MODIFICATION'].includes(e.code);
+  return e instanceof BridgeRefusal && ERROR_CATALOGUE[e.code]?.aboutRequestState === true;
 }

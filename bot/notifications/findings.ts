@@ -9,7 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import * as cards from '../../cards';
-import type { FindingView } from '../../core/api';
+import type { FindingView } from '../../contract/notify';
 import type { Clock } from '../../core/ports';
 import type { Log } from '../log';
 import { errorDetails } from '../log';

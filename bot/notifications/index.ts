@@ -4,7 +4,8 @@
  * findings cards (./findings.ts); ./approvers.ts names who is @mentioned. Work on one request (and
  * all findings deliveries) runs one at a time in this process.
  */
-import type { FindingView, NotificationBody, RequestView } from '../../core/api';
+import type { FindingView, NotificationBody } from '../../contract/notify';
+import type { RequestView } from '../../core/api';
 import type { Clock } from '../../core/ports';
 import type { Log } from '../log';
 import { errorDetails } from '../log';

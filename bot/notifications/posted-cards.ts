@@ -21,7 +21,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import * as cards from '../../cards';
-import type { NotificationEventName, RequestView } from '../../core/api';
+import type { NotificationEvent as NotificationEventName } from '../../contract/notify';
+import type { RequestView } from '../../core/api';
 import type { Clock } from '../../core/ports';
 import type { OutboundActivity } from '../activity';
 import type { Log } from '../log';

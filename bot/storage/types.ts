@@ -4,7 +4,7 @@
  * notification ids it has processed (replay protection). Implementations: memory (tests), a JSON
  * file (sandbox), DynamoDB (AWS).
  */
-import type { FindingView } from '../../core/api';
+import type { FindingView } from '../../contract/notify';
 import type { ConversationRef } from '../activity';
 
 export type StoredReference = ConversationRef;

@@ -4,7 +4,7 @@
  */
 import { ConcurrentModificationError, NotFoundError } from '../errors';
 import type { Change } from '../lifecycle';
-import type { AccessRequest, AssignmentKey, StoredRequest } from '../model';
+import { type AccessRequest, type AssignmentKey, type AuditEvent, type StoredRequest, toRequestView } from '../model';
 import type { NotificationEvent } from '../ports';
 import type { CoreDeps } from './types';
 
@@ -59,9 +59,7 @@ export async function withRetry<T>(step: () => Promise<T>, attempts = 64): Promi
 }
 
 export function toView(request: StoredRequest): AccessRequest {
-  // eslint-disable-next-line @typescript-eslint/no-unused-vars
-  const { taskToken, executionArn, auditOutbox, ...view } = request;
-  return view;
+  return toRequestView(request);
 }
 
 /** Notices are best effort: a failed card update must not undo or block a grant or a revocation. */

@@ -27,7 +27,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
-import { WORKFLOW_ERRORS } from '../../lambdas/contract';
+import { WORKFLOW_ERRORS } from '../../contract/workflow';
 
 /** State names: tests and the sandbox bind local handlers to Task states by these names. */
 export const STATES = {

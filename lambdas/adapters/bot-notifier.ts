@@ -1,15 +1,15 @@
 /**
- * Notifications to the bot: an HMAC-signed `POST /api/notify` (bot/notify-signature.ts) carrying a
- * NotificationBody. The notificationId is deterministic (request, event, version), so a retry of
+ * Notifications to the bot: an HMAC-signed `POST /api/notify` (contract/notify-signature.ts) carrying a
+ * NotificationBody (contract/notify.ts). The notificationId is deterministic (request, event, version), so a retry of
  * the same notice, by this function or by a Lambda retry, is recognized by the bot, which answers
  * 409 DUPLICATE: that counts as delivered. 5xx, 429, timeouts and network errors are retried with
  * backoff; any other 4xx is a bug on one side and is not.
  */
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { signNotification } from '../../bot/notify-signature';
-import type { FindingView, NotificationBody, RequestView } from '../../core/api';
+import { MAX_FINDINGS_PER_NOTICE, NOTIFY_DUPLICATE, type FindingView, type NotificationBody, notifyProblemSchema } from '../../contract/notify';
+import { signNotification } from '../../contract/notify-signature';
 import { DependencyError } from '../../core/errors';
-import type { AccessRequest, SecurityFinding } from '../../core/model';
+import { type AccessRequest, type SecurityFinding, toRequestView } from '../../core/model';
 import type { Clock, NotificationEvent, Notifier } from '../../core/ports';
 import { findingsNotificationId, findingViewOf } from './finding-views';
 import { backoffDelay, DEFAULT_RETRY, type RetryPolicy, withRetry } from './retry';
@@ -123,10 +123,14 @@ export function requestNotificationId(requestId: string, event: NotificationEven
   return `req.${requestId.replace(/[^A-Za-z0-9_-]/g, '_')}.${event}.v${version}`.slice(0, 128);
 }
 
-/** The request without anything that must stay on the server. */
-export function toRequestView(request: AccessRequest): RequestView {
-  const { taskToken: _t, executionArn: _e, auditOutbox: _o, ...view } = request as AccessRequest & { taskToken?: unknown; executionArn?: unknown; auditOutbox?: unknown };
-  return JSON.parse(JSON.stringify(view)) as RequestView;
+/** The `code` of the bot's problem-details answer, if it is one. */
+function problemCode(text: string): string | undefined {
+  try {
+    const parsed = notifyProblemSchema.safeParse(JSON.parse(text));
+    return parsed.success ? parsed.data.code : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 export class BotNotifier implements Notifier, NotificationSender {
@@ -147,10 +151,10 @@ export class BotNotifier implements Notifier, NotificationSender {
     await this.findingViews(views);
   }
 
-  /** At most 100 findings per notification (the bot's schema). */
+  /** At most MAX_FINDINGS_PER_NOTICE findings per notification (the bot's schema). */
   async findingViews(views: FindingView[]): Promise<void> {
-    for (let i = 0; i < views.length; i += 100) {
-      const chunk = views.slice(i, i + 100);
+    for (let i = 0; i < views.length; i += MAX_FINDINGS_PER_NOTICE) {
+      const chunk = views.slice(i, i + MAX_FINDINGS_PER_NOTICE);
       await this.send({ kind: 'findings', findings: chunk, notificationId: findingsNotificationId(chunk) });
     }
   }
@@ -200,7 +204,7 @@ export class BotNotifier implements Notifier, NotificationSender {
     }
     if (res.status >= 200 && res.status < 300) return;
     const text = await res.text().catch(() => '');
-    if (res.status === 409 && /DUPLICATE/.test(text)) return;
+    if (res.status === NOTIFY_DUPLICATE.status && problemCode(text) === NOTIFY_DUPLICATE.code) return;
     const retryAfter = Number(res.headers.get('retry-after'));
     throw new HttpFailure(res.status, `HTTP ${res.status} ${text.slice(0, 200)}`, Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter * 1000 : undefined);
   }

@@ -3,7 +3,7 @@
  * SecurityFinding, or from any product's ASFF finding in a "Findings - Imported" event.
  */
 import { createHash } from 'node:crypto';
-import type { FindingView } from '../../core/api';
+import type { FindingView } from '../../contract/notify';
 import type { FindingSeverity, SecurityFinding } from '../../core/model';
 
 export const SEVERITY_ORDER: readonly FindingSeverity[] = ['INFORMATIONAL', 'LOW', 'MEDIUM', 'HIGH', 'CRITICAL'];

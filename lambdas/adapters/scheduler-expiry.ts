@@ -16,7 +16,7 @@ import {
 } from '@aws-sdk/client-scheduler';
 import { ValidationError } from '../../core/errors';
 import type { Clock, ExpiryScheduler } from '../../core/ports';
-import type { RevokePayload } from '../contract';
+import type { RevokePayload } from '../../contract/workflow';
 import { DEFAULT_RETRY, isTransientAwsError as isTransient, type RetryPolicy, withRetry } from './retry';
 
 const DEPENDENCY = 'EventBridge Scheduler';

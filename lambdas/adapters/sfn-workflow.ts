@@ -7,7 +7,7 @@
 import { SendTaskFailureCommand, SendTaskSuccessCommand, type SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { DependencyError, IllegalTransitionError } from '../../core/errors';
 import type { Clock, WorkflowGateway, WorkflowOutcome } from '../../core/ports';
-import type { WorkflowInput } from '../contract';
+import type { WorkflowInput } from '../../contract/workflow';
 import { DEFAULT_RETRY, type RetryPolicy, withRetry } from './retry';
 
 const DEPENDENCY = 'Step Functions';

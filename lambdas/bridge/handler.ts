@@ -29,7 +29,7 @@ import {
   requestIdSchema,
   reviewBodySchema,
   revokeBodySchema,
-} from '../../core/api';
+} from '../../contract/bridge';
 import { ForbiddenError, ValidationError } from '../../core/errors';
 import type { Actor } from '../../core/model';
 import {

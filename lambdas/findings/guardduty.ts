@@ -4,7 +4,7 @@
  * GuardDuty scores severity 1-10: LOW from 1, MEDIUM from 4, HIGH from 7, CRITICAL from 9.
  */
 import * as z from 'zod';
-import type { FindingView } from '../../core/api';
+import type { FindingView } from '../../contract/notify';
 import type { FindingSeverity } from '../../core/model';
 import { clip } from '../adapters/finding-views';
 

@@ -8,7 +8,7 @@
  * burst never floods the channel. A malformed event is an error and sends nothing.
  */
 import * as z from 'zod';
-import type { FindingView } from '../../core/api';
+import type { FindingView } from '../../contract/notify';
 import type { FindingSeverity } from '../../core/model';
 import type { NotificationSender } from '../adapters/bot-notifier';
 import { clip, findingsNotificationId, GENERATOR_PREFIX, labelFromNormalized, PRODUCT_FIELD, SEVERITY_ORDER, securityHubConsoleLink, severityAtLeast } from '../adapters/finding-views';

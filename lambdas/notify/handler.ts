@@ -6,29 +6,23 @@
  * - RequestApproval (`.waitForTaskToken`): stores the task token server-side (never on a card);
  *   the bridge resumes the execution on the deciding vote.
  */
-import * as z from 'zod';
 import { postApprovalCard, recordApprovalToken } from '../../core/services';
-import type { ApprovalRequestedPayload, CardPostedResult, PostApprovalCardPayload } from '../contract';
+import {
+  type ApprovalRecordedResult as NotifyResult,
+  type ApprovalRequestedPayload,
+  approvalRequestedSchema,
+  type CardPostedResult,
+  type NotifyPayload,
+  type PostApprovalCardPayload,
+  postApprovalCardSchema,
+} from '../../contract/workflow';
 import { type Log, silentLog } from '../http';
 import { toWorkflowError, WorkflowError } from '../workflow/errors';
 import { correlate, inInvocation } from '../observability/correlation';
 import { awsMetricsSink, countFailure, type MetricsSink, noMetrics } from '../observability/emf';
 import { awsDeps, awsLog, type DepsSource, resolveDeps } from '../wiring';
 
-export const approvalRequestedSchema = z.object({
-  requestId: z.string().min(1).max(64),
-  // Step Functions task tokens are opaque and up to 1024 characters (SendTaskSuccess's limit).
-  taskToken: z.string().min(1).max(1024),
-});
-
-export const postApprovalCardSchema = z.object({ action: z.literal('post_approval_card'), requestId: z.string().min(1).max(64) });
-
-export interface NotifyResult {
-  requestId: string;
-  recorded: true;
-}
-
-export type NotifyPayload = ApprovalRequestedPayload | PostApprovalCardPayload;
+export type { NotifyPayload, NotifyResult };
 
 export function createNotifyHandler(source: DepsSource, options: { log?: Log; metrics?: MetricsSink } = {}): {
   (payload: ApprovalRequestedPayload): Promise<NotifyResult>;

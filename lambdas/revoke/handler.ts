@@ -8,10 +8,9 @@
  * A revocation that fails is logged with `event: revoke_failed` (the RevokeFailures alarm's
  * metric filter) and rethrown so that the Scheduler retries it and, in the end, dead-letters it.
  */
-import * as z from 'zod';
 import { isDomainError } from '../../core/errors';
 import { AssignmentBusyError, expireGrant, failGrant } from '../../core/services';
-import type { RevokePayload } from '../contract';
+import { type RevokePayload, revokePayloadSchema, type RevokeResult } from '../../contract/workflow';
 import { type Log, silentLog } from '../http';
 import { toWorkflowError, WorkflowError } from '../workflow/errors';
 import { correlate, inInvocation } from '../observability/correlation';
@@ -20,19 +19,6 @@ import { awsDeps, awsLog, type DepsSource, resolveDeps } from '../wiring';
 
 /** The log `event` value the RevokeFailures metric filter matches (infra/constructs/monitoring.ts). */
 export const REVOKE_FAILED_EVENT = 'revoke_failed';
-
-const requestId = z.string().min(1).max(64);
-export const revokePayloadSchema = z.discriminatedUnion('source', [
-  z.object({ requestId, source: z.literal('schedule') }),
-  z.object({ requestId, source: z.literal('compensation'), cause: z.string().max(32_768).optional() }),
-]);
-
-export interface RevokeResult {
-  requestId: string;
-  /** `rescheduled`: the schedule fired before the end of an extended grant and was moved. */
-  outcome: 'revoked' | 'duplicate' | 'rescheduled' | 'not_found';
-  state?: string;
-}
 
 export function createRevokeHandler(source: DepsSource, options: { log?: Log; metrics?: MetricsSink } = {}): (payload: RevokePayload) => Promise<RevokeResult> {
   const log = options.log ?? silentLog;

@@ -3,7 +3,7 @@
  * so handlers rethrow with names the definition's Retry/Catch lists know (WORKFLOW_ERRORS).
  */
 import { DependencyError, isDomainError } from '../../core/errors';
-import { WORKFLOW_ERRORS } from '../contract';
+import { WORKFLOW_ERRORS } from '../../contract/workflow';
 
 export class WorkflowError extends Error {
   constructor(name: string, message: string, options?: { cause?: unknown }) {

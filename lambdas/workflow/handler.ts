@@ -3,7 +3,6 @@
  * the payload, call the core service, shape the result for the next Choice state, and rethrow
  * errors under names the definition's Retry/Catch match.
  */
-import * as z from 'zod';
 import { IllegalTransitionError } from '../../core/errors';
 import { stateRefusal } from '../../core/lifecycle';
 import type { AssignmentOperation } from '../../core/ports';
@@ -16,32 +15,20 @@ import {
   validateForWorkflow,
 } from '../../core/services';
 import type { CoreDeps } from '../../core/services/types';
-import { type GrantStepResult, type ValidateResult, WORKFLOW_ERRORS, type WorkflowTaskPayload } from '../contract';
+import {
+  type GrantStepResult,
+  type StateResult,
+  type ValidateResult,
+  WORKFLOW_ERRORS,
+  workflowPayloadSchema,
+  type WorkflowResult,
+  type WorkflowTaskPayload,
+} from '../../contract/workflow';
 import { type Log, silentLog } from '../http';
 import { correlate, inInvocation } from '../observability/correlation';
 import { awsMetricsSink, countFailure, type MetricsSink, noMetrics } from '../observability/emf';
 import { awsDeps, awsLog, type DepsSource, resolveDeps } from '../wiring';
 import { toWorkflowError, WorkflowError } from './errors';
-
-const requestId = z.string().min(1).max(64);
-const optionalText = z.string().max(4096).optional();
-export const workflowPayloadSchema = z.discriminatedUnion('action', [
-  z.object({ action: z.literal('validate'), requestId }),
-  z.object({ action: z.literal('timed_out'), requestId }),
-  z.object({ action: z.literal('closed'), requestId, error: optionalText, cause: optionalText }),
-  z.object({ action: z.literal('start_grant'), requestId }),
-  z.object({ action: z.literal('check_grant'), requestId, operationId: z.string().min(1).max(256) }),
-  z.object({ action: z.literal('complete_grant'), requestId }),
-  z.object({ action: z.literal('fail_grant'), requestId, error: optionalText, cause: optionalText }),
-]);
-
-/** What `timed_out` and `closed` return: the request's state after the step. */
-export interface StateResult {
-  requestId: string;
-  state: string;
-}
-
-export type WorkflowResult = ValidateResult | GrantStepResult | StateResult;
 
 function grantStep(id: string, operation: AssignmentOperation | undefined): GrantStepResult {
   // No operation: nothing had to be written (the assignment was already live).

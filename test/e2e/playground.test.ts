@@ -14,7 +14,7 @@ import { strict as assert } from 'node:assert';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { ACTOR_HEADERS } from '../../core/api';
+import { ACTOR_HEADERS } from '../../contract/bridge';
 import type { StoredRequest } from '../../core/model';
 import { startSandbox, type Sandbox } from '../../sandbox/orchestrator';
 import { PLAYGROUND_IDS } from '../../sandbox/playground';

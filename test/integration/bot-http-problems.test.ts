@@ -6,7 +6,7 @@
 import { strict as assert } from 'node:assert';
 import { parseBotConfig } from '../../bot/config';
 import { NOTIFY_MAX_BODY } from '../../bot/notify';
-import { signNotification } from '../../bot/notify-signature';
+import { signNotification } from '../../contract/notify-signature';
 import { MESSAGES_MAX_BODY, type RunningBot, startBot } from '../../bot/server';
 import { MemoryConversationStore } from '../../bot/storage/memory';
 import { staticTokenProvider } from '../../bot/token-provider';

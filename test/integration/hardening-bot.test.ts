@@ -7,7 +7,7 @@
 import { strict as assert } from 'node:assert';
 import fc from 'fast-check';
 import { parseBotConfig } from '../../bot/config';
-import { NOTIFY_REPLAY_WINDOW_MS, signNotification } from '../../bot/notify-signature';
+import { NOTIFY_REPLAY_WINDOW_MS, signNotification } from '../../contract/notify-signature';
 import { type RunningBot, startBot } from '../../bot/server';
 import { MemoryConversationStore } from '../../bot/storage/memory';
 import { staticTokenProvider } from '../../bot/token-provider';

@@ -7,7 +7,7 @@ import { strict as assert } from 'node:assert';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ACTOR_HEADERS } from '../../core/api';
+import { ACTOR_HEADERS } from '../../contract/bridge';
 import type { StoredRequest } from '../../core/model';
 import { act } from '../../sandbox/act';
 import { SANDBOX_BOT_APP_ID, SANDBOX_ISSUER_KEY_FILE, sandboxBridgeToken } from '../../sandbox/jwt-authorizer';

@@ -6,7 +6,7 @@
  * with 403. Claims reach the handler rendered as API Gateway renders them (strings, `[a b]`).
  */
 import { strict as assert } from 'node:assert';
-import { ACTOR_HEADERS } from '../../core/api';
+import { ACTOR_HEADERS } from '../../contract/bridge';
 import { createBridgeHandler } from '../../lambdas/bridge/handler';
 import { apiGatewayClaimString, type RunningBridge, startLocalBridge } from '../../sandbox/orchestrator/bridge-server';
 import { BRIDGE_APP_ROLE, createJwtAuthorizer, createLocalIssuer, type LocalIssuer, SANDBOX_BRIDGE_AUDIENCE } from '../../sandbox/jwt-authorizer';

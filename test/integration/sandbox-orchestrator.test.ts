@@ -11,7 +11,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ACTOR_HEADERS } from '../../core/api';
+import { ACTOR_HEADERS } from '../../contract/bridge';
 import type { StoredRequest } from '../../core/model';
 import { startSandbox, type Sandbox } from '../../sandbox/orchestrator';
 import { PLAYGROUND_IDS } from '../../sandbox/playground';

@@ -7,17 +7,8 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import express from 'express';
-import {
-  ACTOR_HEADERS,
-  createRequestBodySchema,
-  decisionBodySchema,
-  eligibilityQuerySchema,
-  type EligibilityResponse,
-  extendBodySchema,
-  requestIdSchema,
-  reviewBodySchema,
-  revokeBodySchema,
-} from '../../core/api';
+import { ACTOR_HEADERS } from '../../contract/bridge';
+import { createRequestBodySchema, decisionBodySchema, eligibilityQuerySchema, type EligibilityResponse, extendBodySchema, requestIdSchema, reviewBodySchema, revokeBodySchema } from '../../core/api';
 import { stateRefusal } from '../../core/lifecycle';
 import type { AccessRequest, Actor, RequestState } from '../../core/model';
 

@@ -7,6 +7,7 @@
  * request, and `resume(token, outcome)` plays SendTaskSuccess / SendTaskFailure by settling the
  * promise the RequestApproval task is parked on.
  */
+import { isDeepStrictEqual } from 'node:util';
 import { type RunOptions, StateMachine } from 'aws-local-stepfunctions';
 import { STATES, TASK_FUNCTIONS } from '../../infra/constructs/approval-workflow';
 import { synthesizeWorkflowDefinition } from '../../infra/build';
@@ -16,7 +17,19 @@ import type { CoreDeps } from '../../core/services/types';
 import { createNotifyHandler } from '../../lambdas/notify/handler';
 import { createRevokeHandler } from '../../lambdas/revoke/handler';
 import { createWorkflowHandler } from '../../lambdas/workflow/handler';
-import type { ApprovalRequestedPayload, PostApprovalCardPayload, RevokePayload, WorkflowTaskPayload } from '../../lambdas/contract';
+import type * as z from 'zod';
+import {
+  approvalRecordedResultSchema,
+  approvalRequestedSchema,
+  cardPostedResultSchema,
+  grantStepResultSchema,
+  postApprovalCardSchema,
+  revokePayloadSchema,
+  revokeResultSchema,
+  stateResultSchema,
+  validateResultSchema,
+  workflowPayloadSchema,
+} from '../../contract/workflow';
 import type { Log } from '../../lambdas/http';
 import type { MemoryWorld } from '../../core/memory';
 
@@ -89,6 +102,22 @@ interface PendingApproval {
   requestId: string;
   resolve: (output: unknown) => void;
   reject: (error: Error) => void;
+}
+
+/**
+ * Holds what crosses the state machine / Lambda boundary to contract/workflow.ts: the value must
+ * match the schema with nothing left over (a field the schema does not know is a field one side
+ * sends and the other never reads). A payload that does not parse goes to the handler as it is, so
+ * that the handler's own refusal is what the test sees.
+ */
+function held<S extends z.ZodType>(schema: S, value: unknown, what: string, o: { payload?: boolean } = {}): z.output<S> {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) {
+    if (o.payload) return value as z.output<S>;
+    throw new Error(`${what} does not match contract/workflow.ts: ${parsed.error.message}`);
+  }
+  if (!isDeepStrictEqual(parsed.data, value)) throw new Error(`${what} has fields contract/workflow.ts does not know: ${JSON.stringify(value)}`);
+  return parsed.data;
 }
 
 export class LocalWorkflow implements WorkflowGateway {
@@ -180,17 +209,24 @@ export class LocalWorkflow implements WorkflowGateway {
     const notify = createNotifyHandler(deps, { log });
     const revoke = createRevokeHandler(deps, { log });
     const byFunction: Record<string, TaskFn> = {
-      workflow: (input) => workflow(input as WorkflowTaskPayload),
-      revoke: (input) => revoke(input as RevokePayload),
+      workflow: async (input) => {
+        const payload = held(workflowPayloadSchema, input, 'workflow payload', { payload: true });
+        const result = await workflow(payload);
+        const schema = payload.action === 'validate' ? validateResultSchema : payload.action === 'start_grant' || payload.action === 'check_grant' ? grantStepResultSchema : stateResultSchema;
+        return held(schema, result, `${payload.action} result`);
+      },
+      revoke: async (input) => held(revokeResultSchema, await revoke(held(revokePayloadSchema, input, 'revoke payload', { payload: true })), 'revoke result'),
       // RequestApproval uses the lambda:invoke.waitForTaskToken integration: the input is
       // {FunctionName, Payload}; the task's output is what SendTaskSuccess sends.
       notify: async (input) => {
         // PostApprovalCard is a plain invoke of the same function (payload only, no task token).
-        if ((input as { action?: string }).action === 'post_approval_card') return notify(input as PostApprovalCardPayload);
-        const payload = (input as { Payload: ApprovalRequestedPayload }).Payload;
+        if ((input as { action?: string }).action === 'post_approval_card') {
+          return held(cardPostedResultSchema, await notify(held(postApprovalCardSchema, input, 'PostApprovalCard payload', { payload: true })), 'PostApprovalCard result');
+        }
+        const payload = held(approvalRequestedSchema, (input as { Payload: unknown }).Payload, 'RequestApproval payload', { payload: true });
         const parked = new Promise<unknown>((resolve, reject) => this.pending.set(payload.taskToken, { requestId: payload.requestId, resolve, reject }));
         try {
-          await notify(payload);
+          held(approvalRecordedResultSchema, await notify(payload), 'RequestApproval result');
         } catch (e) {
           this.pending.delete(payload.taskToken);
           throw e;

@@ -6,12 +6,13 @@ import { strict as assert } from 'node:assert';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { ownSend } from '../support/aws-capture';
-import { notificationBodySchema } from '../../bot/notify-schema';
-import { NOTIFY_HEADERS, verifyNotification } from '../../bot/notify-signature';
+import { notificationBodySchema } from '../../contract/notify';
+import { NOTIFY_HEADERS, verifyNotification } from '../../contract/notify-signature';
 import { DependencyError } from '../../core/errors';
 import { FakeClock } from '../../core/memory';
 import { BotNotifier, type FetchLike, FUNCTION_NOTIFIER, notifierWorstCaseMs, SecretsManagerSecret, staticSecret } from '../../lambdas/adapters/bot-notifier';
 import { buildNotifier } from '../../lambdas/aws-deps';
+import { problem } from '../../bot/problem';
 import { activeRequest, world } from '../support/core-world';
 
 const SECRET = 'k'.repeat(64);
@@ -57,12 +58,20 @@ describe('adapters: bot notifier', () => {
   });
 
   it('the same notice twice has the same notificationId; a 409 DUPLICATE from the bot counts as delivered', async () => {
-    const bot = fakeBot([{ status: 200 }, { status: 409, body: '{"error":{"code":"DUPLICATE","message":"This notification was already received."}}' }]);
+    // The bot's real answer (bot/notify.ts): RFC 9457 problem details with the code DUPLICATE.
+    const bot = fakeBot([{ status: 200 }, { status: 409, body: JSON.stringify(problem(409, 'DUPLICATE', 'This notification was already received.')) }]);
     const n = new BotNotifier({ url: URL_, secret: staticSecret(SECRET), clock: new FakeClock(), region: 'us-east-1', fetch: bot.fetch });
     const request = await stored();
     await n.requestChanged('approved', request);
     await n.requestChanged('approved', request);
     assert.equal(JSON.parse(bot.sent[0]!.body).notificationId, JSON.parse(bot.sent[1]!.body).notificationId);
+  });
+
+  it('a 409 that is not the DUPLICATE answer is a refusal, not a delivery (a word in the text is not enough)', async () => {
+    const bot = fakeBot([{ status: 409, body: JSON.stringify(problem(409, 'CONFLICT', 'DUPLICATE of nothing')) }]);
+    const n = new BotNotifier({ url: URL_, secret: staticSecret(SECRET), clock: new FakeClock(), region: 'us-east-1', fetch: bot.fetch });
+    await assert.rejects(n.requestChanged('approved', await stored()), (e: unknown) => e instanceof DependencyError && !e.retryable);
+    assert.equal(bot.sent.length, 1);
   });
 
   it('retries 5xx, 429 (honoring Retry-After), timeouts and resets, re-signing each attempt', async () => {

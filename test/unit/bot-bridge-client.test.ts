@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import sinon from 'sinon';
-import { ACTOR_HEADERS } from '../../core/api';
+import { ACTOR_HEADERS } from '../../contract/bridge';
 import { ValidationError } from '../../core/errors';
 import { type ActorIdentity, BridgeClient, BridgeRefusal, BridgeUnavailableError } from '../../bot/bridge-client';
 import { staticTokenProvider } from '../../bot/token-provider';

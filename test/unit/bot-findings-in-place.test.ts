@@ -6,7 +6,7 @@
  */
 import { strict as assert } from 'node:assert';
 import type { Activity, ConversationReference } from 'botbuilder';
-import type { NotificationBody } from '../../core/api';
+import type { NotificationBody } from '../../contract/notify';
 import { assignmentKeyId, type SecurityFinding } from '../../core/model';
 import * as svc from '../../core/services';
 import { ApproverDirectory, TeamsNotifications } from '../../bot/notifications';

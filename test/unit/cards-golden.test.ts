@@ -22,7 +22,8 @@ import {
   welcomeCard,
 } from '../../cards';
 import { mentionText } from '../../bot/notifications';
-import type { EligibilityResponse, FindingView, NotificationEventName } from '../../core/api';
+import type { FindingView, NotificationEvent as NotificationEventName } from '../../contract/notify';
+import type { EligibilityResponse } from '../../core/api';
 import { REQUEST_STATES, type AccessRequest, type Actor, type RequestState } from '../../core/model';
 
 const GOLDEN = join(__dirname, 'golden', 'cards.json');

@@ -18,7 +18,8 @@ import {
   type AdaptiveCard,
   type CardVerb,
 } from '../../cards';
-import type { EligibilityResponse, FindingView } from '../../core/api';
+import type { FindingView } from '../../contract/notify';
+import type { EligibilityResponse } from '../../core/api';
 import { REQUEST_STATES, type AccessRequest, type Actor, type RequestState } from '../../core/model';
 
 // ------------------------------------------------------------------------------------------------

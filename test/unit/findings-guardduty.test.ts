@@ -4,7 +4,7 @@
  * malformed events refused without sending anything.
  */
 import { strict as assert } from 'node:assert';
-import type { NotificationBody } from '../../core/api';
+import type { NotificationBody } from '../../contract/notify';
 import { createFindingsHandler } from '../../lambdas/findings/handler';
 import { guardDutyConsoleLink, guardDutyFindingView, labelFromGuardDutyScore } from '../../lambdas/findings/guardduty';
 

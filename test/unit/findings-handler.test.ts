@@ -3,8 +3,8 @@
  * channel gets (and does not) for severity, repeats, bursts and malformed events.
  */
 import { strict as assert } from 'node:assert';
-import { notificationBodySchema } from '../../bot/notify-schema';
-import type { NotificationBody } from '../../core/api';
+import { notificationBodySchema } from '../../contract/notify';
+import type { NotificationBody } from '../../contract/notify';
 import { createFindingsHandler } from '../../lambdas/findings/handler';
 import { toAsff } from '../../lambdas/adapters/securityhub-findings';
 

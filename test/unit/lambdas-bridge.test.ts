@@ -6,22 +6,12 @@
 import { strict as assert } from 'node:assert';
 import fc from 'fast-check';
 import sinon from 'sinon';
-import {
-  ACTOR_HEADERS,
-  cancelBodySchema,
-  createRequestBodySchema,
-  decisionBodySchema,
-  eligibilityQuerySchema,
-  extendBodySchema,
-  listQuerySchema,
-  reviewBodySchema,
-  revokeBodySchema,
-  sanitizeSearchQuery,
-} from '../../core/api';
+import { ACTOR_HEADERS, BRIDGE_RESPONSES, errorResponseSchema } from '../../contract/bridge';
+import { cancelBodySchema, createRequestBodySchema, decisionBodySchema, eligibilityQuerySchema, extendBodySchema, listQuerySchema, reviewBodySchema, revokeBodySchema, sanitizeSearchQuery } from '../../core/api';
 import type { MemoryWorld } from '../../core/memory';
 import { BRIDGE_ROUTES } from '../../infra/constructs/bridge-api';
 import { BRIDGE_APP_ROLE, BRIDGE_ROUTE_KEYS, type BridgeEvent, claimList, createBridgeHandler, MAX_BODY_BYTES } from '../../lambdas/bridge/handler';
-import { STATUS_BY_CODE } from '../../lambdas/http';
+import { ERROR_CATALOGUE, isDomainErrorCode } from '../../contract/errors';
 import { activeRequest, body, startWorkflow, USERS, world } from '../support/core-world';
 
 const TENANT = '00000000-0000-0000-0000-000000000000';
@@ -115,9 +105,33 @@ function setup(): { w: MemoryWorld; call: (routeKey: string, o?: EventOptions) =
       const r = await handler(event(routeKey, o));
       assert.equal(r.headers['content-type'], 'application/json; charset=utf-8');
       assert.equal(r.headers['cache-control'], 'no-store');
-      return { status: r.statusCode, body: JSON.parse(r.body) as Parsed['body'] };
+      const parsed = JSON.parse(r.body) as Parsed['body'];
+      assertContract(routeKey, r.statusCode, parsed);
+      return { status: r.statusCode, body: parsed };
     },
   };
+}
+
+/**
+ * Every answer of every test here is held to contract/bridge.ts, the schemas the bot parses with:
+ * a success matches its route's schema with nothing left over (a field the schema does not know
+ * would be dropped by the bot), an error matches the error body, and a domain code has the error
+ * catalogue's status.
+ */
+function assertContract(routeKey: string, status: number, body: unknown): void {
+  if (status >= 200 && status < 300) {
+    const schema = BRIDGE_RESPONSES[routeKey as keyof typeof BRIDGE_RESPONSES];
+    assert.ok(schema, `no response schema for ${routeKey}`);
+    const parsed = schema.safeParse(body);
+    assert.ok(parsed.success, `${routeKey} ${status}: the answer does not match contract/bridge.ts: ${parsed.error?.message}`);
+    assert.deepEqual(parsed.data, body, `${routeKey} ${status}: the answer has fields contract/bridge.ts does not know`);
+    return;
+  }
+  const parsed = errorResponseSchema.safeParse(body);
+  assert.ok(parsed.success, `${routeKey} ${status}: the error body does not match contract/bridge.ts`);
+  assert.deepEqual(parsed.data, body);
+  const code = parsed.data.error.code;
+  if (isDomainErrorCode(code)) assert.equal(status, ERROR_CATALOGUE[code].status, `${code} answered with ${status}`);
 }
 
 /** Everything a request could change: a refused request must leave all of it as it was. */
@@ -153,8 +167,9 @@ async function pending(w: MemoryWorld, who: Who = 'alice', over: Parameters<type
 }
 
 describe('lambdas/bridge: routes over in-memory ports', () => {
-  it('dispatches exactly the routes API Gateway has', () => {
+  it('dispatches exactly the routes API Gateway has, and contract/bridge.ts has an answer schema for each', () => {
     assert.deepEqual([...BRIDGE_ROUTE_KEYS].sort(), BRIDGE_ROUTES.map((r) => `${r.method} ${r.path}`).sort());
+    assert.deepEqual(Object.keys(BRIDGE_RESPONSES).sort(), [...BRIDGE_ROUTE_KEYS].sort());
   });
 
   describe('POST /requests', () => {
@@ -287,13 +302,13 @@ describe('lambdas/bridge: routes over in-memory ports', () => {
       assertError(await call('GET /requests', { query: { view: 'mine' }, headers: { [ACTOR_HEADERS.aadObjectId]: 'not-a-guid' } }), 400, 'VALIDATION');
     });
 
-    it(`${STATUS_BY_CODE.UNKNOWN_USER} (UNKNOWN_USER, per lambdas/http.ts) when no Identity Center user matches the actor`, async () => {
+    it(`${ERROR_CATALOGUE.UNKNOWN_USER.status} (UNKNOWN_USER, per contract/errors.ts) when no Identity Center user matches the actor`, async () => {
       const { call } = setup();
       const r = await call('POST /requests', {
         body: body(),
         headers: { [ACTOR_HEADERS.aadObjectId]: '00000000-0000-4000-8000-00000000abcd', [ACTOR_HEADERS.upn]: 'mallory@example.com' },
       });
-      assertError(r, STATUS_BY_CODE.UNKNOWN_USER, 'UNKNOWN_USER');
+      assertError(r, ERROR_CATALOGUE.UNKNOWN_USER.status, 'UNKNOWN_USER');
     });
 
     it('acts as the user the headers name, whatever the body says, and shows the header display name', async () => {

@@ -12,7 +12,7 @@ import type { MemoryWorld } from '../../core/memory';
 import { assignmentKeyId, type AssignmentKey } from '../../core/model';
 import * as svc from '../../core/services';
 import { APPROVAL_TIMEOUT_PATH, MAX_GRANT_POLLS, STATES, TASK_FUNCTIONS } from '../../infra/constructs/approval-workflow';
-import { WORKFLOW_ERRORS } from '../../lambdas/contract';
+import { WORKFLOW_ERRORS } from '../../contract/workflow';
 import { createRevokeHandler } from '../../lambdas/revoke/handler';
 import { ACCOUNTS, actor, body, PS, USERS, world } from '../support/core-world';
 import { aslErrors, countTransitions, type LocalWorkflow, type LocalWorkflowOptions, statePath, withLocalWorkflow, workflowDefinition } from '../support/workflow-harness';

@@ -1,37 +1,19 @@
 /**
- * The schema of `POST /api/notify` bodies (core/api.ts NotificationBody). The signature already
- * proves the sender; this proves the shape, so a bug in the backend can never crash the bot or
- * put malformed text on a card. Unknown keys are dropped (the backend may add fields first).
+ * A request as it leaves the server: in the bridge's responses and in the notices to the bot. The
+ * bot parses both with this schema, so a backend bug can never crash it or put malformed text on a
+ * card. Unknown keys are dropped (the backend may add a field before the bot knows it).
  */
 import * as z from 'zod';
-import { accountIdSchema, type NotificationBody, permissionSetNameSchema, requestIdSchema } from '../core/api';
-import { REQUEST_STATES } from '../core/model';
-
-const NOTIFICATION_EVENTS = [
-  'submitted',
-  'approval_requested',
-  'vote_recorded',
-  'approved',
-  'denied',
-  'timed_out',
-  'cancelled',
-  'granting',
-  'active',
-  'expiring_soon',
-  'extended',
-  'expired',
-  'revoked',
-  'failed',
-  'break_glass_used',
-  'review_acknowledged',
-] as const;
+import { accountIdSchema, permissionSetNameSchema, requestIdSchema } from '../core/api';
+import { type AccessRequest, REQUEST_STATES } from '../core/model';
 
 const str = (max: number) =>
   z
     .string()
     .max(max)
     .refine((s) => s.isWellFormed(), 'must be valid unicode');
-const iso = z.iso.datetime({ offset: true });
+export const isoSchema = z.iso.datetime({ offset: true });
+const iso = isoSchema;
 const actor = z.object({ userId: str(128).min(1), aadObjectId: str(64).optional(), userName: str(256), displayName: str(256) });
 
 export const requestViewSchema = z.object({
@@ -66,6 +48,7 @@ export const requestViewSchema = z.object({
   createdAt: iso,
   updatedAt: iso,
   approvalDeadline: iso,
+  cardPostedAt: iso.optional(),
   decidedAt: iso.optional(),
   decidedBy: actor.optional(),
   decisionReason: str(2000).optional(),
@@ -75,27 +58,18 @@ export const requestViewSchema = z.object({
   endReason: str(2000).optional(),
   failureReason: str(2000).optional(),
   review: z.object({ acknowledgedBy: actor, at: iso, note: str(2000).optional() }).optional(),
+  revocation: z.object({ target: z.enum(['EXPIRED', 'REVOKED', 'FAILED']), by: actor, reason: str(2000), at: iso }).optional(),
+  expiringSoonNotifiedFor: iso.optional(),
 });
 
-export const findingViewSchema = z.object({
-  id: str(512).min(1),
-  severity: z.enum(['INFORMATIONAL', 'LOW', 'MEDIUM', 'HIGH', 'CRITICAL']),
-  title: str(512).min(1),
-  resourceId: str(2048),
-  accountId: accountIdSchema,
-  productName: str(256),
-  updatedAt: iso,
-  link: z.url({ protocol: /^https$/ }).max(2048).optional(),
-  status: z.enum(['ACTIVE', 'RESOLVED']).optional(),
-});
-
-const notificationId = z.string().regex(/^[A-Za-z0-9_.:-]{8,128}$/, 'must be 8-128 characters of [A-Za-z0-9_.:-]');
-
-export const notificationBodySchema = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('request'), event: z.enum(NOTIFICATION_EVENTS), request: requestViewSchema, notificationId }),
-  z.object({ kind: z.literal('findings'), findings: z.array(findingViewSchema).min(1).max(100), notificationId }),
-]);
-
-// A compile-time check that the schema's output is a NotificationBody.
-const _assignable = (b: z.output<typeof notificationBodySchema>): NotificationBody => b;
-void _assignable;
+/**
+ * Both directions: what the schema lets through is an AccessRequest, and every AccessRequest field
+ * is in the schema (else the bot's parse would silently drop a field core added).
+ */
+const _toCore = (v: z.output<typeof requestViewSchema>): AccessRequest => v;
+const _fromCore = (v: AccessRequest): z.input<typeof requestViewSchema> => v;
+type MissingFromSchema = Exclude<keyof AccessRequest, keyof z.output<typeof requestViewSchema>>;
+const _noneMissing: [MissingFromSchema] extends [never] ? true : MissingFromSchema = true;
+void _toCore;
+void _fromCore;
+void _noneMissing;

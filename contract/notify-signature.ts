@@ -1,6 +1,6 @@
 /**
- * The signature on `POST /api/notify` (backend -> bot). No botbuilder imports here, so the backend
- * sender (lambdas) can use the same function to sign:
+ * The signature on `POST /api/notify` (backend -> bot): lambdas/adapters/bot-notifier.ts signs,
+ * bot/notify.ts verifies.
  *
  *   x-jit-timestamp: <epoch seconds>
  *   x-jit-signature: v1=<hex HMAC-SHA256(secret, `${timestamp}.${rawBody}`)>

@@ -1,0 +1,64 @@
+/**
+ * The notices from the backend to the bot: `POST /api/notify` bodies. The backend (lambdas/adapters/
+ * bot-notifier.ts) builds them, the bot (bot/notify.ts) parses them with notificationBodySchema.
+ * The signature already proves the sender; the schema proves the shape, so a bug in the backend can
+ * never crash the bot or put malformed text on a card. Unknown keys are dropped (the backend may
+ * add fields first). The event list is core's (core/ports.ts NOTIFICATION_EVENTS): one list.
+ */
+import * as z from 'zod';
+import { accountIdSchema } from '../core/api';
+import { NOTIFICATION_EVENTS } from '../core/ports';
+import { isoSchema, requestViewSchema } from './request-view';
+
+export { NOTIFICATION_EVENTS, type NotificationEvent } from '../core/ports';
+
+const str = (max: number) =>
+  z
+    .string()
+    .max(max)
+    .refine((s) => s.isWellFormed(), 'must be valid unicode');
+
+/** A Security Hub finding as shown in the channel (from ASFF, ours or any other product's). */
+export const findingViewSchema = z.object({
+  id: str(512).min(1),
+  severity: z.enum(['INFORMATIONAL', 'LOW', 'MEDIUM', 'HIGH', 'CRITICAL']),
+  title: str(512).min(1),
+  resourceId: str(2048),
+  accountId: accountIdSchema,
+  productName: str(256),
+  updatedAt: isoSchema,
+  link: z.url({ protocol: /^https$/ }).max(2048).optional(),
+  /** RESOLVED: the finding was archived (RecordState ARCHIVED) or its workflow resolved; its card says so. */
+  status: z.enum(['ACTIVE', 'RESOLVED']).optional(),
+});
+export type FindingView = z.infer<typeof findingViewSchema>;
+
+/** At most this many findings in one notice. */
+export const MAX_FINDINGS_PER_NOTICE = 100;
+
+export const notificationIdSchema = z.string().regex(/^[A-Za-z0-9_.:-]{8,128}$/, 'must be 8-128 characters of [A-Za-z0-9_.:-]');
+
+export const requestNotificationSchema = z.object({
+  kind: z.literal('request'),
+  event: z.enum(NOTIFICATION_EVENTS),
+  request: requestViewSchema,
+  notificationId: notificationIdSchema,
+});
+export type RequestNotification = z.infer<typeof requestNotificationSchema>;
+
+export const findingsNotificationSchema = z.object({
+  kind: z.literal('findings'),
+  findings: z.array(findingViewSchema).min(1).max(MAX_FINDINGS_PER_NOTICE),
+  notificationId: notificationIdSchema,
+});
+export type FindingsNotification = z.infer<typeof findingsNotificationSchema>;
+
+export const notificationBodySchema = z.discriminatedUnion('kind', [requestNotificationSchema, findingsNotificationSchema]);
+export type NotificationBody = z.infer<typeof notificationBodySchema>;
+
+/**
+ * The bot's answer to a notificationId it has already processed: the sender counts it as delivered.
+ * The bot's error answers are RFC 9457 problem details with a `code` member (bot/problem.ts).
+ */
+export const NOTIFY_DUPLICATE = { status: 409, code: 'DUPLICATE' } as const;
+export const notifyProblemSchema = z.object({ status: z.number().int(), code: z.string() });

@@ -1,0 +1,94 @@
+/**
+ * The payloads between the state machine (infra/workflow-definition.ts, infra/constructs) and the
+ * Lambdas it invokes (lambdas/workflow, lambdas/notify, lambdas/revoke), and the Scheduler's revoke
+ * target (lambdas/adapters/scheduler-expiry.ts). Each payload is one zod schema; the handlers
+ * parse with it and the types are inferred from it. Results are what the next Choice state reads.
+ */
+import * as z from 'zod';
+
+const requestId = z.string().min(1).max(64);
+const optionalText = z.string().max(4096).optional();
+
+/** Execution input. The execution name is the request id, which makes StartExecution idempotent. */
+export const workflowInputSchema = z.object({ requestId });
+export type WorkflowInput = z.infer<typeof workflowInputSchema>;
+
+/** Payload of the `workflow` Lambda; one function, one action per Task state. */
+export const workflowPayloadSchema = z.discriminatedUnion('action', [
+  z.object({ action: z.literal('validate'), requestId }),
+  z.object({ action: z.literal('timed_out'), requestId }),
+  z.object({ action: z.literal('closed'), requestId, error: optionalText, cause: optionalText }),
+  z.object({ action: z.literal('start_grant'), requestId }),
+  z.object({ action: z.literal('check_grant'), requestId, operationId: z.string().min(1).max(256) }),
+  z.object({ action: z.literal('complete_grant'), requestId }),
+  z.object({ action: z.literal('fail_grant'), requestId, error: optionalText, cause: optionalText }),
+]);
+export type WorkflowTaskPayload = z.infer<typeof workflowPayloadSchema>;
+
+const route = z.enum(['approval', 'auto_approve', 'break_glass']);
+
+export const validateResultSchema = z.object({ requestId, route, approvalTimeoutSeconds: z.number().int().min(1) });
+export type ValidateResult = z.infer<typeof validateResultSchema>;
+
+export const grantStepResultSchema = z.object({
+  requestId,
+  status: z.enum(['IN_PROGRESS', 'SUCCEEDED', 'FAILED']),
+  operationId: z.string().optional(),
+  /** Always present when FAILED: the FailGrant state reads $.grant.failureReason. */
+  failureReason: z.string().optional(),
+});
+export type GrantStepResult = z.infer<typeof grantStepResultSchema>;
+
+/** What `timed_out`, `closed`, `complete_grant` and `fail_grant` return: the request's state after the step. */
+export const stateResultSchema = z.object({ requestId, state: z.string() });
+export type StateResult = z.infer<typeof stateResultSchema>;
+
+export type WorkflowResult = ValidateResult | GrantStepResult | StateResult;
+
+/** Payload of the `notify` Lambda's RequestApproval Task (`.waitForTaskToken`). */
+export const approvalRequestedSchema = z.object({
+  requestId,
+  // Step Functions task tokens are opaque and up to 1024 characters (SendTaskSuccess's limit).
+  taskToken: z.string().min(1).max(1024),
+  /**
+   * The approval wait's timeout, which the state reads back as TimeoutSecondsPath
+   * (infra/constructs/approval-workflow.ts APPROVAL_TIMEOUT_PATH); the handler does not use it.
+   */
+  approvalTimeoutSeconds: z.number().int().min(1).optional(),
+});
+export type ApprovalRequestedPayload = z.infer<typeof approvalRequestedSchema>;
+
+/** Payload of the `notify` Lambda's PostApprovalCard Task (a plain invoke, before the approval wait). */
+export const postApprovalCardSchema = z.object({ action: z.literal('post_approval_card'), requestId });
+export type PostApprovalCardPayload = z.infer<typeof postApprovalCardSchema>;
+
+export type NotifyPayload = ApprovalRequestedPayload | PostApprovalCardPayload;
+
+/** What PostApprovalCard returns: the approval wait's timeout, counted from the card's post. */
+export const cardPostedResultSchema = z.object({ requestId, approvalTimeoutSeconds: z.number().int().min(1), posted: z.boolean() });
+export type CardPostedResult = z.infer<typeof cardPostedResultSchema>;
+
+export const approvalRecordedResultSchema = z.object({ requestId, recorded: z.literal(true) });
+export type ApprovalRecordedResult = z.infer<typeof approvalRecordedResultSchema>;
+
+/** Payload of the `revoke` Lambda: from the Scheduler at expiry, or from the workflow as compensation. */
+export const revokePayloadSchema = z.discriminatedUnion('source', [
+  z.object({ requestId, source: z.literal('schedule') }),
+  z.object({ requestId, source: z.literal('compensation'), cause: z.string().max(32_768).optional() }),
+]);
+export type RevokePayload = z.infer<typeof revokePayloadSchema>;
+
+export const revokeResultSchema = z.object({
+  requestId,
+  outcome: z.enum(['revoked', 'duplicate', 'rescheduled', 'not_found']),
+  state: z.string().optional(),
+});
+export type RevokeResult = z.infer<typeof revokeResultSchema>;
+
+/** Errors the workflow handlers throw by name so that the definition's Retry/Catch can match them. */
+export const WORKFLOW_ERRORS = {
+  denied: 'Denied',
+  cancelled: 'Cancelled',
+  retryable: 'RetryableError',
+  grantFailed: 'GrantFailed',
+} as const;
