@@ -19,7 +19,7 @@ import { type GrantStepResult, type ValidateResult, WORKFLOW_ERRORS, type Workfl
 import { type Log, silentLog } from '../http';
 import { correlate, inInvocation } from '../observability/correlation';
 import { awsMetricsSink, countFailure, type MetricsSink, noMetrics } from '../observability/emf';
-import { awsDeps, awsLog, type DepsSource, resolveDeps } from '../wiring';
+import { awsDeps, awsLog, type DepsSource, resolveDeps } from '../composition';
 import { toWorkflowError, WorkflowError } from './errors';
 
 const requestId = z.string().min(1).max(64);
