@@ -62,11 +62,14 @@ export type ClientSettings = Record<string, unknown>;
 
 /** The clients, each built on first use: a function that needs two of them never builds eight. */
 export interface LazyAwsClients extends AwsClients {
+  /** The clients built so far (the others were never needed). */
+  built(): Array<keyof AwsClients>;
   /** Destroys the clients that were built (their sockets), for processes that outlive them. */
   destroy(): void;
 }
 
-export function createAwsClients(cfg: Pick<LambdaConfig, 'region'>, settings: ClientSettings = {}): LazyAwsClients {
+/** `given` clients are used as they are (tests capture calls with them) and stay the caller's to destroy. */
+export function createAwsClients(cfg: Pick<LambdaConfig, 'region'>, settings: ClientSettings = {}, given: Partial<AwsClients> = {}): LazyAwsClients {
   const base = { region: cfg.region, ...settings };
   const factories: { [K in keyof AwsClients]: () => AwsClients[K] } = {
     // The gateway paces and retries Identity Center calls itself (limiter + jittered backoff);
@@ -82,6 +85,7 @@ export function createAwsClients(cfg: Pick<LambdaConfig, 'region'>, settings: Cl
   };
   const built = new Map<keyof AwsClients, { destroy(): void }>();
   const clients = {
+    built: () => [...built.keys()],
     destroy() {
       for (const c of built.values()) c.destroy();
       built.clear();
@@ -91,6 +95,8 @@ export function createAwsClients(cfg: Pick<LambdaConfig, 'region'>, settings: Cl
     Object.defineProperty(clients, name, {
       enumerable: true,
       get() {
+        const preset = given[name];
+        if (preset) return preset;
         let client = built.get(name);
         if (!client) {
           client = factories[name]();
@@ -193,8 +199,8 @@ export function buildDeps(cfg: LambdaConfig, clients: AwsClients, options: Build
 export interface CompositionOptions {
   /** Spread into every AWS client: the sandbox's stand-in endpoint and fake credentials. */
   clientSettings?: ClientSettings;
-  /** Ready clients (tests); default built lazily from clientSettings. */
-  clients?: LazyAwsClients;
+  /** Ready clients (tests); the others are built lazily from clientSettings. */
+  clients?: Partial<AwsClients>;
   clock?: Clock;
   random?: () => number;
   ids?: IdGenerator;
@@ -234,7 +240,7 @@ export interface Backend {
 
 export function composeBackend(cfg: LambdaConfig, options: CompositionOptions = {}): Backend {
   const clock = options.clock ?? systemClock;
-  const clients = options.clients ?? createAwsClients(cfg, options.clientSettings);
+  const clients = createAwsClients(cfg, options.clientSettings, options.clients);
   const logFor = options.log ?? ((name: string) => awsLog(name));
   const metrics = options.metrics ?? noMetrics;
   const limiter = options.limiter ?? new IdentityCenterLimiter(clock);
@@ -272,11 +278,13 @@ export function composeBackend(cfg: LambdaConfig, options: CompositionOptions = 
     limiter,
     log: logFor,
     auditTableSink: () => (auditSink ??= options.stores?.audit ?? new DynamoAuditTableSink(clients.dynamo, { tableName: cfg.auditTable, clock })),
-    // The one call outside the limiter's accounting: a cold start reads a few permission sets, and
-    // with SDK retries on (a client of its own) a throttled read is retried rather than lost.
+    // A cold start reads a few permission sets: through the process's limiter like every Identity
+    // Center call (they share the 20 TPS), on a client of its own with the SDK's retries on, so a
+    // throttled read is retried rather than lost (the check never fails the function).
     checkSessionDurations: (log) => {
       const client = new SSOAdminClient({ region: cfg.region, ...options.clientSettings });
-      return checkSessionDurations(client, cfg.ssoInstanceArn, cfg.policy.permissionSets.map((p) => p.arn), log).finally(() => client.destroy());
+      const paced = { send: (command: never) => limiter.call(() => client.send(command)) } as unknown as SSOAdminClient;
+      return checkSessionDurations(paced, cfg.ssoInstanceArn, cfg.policy.permissionSets.map((p) => p.arn), log).finally(() => client.destroy());
     },
   };
 }
