@@ -48,6 +48,8 @@ import { redactDetails } from './observability/redact';
 
 export interface AwsClients {
   ssoAdmin: SSOAdminClient;
+  /** Identity Center reads outside the gateway (the cold-start check), with the SDK's retries on. */
+  ssoAdminReads: SSOAdminClient;
   identityStore: IdentitystoreClient;
   scheduler: SchedulerClient;
   securityHub: SecurityHubClient;
@@ -75,6 +77,7 @@ export function createAwsClients(cfg: Pick<LambdaConfig, 'region'>, settings: Cl
     // The gateway paces and retries Identity Center calls itself (limiter + jittered backoff);
     // the SDK's own retries would multiply the attempts and bypass the limiter.
     ssoAdmin: () => new SSOAdminClient({ ...base, maxAttempts: 1 }),
+    ssoAdminReads: () => new SSOAdminClient(base),
     identityStore: () => new IdentitystoreClient(base),
     scheduler: () => new SchedulerClient(base),
     securityHub: () => new SecurityHubClient(base),
@@ -279,12 +282,12 @@ export function composeBackend(cfg: LambdaConfig, options: CompositionOptions = 
     log: logFor,
     auditTableSink: () => (auditSink ??= options.stores?.audit ?? new DynamoAuditTableSink(clients.dynamo, { tableName: cfg.auditTable, clock })),
     // A cold start reads a few permission sets: through the process's limiter like every Identity
-    // Center call (they share the 20 TPS), on a client of its own with the SDK's retries on, so a
-    // throttled read is retried rather than lost (the check never fails the function).
+    // Center call (they share the 20 TPS), with the SDK's retries on, so a throttled read is
+    // retried rather than lost (the check never fails the function).
     checkSessionDurations: (log) => {
-      const client = new SSOAdminClient({ region: cfg.region, ...options.clientSettings });
+      const client = clients.ssoAdminReads;
       const paced = { send: (command: never) => limiter.call(() => client.send(command)) } as unknown as SSOAdminClient;
-      return checkSessionDurations(paced, cfg.ssoInstanceArn, cfg.policy.permissionSets.map((p) => p.arn), log).finally(() => client.destroy());
+      return checkSessionDurations(paced, cfg.ssoInstanceArn, cfg.policy.permissionSets.map((p) => p.arn), log);
     },
   };
 }

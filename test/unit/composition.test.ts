@@ -6,7 +6,7 @@
  */
 import { strict as assert } from 'node:assert';
 import { readFileSync } from 'node:fs';
-import { ListPermissionSetsCommand, SSOAdminClient } from '@aws-sdk/client-sso-admin';
+import { ListAccountAssignmentsCommand, ListPermissionSetsCommand, SSOAdminClient } from '@aws-sdk/client-sso-admin';
 import sinon from 'sinon';
 import { parse } from 'yaml';
 import * as svc from '../../core/services';
@@ -17,7 +17,7 @@ import { ENV } from '../../lambdas/contract';
 import { METRIC } from '../../lambdas/metrics';
 import { recordingMetrics } from '../../lambdas/observability/emf';
 import { silentLog } from '../../lambdas/http';
-import { capturingDocumentClient } from '../support/aws-capture';
+import { capturingDocumentClient, ownSend } from '../support/aws-capture';
 import { actor, body, world } from '../support/core-world';
 import { FakeDynamoDB } from '../support/fake-dynamodb';
 
@@ -68,19 +68,23 @@ describe('composition: one backend for the Lambdas, the sandbox and the benchmar
   });
 
   it('one Identity Center limiter for the process: the assignment gateway and the cold-start check take its tokens', async () => {
-    const send = sinon.stub(SSOAdminClient.prototype, 'send').callsFake(async (command: unknown) => {
+    // Instance stubs: another suite's class mock of SSOAdminClient lives on the prototype.
+    const answer = async (command: unknown) => {
       if (command instanceof ListPermissionSetsCommand) return { PermissionSets: [] };
-      if ((command as { constructor: { name: string } }).constructor.name === 'ListAccountAssignmentsCommand') return { AccountAssignments: [] };
+      if (command instanceof ListAccountAssignmentsCommand) return { AccountAssignments: [] };
       return { PermissionSet: { SessionDuration: 'PT1H' } };
-    });
-    const backend = composeBackend(cfg, { log: quiet });
+    };
+    const ssoAdmin = ownSend(new SSOAdminClient({ region: 'us-east-1' }));
+    const ssoAdminReads = ownSend(new SSOAdminClient({ region: 'us-east-1' }));
+    const sends = [sinon.stub(ssoAdmin, 'send').callsFake(answer), sinon.stub(ssoAdminReads, 'send').callsFake(answer)];
+    const backend = composeBackend(cfg, { log: quiet, clients: { ssoAdmin, ssoAdminReads } });
     const take = sinon.spy(backend.limiter.bucket, 'take');
     await backend.deps.assignments.listAssignments('111111111111', cfg.policy.permissionSets[0]!.arn);
     const afterGateway = take.callCount;
     await backend.checkSessionDurations(silentLog);
     assert.equal(afterGateway, 1);
     assert.equal(take.callCount, 1 + cfg.policy.permissionSets.length, 'one token per DescribePermissionSet of the check');
-    assert.equal(send.callCount, take.callCount);
+    assert.equal(sends[0]!.callCount + sends[1]!.callCount, take.callCount);
   });
 
   it('builds an AWS client only when a port needs it: the audit-writer builds DynamoDB\'s alone, the findings function Secrets Manager\'s', () => {
