@@ -8,7 +8,7 @@ const coreRestrictedImports = {
     { group: ['@aws-sdk/*', 'aws-sdk', 'aws-cdk-lib', 'aws-cdk-lib/*', 'constructs'], message: 'core/ must not import the AWS SDK or CDK: add a port.' },
     { group: ['botbuilder', 'botbuilder-*', 'botframework-*', '@azure/*', '@microsoft/*'], message: 'core/ must not import Teams or Azure packages: add a port.' },
     { group: ['express', 'express/*', 'node:*', 'fs', 'path', 'http', 'https', 'child_process', 'os'], message: 'core/ must not do I/O.' },
-    { group: ['../contract/*', '../../contract/*', '../bot/*', '../cards/*', '../lambdas/*', '../infra/*', '../sandbox/*', '../../bot/*', '../../cards/*', '../../lambdas/*', '../../infra/*', '../../sandbox/*'], message: 'core/ imports nothing outside core.' },
+    { group: ['../contract/*', '../../contract/*', '../runtime/*', '../../runtime/*', '../bot/*', '../cards/*', '../lambdas/*', '../infra/*', '../sandbox/*', '../../bot/*', '../../cards/*', '../../lambdas/*', '../../infra/*', '../../sandbox/*'], message: 'core/ imports nothing outside core.' },
   ],
 };
 

@@ -1,7 +1,8 @@
 /**
  * Child process: N grants against the Identity Center stand-in (sandbox/aws: 20 TPS, 10
  * outstanding writes, 1-3 s asynchronous completion) through the production sso-admin adapter
- * (lambdas/adapters/sso-admin-assignments.ts with its process-wide limiter and retries), each
+ * (lambdas/adapters/sso-admin-assignments.ts with its process-wide limiter and retries, composed by
+ * lambdas/composition.ts as in the Lambdas), each
  * grant being CreateAccountAssignment then DescribeAccountAssignmentCreationStatus polls until it
  * leaves IN_PROGRESS. The grants are worked by a pool of `concurrency` workers (the grant
  * function's concurrency); a retryable failure is retried after a pause, as the state machine's
@@ -9,13 +10,12 @@
  *
  * Usage: tsx bench/grants.ts [grants] [concurrency] [pollMs]
  */
-import { SSOAdminClient } from '@aws-sdk/client-sso-admin';
 import { isDomainError } from '../core/errors';
 import type { AssignmentKey } from '../core/model';
 import type { AssignmentOperation } from '../core/ports';
-import { SsoAdminAssignmentGateway } from '../lambdas/adapters/sso-admin-assignments';
-import { startAwsStandIns, systemClock } from '../sandbox/aws';
+import { startAwsStandIns } from '../sandbox/aws';
 import { DEMO_ACCOUNTS, DEMO_PERMISSION_SETS } from '../sandbox/seed';
+import { benchBackend } from './lib/backend';
 import { reply } from './lib/child';
 import { round } from './lib/stats';
 
@@ -49,8 +49,9 @@ export function grantKeys(count: number, offset = 0): AssignmentKey[] {
 
 export async function runGrants(count: number, concurrency: number, pollMs: number): Promise<GrantsRunResult> {
   const aws = await startAwsStandIns({ port: 0, dataDir: false, identityCenter: { principalExists: () => true }, log: () => undefined });
-  const client = new SSOAdminClient({ ...aws.clientConfig, maxAttempts: 1 });
-  const gateway = new SsoAdminAssignmentGateway(client, { instanceArn: aws.identityCenter.instanceArn, clock: systemClock });
+  // The Lambdas' composition (lambdas/composition.ts): the production gateway with the process's one limiter.
+  const backend = benchBackend(aws);
+  const gateway = backend.deps.assignments;
   const keys = grantKeys(count);
   let next = 0;
   let failures = 0;
@@ -95,7 +96,7 @@ export async function runGrants(count: number, concurrency: number, pollMs: numb
   const byTps = (2 * count) / tps;
   const byOutstanding = (count * meanDelayMs) / 1000 / quotas.maxOutstandingWrites;
   const minimumSeconds = Math.max(byTps, byOutstanding);
-  client.destroy();
+  backend.clients.destroy();
   await aws.stop();
   return {
     grants: count,

@@ -11,25 +11,22 @@
  *
  * Usage: tsx bench/revoke.ts [grants] [firesPerSecond]
  */
-import { SchedulerClient } from '@aws-sdk/client-scheduler';
-import { SSOAdminClient } from '@aws-sdk/client-sso-admin';
 import { FakeClock, type MemoryUser, memoryWorld } from '../core/memory';
 import type { Policy } from '../core/policy/types';
 import * as svc from '../core/services';
-import type { CoreDeps } from '../core/services/types';
-import { scheduleName, SchedulerExpiry } from '../lambdas/adapters/scheduler-expiry';
-import { SsoAdminAssignmentGateway } from '../lambdas/adapters/sso-admin-assignments';
+import { scheduleName } from '../lambdas/adapters/scheduler-expiry';
 import { createRevokeHandler } from '../lambdas/revoke/handler';
 import type { RevokePayload } from '../contract/workflow';
-import { startAwsStandIns, systemClock } from '../sandbox/aws';
+import { startAwsStandIns } from '../sandbox/aws';
 import { DEMO_ACCOUNTS, DEMO_PERMISSION_SETS } from '../sandbox/seed';
 import { grant, startWorkflow } from '../test/support/core-world';
 import { principal } from './grants';
+import { BENCH_REVOKE_TARGET, BENCH_SCHEDULER_GROUP, benchBackend } from './lib/backend';
 import { reply } from './lib/child';
 import { percentile, round } from './lib/stats';
 
-const GROUP = 'jit-access-bench';
-const TARGET = 'arn:aws:lambda:us-east-1:123456789012:function:jit-access-bench-revoke';
+const GROUP = BENCH_SCHEDULER_GROUP;
+const TARGET = BENCH_REVOKE_TARGET;
 
 export interface RevokeRunResult {
   grants: number;
@@ -96,14 +93,11 @@ export async function runRevoke(count: number, firesPerSecond: number): Promise<
     ids.push(request.id);
   }
 
-  const ssoAdmin = new SSOAdminClient({ ...aws.clientConfig, maxAttempts: 1 });
-  const schedulerClient = new SchedulerClient(aws.clientConfig);
-  const deps: CoreDeps = {
-    ...w.deps,
-    clock: systemClock,
-    assignments: new SsoAdminAssignmentGateway(ssoAdmin, { instanceArn: aws.identityCenter.instanceArn, clock: systemClock }),
-    scheduler: new SchedulerExpiry(schedulerClient, { groupName: GROUP, targetArn: TARGET, roleArn: 'arn:aws:iam::123456789012:role/jit-access-bench-scheduler', deadLetterArn: 'arn:aws:sqs:us-east-1:123456789012:jit-access-bench-dlq', clock: systemClock }),
-  };
+  // The Lambdas' composition (lambdas/composition.ts) on the wall clock: Identity Center and the
+  // Scheduler through the production adapters at the stand-ins; everything else the in-memory world's.
+  const { clock: _fakeClock, assignments: _a, scheduler: _s, ...inMemory } = w.deps;
+  const backend = benchBackend(aws, { overrides: inMemory });
+  const deps = backend.deps;
   const revoke = createRevokeHandler(deps);
   aws.scheduler.registerTarget(TARGET, (input) => revoke(input as RevokePayload));
   // The schedules exist as the grant step created them; they are not due (a day ahead) and are fired on demand.
@@ -146,8 +140,7 @@ export async function runRevoke(count: number, firesPerSecond: number): Promise<
   const ours = new Set(users.map((u) => u.userId));
   const assignmentsLeft = aws.identityCenter.listAssignments().filter((a) => ours.has(a.principalId)).length;
   const calls = aws.identityCenter.stats().calls;
-  ssoAdmin.destroy();
-  schedulerClient.destroy();
+  backend.clients.destroy();
   await aws.stop();
   return {
     grants: count,

@@ -6,13 +6,11 @@
  * that the clock is ours (tests drive it with fake timers).
  */
 import type { Clock } from '../core/ports';
+import { systemClock } from '../runtime/clock';
 import type { Log } from './log';
 import { silentLog } from './log';
 
-export const systemClock: Clock = {
-  now: () => Date.now(),
-  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms))),
-};
+export { systemClock } from '../runtime/clock';
 
 /** At most `max` message writes in any `windowMs`. */
 export interface SendWindow {

@@ -2,14 +2,10 @@
  * Structured logging for the bot: one JSON line per event. Secrets, tokens and card data are never
  * passed in; callers log ids and codes only.
  */
+import type { Log } from '../core/ports';
 import type { LogLevel } from './config';
 
-export interface Log {
-  debug(message: string, details?: Record<string, unknown>): void;
-  info(message: string, details?: Record<string, unknown>): void;
-  warn(message: string, details?: Record<string, unknown>): void;
-  error(message: string, details?: Record<string, unknown>): void;
-}
+export type { Log };
 
 export const silentLog: Log = { debug() {}, info() {}, warn() {}, error() {} };
 

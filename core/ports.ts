@@ -21,6 +21,18 @@ export interface Clock {
   sleep(ms: number): Promise<void>;
 }
 
+/**
+ * The one structured log of the product: the bot, the functions, the sandbox and the core
+ * services (which use only info and warn) all write through it. Details are ids and codes, never
+ * tokens or card data; the edges redact what slips through.
+ */
+export interface Log {
+  debug(message: string, details?: Record<string, unknown>): void;
+  info(message: string, details?: Record<string, unknown>): void;
+  warn(message: string, details?: Record<string, unknown>): void;
+  error(message: string, details?: Record<string, unknown>): void;
+}
+
 export interface IdGenerator {
   /** A new unique, URL-safe, sortable id (e.g. `req-01J...`). */
   requestId(): string;

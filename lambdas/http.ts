@@ -38,13 +38,9 @@ export function validationFromZod(what: string, error: ZodError): ValidationErro
   return new ValidationError(`Invalid ${what}.`, zodIssues(error));
 }
 
-/** The logging the handlers need; Powertools Logger on AWS, silent or console in tests and the sandbox. */
-export interface Log {
-  debug(message: string, details?: Record<string, unknown>): void;
-  info(message: string, details?: Record<string, unknown>): void;
-  warn(message: string, details?: Record<string, unknown>): void;
-  error(message: string, details?: Record<string, unknown>): void;
-}
+/** The handlers log to the one Log (core/ports): Powertools Logger on AWS, JSON lines in the sandbox, silent in tests. */
+import type { Log } from '../core/ports';
+export type { Log };
 
 export const silentLog: Log = { debug() {}, info() {}, warn() {}, error() {} };
 

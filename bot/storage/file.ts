@@ -1,10 +1,11 @@
 /**
  * JSON-file ConversationStore for the sandbox: the whole state in one file, replaced atomically
- * (write a temporary file, fsync, rename) after every change, so a crash leaves either the old or
+ * (runtime/json-file.ts: a temporary file, fsync, rename) after every change, so a crash leaves either the old or
  * the new state and never half a file. One process owns the file.
  */
-import { mkdir, open, readFile, rename } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { writeJsonAtomic } from '../../runtime/json-file';
 import { MemoryConversationStore, type MemoryStoreState, emptyState } from './memory';
 
 export class FileConversationStore extends MemoryConversationStore {
@@ -39,15 +40,8 @@ export class FileConversationStore extends MemoryConversationStore {
     return run;
   }
 
-  private async writeNow(): Promise<void> {
-    const tmp = `${this.path}.${process.pid}.tmp`;
-    const handle = await open(tmp, 'w', 0o600);
-    try {
-      await handle.writeFile(JSON.stringify(this.state, null, 2));
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(tmp, this.path);
+  private writeNow(): Promise<void> {
+    // Conversation references are not secrets, but they are nobody else's business: owner only.
+    return writeJsonAtomic(this.path, this.state, { mode: 0o600 });
   }
 }

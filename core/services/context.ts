@@ -4,7 +4,7 @@
  */
 import { ConcurrentModificationError, NotFoundError } from '../errors';
 import type { Change } from '../lifecycle';
-import { type AccessRequest, type AssignmentKey, type AuditEvent, type StoredRequest, toRequestView } from '../model';
+import { type AccessRequest, type AssignmentKey, type StoredRequest, toRequestView } from '../model';
 import type { NotificationEvent } from '../ports';
 import type { CoreDeps } from './types';
 

@@ -15,6 +15,7 @@ import type {
   FindingsStateStore,
   GrantLedger,
   IdGenerator,
+  Log,
   Notifier,
   RequestStore,
   WorkflowGateway,
@@ -42,10 +43,8 @@ export interface CoreDeps {
   log?: CoreLog;
 }
 
-export interface CoreLog {
-  warn(message: string, details?: Record<string, unknown>): void;
-  info(message: string, details?: Record<string, unknown>): void;
-}
+/** What the services write to the one Log (core/ports): they report, they do not debug or fail loudly. */
+export type CoreLog = Pick<Log, 'info' | 'warn'>;
 
 /** Identity claimed by an authenticated edge (the bot took it from the Teams activity). */
 export interface ActorClaim {

@@ -85,7 +85,7 @@ export interface BotNotifierOptions {
   budgetMs?: number;
 }
 
-/** The notifier settings every Lambda uses (lambdas/aws-deps.ts): their worst case fits every function timeout (test/infra). */
+/** The notifier settings every Lambda uses (lambdas/composition.ts): their worst case fits every function timeout (test/infra). */
 export const FUNCTION_NOTIFIER = {
   retry: { maxAttempts: 3, baseDelayMs: 200, maxDelayMs: 1_000 },
   timeoutMs: 3_000,

@@ -5,6 +5,7 @@
  * It never throws: a failed lookup is logged and the check moves on.
  */
 import { DescribePermissionSetCommand, type SSOAdminClient } from '@aws-sdk/client-sso-admin';
+import type { Log } from '../../core/ports';
 
 /** Longest session we accept without a warning. */
 export const MAX_SESSION_SECONDS = 3600;
@@ -20,10 +21,7 @@ export interface SessionDurationWarning {
   seconds: number;
 }
 
-export interface SessionDurationLog {
-  warn(message: string, details?: Record<string, unknown>): void;
-  info?(message: string, details?: Record<string, unknown>): void;
-}
+export type SessionDurationLog = Pick<Log, 'warn'> & Partial<Pick<Log, 'info'>>;
 
 const ISO_DURATION = /^P(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$/;
 

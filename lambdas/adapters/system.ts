@@ -2,10 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Clock, IdGenerator } from '../../core/ports';
 
-export const systemClock: Clock = {
-  now: () => Date.now(),
-  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms))),
-};
+export { systemClock } from '../../runtime/clock';
 
 const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 

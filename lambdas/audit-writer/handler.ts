@@ -9,7 +9,7 @@ import { type Log, silentLog } from '../http';
 import { WorkflowError } from '../workflow/errors';
 import { correlate, inInvocation } from '../observability/correlation';
 import { awsMetricsSink, countFailure, type MetricsSink, noMetrics } from '../observability/emf';
-import { awsAuditTableSink, awsLog } from '../wiring';
+import { awsAuditTableSink, awsLog } from '../composition';
 
 const actorSchema = z.object({ userId: z.string().min(1), userName: z.string(), displayName: z.string(), aadObjectId: z.string().optional() });
 export const auditEventSchema = z.object({

@@ -48,7 +48,7 @@ import type { CoreDeps } from '../../core/services/types';
 import { config } from '../config';
 import { errorBody, errorResponse, type HttpResponse, json, type Log, silentLog, validationFromZod } from '../http';
 import { correlate, inInvocation } from '../observability/correlation';
-import { awsDeps, awsLog, type DepsSource, resolveDeps } from '../wiring';
+import { awsDeps, awsLog, type DepsSource, resolveDeps } from '../composition';
 
 export const MAX_BODY_BYTES = 16 * 1024;
 

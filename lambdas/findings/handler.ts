@@ -18,7 +18,7 @@ import { WorkflowError } from '../workflow/errors';
 import { GUARDDUTY_DETAIL_TYPE, guardDutyEventSchema, guardDutyFindingView } from './guardduty';
 import { inInvocation } from '../observability/correlation';
 import { awsMetricsSink, countFailure, type MetricsSink, noMetrics } from '../observability/emf';
-import { awsLog } from '../wiring';
+import { awsLog, awsNotificationSender } from '../composition';
 
 export const FINDINGS_DETAIL_TYPE = 'Security Hub Findings - Imported';
 /**
@@ -242,19 +242,10 @@ export function createFindingsHandler(source: NotificationSenderSource, options:
 }
 
 let awsHandler: ((event: unknown) => Promise<FindingsResult>) | undefined;
-let senderPromise: Promise<NotificationSender> | undefined;
-const awsSender = (): Promise<NotificationSender> => {
-  senderPromise ??= import('../aws-deps').then((m) => m.buildAwsNotificationSender()).catch((e: unknown) => {
-    senderPromise = undefined;
-    throw e;
-  });
-  return senderPromise;
-};
-
 export const handler = (event: unknown): Promise<FindingsResult> => {
   if (!awsHandler) {
     const cfg = config();
-    awsHandler = createFindingsHandler(awsSender, { minSeverity: cfg.findingsMinSeverity, region: cfg.region, log: awsLog('findings'), metrics: awsMetricsSink() });
+    awsHandler = createFindingsHandler(awsNotificationSender, { minSeverity: cfg.findingsMinSeverity, region: cfg.region, log: awsLog('findings'), metrics: awsMetricsSink() });
   }
   const run = awsHandler;
   return inInvocation(() => run(event));

@@ -20,7 +20,7 @@ import { type Log, silentLog } from '../http';
 import { toWorkflowError, WorkflowError } from '../workflow/errors';
 import { correlate, inInvocation } from '../observability/correlation';
 import { awsMetricsSink, countFailure, type MetricsSink, noMetrics } from '../observability/emf';
-import { awsDeps, awsLog, type DepsSource, resolveDeps } from '../wiring';
+import { awsDeps, awsLog, type DepsSource, resolveDeps } from '../composition';
 
 export type { NotifyPayload, NotifyResult };
 

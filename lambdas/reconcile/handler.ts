@@ -5,15 +5,12 @@
  * Once per cold start it also warns about managed permission sets whose sessions outlive a
  * revocation (SessionDuration over 1 hour); that check never fails the sweep.
  */
-import { SSOAdminClient } from '@aws-sdk/client-sso-admin';
 import { notifyExpiringSoon, reconcile } from '../../core/services';
 import type { ReconcileResult } from '../../core/services/types';
 import { type Log, silentLog } from '../http';
-import { checkSessionDurations } from '../adapters/session-duration';
-import { config } from '../config';
 import { inInvocation } from '../observability/correlation';
 import { awsMetricsSink, countFailure, type MetricsSink, noMetrics } from '../observability/emf';
-import { awsDeps, awsLog, type DepsSource, resolveDeps } from '../wiring';
+import { awsDeps, awsLog, type DepsSource, lambdaBackend, resolveDeps } from '../composition';
 
 export interface ReconcileSummary {
   actions: ReconcileResult['actions'];
@@ -70,18 +67,11 @@ function countOf(value: unknown): number {
   return 0;
 }
 
-/** The AWS check: the managed permission sets of the policy, with a client of its own (SDK retries on). */
-async function checkManagedSessionDurations(log: Log): Promise<unknown> {
-  const cfg = config();
-  const client = new SSOAdminClient({ region: cfg.region });
-  return checkSessionDurations(client, cfg.ssoInstanceArn, cfg.policy.permissionSets.map((p) => p.arn), log);
-}
-
 let awsHandler: ((event?: unknown) => Promise<ReconcileSummary>) | undefined;
 export const handler = (event?: unknown): Promise<ReconcileSummary> => {
   if (!awsHandler) {
     const log = awsLog('reconcile');
-    awsHandler = createReconcileHandler(awsDeps, { log, metrics: awsMetricsSink(), startupCheck: () => checkManagedSessionDurations(log) });
+    awsHandler = createReconcileHandler(awsDeps, { log, metrics: awsMetricsSink(), startupCheck: () => lambdaBackend().checkSessionDurations(log) });
   }
   const run = awsHandler;
   return inInvocation(() => run(event));

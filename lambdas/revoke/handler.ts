@@ -15,7 +15,7 @@ import { type Log, silentLog } from '../http';
 import { toWorkflowError, WorkflowError } from '../workflow/errors';
 import { correlate, inInvocation } from '../observability/correlation';
 import { awsMetricsSink, countFailure, type MetricsSink, noMetrics } from '../observability/emf';
-import { awsDeps, awsLog, type DepsSource, resolveDeps } from '../wiring';
+import { awsDeps, awsLog, type DepsSource, resolveDeps } from '../composition';
 
 /** The log `event` value the RevokeFailures metric filter matches (infra/constructs/monitoring.ts). */
 export const REVOKE_FAILED_EVENT = 'revoke_failed';

@@ -27,7 +27,7 @@ import {
 import { type Log, silentLog } from '../http';
 import { correlate, inInvocation } from '../observability/correlation';
 import { awsMetricsSink, countFailure, type MetricsSink, noMetrics } from '../observability/emf';
-import { awsDeps, awsLog, type DepsSource, resolveDeps } from '../wiring';
+import { awsDeps, awsLog, type DepsSource, resolveDeps } from '../composition';
 import { toWorkflowError, WorkflowError } from './errors';
 
 function grantStep(id: string, operation: AssignmentOperation | undefined): GrantStepResult {

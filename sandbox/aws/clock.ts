@@ -1,49 +1,15 @@
 /**
- * Time for the AWS stand-ins. The sandbox runs on the system clock with real timers; tests and
- * benchmarks inject a ManualClock so that asynchronous assignment status, token buckets and
+ * Time for the AWS stand-ins. The sandbox runs on the system clock (runtime/clock.ts) with real
+ * timers; tests and benchmarks inject a ManualClock so that asynchronous assignment status, token buckets and
  * schedules can be driven without waiting on the wall clock.
  */
-import type { Clock } from '../../core/ports';
+import { MAX_TIMEOUT_MS, systemClock, type Timer, type TimerClock } from '../../runtime/clock';
 
-export interface Timer {
-  cancel(): void;
-}
-
-/** A core Clock that can also arm cancellable timers. */
-export interface SandboxClock extends Clock {
-  /** Calls `callback` once, `delayMs` from now on this clock (negative delays fire as soon as possible). */
-  setTimer(delayMs: number, callback: () => void): Timer;
-}
-
-/** Node's setTimeout holds at most 2^31-1 ms (about 24.8 days); longer delays are chained. */
-const MAX_TIMEOUT_MS = 2_147_483_647;
-
-export const systemClock: SandboxClock = {
-  now: () => Date.now(),
-  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms))),
-  setTimer(delayMs, callback) {
-    const due = Date.now() + Math.max(0, delayMs);
-    let handle: NodeJS.Timeout | undefined;
-    let cancelled = false;
-    const arm = () => {
-      const remaining = due - Date.now();
-      if (remaining > MAX_TIMEOUT_MS) {
-        handle = setTimeout(arm, MAX_TIMEOUT_MS);
-      } else {
-        handle = setTimeout(() => {
-          if (!cancelled) callback();
-        }, Math.max(0, remaining));
-      }
-    };
-    arm();
-    return {
-      cancel() {
-        cancelled = true;
-        if (handle) clearTimeout(handle);
-      },
-    };
-  },
-};
+export { systemClock, type Timer };
+/** A core Clock that can also arm cancellable timers (the AWS stand-ins' clock). */
+export type SandboxClock = TimerClock;
+/** Re-exported for the sandbox's own clocks (they chain long delays the same way). */
+export { MAX_TIMEOUT_MS };
 
 interface PendingTimer {
   id: number;

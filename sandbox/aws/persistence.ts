@@ -1,37 +1,21 @@
 /**
- * The sandbox's data folder: one JSON file per stand-in, written atomically (temporary file in
- * the same folder, fsync, rename) so that a crash or Ctrl-C never leaves half a file behind.
+ * The sandbox's data folder: one JSON file per stand-in, written atomically (runtime/json-file.ts:
+ * temporary file in the same folder, fsync, rename) so that a crash or Ctrl-C never leaves half a file behind.
  * Writes are coalesced: a burst of changes (a benchmark's 500 grants) costs one write per
  * in-flight window, not one per change.
  */
-import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync } from 'node:fs';
-import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { z } from 'zod';
+import { writeJsonAtomic } from '../../runtime/json-file';
 
 /** Default data folder, relative to the working directory (gitignored). */
 export const DEFAULT_DATA_DIR = '.sandbox-data';
 /** File that marks a folder as sandbox data (the reset command deletes nothing else). */
 export const SANDBOX_DATA_MARKER = '.jit-sandbox-data';
 
-export async function writeJsonAtomic(file: string, value: unknown): Promise<void> {
-  await mkdir(dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  const handle = await open(tmp, 'w');
-  try {
-    await handle.writeFile(`${JSON.stringify(value, null, 2)}\n`, 'utf8');
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  try {
-    await rename(tmp, file);
-  } catch (e) {
-    await rm(tmp, { force: true });
-    throw e;
-  }
-}
+/** The one atomic writer (runtime/json-file.ts), re-exported for the stand-ins. */
+export { writeJsonAtomic };
 
 export class CorruptDataError extends Error {
   constructor(file: string, reason: string) {

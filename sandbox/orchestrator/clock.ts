@@ -5,7 +5,7 @@
  * for its expiry falls due at once, and the bot's notify signature window agrees with the sender.
  * The demo and the e2e suite use it to see expiry without waiting.
  */
-import type { SandboxClock, Timer } from '../aws/clock';
+import { MAX_TIMEOUT_MS, type SandboxClock, type Timer } from '../aws/clock';
 
 interface Armed {
   due: number;
@@ -13,8 +13,6 @@ interface Armed {
   handle?: NodeJS.Timeout;
   done: boolean;
 }
-
-const MAX_TIMEOUT_MS = 2_147_483_647;
 
 export class OffsetClock implements SandboxClock {
   private offsetMs = 0;

@@ -2,7 +2,10 @@
  * The sandbox orchestrator: the whole product on 127.0.0.1, in one process.
  *
  *   AWS stand-ins (sandbox/aws)  sso-admin, identitystore, sfn, scheduler, securityhub on one port
- *   stores (sandbox/stores)      requests, grant ledger, audit log in the data folder (DynamoDB's place)
+ *   stores (sandbox/stores)      requests, grant ledger, findings, audit log in the data folder (DynamoDB's place)
+ *   backend                      lambdas/composition.ts composeBackend: the Lambdas' own composition
+ *                                (adapters, the Identity Center limiter, metrics, notifier budget),
+ *                                its clients pointed at the stand-ins and its DynamoDB ports at the stores
  *   bridge                       the REAL lambdas/bridge handler behind a local API Gateway v2 shim
  *   workflow                     the state machine synthesized from infra/, run by the Step Functions
  *                                stand-in, its Tasks bound to the REAL workflow/notify/revoke handlers
@@ -11,40 +14,32 @@
  *   bot                          bot/server.ts in sandbox mode (authentication off)
  *   Agents Playground            optional child process (the Teams client)
  *
- * The ports are built with the production adapters (lambdas/adapters) over AWS SDK clients
- * pointed at the stand-ins; only DynamoDB is replaced, by the file-backed stores.
+ * startSandbox runs these as named steps, in the order their dependencies force: the bridge
+ * listens before the bot exists (the bot's config names its URL), the bot before the backend (the
+ * notifier posts to it), the backend before the handlers are bound to the bridge and the workflow.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { IdentitystoreClient } from '@aws-sdk/client-identitystore';
-import { SchedulerClient } from '@aws-sdk/client-scheduler';
-import { SecurityHubClient } from '@aws-sdk/client-securityhub';
-import { SFNClient } from '@aws-sdk/client-sfn';
-import { SSOAdminClient } from '@aws-sdk/client-sso-admin';
 import { loadPolicyFile } from '../../infra/config';
 import { TASK_FUNCTIONS, STATES } from '../../infra/constructs/approval-workflow';
 import { synthesizeWorkflowDefinition } from '../../infra/build';
 import type { StateMachineDefinition } from '../../infra/workflow-definition';
 import type { CoreDeps } from '../../core/services/types';
-import { BotNotifier, staticSecret } from '../../lambdas/adapters/bot-notifier';
-import { IdentityStoreDirectory } from '../../lambdas/adapters/identitystore-directory';
-import { SchedulerExpiry } from '../../lambdas/adapters/scheduler-expiry';
-import { SecurityHubFindingsSink } from '../../lambdas/adapters/securityhub-findings';
+import type { Log } from '../../core/ports';
+import { staticSecret } from '../../lambdas/adapters/bot-notifier';
 import { SEVERITY_ORDER as SEVERITY_LABELS } from '../../lambdas/adapters/finding-views';
 import { asffFindingsPattern } from '../../infra/constructs/findings-routing';
 import { matchesEventPattern, wirePattern } from '../aws/event-pattern';
-import { SfnWorkflowGateway } from '../../lambdas/adapters/sfn-workflow';
-import { SsoAdminAssignmentGateway } from '../../lambdas/adapters/sso-admin-assignments';
-import { ulidIds } from '../../lambdas/adapters/system';
 import { createBridgeHandler } from '../../lambdas/bridge/handler';
+import { type Backend, composeBackend } from '../../lambdas/composition';
 import { createFindingsHandler } from '../../lambdas/findings/handler';
 import { type LambdaConfig, parseConfig } from '../../lambdas/config';
 import type { RevokePayload, WorkflowTaskPayload } from '../../contract/workflow';
 import { ENV } from '../../lambdas/contract';
-import type { Log } from '../../lambdas/http';
 import { createNotifyHandler, type NotifyPayload } from '../../lambdas/notify/handler';
+import type { MetricsSink } from '../../lambdas/observability/emf';
 import { createReconcileHandler } from '../../lambdas/reconcile/handler';
 import { createRevokeHandler } from '../../lambdas/revoke/handler';
 import { createWorkflowHandler } from '../../lambdas/workflow/handler';
@@ -55,10 +50,9 @@ import { type AwsStandIns, startAwsStandIns } from '../aws';
 import { DEFAULT_DATA_DIR, SANDBOX_DATA_MARKER } from '../aws/persistence';
 import { PLAYGROUND_DEFAULT_PORT, PLAYGROUND_IDS, playgroundLaunch, writePlaygroundConfig } from '../playground';
 import { assertPortsFree, explainListenError, type PortNeed, portFromEnv, SANDBOX_PORTS } from '../ports';
-import { loadDemoPeople } from '../seed';
+import { type DemoPeople, loadDemoPeople } from '../seed';
 import { openSandboxStores, type SandboxStores } from '../stores';
 import { type RunningBridge, startLocalBridge } from './bridge-server';
-import { checkSessionDurations } from '../../lambdas/adapters/session-duration';
 import { SANDBOX_BOT_APP_ID, SANDBOX_BRIDGE_AUDIENCE, SANDBOX_ISSUER_KEY_FILE, createJwtAuthorizer, createLocalIssuer } from '../jwt-authorizer';
 import { OffsetClock } from './clock';
 
@@ -69,6 +63,8 @@ export const STATE_MACHINE_NAME = 'jit-access-sandbox-approval';
 export { SANDBOX_BOT_APP_ID } from '../jwt-authorizer';
 export const SCHEDULER_GROUP = 'jit-access-sandbox';
 export const SCHEDULER_TARGET_ARN = 'arn:aws:lambda:us-east-1:123456789012:function:jit-access-sandbox-revoke';
+
+type LogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
 
 export interface SandboxOptions {
   /** Data folder; `false` keeps everything in memory. Default `.sandbox-data` (JIT_SANDBOX_DATA_DIR). */
@@ -88,7 +84,9 @@ export interface SandboxOptions {
   /** One line per event worth a human's attention. */
   log?: (line: string) => void;
   /** Handler log level (JSON lines on stderr); default WARN. */
-  logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+  logLevel?: LogLevel;
+  /** Where the backend's metric points go (CloudWatch EMF on AWS); default DEBUG lines of the handler log. */
+  metrics?: MetricsSink;
 }
 
 export interface Sandbox {
@@ -97,6 +95,9 @@ export interface Sandbox {
   clock: OffsetClock;
   aws: AwsStandIns;
   stores: SandboxStores;
+  /** The backend as the Lambdas compose it (lambdas/composition.ts), pointed at the stand-ins. */
+  backend: Backend;
+  /** backend.deps: what every handler of the sandbox runs on. */
   deps: CoreDeps;
   config: LambdaConfig;
   bot: RunningBot;
@@ -121,10 +122,16 @@ export function sandboxWorkflowDefinition(): StateMachineDefinition {
   return structuredClone(definitionMemo);
 }
 
-function handlerLog(level: NonNullable<SandboxOptions['logLevel']>, name: string): Log {
+function handlerLog(level: LogLevel, name: string): Log {
   const base = jsonLog(level, (line) => process.stderr.write(`${line}\n`));
   const tag = (d?: Record<string, unknown>) => ({ function: name, ...d });
   return { debug: (m, d) => base.debug(m, tag(d)), info: (m, d) => base.info(m, tag(d)), warn: (m, d) => base.warn(m, tag(d)), error: (m, d) => base.error(m, tag(d)) };
+}
+
+/** The sandbox's metrics: what would be EMF lines on AWS, as DEBUG lines (JIT_LOG_LEVEL=DEBUG shows them). */
+function debugMetrics(level: LogLevel): MetricsSink {
+  const log = handlerLog(level, 'metrics');
+  return { emit: (points) => points.forEach((p) => log.debug('metric', { metric: p.name, value: p.value, unit: p.unit, dimensions: p.dimensions })) };
 }
 
 /** The shared notify secret: kept in the data folder so a restart does not invalidate signed retries. */
@@ -138,11 +145,43 @@ function notifySecret(dataDir: string | undefined): string {
   return secret;
 }
 
-export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
+/** What startSandbox has started, stopped in reverse order (also when a later step fails). */
+class Stoppers {
+  private readonly stops: Array<() => Promise<void> | void> = [];
+  private stopping: Promise<void> | undefined;
+
+  constructor(private readonly log: (line: string) => void) {}
+
+  add(stop: () => Promise<void> | void): void {
+    this.stops.push(stop);
+  }
+
+  stopAll(): Promise<void> {
+    return (this.stopping ??= (async () => {
+      for (const stop of this.stops.reverse()) {
+        try {
+          await stop();
+        } catch (e) {
+          this.log(`[sandbox] while stopping: ${(e as Error).message}`);
+        }
+      }
+    })());
+  }
+}
+
+interface Settings {
+  log: (line: string) => void;
+  logLevel: LogLevel;
+  dataDir: string | undefined;
+  ports: { bot: PortNeed; bridge: PortNeed; aws: PortNeed; playground: PortNeed };
+}
+
+/** Step 1: options and environment into settings; the fixed ports must be free. */
+async function loadSettings(options: SandboxOptions): Promise<Settings> {
   const log = options.log ?? ((line: string) => console.log(line));
   const logLevel = options.logLevel ?? ((process.env.JIT_LOG_LEVEL as SandboxOptions['logLevel']) || 'WARN');
   const dataDir = options.dataDir === false ? undefined : resolve(options.dataDir ?? process.env.JIT_SANDBOX_DATA_DIR ?? DEFAULT_DATA_DIR);
-  const want = {
+  const ports = {
     bot: { ...portFromEnv(SANDBOX_PORTS.bot), ...(options.ports?.bot !== undefined ? { port: options.ports.bot } : {}) },
     bridge: { ...portFromEnv(BRIDGE_PORT), ...(options.ports?.bridge !== undefined ? { port: options.ports.bridge } : {}) },
     aws: { ...portFromEnv(SANDBOX_PORTS.aws), ...(options.ports?.aws !== undefined ? { port: options.ports.aws } : {}) },
@@ -150,245 +189,305 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   };
   // The playground would silently move to another port, and the bot's channel posts would then
   // go nowhere: a taken playground port is an error too.
-  const needs = [want.bot, want.bridge, want.aws, ...(options.playground ? [want.playground] : [])].filter((n) => n.port !== 0);
-  await assertPortsFree(needs);
+  await assertPortsFree([ports.bot, ports.bridge, ports.aws, ...(options.playground ? [ports.playground] : [])].filter((n) => n.port !== 0));
+  return { log, logLevel, dataDir, ports };
+}
 
+/** Step 2: the AWS stand-ins on their port, schedules not armed until their target exists. */
+async function startStandIns(settings: Settings, options: SandboxOptions, clock: OffsetClock, life: Stoppers): Promise<AwsStandIns> {
+  const aws = await startAwsStandIns({
+    port: settings.ports.aws.port,
+    dataDir: settings.dataDir ?? false,
+    clock,
+    deferStart: true,
+    identityCenter: options.assignmentDelayMs === undefined ? {} : { assignmentDelayMs: options.assignmentDelayMs },
+    // The stack creates its schedule group (infra: ScheduleGroup ExpirySchedules); so does the sandbox.
+    scheduler: { log: settings.log, scheduleGroups: [SCHEDULER_GROUP] },
+    stepFunctions: { log: settings.log },
+  });
+  life.add(() => aws.stop());
+  if (settings.dataDir) writeFileSync(join(settings.dataDir, SANDBOX_DATA_MARKER), 'Teams JIT Access sandbox data. `npm run sandbox:reset` deletes this folder.\n');
+  return aws;
+}
+
+/** Step 3: DynamoDB's place, the file-backed stores (there is no DynamoDB stand-in). */
+function openStores(settings: Settings, life: Stoppers): SandboxStores {
+  const stores = openSandboxStores(settings.dataDir);
+  life.add(() => stores.flush());
+  return stores;
+}
+
+interface StartedBridge {
+  bridge: RunningBridge;
+  mintBridgeToken: () => Promise<string>;
+  /** The bot's token provider: the bridge's tokens, cached as msal-node caches them. */
+  botTokens: { getToken(): Promise<string> };
+  /** Binds the real bridge handler and the reconcile control once the backend exists. */
+  bind(handler: Parameters<typeof startLocalBridge>[0]['handler'], reconcile: () => Promise<unknown>): void;
+}
+
+/**
+ * Step 4: the bridge's HTTP shim, with the sandbox playing Entra. It must listen before the bot
+ * exists (the bot's config names its URL); until `bind`, it answers 503 STARTING.
+ */
+async function startBridge(settings: Settings, people: DemoPeople, clock: OffsetClock, life: Stoppers): Promise<StartedBridge> {
+  let bridgeHandler: Parameters<typeof startLocalBridge>[0]['handler'] = async () => ({ statusCode: 503, headers: { 'content-type': 'application/json' }, body: '{"error":{"code":"STARTING","message":"The sandbox is starting."}}' });
+  let reconcileNow: () => Promise<unknown> = async () => undefined;
+  // The bot gets real RS256 tokens and the bridge checks them as the HTTP API's JWT authorizer
+  // would (the key stays in the data folder for act.ts and tests). Tokens shaped like Entra v2
+  // app-only tokens: iss the tenant's v2 issuer, aud the bridge app's client id.
+  const dataDir = settings.dataDir;
+  const issuer = await createLocalIssuer({ tenantId: people.tenantId, audience: SANDBOX_BRIDGE_AUDIENCE, keyFile: dataDir ? join(dataDir, SANDBOX_ISSUER_KEY_FILE) : undefined });
+  const mintBridgeToken = () => issuer.mint({ appId: SANDBOX_BOT_APP_ID });
+  let cachedToken: { token: string; until: number } | undefined;
+  const botTokens = {
+    async getToken() {
+      if (!cachedToken || cachedToken.until < Date.now()) cachedToken = { token: await mintBridgeToken(), until: Date.now() + 50 * 60_000 };
+      return cachedToken.token;
+    },
+  };
+  const bridge = await startLocalBridge({
+    port: settings.ports.bridge.port,
+    identity: { botAppId: SANDBOX_BOT_APP_ID, tenantId: people.tenantId, audience: SANDBOX_BRIDGE_AUDIENCE },
+    authorize: createJwtAuthorizer({ issuer: issuer.issuer, audience: SANDBOX_BRIDGE_AUDIENCE, jwks: issuer.jwks }),
+    handler: (event) => bridgeHandler(event),
+    log: settings.log,
+    control: async (req) => {
+      if (req.path === '/_sandbox/clock' && req.method === 'GET') return { status: 200, body: { now: new Date(clock.now()).toISOString(), offsetMs: clock.offset } };
+      if (req.path === '/_sandbox/clock/advance' && req.method === 'POST') {
+        const b = (req.body ?? {}) as { minutes?: unknown; seconds?: unknown };
+        const ms = (typeof b.minutes === 'number' ? b.minutes * 60_000 : 0) + (typeof b.seconds === 'number' ? b.seconds * 1000 : 0);
+        if (!(ms > 0) || ms > 7 * 24 * 3_600_000) return { status: 400, body: { error: { code: 'VALIDATION', message: 'Give {"minutes": n} or {"seconds": n}, positive, at most a week.' } } };
+        clock.advance(ms);
+        return { status: 200, body: { now: new Date(clock.now()).toISOString(), offsetMs: clock.offset } };
+      }
+      if (req.path === '/_sandbox/reconcile' && req.method === 'POST') return { status: 200, body: await reconcileNow() };
+      return undefined;
+    },
+  }).catch((e: unknown) => {
+    throw explainListenError(e, settings.ports.bridge);
+  });
+  life.add(() => bridge.close());
+  return {
+    bridge,
+    mintBridgeToken,
+    botTokens,
+    bind(handler, reconcile) {
+      bridgeHandler = handler;
+      reconcileNow = reconcile;
+    },
+  };
+}
+
+/** The Teams connector the bot posts to: the playground's, unless the caller records them itself. */
+function connectorUrl(settings: Settings, options: SandboxOptions): { playgroundPort: number; connector: string } {
+  const playgroundPort = settings.ports.playground.port || PLAYGROUND_DEFAULT_PORT;
+  return { playgroundPort, connector: options.teamsServiceUrl ?? `http://127.0.0.1:${playgroundPort}/_connector` };
+}
+
+/** Step 5: the bot, in sandbox mode: authentication off (explicitly), the local bridge, the shared secret. */
+async function startSandboxBot(settings: Settings, people: DemoPeople, clock: OffsetClock, started: StartedBridge, secret: string, connector: string, life: Stoppers): Promise<RunningBot> {
+  const dataDir = settings.dataDir;
+  const approverAadIds = people.people.filter((p) => p.groups.includes('approvers')).map((p) => p.aadObjectId);
+  const botConfig = parseBotConfig({
+    JIT_BOT_MODE: 'sandbox',
+    JIT_ALLOWED_TENANT_IDS: people.tenantId,
+    JIT_BRIDGE_URL: started.bridge.url,
+    JIT_NOTIFY_SECRET: secret,
+    JIT_ONCALL_TEAM_ID: PLAYGROUND_IDS.team,
+    JIT_ONCALL_CHANNEL_ID: PLAYGROUND_IDS.oncallChannel,
+    JIT_APPROVER_AAD_IDS: approverAadIds.join(','),
+    JIT_TEAMS_SERVICE_URL: connector,
+    JIT_BOT_HOST: '127.0.0.1',
+    JIT_BOT_PORT: String(settings.ports.bot.port),
+    JIT_BOT_STORE: dataDir ? 'file' : 'memory',
+    ...(dataDir ? { JIT_BOT_STORE_FILE: join(dataDir, 'conversations.json') } : {}),
+    JIT_LOG_LEVEL: settings.logLevel,
+  });
+  const bot = await startBot(botConfig, { clock, tokens: started.botTokens, log: jsonLog(settings.logLevel, (line) => process.stderr.write(`${line}\n`)) }).catch((e: unknown) => {
+    throw explainListenError(e, settings.ports.bot);
+  });
+  life.add(() => bot.close());
+  return bot;
+}
+
+/** Step 6: the functions' environment as the stack sets it, parsed by the same schema as on AWS. */
+function loadFunctionConfig(settings: Settings, aws: AwsStandIns, people: DemoPeople, bot: RunningBot): LambdaConfig {
+  const env: Record<string, string> = {
+    ...aws.env,
+    [ENV.stage]: 'sandbox',
+    [ENV.logLevel]: settings.logLevel,
+    [ENV.requestsTable]: 'sandbox-requests',
+    [ENV.ledgerTable]: 'sandbox-ledger',
+    [ENV.auditTable]: 'sandbox-audit',
+    [ENV.eventBusName]: 'sandbox-audit-bus',
+    [ENV.stateMachineArn]: aws.stepFunctions.stateMachineArn(STATE_MACHINE_NAME),
+    [ENV.userMatch]: 'userName',
+    [ENV.schedulerGroup]: SCHEDULER_GROUP,
+    [ENV.schedulerRoleArn]: 'arn:aws:iam::123456789012:role/jit-access-sandbox-scheduler',
+    [ENV.schedulerTargetArn]: SCHEDULER_TARGET_ARN,
+    [ENV.schedulerDlqArn]: 'arn:aws:sqs:us-east-1:123456789012:jit-access-sandbox-revoke-dlq',
+    [ENV.notifyUrl]: `${bot.url}/api/notify`,
+    [ENV.notifySecretArn]: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:jit-access-sandbox-notify',
+    [ENV.findingsMinSeverity]: 'HIGH',
+    [ENV.botAppId]: SANDBOX_BOT_APP_ID,
+    [ENV.entraTenantId]: people.tenantId,
+    [ENV.bridgeAudience]: SANDBOX_BRIDGE_AUDIENCE,
+    [ENV.policyJson]: loadPolicyFile(DEMO_POLICY_FILE).policyJson,
+  };
+  return parseConfig(env);
+}
+
+/**
+ * Step 7: the backend, composed exactly as a Lambda composes it (lambdas/composition.ts). What
+ * differs is where things go: the stand-ins' endpoint, the time-travel clock, the notify key
+ * without Secrets Manager, the stores in DynamoDB's place, the JSON-lines log.
+ */
+function buildBackend(settings: Settings, options: SandboxOptions, config: LambdaConfig, aws: AwsStandIns, stores: SandboxStores, people: DemoPeople, clock: OffsetClock, secret: string, life: Stoppers): Backend {
+  const backend = composeBackend(config, {
+    clientSettings: aws.clientConfig,
+    clock,
+    log: (name) => handlerLog(settings.logLevel, name),
+    metrics: options.metrics ?? debugMetrics(settings.logLevel),
+    notifySecret: staticSecret(secret),
+    externalIdIssuer: people.externalIdIssuer,
+    stores: { requests: stores.requests, ledger: stores.ledger, findingsState: stores.findingsState, audit: stores.audit },
+  });
+  life.add(() => backend.clients.destroy());
+  return backend;
+}
+
+interface Functions {
+  bridge: ReturnType<typeof createBridgeHandler>;
+  workflow: ReturnType<typeof createWorkflowHandler>;
+  notify: ReturnType<typeof createNotifyHandler>;
+  revoke: ReturnType<typeof createRevokeHandler>;
+  reconcile: ReturnType<typeof createReconcileHandler>;
+  findings: ReturnType<typeof createFindingsHandler>;
+}
+
+/** Step 8: the REAL handlers over the backend, each with its function's log and the backend's metrics. */
+function createFunctions(backend: Backend): Functions {
+  const { config, deps, metrics } = backend;
+  return {
+    bridge: createBridgeHandler(deps, { botAppId: config.botAppId, tenantId: config.entraTenantId, audience: config.bridgeAudience, log: backend.log('bridge') }),
+    workflow: createWorkflowHandler(deps, { log: backend.log('workflow'), metrics }),
+    notify: createNotifyHandler(deps, { log: backend.log('notify'), metrics }),
+    revoke: createRevokeHandler(deps, { log: backend.log('revoke'), metrics }),
+    reconcile: createReconcileHandler(deps, { log: backend.log('reconcile'), metrics }),
+    // The EventBridge rule's target in AWS, posting through the same notifier.
+    findings: createFindingsHandler(backend.notifier, { minSeverity: config.findingsMinSeverity, region: config.region, log: backend.log('findings'), metrics }),
+  };
+}
+
+/** Step 9: the synthesized state machine with its Tasks bound to the handlers, and the revoke schedules' target. */
+function registerWorkflow(aws: AwsStandIns, fns: Functions, options: SandboxOptions): void {
+  const byFunction: Record<string, (input: unknown) => Promise<unknown>> = {
+    workflow: (input) => fns.workflow(input as WorkflowTaskPayload),
+    revoke: (input) => fns.revoke(input as RevokePayload),
+    // lambda:invoke.waitForTaskToken (RequestApproval) passes {FunctionName, Payload}; the plain
+    // invoke (PostApprovalCard) passes the payload itself.
+    notify: (input) => fns.notify(((input as { Payload?: unknown }).Payload ?? input) as NotifyPayload),
+  };
+  const taskHandlers = Object.fromEntries(Object.entries(TASK_FUNCTIONS).map(([state, fn]) => [state, byFunction[fn]!]));
+  aws.stepFunctions.registerStateMachine({
+    name: STATE_MACHINE_NAME,
+    definition: sandboxWorkflowDefinition(),
+    taskHandlers,
+    waitTimeOverrides: { [STATES.waitForGrant]: options.grantPollMs ?? 1000 },
+  });
+  aws.scheduler.registerTarget(SCHEDULER_TARGET_ARN, (input) => fns.revoke(input as RevokePayload));
+}
+
+/**
+ * Step 10: Security Hub "Findings - Imported" -> the findings handler, through the stack's rule
+ * evaluated as EventBridge would: only what it matches reaches the handler (the product's own
+ * findings by their product and generator, others by account and severity). The sandbox's own
+ * account is among the accounts, as an operator would list it, so that the `npm run
+ * sandbox:finding` sample (imported as that account, as Security Hub requires) is routed.
+ */
+function routeFindings(aws: AwsStandIns, config: LambdaConfig, findings: Functions['findings'], log: (line: string) => void): void {
+  const findingsRule = wirePattern(
+    asffFindingsPattern({
+      severities: SEVERITY_LABELS.slice(SEVERITY_LABELS.indexOf(config.findingsMinSeverity)),
+      accountIds: [...config.policy.accounts.map((a) => a.id), aws.accountId],
+      ownProductArn: `arn:aws:securityhub:${aws.region}:${aws.accountId}:product/${aws.accountId}/default`,
+    }) as Record<string, unknown>,
+  );
+  aws.securityHub.onFindingsImported(async (event) => {
+    if (!matchesEventPattern(findingsRule, event as unknown as Record<string, unknown>)) {
+      log(`[sandbox] the findings rule does not match ${event.detail.findings[0]?.Id}; not delivered`);
+      return;
+    }
+    try {
+      await findings(event);
+    } catch (e) {
+      log(`[sandbox] findings handler failed: ${(e as Error).message}`);
+    }
+  });
+}
+
+/** Step 11: the reconcile function's schedule (EventBridge rate(5 minutes) in AWS); one run at a time. */
+function scheduleReconcile(reconcile: Functions['reconcile'], everyMs: number, log: (line: string) => void, life: Stoppers): void {
+  if (!(everyMs > 0)) return;
+  let running = false;
+  const timer = setInterval(() => {
+    if (running) return;
+    running = true;
+    reconcile({})
+      .catch((e: unknown) => log(`[sandbox] reconcile failed: ${(e as Error).message}`))
+      .finally(() => {
+        running = false;
+      });
+  }, everyMs);
+  life.add(() => clearInterval(timer));
+}
+
+export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
+  const settings = await loadSettings(options);
+  const { log, dataDir } = settings;
   const people = loadDemoPeople();
   const clock = new OffsetClock();
-  const stoppers: Array<() => Promise<void> | void> = [];
-  const stopAll = async () => {
-    for (const stop of stoppers.reverse()) {
-      try {
-        await stop();
-      } catch (e) {
-        log(`[sandbox] while stopping: ${(e as Error).message}`);
-      }
-    }
-  };
-
+  const life = new Stoppers(log);
   try {
-    const aws = await startAwsStandIns({
-      port: want.aws.port,
-      dataDir: dataDir ?? false,
-      clock,
-      deferStart: true,
-      identityCenter: options.assignmentDelayMs === undefined ? {} : { assignmentDelayMs: options.assignmentDelayMs },
-      // The stack creates its schedule group (infra: ScheduleGroup ExpirySchedules); so does the sandbox.
-      scheduler: { log, scheduleGroups: [SCHEDULER_GROUP] },
-      stepFunctions: { log },
-    });
-    stoppers.push(() => aws.stop());
-    if (dataDir) writeFileSync(join(dataDir, SANDBOX_DATA_MARKER), 'Teams JIT Access sandbox data. `npm run sandbox:reset` deletes this folder.\n');
-
-    const stores = openSandboxStores(dataDir);
-    stoppers.push(() => stores.flush());
+    const aws = await startStandIns(settings, options, clock, life);
+    const stores = openStores(settings, life);
     const secret = notifySecret(dataDir);
-
-    // The bridge must exist before the bot (the bot's config names its URL), and the bot before the
-    // notifier has anywhere to post: bind the bridge first, the handler is set once deps exist.
-    let bridgeHandler: Parameters<typeof startLocalBridge>[0]['handler'] = async () => ({ statusCode: 503, headers: { 'content-type': 'application/json' }, body: '{"error":{"code":"STARTING","message":"The sandbox is starting."}}' });
-    let reconcileNow: () => Promise<unknown> = async () => undefined;
-    // The sandbox plays Entra: the bot gets real RS256 tokens and the bridge checks them as the
-    // HTTP API's JWT authorizer would (the key stays in the data folder for act.ts and tests).
-    // Tokens shaped like Entra v2 app-only tokens: iss the tenant's v2 issuer, aud the bridge app's client id.
-    const issuer = await createLocalIssuer({ tenantId: people.tenantId, audience: SANDBOX_BRIDGE_AUDIENCE, keyFile: dataDir ? join(dataDir, SANDBOX_ISSUER_KEY_FILE) : undefined });
-    const mintBridgeToken = () => issuer.mint({ appId: SANDBOX_BOT_APP_ID });
-    let cachedToken: { token: string; until: number } | undefined;
-    const botTokens = {
-      async getToken() {
-        if (!cachedToken || cachedToken.until < Date.now()) cachedToken = { token: await mintBridgeToken(), until: Date.now() + 50 * 60_000 };
-        return cachedToken.token;
-      },
-    };
-    const bridge = await startLocalBridge({
-      port: want.bridge.port,
-      identity: { botAppId: SANDBOX_BOT_APP_ID, tenantId: people.tenantId, audience: SANDBOX_BRIDGE_AUDIENCE },
-      authorize: createJwtAuthorizer({ issuer: issuer.issuer, audience: SANDBOX_BRIDGE_AUDIENCE, jwks: issuer.jwks }),
-      handler: (event) => bridgeHandler(event),
-      log,
-      control: async (req) => {
-        if (req.path === '/_sandbox/clock' && req.method === 'GET') return { status: 200, body: { now: new Date(clock.now()).toISOString(), offsetMs: clock.offset } };
-        if (req.path === '/_sandbox/clock/advance' && req.method === 'POST') {
-          const b = (req.body ?? {}) as { minutes?: unknown; seconds?: unknown };
-          const ms = (typeof b.minutes === 'number' ? b.minutes * 60_000 : 0) + (typeof b.seconds === 'number' ? b.seconds * 1000 : 0);
-          if (!(ms > 0) || ms > 7 * 24 * 3_600_000) return { status: 400, body: { error: { code: 'VALIDATION', message: 'Give {"minutes": n} or {"seconds": n}, positive, at most a week.' } } };
-          clock.advance(ms);
-          return { status: 200, body: { now: new Date(clock.now()).toISOString(), offsetMs: clock.offset } };
-        }
-        if (req.path === '/_sandbox/reconcile' && req.method === 'POST') return { status: 200, body: await reconcileNow() };
-        return undefined;
-      },
-    }).catch((e: unknown) => {
-      throw explainListenError(e, want.bridge);
-    });
-    stoppers.push(() => bridge.close());
-
-    const playgroundPort = want.playground.port || PLAYGROUND_DEFAULT_PORT;
-    const connector = options.teamsServiceUrl ?? `http://127.0.0.1:${playgroundPort}/_connector`;
-    const approverAadIds = people.people.filter((p) => p.groups.includes('approvers')).map((p) => p.aadObjectId);
-
-    const env: Record<string, string> = {
-      ...aws.env,
-      [ENV.stage]: 'sandbox',
-      [ENV.logLevel]: logLevel,
-      [ENV.requestsTable]: 'sandbox-requests',
-      [ENV.ledgerTable]: 'sandbox-ledger',
-      [ENV.auditTable]: 'sandbox-audit',
-      [ENV.eventBusName]: 'sandbox-audit-bus',
-      [ENV.stateMachineArn]: aws.stepFunctions.stateMachineArn(STATE_MACHINE_NAME),
-      [ENV.userMatch]: 'userName',
-      [ENV.schedulerGroup]: SCHEDULER_GROUP,
-      [ENV.schedulerRoleArn]: 'arn:aws:iam::123456789012:role/jit-access-sandbox-scheduler',
-      [ENV.schedulerTargetArn]: SCHEDULER_TARGET_ARN,
-      [ENV.schedulerDlqArn]: 'arn:aws:sqs:us-east-1:123456789012:jit-access-sandbox-revoke-dlq',
-      [ENV.notifyUrl]: 'http://127.0.0.1/api/notify',
-      [ENV.notifySecretArn]: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:jit-access-sandbox-notify',
-      [ENV.findingsMinSeverity]: 'HIGH',
-      [ENV.botAppId]: SANDBOX_BOT_APP_ID,
-      [ENV.entraTenantId]: people.tenantId,
-      [ENV.bridgeAudience]: SANDBOX_BRIDGE_AUDIENCE,
-      [ENV.policyJson]: loadPolicyFile(DEMO_POLICY_FILE).policyJson,
-    };
-
-    // The bot: sandbox mode, authentication off (explicitly), the local bridge, the shared secret.
-    const botConfig = parseBotConfig({
-      JIT_BOT_MODE: 'sandbox',
-      JIT_ALLOWED_TENANT_IDS: people.tenantId,
-      JIT_BRIDGE_URL: bridge.url,
-      JIT_NOTIFY_SECRET: secret,
-      JIT_ONCALL_TEAM_ID: PLAYGROUND_IDS.team,
-      JIT_ONCALL_CHANNEL_ID: PLAYGROUND_IDS.oncallChannel,
-      JIT_APPROVER_AAD_IDS: approverAadIds.join(','),
-      JIT_TEAMS_SERVICE_URL: connector,
-      JIT_BOT_HOST: '127.0.0.1',
-      JIT_BOT_PORT: String(want.bot.port),
-      JIT_BOT_STORE: dataDir ? 'file' : 'memory',
-      ...(dataDir ? { JIT_BOT_STORE_FILE: join(dataDir, 'conversations.json') } : {}),
-      JIT_LOG_LEVEL: logLevel,
-    });
-    const bot = await startBot(botConfig, { clock, tokens: botTokens, log: jsonLog(logLevel, (line) => process.stderr.write(`${line}\n`)) }).catch((e: unknown) => {
-      throw explainListenError(e, want.bot);
-    });
-    stoppers.push(() => bot.close());
-    env[ENV.notifyUrl] = `${bot.url}/api/notify`;
-
-    // The functions' configuration, parsed by the same schema as on AWS.
-    const config = parseConfig(env);
-    const clientConfig = { ...aws.clientConfig, maxAttempts: 1 };
-    const clients = {
-      ssoAdmin: new SSOAdminClient(clientConfig),
-      identityStore: new IdentitystoreClient(clientConfig),
-      scheduler: new SchedulerClient(clientConfig),
-      securityHub: new SecurityHubClient(clientConfig),
-      sfn: new SFNClient(clientConfig),
-    };
-    stoppers.push(() => Object.values(clients).forEach((c) => c.destroy()));
-    const notifier = new BotNotifier({ url: config.notifyUrl, secret: staticSecret(secret), clock, region: config.region });
-    const coreLog = handlerLog(logLevel, 'core');
-    const deps: CoreDeps = {
-      clock,
-      ids: ulidIds(clock),
-      requests: stores.requests,
-      ledger: stores.ledger,
-      findingsState: stores.findingsState,
-      audit: stores.audit,
-      directory: new IdentityStoreDirectory(clients.identityStore, { identityStoreId: config.identityStoreId, userMatch: config.userMatch, clock, externalIdIssuer: people.externalIdIssuer }),
-      assignments: new SsoAdminAssignmentGateway(clients.ssoAdmin, { instanceArn: config.ssoInstanceArn, clock }),
-      scheduler: new SchedulerExpiry(clients.scheduler, { groupName: config.schedulerGroup, targetArn: config.schedulerTargetArn, roleArn: config.schedulerRoleArn, deadLetterArn: config.schedulerDlqArn, clock }),
-      findings: new SecurityHubFindingsSink(clients.securityHub, { region: config.region, accountId: aws.accountId, clock }),
-      workflow: new SfnWorkflowGateway(clients.sfn, { stateMachineArn: config.stateMachineArn, clock }),
-      notifier,
-      policy: () => config.policy,
-      log: coreLog,
-    };
+    const started = await startBridge(settings, people, clock, life);
+    const { playgroundPort, connector } = connectorUrl(settings, options);
+    const bot = await startSandboxBot(settings, people, clock, started, secret, connector, life);
+    const config = loadFunctionConfig(settings, aws, people, bot);
+    const backend = buildBackend(settings, options, config, aws, stores, people, clock, secret, life);
 
     // The reconcile function's cold-start check, at startup: a session already started outlives a revocation.
-    const sessionDurationWarnings = await checkSessionDurations(clients.ssoAdmin, config.ssoInstanceArn, config.policy.permissionSets.map((p) => p.arn), coreLog);
+    const sessionDurationWarnings = await backend.checkSessionDurations(backend.log('reconcile'));
     for (const w of sessionDurationWarnings) log(`Warning: permission set ${w.permissionSetArn} keeps sessions for ${w.sessionDuration}; sessions already started outlive a revocation. Keep it at PT1H or less.`);
 
-    bridgeHandler = createBridgeHandler(deps, { botAppId: config.botAppId, tenantId: config.entraTenantId, audience: config.bridgeAudience, log: handlerLog(logLevel, 'bridge') });
-    const workflow = createWorkflowHandler(deps, { log: handlerLog(logLevel, 'workflow') });
-    const notify = createNotifyHandler(deps, { log: handlerLog(logLevel, 'notify') });
-    const revoke = createRevokeHandler(deps, { log: handlerLog(logLevel, 'revoke') });
-    const reconcileHandler = createReconcileHandler(deps, { log: handlerLog(logLevel, 'reconcile') });
-    reconcileNow = () => reconcileHandler({});
-
-    const byFunction: Record<string, (input: unknown) => Promise<unknown>> = {
-      workflow: (input) => workflow(input as WorkflowTaskPayload),
-      revoke: (input) => revoke(input as RevokePayload),
-      // lambda:invoke.waitForTaskToken (RequestApproval) passes {FunctionName, Payload}; the plain
-      // invoke (PostApprovalCard) passes the payload itself.
-      notify: (input) => notify(((input as { Payload?: unknown }).Payload ?? input) as NotifyPayload),
-    };
-    const taskHandlers = Object.fromEntries(Object.entries(TASK_FUNCTIONS).map(([state, fn]) => [state, byFunction[fn]!]));
-    aws.stepFunctions.registerStateMachine({
-      name: STATE_MACHINE_NAME,
-      definition: sandboxWorkflowDefinition(),
-      taskHandlers,
-      waitTimeOverrides: { [STATES.waitForGrant]: options.grantPollMs ?? 1000 },
-    });
-    aws.scheduler.registerTarget(SCHEDULER_TARGET_ARN, (input) => revoke(input as RevokePayload));
-
-    // Security Hub "Findings - Imported" -> the channel (EventBridge rule in AWS).
-    const findingsHandler = loadFindingsHandler(config, notifier, logLevel);
-    // The stack's rule, evaluated as EventBridge would: only what it matches reaches the handler (the
-    // product's own findings by their product and generator, others by account and severity). The
-    // sandbox's own account is among the accounts, as an operator would list it, so that the
-    // `npm run sandbox:finding` sample (imported as that account, as Security Hub requires) is routed.
-    const findingsRule = wirePattern(
-      asffFindingsPattern({
-        severities: SEVERITY_LABELS.slice(SEVERITY_LABELS.indexOf(config.findingsMinSeverity)),
-        accountIds: [...config.policy.accounts.map((a) => a.id), aws.accountId],
-        ownProductArn: `arn:aws:securityhub:${aws.region}:${aws.accountId}:product/${aws.accountId}/default`,
-      }) as Record<string, unknown>,
-    );
-    aws.securityHub.onFindingsImported(async (event) => {
-      if (!matchesEventPattern(findingsRule, event as unknown as Record<string, unknown>)) {
-        log(`[sandbox] the findings rule does not match ${event.detail.findings[0]?.Id}; not delivered`);
-        return;
-      }
-      try {
-        await findingsHandler(event);
-      } catch (e) {
-        log(`[sandbox] findings handler failed: ${(e as Error).message}`);
-      }
-    });
+    const fns = createFunctions(backend);
+    started.bind(fns.bridge, () => fns.reconcile({}));
+    registerWorkflow(aws, fns, options);
+    routeFindings(aws, config, fns.findings, log);
 
     // Stored schedules are armed only now that their target exists (overdue ones fire at once).
     aws.start();
-    stoppers.push(() => clock.cancelAll());
-
-    let reconcileTimer: NodeJS.Timeout | undefined;
-    const reconcileEvery = options.reconcileIntervalMs ?? 60_000;
-    if (reconcileEvery > 0) {
-      let running = false;
-      reconcileTimer = setInterval(() => {
-        if (running) return;
-        running = true;
-        reconcileHandler({})
-          .catch((e: unknown) => log(`[sandbox] reconcile failed: ${(e as Error).message}`))
-          .finally(() => {
-            running = false;
-          });
-      }, reconcileEvery);
-      stoppers.push(() => clearInterval(reconcileTimer));
-    }
+    life.add(() => clock.cancelAll());
+    scheduleReconcile(fns.reconcile, options.reconcileIntervalMs ?? 60_000, log, life);
 
     let playground: ChildProcess | undefined;
     let playgroundExited: Sandbox['playgroundExited'] = new Promise(() => undefined);
     if (options.playground) {
-      const started = startPlayground(`${bot.url}/api/messages`, playgroundPort, dataDir ?? resolve(DEFAULT_DATA_DIR), log);
-      playground = started.child;
-      playgroundExited = started.exited;
-      stoppers.push(() => started.stop());
-      await started.ready;
+      const child = startPlayground(`${bot.url}/api/messages`, playgroundPort, dataDir ?? resolve(DEFAULT_DATA_DIR), log);
+      playground = child.child;
+      playgroundExited = child.exited;
+      life.add(() => child.stop());
+      await child.ready;
     }
 
     return {
       urls: {
         bot: bot.url,
         messages: `${bot.url}/api/messages`,
-        bridge: bridge.url,
+        bridge: started.bridge.url,
         aws: aws.endpoint,
         playground: options.playground ? `http://127.0.0.1:${playgroundPort}` : undefined,
         connector,
@@ -397,29 +496,22 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       clock,
       aws,
       stores,
-      deps,
+      backend,
+      deps: backend.deps,
       config,
       bot,
-      bridge,
+      bridge: started.bridge,
       playground,
       playgroundExited,
-      reconcile: () => reconcileHandler({}),
-      bridgeToken: mintBridgeToken,
+      reconcile: () => fns.reconcile({}),
+      bridgeToken: started.mintBridgeToken,
       sessionDurationWarnings,
-      stop: (() => {
-        let stopping: Promise<void> | undefined;
-        return () => (stopping ??= stopAll());
-      })(),
+      stop: () => life.stopAll(),
     };
   } catch (e) {
-    await stopAll();
+    await life.stopAll();
     throw e;
   }
-}
-
-/** The real findings handler (the EventBridge rule's target in AWS), posting through the same notifier. */
-function loadFindingsHandler(config: LambdaConfig, notifier: BotNotifier, logLevel: NonNullable<SandboxOptions['logLevel']>): (event: unknown) => Promise<unknown> {
-  return createFindingsHandler(notifier, { minSeverity: config.findingsMinSeverity, region: config.region, log: handlerLog(logLevel, 'findings') });
 }
 
 function startPlayground(botEndpoint: string, port: number, dataDir: string, log: (line: string) => void) {

@@ -307,7 +307,7 @@ describe('infra: synthesized stack', function () {
     });
 
     it('every function that notifies the bot outlives a whole notifier send (attempts x timeout + waits) with room for its other work', () => {
-      // What one send may take (lambdas/aws-deps.ts uses FUNCTION_NOTIFIER); the rest of an
+      // What one send may take (lambdas/composition.ts uses FUNCTION_NOTIFIER); the rest of an
       // invocation (DynamoDB, Secrets Manager, Identity Center) gets at least NOTIFY_MARGIN_S.
       const NOTIFY_MARGIN_S = 10;
       const send = notifierWorstCaseMs(FUNCTION_NOTIFIER);

@@ -11,7 +11,7 @@ import { NOTIFY_HEADERS, verifyNotification } from '../../contract/notify-signat
 import { DependencyError } from '../../core/errors';
 import { FakeClock } from '../../core/memory';
 import { BotNotifier, type FetchLike, FUNCTION_NOTIFIER, notifierWorstCaseMs, SecretsManagerSecret, staticSecret } from '../../lambdas/adapters/bot-notifier';
-import { buildNotifier } from '../../lambdas/aws-deps';
+import { buildNotifier } from '../../lambdas/composition';
 import { problem } from '../../bot/problem';
 import { activeRequest, world } from '../support/core-world';
 

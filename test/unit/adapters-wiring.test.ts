@@ -10,7 +10,7 @@ import { BotNotifier } from '../../lambdas/adapters/bot-notifier';
 import { DynamoRequestStore } from '../../lambdas/adapters/dynamo-requests';
 import { EventBridgeAuditSink } from '../../lambdas/adapters/eventbridge-audit';
 import { SsoAdminAssignmentGateway } from '../../lambdas/adapters/sso-admin-assignments';
-import { arnParts, buildDeps, createAwsClients } from '../../lambdas/aws-deps';
+import { arnParts, buildDeps, createAwsClients } from '../../lambdas/composition';
 import { parseConfig } from '../../lambdas/config';
 import { ENV } from '../../lambdas/contract';
 

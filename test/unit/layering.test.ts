@@ -8,25 +8,26 @@ import { resolve } from 'node:path';
 import { findCycles, type ImportGraph, layerViolations, type LayerRule, readImportGraph } from '../support/import-graph';
 
 const ROOT = resolve(__dirname, '../..');
-const PRODUCT_FOLDERS = ['core', 'contract', 'cards', 'bot', 'lambdas', 'infra', 'sandbox'] as const;
+const PRODUCT_FOLDERS = ['core', 'contract', 'runtime', 'cards', 'bot', 'lambdas', 'infra', 'sandbox'] as const;
 
 /** Who may import whom. sandbox/ (the local stand-ins and their wiring) may import everything. */
 const RULES: readonly LayerRule[] = [
   { folder: 'core', mayImport: [] },
   { folder: 'contract', mayImport: ['core'] },
+  // The process-level pieces every runtime shares (the real clock, the atomic JSON writer).
+  { folder: 'runtime', mayImport: ['core'] },
   { folder: 'cards', mayImport: ['core', 'contract'] },
-  { folder: 'bot', mayImport: ['core', 'contract', 'cards'] },
-  { folder: 'lambdas', mayImport: ['core', 'contract', 'cards'] },
+  { folder: 'bot', mayImport: ['core', 'contract', 'runtime', 'cards'] },
+  { folder: 'lambdas', mayImport: ['core', 'contract', 'runtime', 'cards'] },
   { folder: 'infra', mayImport: ['core', 'contract', 'lambdas'] },
 ];
 
 /**
  * Cycles known and being removed elsewhere; each must still exist (so that the entry is deleted
- * with the fix) and no other cycle may appear.
- * TODO(issue 12, item 2): the composition root merges lambdas/wiring.ts and lambdas/aws-deps.ts;
- * delete this entry then.
+ * with the fix) and no other cycle may appear. None today: the composition root
+ * (lambdas/composition.ts) replaced the wiring/aws-deps pair.
  */
-const KNOWN_CYCLES: ReadonlyArray<readonly string[]> = [['lambdas/aws-deps.ts', 'lambdas/wiring.ts', 'lambdas/aws-deps.ts']];
+const KNOWN_CYCLES: ReadonlyArray<readonly string[]> = [];
 
 const graphOf = (edges: Record<string, string[]>): ImportGraph => new Map(Object.entries(edges).map(([k, v]) => [k, new Set(v)]));
 
@@ -52,8 +53,8 @@ describe('layering: the import graph of the product folders', () => {
     for (const k of known) assert.ok(found.includes(k), `the known cycle ${k} is gone: delete it from KNOWN_CYCLES`);
   });
 
-  it('core/ imports nothing outside core; contract/ only core; cards/ only core and contract', () => {
-    const rules = RULES.filter((r) => ['core', 'contract', 'cards'].includes(r.folder));
+  it('core/ imports nothing outside core; contract/ and runtime/ only core; cards/ only core and contract', () => {
+    const rules = RULES.filter((r) => ['core', 'contract', 'runtime', 'cards'].includes(r.folder));
     assert.deepEqual(layerViolations(graph, rules), []);
   });
 
@@ -76,8 +77,8 @@ describe('layering: the import graph of the product folders', () => {
     it('an import across a forbidden layer is named with the rule it breaks', () => {
       const g = graphOf({ 'lambdas/x.ts': ['bot/y.ts', 'core/z.ts'], 'bot/y.ts': ['lambdas/x.ts'], 'core/z.ts': [] });
       assert.deepEqual(layerViolations(g, RULES), [
-        'bot/y.ts -> lambdas/x.ts (bot/ may import bot, core, contract, cards only)',
-        'lambdas/x.ts -> bot/y.ts (lambdas/ may import lambdas, core, contract, cards only)',
+        'bot/y.ts -> lambdas/x.ts (bot/ may import bot, core, contract, runtime, cards only)',
+        'lambdas/x.ts -> bot/y.ts (lambdas/ may import lambdas, core, contract, runtime, cards only)',
       ]);
     });
   });

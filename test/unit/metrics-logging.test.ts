@@ -9,7 +9,7 @@ import sinon from 'sinon';
 import { createNotifyHandler } from '../../lambdas/notify/handler';
 import { correlate, currentRequestId, inInvocation } from '../../lambdas/observability/correlation';
 import { isSensitiveKey, REDACTED, redact, redactText } from '../../lambdas/observability/redact';
-import { awsLog } from '../../lambdas/wiring';
+import { awsLog } from '../../lambdas/composition';
 import * as svc from '../../core/services';
 import { actor, body, world } from '../support/core-world';
 
