@@ -123,11 +123,12 @@ export class BotHost extends Construct {
       new CfnOutput(this, 'BotDomainTarget', {
         value: domainName.regionalDomainName,
         description: `Point ${props.domain.name} (CNAME or alias record) at this name`,
-      });
+      }).overrideLogicalId('BotDomainTarget');
       base = `https://${props.domain.name}`;
     }
     this.messagingEndpoint = `${base}${BOT_MESSAGES_PATH}`;
-    new CfnOutput(this, 'BotMessagingEndpoint', { value: this.messagingEndpoint, description: 'Paste into the Azure Bot resource: Configuration > Messaging endpoint' });
-    new CfnOutput(this, 'BotFunctionName', { value: this.function.fn.functionName, description: 'The bot function (alias live)' });
+    // Fixed output names: scripts/deploy and `npm run package:manifest -- --outputs-file` read them.
+    new CfnOutput(this, 'BotMessagingEndpoint', { value: this.messagingEndpoint, description: 'Paste into the Azure Bot resource: Configuration > Messaging endpoint' }).overrideLogicalId('BotMessagingEndpoint');
+    new CfnOutput(this, 'BotFunctionName', { value: this.function.fn.functionName, description: 'The bot function (alias live)' }).overrideLogicalId('BotFunctionName');
   }
 }

@@ -406,6 +406,7 @@ export class JitAccessStack extends Stack {
         removalPolicy,
       });
     }
+    new CfnOutput(this, 'BotAppId', { value: config.botAppId, description: "The bot's Entra app (client) id: the Teams app manifest's bot id (npm run package:manifest -- --outputs-file ...)" });
 
     this.monitoring = new Monitoring(this, 'Monitoring', {
       prefix,

@@ -58,7 +58,7 @@ describe('infra: hosted bot context keys', function () {
     assert.equal(domain.Properties.DomainNameConfigurations[0].CertificateArn, CERT);
     assert.equal(domain.Properties.DomainNameConfigurations[0].SecurityPolicy, 'TLS_1_2');
     assert.equal(ofType(t, 'AWS::ApiGatewayV2::ApiMapping').length, 1);
-    const endpoint = Object.entries(t.Outputs as Record<string, any>).find(([k]) => k.startsWith('BotBotMessagingEndpoint'))![1];
+    const endpoint = Object.entries(t.Outputs as Record<string, any>).find(([k]) => k === 'BotMessagingEndpoint')![1];
     assert.equal(endpoint.Value, 'https://jit-bot.example.com/api/messages');
   });
 
@@ -66,7 +66,7 @@ describe('infra: hosted bot context keys', function () {
     const t = synth({ hostBot: 'false' });
     assert.ok(!ofType(t, 'AWS::Lambda::Function').some(([, f]) => f.Properties.FunctionName === 'jit-access-test-bot'));
     assert.ok(!ofType(t, 'AWS::ApiGatewayV2::Route').some(([, r]) => r.Properties.RouteKey === 'POST /api/messages'));
-    assert.ok(!Object.keys(t.Outputs).some((k) => k.startsWith('BotBotMessagingEndpoint')));
+    assert.ok(!Object.keys(t.Outputs).some((k) => k === 'BotMessagingEndpoint'));
   });
 
   it('approverAadObjectIds reach the bot as JIT_APPROVER_AAD_IDS', () => {

@@ -410,7 +410,7 @@ describe('infra: synthesized stack', function () {
 
     it('outputs the messaging endpoint to paste into the Azure Bot resource', () => {
       const outputs = (json as unknown as { Outputs: Record<string, { Value: unknown }> }).Outputs;
-      const key = Object.keys(outputs).find((k) => k.startsWith('BotBotMessagingEndpoint'));
+      const key = Object.keys(outputs).find((k) => k === 'BotMessagingEndpoint');
       assert.ok(key, Object.keys(outputs).join(', '));
       assert.match(flat(outputs[key]!.Value), /\/api\/messages/);
     });
