@@ -7,6 +7,13 @@
  * answered here, before authentication, with the same RFC 9457 problems as bot/server.ts:
  * malformed JSON 400, over 1 MB 413, not JSON 415, not an activity 400.
  *
+ * The event and response follow "Create AWS Lambda proxy integrations for HTTP APIs in API
+ * Gateway", payload format 2.0
+ * (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-integrations-lambda.html):
+ * header names arrive lower-cased, repeated headers joined with commas, a binary or non-UTF-8 body
+ * base64-encoded with `isBase64Encoded: true`; a structured result's `statusCode`, `headers` and
+ * `body` (a string) become the HTTP answer.
+ *
  * botbuilder is imported for types only (`ActivityHandlerBase`, `CloudAdapter`).
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
@@ -129,7 +136,10 @@ export function createBotLambdaHandler(build: () => Promise<BotLambdaTarget>, fa
       target.log.error('activity processing failed', errorDetails(e));
       return problemResult(500, 'INTERNAL', 'The bot could not process this activity.');
     } finally {
-      // A card refresh started by this turn must finish before Lambda freezes the process.
+      // A card refresh started by this turn must finish before Lambda freezes the process: after
+      // the handler returns, nothing runs until the next invoke, which may never come ("Understanding
+      // the Lambda execution environment lifecycle",
+      // https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html).
       await target.notifications.idle().catch(() => undefined);
     }
     // CloudAdapter answers a refused token with 401 and the library's message as text: keep the

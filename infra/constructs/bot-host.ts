@@ -66,7 +66,9 @@ export class BotHost extends Construct {
       entry: BOT_LAMBDA_ENTRY,
       functionName: `${props.prefix}-bot`,
       description: 'Teams bot: Bot Framework activities from POST /api/messages (Bot Framework JWTs validated in code)',
-      // Teams gives an invoke about 15 s; the HTTP API's integration limit is 30 s.
+      // Teams gives an invoke about 15 s; an HTTP API waits 30 s at most for an integration
+      // ("Amazon API Gateway quotas", HTTP API quotas: integration timeout 30 seconds,
+      // https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-quotas.html).
       timeout: Duration.seconds(29),
       // More memory is more CPU: cold init (require + msal + first token) is CPU bound.
       memorySize: 1024,

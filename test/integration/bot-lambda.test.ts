@@ -20,7 +20,11 @@ const CHANNEL = '19:oncall@thread.tacv2';
 const BOT_APP_ID = '00000000-0000-0000-0000-0000000000b0';
 type Json = Record<string, unknown>;
 
-/** An HTTP API payload 2.0 event as API Gateway builds it (headers lower-cased). */
+/**
+ * An HTTP API payload 2.0 event as API Gateway builds it: header names lower-cased, the body a string,
+ * base64 with isBase64Encoded ("Create AWS Lambda proxy integrations for HTTP APIs in API Gateway",
+ * https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-integrations-lambda.html).
+ */
 export function httpApiEvent(body: string | undefined, o: { headers?: Record<string, string>; method?: string; path?: string; base64?: boolean } = {}): APIGatewayProxyEventV2 {
   const method = o.method ?? 'POST';
   const path = o.path ?? '/api/messages';
