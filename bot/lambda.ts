@@ -25,8 +25,12 @@ export function lambdaEnvironment(env: Record<string, string | undefined>): Reco
 }
 
 /** Config (secret read once) and the whole application, for one execution environment. */
-export async function buildFromEnvironment(env: Record<string, string | undefined>, overrides: BotOverrides = {}): Promise<BotLambdaTarget & { config: BotConfig }> {
-  const config = await loadBotConfig(lambdaEnvironment(env));
+export async function buildFromEnvironment(
+  env: Record<string, string | undefined>,
+  overrides: BotOverrides = {},
+  deps: Parameters<typeof loadBotConfig>[1] = {},
+): Promise<BotLambdaTarget & { config: BotConfig }> {
+  const config = await loadBotConfig(lambdaEnvironment(env), deps);
   const log = overrides.log ?? jsonLog(config.logLevel);
   for (const warning of config.warnings) log.warn('configuration', { warning });
   const application = await createBotApplication(config, { ...overrides, log });

@@ -5,8 +5,8 @@
  */
 import { strict as assert } from 'node:assert';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { mockClient } from 'aws-sdk-client-mock';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { createBotApplication } from '../../bot/app';
 import { parseBotConfig } from '../../bot/config';
 import { type BotLambdaTarget, LAMBDA_MESSAGES_MAX_BYTES, buildFromEnvironment, createBotLambdaHandler } from '../../bot/lambda';
@@ -199,7 +199,17 @@ describe('bot Lambda entry: API Gateway HTTP API v2 events', function () {
 
 describe('bot Lambda entry: production configuration (Bot Framework authentication on)', function () {
   this.timeout(20_000);
-  const sm = mockClient(SecretsManagerClient);
+  // A hand-made client rather than aws-sdk-client-mock: another file mocks the class for its whole
+  // run, and two sinon wraps of the same `send` conflict.
+  const calls: GetSecretValueCommand[] = [];
+  const secretValue = JSON.stringify({ MicrosoftAppId: BOT_APP_ID, MicrosoftAppTenantId: TENANT_ID, MicrosoftAppPassword: 'client-secret-value' });
+  const secretsManager = {
+    send: async (command: GetSecretValueCommand) => {
+      calls.push(command);
+      if (command.input.SecretId !== SECRET_ARN) throw Object.assign(new Error('not found'), { name: 'ResourceNotFoundException' });
+      return { SecretString: secretValue };
+    },
+  } as unknown as SecretsManagerClient;
   const SECRET_ARN = 'arn:aws:secretsmanager:us-east-1:111111111111:secret:jit-access-dev/bot-credentials-AbCdEf';
   const env = {
     JIT_BOT_CREDENTIALS_SECRET_ARN: SECRET_ARN,
@@ -212,24 +222,22 @@ describe('bot Lambda entry: production configuration (Bot Framework authenticati
     JIT_BOT_STORE: 'dynamodb',
     JIT_BOT_STORE_TABLE: 'jit-access-dev-conversations',
   };
-  afterEach(() => sm.reset());
-  after(() => sm.restore());
+  afterEach(() => (calls.length = 0));
 
   it('reads the credentials from Secrets Manager, needs no HMAC key in the environment, and turns authentication on', async () => {
-    sm.on(GetSecretValueCommand, { SecretId: SECRET_ARN }).resolves({ SecretString: JSON.stringify({ MicrosoftAppId: BOT_APP_ID, MicrosoftAppTenantId: TENANT_ID, MicrosoftAppPassword: 'client-secret-value' }) });
-    const built = await buildFromEnvironment(env, { log: recordingLog(), store: new MemoryConversationStore() });
+    const built = await buildFromEnvironment(env, { log: recordingLog(), store: new MemoryConversationStore() }, { secretsManager });
     assert.equal(built.config.authenticationEnabled, true);
     assert.equal(built.config.credentialSource, 'secrets-manager');
     assert.equal(built.config.app?.id, BOT_APP_ID);
     assert.ok(Buffer.byteLength(built.config.notifySecret) >= 32, 'a random key nobody holds: the hosted bot has no /api/notify door');
-    assert.equal(sm.commandCalls(GetSecretValueCommand).length, 1);
+    assert.equal(calls.length, 1);
+    assert.ok(calls[0] instanceof GetSecretValueCommand);
   });
 
   it('a missing or malformed Authorization header is 401 (problem), and the bot never runs', async () => {
-    sm.on(GetSecretValueCommand).resolves({ SecretString: JSON.stringify({ MicrosoftAppId: BOT_APP_ID, MicrosoftAppTenantId: TENANT_ID, MicrosoftAppPassword: 'client-secret-value' }) });
     let ran = 0;
     const h = createBotLambdaHandler(async () => {
-      const built = await buildFromEnvironment(env, { log: recordingLog(), store: new MemoryConversationStore() });
+      const built = await buildFromEnvironment(env, { log: recordingLog(), store: new MemoryConversationStore() }, { secretsManager });
       const run = built.bot.run.bind(built.bot);
       built.bot.run = async (context) => {
         ran++;
