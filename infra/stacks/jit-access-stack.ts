@@ -411,7 +411,8 @@ export class JitAccessStack extends Stack {
     this.monitoring = new Monitoring(this, 'Monitoring', {
       prefix,
       key: this.data.key,
-      functions: fns,
+      // The hosted bot gets the same Errors alarm and dashboard graphs as every function.
+      functions: this.bot ? { ...fns, bot: this.bot.function } : fns,
       revokeFunction: fns.revoke,
       stateMachine: this.workflow.stateMachine,
       dlq: this.data.dlq,

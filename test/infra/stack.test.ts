@@ -408,6 +408,13 @@ describe('infra: synthesized stack', function () {
       assert.equal(permissions[0]![1].Properties?.Principal, 'apigateway.amazonaws.com');
     });
 
+    it('has an Errors alarm like every function', () => {
+      const [, alarm] = resourcesOf('AWS::CloudWatch::Alarm').find(([, a]) => String(a.Properties?.AlarmName).endsWith('bot-Errors')) ?? [];
+      assert.ok(alarm, 'bot-Errors alarm');
+      assert.deepEqual(alarm.Properties?.Dimensions, [{ Name: 'FunctionName', Value: { Ref: botFunction()[0] } }], 'all versions and aliases of the bot function');
+      assert.ok(asArray(alarm.Properties?.AlarmActions).length > 0);
+    });
+
     it('outputs the messaging endpoint to paste into the Azure Bot resource', () => {
       const outputs = (json as unknown as { Outputs: Record<string, { Value: unknown }> }).Outputs;
       const key = Object.keys(outputs).find((k) => k === 'BotMessagingEndpoint');
