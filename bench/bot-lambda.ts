@@ -156,8 +156,6 @@ export async function runBotLambda(options: { coldRuns: number; warmInvokes: num
       JIT_ACCESS_PORTAL_URL: 'https://d-1111111111.awsapps.com/start',
       JIT_APPROVER_AAD_IDS: `${USERS.bob.aadObjectId},${USERS.carol.aadObjectId}`,
       JIT_LOG_LEVEL: 'ERROR',
-      // As in Lambda: initialisation starts when the module is loaded (bot/lambda.ts).
-      AWS_LAMBDA_FUNCTION_NAME: 'jit-access-bench-bot',
     };
 
     // Cold runs alternate echo and jit so that drift hits both alike; the last run of each also

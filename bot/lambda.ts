@@ -38,6 +38,12 @@ export async function buildFromEnvironment(
   return { ...application, config };
 }
 
-/** The function's handler (`bot/lambda.handler`); under Lambda, initialisation starts during the init phase. */
+/**
+ * The function's handler (`bot/lambda.handler`). Loading the bundle (most of a cold start) happens
+ * in Lambda's init phase; the application is built on the first invoke, not at load: a CommonJS
+ * handler cannot make init wait for a promise, and with provisioned concurrency the environment
+ * is frozen after init ("Understanding the Lambda execution environment lifecycle",
+ * https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html), which would leave
+ * the Secrets Manager read hanging on a frozen connection until the first invoke.
+ */
 export const handler = createBotLambdaHandler(() => buildFromEnvironment(process.env));
-if (process.env.AWS_LAMBDA_FUNCTION_NAME) handler.ready().catch(() => undefined);
