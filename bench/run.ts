@@ -10,6 +10,7 @@
 import { writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { runBotLambda } from './bot-lambda';
 import { runBotLoad } from './bot-load';
 import { runBundles } from './bundles';
 import { runCardSizes } from './cards';
@@ -28,6 +29,12 @@ export const BUDGETS = {
   transitions_per_approved_request: { max: 25, unit: '' },
   bridge_bundle_kb: { max: 300, unit: 'KB' },
   revoke_after_fire_p99_s: { max: 10, unit: 's' },
+  // The hosted bot (bench/bot-lambda.ts); why these numbers: bench/report.ts, EXPLAIN.
+  bot_lambda_bundle_kb: { max: 4000, unit: 'KB' },
+  bot_lambda_cold_ratio_vs_echo: { max: 3, unit: '×' },
+  bot_lambda_cold_first_response_ms: { max: 3000, unit: 'ms' },
+  bot_lambda_warm_p99_ratio_vs_echo: { max: 2, unit: '×' },
+  bot_built_peak_rss_ratio_vs_echo: { max: 1.5, unit: '×' },
 } as const;
 export type MetricName = keyof typeof BUDGETS;
 
@@ -65,6 +72,9 @@ async function main(): Promise<void> {
   const bot = await runBotLoad({ durationS: quick ? 3 : 5, warmupS: 2, ratioRuns: 3, levels: [1, 50, 200], ratioConnections: 200, ratioRate: 400, log });
   log(`  peak RSS: bot ${bot.peakRssMb.jit} MB, echo ${bot.peakRssMb.echo} MB`);
 
+  log('bot on Lambda: the built bundle through the Lambda entry and the built server, against a bare echo bot on the same entry');
+  const botLambda = await runBotLambda({ coldRuns: quick ? 3 : 5, warmInvokes: 1000, rssDurationS: quick ? 3 : 5, rssConnections: 200, rssRate: 400, log });
+
   log(`Identity Center: ${GRANT_RUNS} x ${GRANTS} grants and ${REVOKES} expiries, in parallel child processes (about 2 minutes)`);
   const grantCount = quick ? 100 : GRANTS;
   const revokeCount = quick ? 50 : REVOKES;
@@ -86,6 +96,12 @@ async function main(): Promise<void> {
     transitions_per_approved_request: transitions.approveTypical,
     bridge_bundle_kb: bridge.kb,
     revoke_after_fire_p99_s: revoke.notRevoked > 0 || revoke.assignmentsLeft > 0 ? Number.POSITIVE_INFINITY : revoke.confirmedP99S,
+    // A wrong answer from either bot is a missed budget whatever the time.
+    bot_lambda_bundle_kb: botLambda.botLambdaBundleKb,
+    bot_lambda_cold_ratio_vs_echo: botLambda.problems.length > 0 ? Number.POSITIVE_INFINITY : botLambda.cold.ratio,
+    bot_lambda_cold_first_response_ms: botLambda.problems.length > 0 ? Number.POSITIVE_INFINITY : botLambda.cold.jitMedianMs,
+    bot_lambda_warm_p99_ratio_vs_echo: botLambda.problems.length > 0 ? Number.POSITIVE_INFINITY : botLambda.warm.ratio,
+    bot_built_peak_rss_ratio_vs_echo: botLambda.problems.length > 0 ? Number.POSITIVE_INFINITY : botLambda.rss.ratio,
   };
   const verdicts = (Object.keys(BUDGETS) as MetricName[]).map((name) => ({ name, value: metrics[name], budget: BUDGETS[name].max, pass: metrics[name] <= BUDGETS[name].max }));
   const results = {
@@ -96,6 +112,7 @@ async function main(): Promise<void> {
     durationS: round((performance.now() - started) / 1000, 1),
     machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', memoryGb: round(totalmem() / 2 ** 30, 1), node: process.version, quick },
     bot,
+    botLambda,
     typeahead,
     grants: { runs: grantRuns, medianRatio: grantRatio, failures: grantFailures, concurrency: GRANT_CONCURRENCY, pollMs: GRANT_POLL_MS },
     transitions,
@@ -121,6 +138,7 @@ export type BenchResults = {
   durationS: number;
   machine: { cpus: number; cpuModel: string; memoryGb: number; node: string; quick: boolean };
   bot: Awaited<ReturnType<typeof runBotLoad>>;
+  botLambda: Awaited<ReturnType<typeof runBotLambda>>;
   typeahead: ReturnType<typeof runTypeahead>;
   grants: { runs: GrantsRunResult[]; medianRatio: number; failures: number; concurrency: number; pollMs: number };
   transitions: Awaited<ReturnType<typeof runTransitions>>;

@@ -5,7 +5,6 @@
  * learn.microsoft.com/azure/bot-service/rest-api/bot-framework-rest-connector-api-reference), so
  * botbuilder's objects satisfy them structurally and stored references keep their JSON form.
  */
-import type { Request, Response } from 'express';
 
 export interface AccountRef {
   id: string;
@@ -89,7 +88,25 @@ export interface InvokeResult {
   body?: unknown;
 }
 
+/**
+ * The HTTP request and response a channel adapter needs: what express hands the server and what
+ * the Lambda entry builds from an API Gateway event (so neither host depends on the other).
+ */
+export interface InboundHttpRequest {
+  method?: string;
+  headers: Record<string, string | string[] | undefined>;
+  body?: Record<string, unknown>;
+}
+export interface OutboundHttpResponse {
+  /** Present on express's response; nothing here is a socket on Lambda. */
+  socket: unknown;
+  status(code: number): unknown;
+  header(name: string, value: unknown): unknown;
+  send(body?: unknown): unknown;
+  end(): unknown;
+}
+
 /** Runs one inbound activity (POST /api/messages) through the channel adapter and answers the request. */
 export interface MessagesEndpoint {
-  process(req: Request, res: Response): Promise<void>;
+  process(req: InboundHttpRequest, res: OutboundHttpResponse): Promise<void>;
 }

@@ -5,35 +5,9 @@
  * single-tenant app registration.
  */
 import * as z from 'zod';
+import { BOT_ENV } from '../contract/bot-env';
 
-export const BOT_ENV = {
-  mode: 'JIT_BOT_MODE',
-  appId: 'MicrosoftAppId',
-  appPassword: 'MicrosoftAppPassword',
-  appType: 'MicrosoftAppType',
-  appTenantId: 'MicrosoftAppTenantId',
-  certificateThumbprint: 'CertificateThumbprint',
-  certificatePrivateKey: 'CertificatePrivateKey',
-  allowedTenants: 'JIT_ALLOWED_TENANT_IDS',
-  bridgeUrl: 'JIT_BRIDGE_URL',
-  bridgeScope: 'JIT_BRIDGE_SCOPE',
-  bridgeTimeoutMs: 'JIT_BRIDGE_TIMEOUT_MS',
-  authorityHost: 'JIT_ENTRA_AUTHORITY_HOST',
-  notifySecret: 'JIT_NOTIFY_SECRET',
-  oncallTeamId: 'JIT_ONCALL_TEAM_ID',
-  oncallChannelId: 'JIT_ONCALL_CHANNEL_ID',
-  approvers: 'JIT_APPROVER_AAD_IDS',
-  teamsServiceUrl: 'JIT_TEAMS_SERVICE_URL',
-  accessPortalUrl: 'JIT_ACCESS_PORTAL_URL',
-  host: 'JIT_BOT_HOST',
-  port: 'JIT_BOT_PORT',
-  store: 'JIT_BOT_STORE',
-  storeFile: 'JIT_BOT_STORE_FILE',
-  storeTable: 'JIT_BOT_STORE_TABLE',
-  logLevel: 'JIT_LOG_LEVEL',
-  /** The stack's `BotCredentialsSecretArn`: the bot's Entra credentials are read from it at startup. */
-  credentialsSecretArn: 'JIT_BOT_CREDENTIALS_SECRET_ARN',
-} as const;
+export { BOT_ENV };
 
 export type BotMode = 'production' | 'sandbox' | 'test';
 export type StoreKind = 'memory' | 'file' | 'dynamodb';

@@ -120,6 +120,29 @@ export const contextSchema = z.object({
    * workflow retries the post for at least this long (PostApprovalCard's retrier).
    */
   botOutageToleranceMinutes: intFrom(1, 24 * 60).default(30),
+
+  // ── the bot hosted in the stack (infra/constructs/bot-host.ts) ─────────────────────
+  /** Run the Teams bot as a Lambda function behind the HTTP API (`POST /api/messages`); false = bring your own host (the container). */
+  hostBot: boolFrom.default(true),
+  /**
+   * The on-call team's Bot Framework id, `19:...@thread.tacv2` (the hosted bot's JIT_ONCALL_TEAM_ID;
+   * bot/config.ts explains where to find it). Required when `hostBot` is true.
+   */
+  oncallTeamId: z.string().regex(/^19:[^\s@/]+@thread\.(tacv2|skype)$/, "must be a Bot Framework team id (19:...@thread.tacv2), not the team's Graph group id").optional(),
+  /** Entra object ids @mentioned on approval cards (display only; at most 60, the Teams refresh.userIds limit). */
+  approverAadObjectIds: csv(uuid).pipe(z.array(z.string()).max(60, 'must name at most 60 ids (the Teams refresh.userIds limit)')).optional(),
+  /** Optional custom domain for the messaging endpoint (e.g. jit-bot.example.com); needs `botCertificateArn`. */
+  botDomainName: z
+    .string()
+    .regex(/^(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/, 'must be a lower-case DNS name (e.g. jit-bot.example.com)')
+    .optional(),
+  /** An ACM certificate in the stack's Region that covers `botDomainName` (API Gateway regional custom domain). */
+  botCertificateArn: z
+    .string()
+    .regex(/^arn:aws(-[a-z]+)*:acm:[a-z0-9-]+:\d{12}:certificate\/[0-9a-f-]{36}$/, 'must be an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<id>)')
+    .optional(),
+  /** Provisioned concurrency of the bot's `live` alias: 0 (default) = none, cold starts possible; >0 keeps that many environments initialised. */
+  botProvisionedConcurrency: intFrom(0, 50).default(0),
 });
 
 export type ContextInput = z.input<typeof contextSchema>;
@@ -171,6 +194,14 @@ export function loadConfig(tryGetContext: (key: string) => unknown, cwd: string 
   const ctx = parsed.data;
   if (ctx.userMatch === 'externalId' && !ctx.externalIdIssuer) {
     throw new ConfigError(`Invalid deployment configuration:\n  - context key 'externalIdIssuer' is required when userMatch is externalId: pass -c externalIdIssuer=... (the issuer your SCIM provisioning writes)`);
+  }
+  if (ctx.hostBot && !ctx.oncallTeamId && !placeholder) {
+    throw new ConfigError(
+      `Invalid deployment configuration:\n  - context key 'oncallTeamId' is required when hostBot is true (the default): pass -c oncallTeamId=19:...@thread.tacv2 (the on-call team's Bot Framework id), or -c hostBot=false to host the bot yourself`,
+    );
+  }
+  if (!!ctx.botDomainName !== !!ctx.botCertificateArn) {
+    throw new ConfigError(`Invalid deployment configuration:\n  - context keys 'botDomainName' and 'botCertificateArn' go together: a custom domain needs an ACM certificate for it in the stack's Region`);
   }
   if (ctx.allowManagementAccount && !ctx.managementAccountId) {
     throw new ConfigError(

@@ -5,8 +5,11 @@
  * into manifest/build/app-<version>.zip.
  *
  *   npm run package:manifest -- --bot-app-id <guid> --app-base-url https://jit.example.com [--version 1.2.3] [--sso] [--out-dir dir]
+ *   npm run package:manifest -- --outputs-file cdk.out/outputs-dev.json [--stack JitAccess-dev]
  *
- * Flags win over the environment (BOT_APP_ID, APP_BASE_URL, APP_VERSION).
+ * Flags win over the stack's outputs file (`cdk deploy --outputs-file`, written by scripts/deploy:
+ * BotAppId, and the origin of BotMessagingEndpoint as the app's base URL), which wins over the
+ * environment (BOT_APP_ID, APP_BASE_URL, APP_VERSION).
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -45,9 +48,16 @@ export interface RawSettings {
 }
 
 /** Parses `--name value`, `--name=value` and boolean `--sso`. Unknown flags are errors. */
-export function parseFlags(argv: readonly string[]): RawSettings & { outDir?: string } {
-  const out: RawSettings & { outDir?: string } = {};
-  const names: Record<string, 'botAppId' | 'appBaseUrl' | 'version' | 'outDir'> = { '--bot-app-id': 'botAppId', '--app-base-url': 'appBaseUrl', '--version': 'version', '--out-dir': 'outDir' };
+export function parseFlags(argv: readonly string[]): RawSettings & { outDir?: string; outputsFile?: string; stack?: string } {
+  const out: RawSettings & { outDir?: string; outputsFile?: string; stack?: string } = {};
+  const names: Record<string, 'botAppId' | 'appBaseUrl' | 'version' | 'outDir' | 'outputsFile' | 'stack'> = {
+    '--bot-app-id': 'botAppId',
+    '--app-base-url': 'appBaseUrl',
+    '--version': 'version',
+    '--out-dir': 'outDir',
+    '--outputs-file': 'outputsFile',
+    '--stack': 'stack',
+  };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (arg === '--sso') {
@@ -56,12 +66,49 @@ export function parseFlags(argv: readonly string[]): RawSettings & { outDir?: st
     }
     const [flag, inline] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
     const key = names[flag];
-    if (!key) throw new ManifestPackageError([`unknown argument ${JSON.stringify(arg)} (expected --bot-app-id, --app-base-url, --version, --out-dir, --sso)`]);
+    if (!key) throw new ManifestPackageError([`unknown argument ${JSON.stringify(arg)} (expected --bot-app-id, --app-base-url, --version, --out-dir, --outputs-file, --stack, --sso)`]);
     const value = inline ?? argv[++i];
     if (value === undefined || value.startsWith('--')) throw new ManifestPackageError([`${flag} needs a value`]);
     out[key] = value;
   }
   return out;
+}
+
+/**
+ * The settings a deployed stack knows, from `cdk deploy --outputs-file` (a JSON object of stack
+ * name → output name → value): the bot's app id (output BotAppId) and the app's base URL (the
+ * origin of BotMessagingEndpoint, the address Teams reaches the bot at). `stack` picks one stack
+ * when the file holds several.
+ */
+export function settingsFromOutputs(text: string, file: string, stack?: string): RawSettings {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch {
+    throw new ManifestPackageError([`${file} is not JSON: pass the file \`cdk deploy --outputs-file\` wrote (scripts/deploy writes cdk.out/outputs-<stage>.json)`]);
+  }
+  if (!doc || typeof doc !== 'object' || Array.isArray(doc)) throw new ManifestPackageError([`${file} must be a JSON object of stack name → outputs`]);
+  const stacks = Object.keys(doc).filter((k) => k.startsWith('JitAccess-'));
+  const name = stack ?? (stacks.length === 1 ? stacks[0] : undefined);
+  if (!name) throw new ManifestPackageError([stacks.length === 0 ? `${file} holds no JitAccess-<stage> stack` : `${file} holds several stacks (${stacks.join(', ')}): pass --stack <name>`]);
+  const outputs = (doc as Record<string, unknown>)[name];
+  if (!outputs || typeof outputs !== 'object') throw new ManifestPackageError([`${file} has no outputs for stack ${name}`]);
+  const o = outputs as Record<string, unknown>;
+  const problems: string[] = [];
+  const botAppId = typeof o.BotAppId === 'string' ? o.BotAppId : undefined;
+  if (!botAppId) problems.push(`${file}: stack ${name} has no BotAppId output (deploy the current stack first, or pass --bot-app-id)`);
+  let appBaseUrl: string | undefined;
+  if (typeof o.BotMessagingEndpoint === 'string') {
+    try {
+      appBaseUrl = new URL(o.BotMessagingEndpoint).origin;
+    } catch {
+      problems.push(`${file}: BotMessagingEndpoint ${JSON.stringify(o.BotMessagingEndpoint)} is not a URL`);
+    }
+  } else {
+    problems.push(`${file}: stack ${name} has no BotMessagingEndpoint output (the bot is not hosted in the stack: pass --app-base-url with your bot's https address)`);
+  }
+  if (problems.length > 0 && !botAppId && !appBaseUrl) throw new ManifestPackageError(problems);
+  return { ...(botAppId ? { botAppId } : {}), ...(appBaseUrl ? { appBaseUrl } : {}) };
 }
 
 /** Checks every setting and reports all problems at once, each saying how to fix it. */
@@ -199,8 +246,19 @@ function packageVersion(): string {
 }
 
 export async function main(argv: readonly string[], env: Record<string, string | undefined>): Promise<BuiltPackage> {
-  const flags = parseFlags(argv);
-  const settings = resolveSettings(flags, env, packageVersion());
+  const { outputsFile, stack, ...flags } = parseFlags(argv);
+  let fromOutputs: RawSettings = {};
+  if (outputsFile) {
+    let text: string;
+    try {
+      text = readFileSync(resolve(outputsFile), 'utf8');
+    } catch (e) {
+      throw new ManifestPackageError([`cannot read --outputs-file ${outputsFile}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message} (scripts/deploy writes cdk.out/outputs-<stage>.json)`]);
+    }
+    fromOutputs = settingsFromOutputs(text, outputsFile, stack);
+  }
+  const defined = Object.fromEntries(Object.entries(flags).filter(([, v]) => v !== undefined)) as typeof flags;
+  const settings = resolveSettings({ ...fromOutputs, ...defined }, env, packageVersion());
   return buildPackage(settings, flags.outDir ? resolve(flags.outDir) : undefined);
 }
 

@@ -5,7 +5,7 @@
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 
 export const BENCH_DIR = join(__dirname, '..');
 export const REPO_ROOT = join(BENCH_DIR, '..');
@@ -30,11 +30,14 @@ function procStatusMb(pid: number | undefined, field: 'VmHWM' | 'VmRSS'): number
   }
 }
 
-/** Forks `script` (a .ts file under bench/) and waits for its first IPC message. */
+/** Forks `script` (a .ts file under bench/, or the absolute path of a built .js) and waits for its first IPC message. */
 export async function startChild<Ready>(script: string, args: string[] = [], env: Record<string, string> = {}): Promise<Child<Ready>> {
-  const child = fork(join(BENCH_DIR, script), args, {
+  // A built bundle (an absolute .js path) runs on plain node, as in production (source maps on,
+  // as the Dockerfile and the Lambda functions run it); a bench .ts script runs under tsx.
+  const file = isAbsolute(script) ? script : join(BENCH_DIR, script);
+  const child = fork(file, args, {
     cwd: REPO_ROOT,
-    execArgv: ['--import', 'tsx'],
+    execArgv: file.endsWith('.js') ? ['--enable-source-maps'] : ['--import', 'tsx'],
     env: { ...process.env, ...env },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });

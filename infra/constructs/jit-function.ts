@@ -19,7 +19,10 @@ export const LAMBDA_RUNTIME = lambda.Runtime.NODEJS_24_X;
 export const ESBUILD_TARGET = 'node24';
 
 export interface JitFunctionProps {
-  name: LambdaName;
+  /** A backend function of LAMBDA_ENTRIES, or the hosted bot (infra/constructs/bot-host.ts). */
+  name: LambdaName | 'bot';
+  /** The entry file relative to the repo root; default LAMBDA_ENTRIES[name]. */
+  entry?: string;
   functionName: string;
   description: string;
   timeout: Duration;
@@ -58,7 +61,7 @@ export class JitFunction extends Construct {
     this.fn = new NodejsFunction(this, 'Fn', {
       functionName: props.functionName,
       description: props.description,
-      entry: join(REPO_ROOT, LAMBDA_ENTRIES[props.name]),
+      entry: join(REPO_ROOT, props.entry ?? LAMBDA_ENTRIES[props.name as LambdaName]),
       handler: 'handler',
       projectRoot: REPO_ROOT,
       depsLockFilePath: join(REPO_ROOT, 'package-lock.json'),

@@ -16,6 +16,7 @@ import type { Construct } from 'constructs';
 import { AUDIT_BUS_EVENT, ENV, type LambdaName } from '../../lambdas/contract';
 import { ConfigError, type JitConfig } from '../config';
 import { ApprovalWorkflow } from '../constructs/approval-workflow';
+import { BotHost, PLACEHOLDER_ONCALL_TEAM_ID } from '../constructs/bot-host';
 import { BridgeApi } from '../constructs/bridge-api';
 import { DataStore } from '../constructs/data-store';
 import { asffFindingsPattern, findingsPatterns, ownProductArn } from '../constructs/findings-routing';
@@ -64,6 +65,8 @@ export class JitAccessStack extends Stack {
   readonly functions: Record<LambdaName, JitFunction>;
   readonly workflow: ApprovalWorkflow;
   readonly bridge: BridgeApi;
+  /** The hosted bot (context key hostBot, default true). */
+  readonly bot?: BotHost;
   readonly monitoring: Monitoring;
   readonly schedulerRole: iam.Role;
   readonly stateMachineArn: string;
@@ -380,10 +383,36 @@ export class JitAccessStack extends Stack {
       removalPolicy,
     });
 
+    // ── the Teams bot, hosted on the same HTTP API (POST /api/messages, no authorizer) ──
+    if (config.hostBot) {
+      this.bot = new BotHost(this, 'Bot', {
+        prefix,
+        api: this.bridge.api,
+        stage: this.bridge.stage,
+        credentialsSecret: botSecret,
+        conversations: this.data.conversations,
+        tableKey: this.data.key,
+        entraTenantId: config.entraTenantId,
+        bridgeAudience: config.bridgeAudience,
+        oncallTeamId: config.oncallTeamId ?? PLACEHOLDER_ONCALL_TEAM_ID,
+        approvalChannelId: config.approvalChannelId,
+        approverAadObjectIds: config.approverAadObjectIds,
+        accessPortalUrl: config.accessPortalUrl,
+        logLevel: config.stage === 'prod' ? 'INFO' : 'DEBUG',
+        provisionedConcurrency: config.botProvisionedConcurrency,
+        domain: config.botDomainName && config.botCertificateArn ? { name: config.botDomainName, certificateArn: config.botCertificateArn } : undefined,
+        policyJson: config.policyJson,
+        logRetention,
+        removalPolicy,
+      });
+    }
+    new CfnOutput(this, 'BotAppId', { value: config.botAppId, description: "The bot's Entra app (client) id: the Teams app manifest's bot id (npm run package:manifest -- --outputs-file ...)" });
+
     this.monitoring = new Monitoring(this, 'Monitoring', {
       prefix,
       key: this.data.key,
-      functions: fns,
+      // The hosted bot gets the same Errors alarm and dashboard graphs as every function.
+      functions: this.bot ? { ...fns, bot: this.bot.function } : fns,
       revokeFunction: fns.revoke,
       stateMachine: this.workflow.stateMachine,
       dlq: this.data.dlq,

@@ -21,6 +21,7 @@ const REAL = {
   botAppId: '99999999-8888-7777-6666-555555555555',
   approvalChannelId: '19:abc123@thread.tacv2',
   botNotifyUrl: 'https://bot.example.com/api/notify',
+  oncallTeamId: '19:team123@thread.tacv2',
   policyFile: PLACEHOLDER_CONTEXT.policyFile,
 };
 

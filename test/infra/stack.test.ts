@@ -169,6 +169,7 @@ describe('infra: synthesized stack', function () {
     it('has a Scheduler role that the Scheduler (only) assumes and a schedule group named after the stage; schedules dead-letter to the DLQ', () => {
       template.hasResourceProperties('AWS::Scheduler::ScheduleGroup', { Name: 'jit-access-test' });
       for (const [, f] of resourcesOf('AWS::Lambda::Function')) {
+        if (f.Properties?.FunctionName === 'jit-access-test-bot') continue;
         const vars = f.Properties?.Environment?.Variables as Record<string, unknown>;
         assert.ok(flat(vars[ENV.schedulerRoleArn]).includes('SchedulerRole'));
         assert.ok(flat(vars[ENV.schedulerDlqArn]).includes('DataDeadLetterQueue'));
@@ -201,11 +202,11 @@ describe('infra: synthesized stack', function () {
       template.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ [ENV.bridgeAudience]: AUDIENCE }) } });
     });
 
-    it('has every route, each behind the JWT authorizer', () => {
+    it('has every route, each behind the JWT authorizer, and the bot\'s POST /api/messages without one', () => {
       const routes = resourcesOf('AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties!);
       const keys = routes.map((r) => r.RouteKey as string).sort();
-      assert.deepEqual(keys, BRIDGE_ROUTES.map((r) => `${r.method} ${r.path}`).sort());
-      for (const r of routes) assert.equal(r.AuthorizationType, 'JWT', r.RouteKey);
+      assert.deepEqual(keys, [...BRIDGE_ROUTES.map((r) => `${r.method} ${r.path}`), 'POST /api/messages'].sort());
+      for (const r of routes) assert.equal(r.AuthorizationType, r.RouteKey === 'POST /api/messages' ? 'NONE' : 'JWT', r.RouteKey);
     });
 
     it('logs access as JSON to a log group and throttles the default stage', () => {
@@ -223,7 +224,7 @@ describe('infra: synthesized stack', function () {
   describe('functions', () => {
     it('has one ARM64 Node.js 22+ function per entry, each with its own log group, JSON logs and active tracing', () => {
       const fns = resourcesOf('AWS::Lambda::Function');
-      assert.equal(fns.length, Object.keys(LAMBDA_ENTRIES).length);
+      assert.equal(fns.length, Object.keys(LAMBDA_ENTRIES).length + 1, 'the backend functions and the bot');
       for (const [id, f] of fns) {
         const p = f.Properties!;
         assert.deepEqual(p.Architectures, ['arm64'], id);
@@ -238,6 +239,8 @@ describe('infra: synthesized stack', function () {
 
     it('keeps the environment small and every ENV name set; the policy is in the code, not the environment', () => {
       for (const [id, f] of resourcesOf('AWS::Lambda::Function')) {
+        // The bot has its own variables (bot/config.ts), tested in 'hosted bot'.
+        if (f.Properties?.FunctionName === 'jit-access-test-bot') continue;
         const vars = f.Properties?.Environment?.Variables as Record<string, unknown>;
         assert.equal(vars[ENV.policyJson], undefined, id);
         for (const name of [ENV.requestsTable, ENV.stateMachineArn, ENV.ssoInstanceArn, ENV.schedulerTargetArn, ENV.botAppId, ENV.entraTenantId]) assert.ok(vars[name], `${id} ${name}`);
@@ -257,6 +260,7 @@ describe('infra: synthesized stack', function () {
         }
         const code = readFileSync(path, 'utf8');
         const meta = JSON.parse(readFileSync(join(outdir, dir, 'index.meta.json'), 'utf8')) as { inputs: Record<string, unknown> };
+        if (Object.keys(meta.inputs).some((i) => i.endsWith('bot/lambda.ts'))) continue;
         const entry = Object.keys(meta.inputs).find((i) => /lambdas\/[^/]+\/handler\.ts$/.test(i)) ?? dir;
         sizes[entry] = size;
         assert.ok(readdirSync(join(outdir, dir)).includes('index.js.map'), `${entry} has a source map`);
@@ -360,6 +364,91 @@ describe('infra: synthesized stack', function () {
 
     it('has a dashboard', () => {
       template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+    });
+  });
+
+  describe('hosted bot', () => {
+    const botFunction = () => {
+      const found = resourcesOf('AWS::Lambda::Function').find(([, r]) => r.Properties?.FunctionName === 'jit-access-test-bot');
+      assert.ok(found, 'the bot function exists');
+      return found;
+    };
+    const logicalIdStartingWith = (type: string, prefix: string) => {
+      const found = resourcesOf(type).find(([id]) => id.startsWith(prefix));
+      assert.ok(found, `${type} ${prefix}*`);
+      return found[0];
+    };
+
+    it('runs bot/lambda.ts (bundled by esbuild) in production mode, credentials from the secret, state in the conversations table, no secret in its environment', () => {
+      const [, fn] = botFunction();
+      const vars = fn.Properties?.Environment?.Variables as Record<string, any>;
+      assert.equal(vars.JIT_BOT_MODE, 'production');
+      assert.equal(vars.MicrosoftAppType, 'SingleTenant');
+      assert.deepEqual(vars.JIT_BOT_CREDENTIALS_SECRET_ARN, { Ref: logicalIdStartingWith('AWS::SecretsManager::Secret', 'BotCredentials') });
+      assert.deepEqual(vars.JIT_BOT_STORE_TABLE, { Ref: logicalIdStartingWith('AWS::DynamoDB::Table', 'DataConversationsTable') });
+      assert.equal(vars.JIT_BOT_STORE, 'dynamodb');
+      assert.equal(vars.JIT_ALLOWED_TENANT_IDS, TENANT);
+      assert.equal(vars.JIT_BRIDGE_SCOPE, `${AUDIENCE}/.default`);
+      assert.deepEqual(vars.JIT_BRIDGE_URL, { 'Fn::GetAtt': [logicalIdStartingWith('AWS::ApiGatewayV2::Api', 'BridgeApi'), 'ApiEndpoint'] }, 'the bridge on the same API');
+      for (const name of ['MicrosoftAppPassword', 'CertificatePrivateKey', 'JIT_NOTIFY_SECRET', 'MicrosoftAppId']) assert.equal(vars[name], undefined, `${name} is not in the environment`);
+      assert.equal(fn.Properties?.Timeout, 29, 'within the HTTP API 30 s integration limit');
+      const bundle = readdirSync(outdir)
+        .filter((d) => d.startsWith('asset.'))
+        .find((d) => {
+          try {
+            return Object.keys((JSON.parse(readFileSync(join(outdir, d, 'index.meta.json'), 'utf8')) as { inputs: Record<string, unknown> }).inputs).some((i) => i.endsWith('bot/lambda.ts'));
+          } catch {
+            return false;
+          }
+        });
+      assert.ok(bundle, 'an esbuild asset whose entry is bot/lambda.ts');
+      const size = statSync(join(outdir, bundle, 'index.js')).size;
+      assert.ok(size < 5_000_000, `bot bundle is ${size} bytes`);
+      console.log(`      bot bundle: ${Math.round(size / 1024)} KB`);
+    });
+
+    it('POST /api/messages has no authorizer and invokes the live alias (payload 2.0); the alias has no provisioned concurrency by default', () => {
+      const [, route] = resourcesOf('AWS::ApiGatewayV2::Route').find(([, r]) => r.Properties?.RouteKey === 'POST /api/messages')!;
+      assert.equal(route.Properties?.AuthorizationType, 'NONE');
+      assert.equal(route.Properties?.AuthorizerId, undefined);
+      const integrationId = (route.Properties?.Target['Fn::Join'][1] as unknown[])[1] as { Ref: string };
+      const integration = json.Resources[integrationId.Ref]!;
+      assert.equal(integration.Properties?.PayloadFormatVersion, '2.0');
+      const aliasId = logicalIdStartingWith('AWS::Lambda::Alias', 'BotLive');
+      assert.deepEqual(integration.Properties?.IntegrationUri, { Ref: aliasId });
+      const alias = json.Resources[aliasId]!;
+      assert.equal(alias.Properties?.Name, 'live');
+      assert.equal(alias.Properties?.ProvisionedConcurrencyConfig, undefined);
+      const permissions = resourcesOf('AWS::Lambda::Permission').filter(([, p]) => flat(p.Properties?.FunctionName) === flat({ Ref: aliasId }));
+      assert.equal(permissions.length, 1, 'API Gateway may invoke the alias');
+      assert.equal(permissions[0]![1].Properties?.Principal, 'apigateway.amazonaws.com');
+    });
+
+    it('has an Errors alarm like every function', () => {
+      const [, alarm] = resourcesOf('AWS::CloudWatch::Alarm').find(([, a]) => String(a.Properties?.AlarmName).endsWith('bot-Errors')) ?? [];
+      assert.ok(alarm, 'bot-Errors alarm');
+      assert.deepEqual(alarm.Properties?.Dimensions, [{ Name: 'FunctionName', Value: { Ref: botFunction()[0] } }], 'all versions and aliases of the bot function');
+      assert.ok(asArray(alarm.Properties?.AlarmActions).length > 0);
+    });
+
+    it('outputs the messaging endpoint to paste into the Azure Bot resource', () => {
+      const outputs = (json as unknown as { Outputs: Record<string, { Value: unknown }> }).Outputs;
+      const key = Object.keys(outputs).find((k) => k === 'BotMessagingEndpoint');
+      assert.ok(key, Object.keys(outputs).join(', '));
+      assert.match(flat(outputs[key]!.Value), /\/api\/messages/);
+    });
+
+    it('least privilege: its own secret (read), GetItem/PutItem on the conversations table and its key, logs and X-Ray; nothing else', () => {
+      const statements = statementsOfFunction('jit-access-test-bot');
+      const actions = statements.flatMap((st) => asArray(st.Action)).sort();
+      assert.deepEqual(
+        [...new Set(actions)].sort(),
+        ['dynamodb:GetItem', 'dynamodb:PutItem', 'kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:GenerateDataKeyWithoutPlaintext', 'kms:ReEncryptFrom', 'kms:ReEncryptTo', 'logs:CreateLogStream', 'logs:PutLogEvents', 'secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue', 'xray:PutTelemetryRecords', 'xray:PutTraceSegments'].sort(),
+      );
+      const secret = statements.find((st) => asArray(st.Action).includes('secretsmanager:GetSecretValue'))!;
+      assert.deepEqual(secret.Resource, { Ref: logicalIdStartingWith('AWS::SecretsManager::Secret', 'BotCredentials') }, 'the bot credentials only, not the notify key');
+      const table = statements.find((st) => asArray(st.Action).includes('dynamodb:PutItem'))!;
+      assert.deepEqual(asArray(table.Resource), [{ 'Fn::GetAtt': [logicalIdStartingWith('AWS::DynamoDB::Table', 'DataConversationsTable'), 'Arn'] }]);
     });
   });
 

@@ -150,3 +150,40 @@ describe('manifest: icons and the zip', () => {
     assert.throws(() => readFileSync(join(out, 'app-0.1.0.zip')));
   });
 });
+
+describe('manifest: values from the stack outputs file (cdk deploy --outputs-file)', () => {
+  let dir: string;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'jit-manifest-outputs-'));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  const BOT = '00000000-0000-0000-0000-0000000000b0';
+  const write = (name: string, doc: unknown) => {
+    const file = join(dir, name);
+    writeFileSync(file, typeof doc === 'string' ? doc : JSON.stringify(doc));
+    return file;
+  };
+
+  it('takes the bot app id and the base URL (origin of the messaging endpoint) from the stack\'s outputs; flags still win', async () => {
+    const file = write('outputs.json', { 'JitAccess-dev': { BotAppId: BOT, BotMessagingEndpoint: 'https://abc123defg.execute-api.us-east-1.amazonaws.com/api/messages', BridgeBridgeUrl1A2B3C4D: 'https://x' } });
+    const built = await main(['--outputs-file', file, '--version', '1.0.0', '--out-dir', join(dir, 'a')], {});
+    assert.equal(built.manifest.id, BOT);
+    assert.deepEqual(built.manifest.validDomains, ['abc123defg.execute-api.us-east-1.amazonaws.com']);
+    const flagWins = await main(['--outputs-file', file, '--app-base-url', BASE, '--version', '1.0.0', '--out-dir', join(dir, 'b')], {});
+    assert.deepEqual(flagWins.manifest.validDomains, ['jit.example.com']);
+  });
+
+  it('several stacks need --stack; a stack without the bot needs --app-base-url; bad files are named', async () => {
+    const two = write('two.json', { 'JitAccess-dev': { BotAppId: BOT, BotMessagingEndpoint: 'https://dev.example.com/api/messages' }, 'JitAccess-prod': { BotAppId: BOT, BotMessagingEndpoint: 'https://prod.example.com/api/messages' } });
+    await assert.rejects(main(['--outputs-file', two, '--out-dir', join(dir, 'c')], {}), /several stacks \(JitAccess-dev, JitAccess-prod\): pass --stack/);
+    const prod = await main(['--outputs-file', two, '--stack', 'JitAccess-prod', '--version', '1.0.0', '--out-dir', join(dir, 'd')], {});
+    assert.deepEqual(prod.manifest.validDomains, ['prod.example.com']);
+    const selfHosted = write('self.json', { 'JitAccess-dev': { BotAppId: BOT } });
+    await assert.rejects(main(['--outputs-file', selfHosted, '--out-dir', join(dir, 'e')], {}), /APP_BASE_URL is missing/);
+    assert.equal((await main(['--outputs-file', selfHosted, '--app-base-url', BASE, '--version', '1.0.0', '--out-dir', join(dir, 'f')], {})).manifest.id, BOT);
+    await assert.rejects(main(['--outputs-file', write('bad.json', '{"JitAccess-dev": '), '--out-dir', join(dir, 'g')], {}), /bad\.json is not JSON/);
+    await assert.rejects(main(['--outputs-file', join(dir, 'missing.json'), '--out-dir', join(dir, 'h')], {}), /cannot read --outputs-file .*missing\.json: ENOENT/);
+    await assert.rejects(main(['--outputs-file', write('none.json', { Other: {} }), '--out-dir', join(dir, 'i')], {}), /holds no JitAccess-<stage> stack/);
+  });
+});

@@ -19,6 +19,7 @@ const CONTEXT = {
   botAppId: '00000000-0000-0000-0000-000000000000',
   approvalChannelId: '19:abc@thread.tacv2',
   botNotifyUrl: 'https://bot.example.com/api/notify',
+  oncallTeamId: '19:team@thread.tacv2',
 };
 
 interface Fake {
@@ -54,7 +55,12 @@ esac
   writeFileSync(
     join(bin, 'npx'),
     `#!/usr/bin/env bash
-if [ "$1" = --no-install ] && [ "$2" = cdk ]; then echo "$*" >> ${JSON.stringify(cdkLog)}; exit 0; fi
+if [ "$1" = --no-install ] && [ "$2" = cdk ]; then
+  echo "$*" >> ${JSON.stringify(cdkLog)}
+  # Like cdk deploy --outputs-file: the stack outputs the test gives in FAKE_OUTPUTS.
+  prev=""; for a in "$@"; do if [ "$prev" = --outputs-file ] && [ -n "$FAKE_OUTPUTS" ]; then mkdir -p "$(dirname "$a")"; printf '%s' "$FAKE_OUTPUTS" > "$a"; fi; prev="$a"; done
+  exit 0
+fi
 exec ${JSON.stringify(realNpx)} "$@"
 `,
   );
@@ -117,12 +123,16 @@ describe('scripts/deploy: preflight checks', function () {
     const f = fake();
     const r = f.run(['dev', '-c', 'botAppId=00000000-0000-0000-0000-000000000000']);
     assert.equal(r.status, 1);
-    for (const key of ['ssoInstanceArn', 'identityStoreId', 'entraTenantId', 'bridgeAudience', 'approvalChannelId', 'botNotifyUrl', 'policyFile']) {
+    for (const key of ['ssoInstanceArn', 'identityStoreId', 'entraTenantId', 'bridgeAudience', 'approvalChannelId', 'botNotifyUrl', 'policyFile', 'oncallTeamId']) {
       assert.match(r.stderr, new RegExp(`missing: ${key} `));
     }
     assert.doesNotMatch(r.stderr, /missing: botAppId/);
-    assert.match(r.stderr, /7 required context key\(s\) missing/);
+    assert.match(r.stderr, /8 required context key\(s\) missing/);
     assert.ok(!existsSync(f.awsLog));
+    // Hosting the bot yourself: the stack does not need the on-call team.
+    const selfHosted = f.run(['dev', '-c', 'botAppId=00000000-0000-0000-0000-000000000000', '-c', 'hostBot=false']);
+    assert.match(selfHosted.stderr, /7 required context key\(s\) missing/);
+    assert.doesNotMatch(selfHosted.stderr, /missing: oncallTeamId/);
   });
 
   it('an invalid policy file stops the deploy with errors naming the field', () => {
@@ -142,7 +152,8 @@ describe('scripts/deploy: preflight checks', function () {
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /ok: 4 rules, 2 accounts, 3 permission sets/);
     assert.match(r.stdout, /would run: aws sts get-caller-identity/);
-    assert.match(r.stdout, /cdk deploy JitAccess-dev -c stage=dev .*-c alarmEmail=ops@example\.com .*-c policyFile=infra\/policy\.example\.yaml --require-approval broadening/);
+    assert.match(r.stdout, /cdk deploy JitAccess-dev -c stage=dev .*-c alarmEmail=ops@example\.com .*-c policyFile=infra\/policy\.example\.yaml --outputs-file cdk\.out\/outputs-dev\.json --require-approval broadening/);
+    assert.match(r.stdout, /the bot's messaging endpoint \(output BotMessagingEndpoint\) is printed here/);
     assert.match(r.stdout, /Dry run: nothing was deployed/);
     assert.ok(!existsSync(f.awsLog), 'no AWS call in a dry run');
     assert.ok(!existsSync(f.cdkLog), 'no deploy in a dry run');
@@ -190,7 +201,10 @@ describe('scripts/deploy: preflight checks', function () {
     const stand = await aws();
     let r: { status: number | null; stdout: string; stderr: string };
     try {
-      r = await f.runAsync(['prod', '--context-file', f.contextFile, '--policy', 'infra/policy.example.yaml', '--', '--profile', 'jit-prod'], stand.env);
+      r = await f.runAsync(['prod', '--context-file', f.contextFile, '--policy', 'infra/policy.example.yaml', '--outputs-file', join(f.dir, 'outputs.json'), '--', '--profile', 'jit-prod'], {
+        ...stand.env,
+        FAKE_OUTPUTS: JSON.stringify({ 'JitAccess-prod': { BotMessagingEndpoint: 'https://abc123defg.execute-api.us-east-1.amazonaws.com/api/messages', BotAppId: CONTEXT.botAppId, BotCredentialsSecretArn: 'arn:aws:secretsmanager:us-east-1:444444444444:secret:jit-access-prod/bot-credentials-AbCdEf' } }),
+      });
     } finally {
       await stand.stop();
     }
@@ -201,6 +215,12 @@ describe('scripts/deploy: preflight checks', function () {
     assert.match(cdk, /^--no-install cdk deploy JitAccess-prod -c stage=prod /);
     assert.match(cdk, /-c ssoInstanceArn=arn:aws:sso:::instance\/ssoins-1111111111111111/);
     assert.match(cdk, /--require-approval broadening --profile jit-prod\n$/);
+    assert.match(cdk, new RegExp(`--outputs-file ${join(f.dir, 'outputs.json')} `), 'the outputs are written for package:manifest');
+    // One deploy: the bot's messaging endpoint to paste into the Azure Bot resource, and the next steps.
+    assert.match(r.stdout, /Messaging endpoint of the bot; paste it into the Azure Bot resource/);
+    assert.match(r.stdout, /^ {4}https:\/\/abc123defg\.execute-api\.us-east-1\.amazonaws\.com\/api\/messages$/m);
+    assert.match(r.stdout, /npm run package:manifest -- --outputs-file .*outputs\.json/);
+    assert.match(r.stdout, /jit-access-prod\/bot-credentials/);
     assert.doesNotMatch(cdk, /@aws-cdk\//, 'feature flags stay in cdk.json');
     const awsCli = readFileSync(f.awsLog, 'utf8');
     assert.match(awsCli, /sts get-caller-identity/);

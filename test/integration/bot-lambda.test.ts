@@ -1,0 +1,259 @@
+/**
+ * The bot's Lambda entry (bot/lambda.ts) driven with API Gateway HTTP API (payload 2.0) events:
+ * the real bot application (test mode, anonymous) against the fake bridge and a recording
+ * connector, and the production configuration (authentication on) for the 401 paths.
+ */
+import { strict as assert } from 'node:assert';
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import { createBotApplication } from '../../bot/app';
+import { parseBotConfig } from '../../bot/config';
+import { type BotLambdaTarget, LAMBDA_MESSAGES_MAX_BYTES, buildFromEnvironment, createBotLambdaHandler } from '../../bot/lambda';
+import { recordingLog } from '../../bot/log';
+import { MemoryConversationStore } from '../../bot/storage/memory';
+import { staticTokenProvider } from '../../bot/token-provider';
+import { ConnectorRecorder } from '../support/connector-recorder';
+import { BRIDGE_TOKEN, FakeBridge, type FakeUser, TENANT_ID, USERS } from '../support/fake-bridge';
+
+const CHANNEL = '19:oncall@thread.tacv2';
+const BOT_APP_ID = '00000000-0000-0000-0000-0000000000b0';
+type Json = Record<string, unknown>;
+
+/**
+ * An HTTP API payload 2.0 event as API Gateway builds it: header names lower-cased, the body a string,
+ * base64 with isBase64Encoded ("Create AWS Lambda proxy integrations for HTTP APIs in API Gateway",
+ * https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-integrations-lambda.html).
+ */
+export function httpApiEvent(body: string | undefined, o: { headers?: Record<string, string>; method?: string; path?: string; base64?: boolean } = {}): APIGatewayProxyEventV2 {
+  const method = o.method ?? 'POST';
+  const path = o.path ?? '/api/messages';
+  return {
+    version: '2.0',
+    routeKey: `${method} ${path}`,
+    rawPath: path,
+    rawQueryString: '',
+    headers: o.headers ?? { 'content-type': 'application/json' },
+    requestContext: {
+      accountId: '111111111111',
+      apiId: 'api1234567',
+      domainName: 'api1234567.execute-api.us-east-1.amazonaws.com',
+      domainPrefix: 'api1234567',
+      http: { method, path, protocol: 'HTTP/1.1', sourceIp: '192.0.2.1', userAgent: 'test' },
+      requestId: 'req-1',
+      routeKey: `${method} ${path}`,
+      stage: '$default',
+      time: '30/Nov/2026:10:00:00 +0000',
+      timeEpoch: 0,
+    },
+    body: body === undefined ? undefined : o.base64 ? Buffer.from(body).toString('base64') : body,
+    isBase64Encoded: !!o.base64,
+  };
+}
+
+function activity(connectorUrl: string, user: FakeUser, o: { type?: string; text?: string; name?: string; value?: unknown }): Json {
+  return {
+    type: o.type ?? 'message',
+    id: `activity-${Math.random().toString(36).slice(2)}`,
+    timestamp: new Date().toISOString(),
+    channelId: 'msteams',
+    serviceUrl: connectorUrl,
+    from: { id: `29:${user.userId}`, name: user.displayName, aadObjectId: user.aadObjectId },
+    recipient: { id: '28:jit-access-bot', name: 'JIT Access' },
+    conversation: { id: `a:personal-${user.userId}`, conversationType: 'personal', tenantId: TENANT_ID },
+    channelData: { tenant: { id: TENANT_ID } },
+    ...(o.text !== undefined ? { text: o.text } : {}),
+    ...(o.name ? { name: o.name } : {}),
+    ...(o.value !== undefined ? { value: o.value } : {}),
+  };
+}
+
+function assertProblem(r: { statusCode?: number; headers?: Record<string, unknown>; body?: string }, status: number, code: string) {
+  assert.equal(r.statusCode, status, r.body);
+  assert.match(String(r.headers?.['content-type']), /^application\/problem\+json/);
+  const body = JSON.parse(r.body ?? '') as Json;
+  assert.equal(body.status, status);
+  assert.equal(body.code, code);
+  assert.doesNotMatch(r.body ?? '', /<html|\bat [\w.<>]+ \(|node_modules|SyntaxError|Unexpected token|AuthenticationError/i);
+}
+
+describe('bot Lambda entry: API Gateway HTTP API v2 events', function () {
+  this.timeout(20_000);
+  let bridge: FakeBridge;
+  let connector: ConnectorRecorder;
+  let builds = 0;
+  let handler: ReturnType<typeof createBotLambdaHandler>;
+
+  before(async () => {
+    bridge = new FakeBridge();
+    await bridge.start();
+    connector = new ConnectorRecorder();
+    await connector.start();
+    for (const u of Object.values(USERS) as FakeUser[]) connector.addMember({ id: `29:${u.userId}`, aadObjectId: u.aadObjectId, name: u.displayName, userPrincipalName: u.upn, email: u.upn });
+    const config = parseBotConfig({
+      JIT_BOT_MODE: 'test',
+      JIT_ALLOWED_TENANT_IDS: TENANT_ID,
+      JIT_BRIDGE_URL: bridge.url,
+      JIT_NOTIFY_SECRET: 'test-notify-secret-0123456789-abcdefghij',
+      JIT_ONCALL_TEAM_ID: '19:team@thread.tacv2',
+      JIT_ONCALL_CHANNEL_ID: CHANNEL,
+      JIT_TEAMS_SERVICE_URL: connector.url,
+    });
+    handler = createBotLambdaHandler(async () => {
+      builds++;
+      return createBotApplication(config, { tokens: staticTokenProvider(BRIDGE_TOKEN), store: new MemoryConversationStore(), retry: { baseDelayMs: 1 } });
+    });
+  });
+  after(async () => {
+    await connector.close();
+    await bridge.close();
+  });
+
+  const post = (act: Json) => handler(httpApiEvent(JSON.stringify(act)));
+
+  it('a message is processed and answered through the connector; the application is built once for many invokes', async () => {
+    const before = connector.cards().length;
+    const r1 = await post(activity(connector.url, USERS.alice, { text: 'help' }));
+    const r2 = await post(activity(connector.url, USERS.alice, { text: 'request' }));
+    assert.equal(r1.statusCode, 200, r1.body);
+    assert.equal(r2.statusCode, 200, r2.body);
+    assert.equal(connector.cards().length, before + 2, 'two replies posted to the connector');
+    assert.match(JSON.stringify(connector.cards().at(-1)), /request\.submit/);
+    assert.equal(builds, 1, 'config and clients built once per cold start');
+  });
+
+  it('an adaptiveCard/action invoke answers 200 with the card in the body (not an empty 200)', async () => {
+    const r = await post(activity(connector.url, USERS.alice, { type: 'invoke', name: 'adaptiveCard/action', value: { action: { type: 'Action.Execute', verb: 'menu.request', data: {} } } }));
+    assert.equal(r.statusCode, 200, r.body);
+    assert.match(String(r.headers?.['content-type']), /^application\/json/);
+    const body = JSON.parse(r.body ?? '{}') as Json;
+    assert.equal(body.statusCode, 200);
+    assert.equal(body.type, 'application/vnd.microsoft.card.adaptive');
+    assert.equal((body.value as Json).type, 'AdaptiveCard');
+  });
+
+  it('an application/search invoke answers the typeahead results; an unknown dataset is 400', async () => {
+    const r = await post(activity(connector.url, USERS.alice, { type: 'invoke', name: 'application/search', value: { kind: 'search', dataset: 'accounts', queryText: 'prod', queryOptions: { top: 10, skip: 0 } } }));
+    assert.equal(r.statusCode, 200, r.body);
+    const body = JSON.parse(r.body ?? '{}') as Json;
+    assert.equal(body.type, 'application/vnd.microsoft.search.searchResponse');
+    assert.deepEqual((body.value as { results: Array<{ value: string }> }).results.map((x) => x.value).sort(), ['111111111111', '333333333333']);
+    const other = await post(activity(connector.url, USERS.alice, { type: 'invoke', name: 'application/search', value: { kind: 'search', dataset: 'users', queryText: 'a' } }));
+    assert.equal(other.statusCode, 400);
+  });
+
+  it('a base64-encoded body (API Gateway sets isBase64Encoded for some content) is decoded', async () => {
+    const r = await handler(httpApiEvent(JSON.stringify(activity(connector.url, USERS.alice, { text: 'help' })), { base64: true }));
+    assert.equal(r.statusCode, 200, r.body);
+  });
+
+  it('malformed JSON, JSON that is not an object, and a non-activity are 400 problems; nothing reaches the connector', async () => {
+    const before = connector.calls.length;
+    assertProblem(await handler(httpApiEvent('{"type": "message", ')), 400, 'MALFORMED_JSON');
+    assertProblem(await handler(httpApiEvent('null')), 400, 'MALFORMED_JSON');
+    assertProblem(await handler(httpApiEvent(undefined)), 400, 'MALFORMED_JSON');
+    assertProblem(await handler(httpApiEvent('{}')), 400, 'NOT_AN_ACTIVITY');
+    assertProblem(await handler(httpApiEvent('[]')), 400, 'NOT_AN_ACTIVITY');
+    assert.equal(connector.calls.length, before);
+  });
+
+  it('a body over 1 MB is 413, a body that is not JSON is 415, another route 404, another method 405', async () => {
+    const big = JSON.stringify({ type: 'message', text: 'x'.repeat(LAMBDA_MESSAGES_MAX_BYTES) });
+    assertProblem(await handler(httpApiEvent(big)), 413, 'PAYLOAD_TOO_LARGE');
+    assertProblem(await handler(httpApiEvent('hello', { headers: { 'content-type': 'text/plain' } })), 415, 'UNSUPPORTED_MEDIA_TYPE');
+    assertProblem(await handler(httpApiEvent('{}', { path: '/api/notify' })), 404, 'NOT_FOUND');
+    const get = await handler(httpApiEvent(undefined, { method: 'GET' }));
+    assertProblem(get, 405, 'METHOD_NOT_ALLOWED');
+    assert.equal(get.headers?.allow, 'POST');
+  });
+
+  it('a failed initialisation answers 503 without details, is logged, and is retried on the next invoke', async () => {
+    const log = recordingLog();
+    let attempts = 0;
+    const flaky = createBotLambdaHandler(async () => {
+      attempts++;
+      if (attempts === 1) throw new Error('secret not readable yet');
+      const target: BotLambdaTarget = { messages: { process: async (_req, res) => void res.status(200) }, log, notifications: { idle: async () => undefined } };
+      return target;
+    }, log);
+    const event = () => httpApiEvent(JSON.stringify({ type: 'message' }));
+    const first = await flaky(event());
+    assertProblem(first, 503, 'NOT_READY');
+    assert.doesNotMatch(first.body ?? '', /secret not readable/);
+    assert.ok(log.entries.some((e) => e.message === 'bot initialisation failed'));
+    assert.equal((await flaky(event())).statusCode, 200);
+    assert.equal(attempts, 2);
+  });
+
+  it('background card refreshes of a turn finish before the invoke returns (Lambda freezes the process after it)', async () => {
+    let settled = false;
+    const h = createBotLambdaHandler(async (): Promise<BotLambdaTarget> => ({
+      messages: { process: async (_req, res) => void res.status(200) },
+      log: recordingLog(),
+      notifications: { idle: () => new Promise<void>((resolve) => setImmediate(() => ((settled = true), resolve()))) },
+    }));
+    await h(httpApiEvent(JSON.stringify({ type: 'message' })));
+    assert.equal(settled, true);
+  });
+});
+
+describe('bot Lambda entry: production configuration (Bot Framework authentication on)', function () {
+  this.timeout(20_000);
+  // A hand-made client rather than aws-sdk-client-mock: another file mocks the class for its whole
+  // run, and two sinon wraps of the same `send` conflict.
+  const calls: GetSecretValueCommand[] = [];
+  const secretValue = JSON.stringify({ MicrosoftAppId: BOT_APP_ID, MicrosoftAppTenantId: TENANT_ID, MicrosoftAppPassword: 'client-secret-value' });
+  const secretsManager = {
+    send: async (command: GetSecretValueCommand) => {
+      calls.push(command);
+      if (command.input.SecretId !== SECRET_ARN) throw Object.assign(new Error('not found'), { name: 'ResourceNotFoundException' });
+      return { SecretString: secretValue };
+    },
+  } as unknown as SecretsManagerClient;
+  const SECRET_ARN = 'arn:aws:secretsmanager:us-east-1:111111111111:secret:jit-access-dev/bot-credentials-AbCdEf';
+  const env = {
+    JIT_BOT_CREDENTIALS_SECRET_ARN: SECRET_ARN,
+    MicrosoftAppType: 'SingleTenant',
+    JIT_ALLOWED_TENANT_IDS: TENANT_ID,
+    JIT_BRIDGE_URL: 'https://api1234567.execute-api.us-east-1.amazonaws.com',
+    JIT_BRIDGE_SCOPE: '00000000-0000-0000-0000-0000000000a1/.default',
+    JIT_ONCALL_TEAM_ID: '19:team@thread.tacv2',
+    JIT_ONCALL_CHANNEL_ID: CHANNEL,
+    JIT_BOT_STORE: 'dynamodb',
+    JIT_BOT_STORE_TABLE: 'jit-access-dev-conversations',
+  };
+  afterEach(() => (calls.length = 0));
+
+  it('reads the credentials from Secrets Manager, needs no HMAC key in the environment, and turns authentication on', async () => {
+    const built = await buildFromEnvironment(env, { log: recordingLog(), store: new MemoryConversationStore() }, { secretsManager });
+    assert.equal(built.config.authenticationEnabled, true);
+    assert.equal(built.config.credentialSource, 'secrets-manager');
+    assert.equal(built.config.app?.id, BOT_APP_ID);
+    assert.ok(Buffer.byteLength(built.config.notifySecret) >= 32, 'a random key nobody holds: the hosted bot has no /api/notify door');
+    assert.equal(calls.length, 1);
+    assert.ok(calls[0] instanceof GetSecretValueCommand);
+  });
+
+  it('a missing or malformed Authorization header is 401 (problem), and the bot never runs', async () => {
+    // A turn that ran would at least store the conversation reference: count every store call.
+    let ran = 0;
+    const memory = new MemoryConversationStore();
+    const store = new Proxy(memory, {
+      get(target, key, receiver) {
+        const value = Reflect.get(target, key, receiver) as unknown;
+        if (typeof value !== 'function') return value;
+        return (...args: unknown[]) => {
+          ran++;
+          return (value as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      },
+    });
+    const h = createBotLambdaHandler(async () => buildFromEnvironment(env, { log: recordingLog(), store }, { secretsManager }));
+    const act = JSON.stringify(activity('https://smba.trafficmanager.net/teams/', USERS.alice, { text: 'help' }));
+    assertProblem(await h(httpApiEvent(act)), 401, 'UNAUTHORIZED');
+    assertProblem(await h(httpApiEvent(act, { headers: { 'content-type': 'application/json', authorization: 'Bearer not-a-token' } })), 401, 'UNAUTHORIZED');
+    // (A well-formed JWT makes botframework-connector fetch the Bot Framework's OpenID metadata, which
+    // needs the network: that path is botbuilder's own and is not re-tested here.)
+    assert.equal(ran, 0);
+  });
+});
