@@ -27,6 +27,8 @@ import { SchedulerExpiry } from './adapters/scheduler-expiry';
 import { SecurityHubFindingsSink } from './adapters/securityhub-findings';
 import { SfnWorkflowGateway } from './adapters/sfn-workflow';
 import { SsoAdminAssignmentGateway } from './adapters/sso-admin-assignments';
+import { SsoAdminPermissionSetGateway } from './adapters/sso-admin-permission-sets';
+import { DynamoSessionCutStore } from './adapters/dynamo-session-cuts';
 import { systemClock, ulidIds } from './adapters/system';
 import { config, type LambdaConfig } from './config';
 import { awsMetricsSink, type MetricsSink } from './observability/emf';
@@ -110,13 +112,19 @@ export function buildDeps(cfg: LambdaConfig, clients: AwsClients, options: Build
   const common = { clock, random };
   // The product's account (the state machine lives in it): Security Hub's default product.
   const account = arnParts(cfg.stateMachineArn);
+  const limiter = options.limiter ?? new IdentityCenterLimiter(clock);
   const deps: CoreDeps = {
     clock,
     ids: options.ids ?? ulidIds(clock),
     requests: new DynamoRequestStore(clients.dynamo, { ...common, tableName: cfg.requestsTable, useIndexes: options.useRequestIndexes }),
     ledger: new DynamoGrantLedger(clients.dynamo, { ...common, tableName: cfg.ledgerTable }),
     directory: new IdentityStoreDirectory(clients.identityStore, { ...common, identityStoreId: cfg.identityStoreId, userMatch: cfg.userMatch, externalIdIssuer: options.externalIdIssuer ?? cfg.externalIdIssuer }),
-    assignments: new SsoAdminAssignmentGateway(clients.ssoAdmin, { ...common, instanceArn: cfg.ssoInstanceArn, limiter: options.limiter ?? new IdentityCenterLimiter(clock) }),
+    assignments: new SsoAdminAssignmentGateway(clients.ssoAdmin, { ...common, instanceArn: cfg.ssoInstanceArn, limiter }),
+    // Ending live sessions on revoke: the same Identity Center limiter as the assignment writes.
+    sessionCuts: {
+      gateway: new SsoAdminPermissionSetGateway(clients.ssoAdmin, { ...common, instanceArn: cfg.ssoInstanceArn, limiter }),
+      store: new DynamoSessionCutStore(clients.dynamo, { ...common, tableName: cfg.ledgerTable }),
+    },
     scheduler: new SchedulerExpiry(clients.scheduler, {
       ...common,
       groupName: cfg.schedulerGroup,

@@ -16,6 +16,8 @@ import type {
   GrantLedger,
   IdGenerator,
   Notifier,
+  PermissionSetGateway,
+  SessionCutStore,
   RequestStore,
   WorkflowGateway,
 } from '../ports';
@@ -36,6 +38,11 @@ export interface CoreDeps {
   /** What the product remembers about the findings it imports (open drift, imports to retry). */
   findingsState: FindingsStateStore;
   workflow: WorkflowGateway;
+  /**
+   * Ending live sessions on revoke (core/services/session-cut.ts). Optional so that a deployment or a
+   * test without it keeps working; without it nothing is cut and the revoke logs that once per call.
+   */
+  sessionCuts?: { gateway: PermissionSetGateway; store: SessionCutStore };
   /** The current, already-validated policy. */
   policy: () => Policy;
   /** Where the services report problems they absorb (a failed best-effort notice, say). */
