@@ -237,6 +237,7 @@ const inlinePolicyDocument = z
   .string()
   .min(1)
   .max(INLINE_POLICY_MAX_CHARS, `Member must have length less than or equal to ${INLINE_POLICY_MAX_CHARS}`)
+  // eslint-disable-next-line no-control-regex -- the model's own pattern names tab, LF and CR
   .regex(/^[\u0009\u000A\u000D\u0020-\u00FF]+$/, 'Member must satisfy regular expression pattern: [\u0009\u000A\u000D\u0020-\u00FF]+');
 const inlinePolicyInput = z.object({ InstanceArn: instanceArn, PermissionSetArn: permissionSetArn });
 const putInlinePolicyInput = inlinePolicyInput.extend({ InlinePolicy: inlinePolicyDocument });
