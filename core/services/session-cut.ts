@@ -42,7 +42,7 @@ export const SESSION_CUT_LEASE_MS = 3 * 60_000;
 const PROVISION_POLL_MS = [250, 500, 1000, 2000, 2000, 3000, 5000, 5000, 5000, 5000, 10_000, 10_000, 10_000, 10_000];
 /** How long a caller waits for another caller's batch (which includes its own cut) before leaving it to reconcile. */
 const WAIT_FOR_LEASE_MS = 1000;
-const MAX_LEASE_WAITS = 200;
+const MAX_LEASE_WAITS = 60;
 
 /** sso-admin model, PermissionSetPolicyDocument: 1 to 32,768 characters. */
 export const INLINE_POLICY_MAX_CHARS = 32_768;

@@ -37,6 +37,8 @@ import { asffFindingsPattern } from '../../infra/constructs/findings-routing';
 import { matchesEventPattern, wirePattern } from '../aws/event-pattern';
 import { SfnWorkflowGateway } from '../../lambdas/adapters/sfn-workflow';
 import { SsoAdminAssignmentGateway } from '../../lambdas/adapters/sso-admin-assignments';
+import { SsoAdminPermissionSetGateway } from '../../lambdas/adapters/sso-admin-permission-sets';
+import { MemorySessionCutStore } from '../../core/memory';
 import { ulidIds } from '../../lambdas/adapters/system';
 import { createBridgeHandler } from '../../lambdas/bridge/handler';
 import { createFindingsHandler } from '../../lambdas/findings/handler';
@@ -293,6 +295,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       audit: stores.audit,
       directory: new IdentityStoreDirectory(clients.identityStore, { identityStoreId: config.identityStoreId, userMatch: config.userMatch, clock, externalIdIssuer: people.externalIdIssuer }),
       assignments: new SsoAdminAssignmentGateway(clients.ssoAdmin, { instanceArn: config.ssoInstanceArn, clock }),
+      // Ending live sessions on revoke, against the Identity Center stand-in (queue in memory: a restart forgets pending cuts).
+      sessionCuts: { gateway: new SsoAdminPermissionSetGateway(clients.ssoAdmin, { instanceArn: config.ssoInstanceArn, clock }), store: new MemorySessionCutStore() },
       scheduler: new SchedulerExpiry(clients.scheduler, { groupName: config.schedulerGroup, targetArn: config.schedulerTargetArn, roleArn: config.schedulerRoleArn, deadLetterArn: config.schedulerDlqArn, clock }),
       findings: new SecurityHubFindingsSink(clients.securityHub, { region: config.region, accountId: aws.accountId, clock }),
       workflow: new SfnWorkflowGateway(clients.sfn, { stateMachineArn: config.stateMachineArn, clock }),
