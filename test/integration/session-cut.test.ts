@@ -184,6 +184,19 @@ describe('session cut: revocation ends live sessions (Identity Center stand-in)'
     assert.ok(f.w.audit.forRequest(id).some((e) => e.action === 'sessions.ended'));
   });
 
+  it('throttling and conflicts on the inline policy and provisioning are retried with backoff, paced by the Identity Center limiter', async () => {
+    const f = await setup();
+    const id = await activeRequest(f.w, 'alice', { permissionSetName: 'PowerUser' });
+    const session = f.clock.now();
+    f.aws.identityCenter.faults.add({ kind: 'throttle', operations: ['PutInlinePolicyToPermissionSet'], count: 2 });
+    f.aws.identityCenter.faults.add({ kind: 'conflict', operations: ['ProvisionPermissionSet'], count: 1 });
+    f.aws.identityCenter.faults.add({ kind: 'internal', operations: ['DescribePermissionSetProvisioningStatus'], count: 1 });
+    const revoked = await svc.revokeEarly(f.w.deps, { requestId: id, actor: actor('alice') });
+    assert.ok(revoked.sessionsEnded);
+    assert.equal(denied(f, 'alice', session), true);
+    assert.equal(f.aws.identityCenter.faults.pending().length, 0, 'every injected fault was met and retried');
+  });
+
   it('a cut that would overflow the role inline-policy quota is refused, audited, and the policy is left as it was', async () => {
     const f = await setup();
     const big = { Sid: 'OperatorBig', Effect: 'Deny', Action: Array.from({ length: 625 }, (_, i) => `s3:Op${String(i).padStart(8, '0')}`), Resource: '*' };
