@@ -9,7 +9,7 @@ import type { EligibilityResponse } from '../core/api';
 import type { FindingView } from '../contract/notify';
 import type { AccessRequest, Actor, RequestState } from '../core/model';
 import { REQUEST_FORM_FIELDS } from './actions';
-import { TEAMS_CARD_MAX_BYTES, cardByteSize, cardTime, formatDuration, plain, plainLine, relative, safeUrl } from './text';
+import { TEAMS_CARD_MAX_BYTES, cardByteSize, cardTime, formatDuration, plain, plainLine, relative, safeUrl, sessionsEndedText } from './text';
 import type { AdaptiveCard, CardChoice } from './types';
 import findingsTemplate from './templates/findings.json';
 import helpTemplate from './templates/help.json';
@@ -285,6 +285,8 @@ function statusLines(request: AccessRequest, now: string, audience: 'approvers' 
       lines.push(line(`Failed${because(request.failureReason ?? request.endReason)}`, request.endedAt ?? request.updatedAt, 'Attention'));
       break;
   }
+  const ended = request.state === 'EXPIRED' || request.state === 'REVOKED' ? sessionsEndedText(request.sessionsEnded) : undefined;
+  if (ended) lines.push(line(ended, request.sessionsEnded!.at, 'Good'));
   if (request.route === 'break_glass' && request.review) {
     const note = because(request.review.note);
     lines.push(line(`Post-incident review acknowledged by ${who(request.review.acknowledgedBy)}${note}`, request.review.at, 'Good'));

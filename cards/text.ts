@@ -87,3 +87,12 @@ export function safeUrl(value: string | undefined): string | undefined {
     return undefined;
   }
 }
+
+/**
+ * The status line of a revoked or expired grant whose live role sessions were ended
+ * (core/services/session-cut.ts): sessions signed in before `cutoff` are denied.
+ */
+export function sessionsEndedText(ended: { cutoff: string } | undefined): string | undefined {
+  if (!ended) return undefined;
+  return `Sessions already signed in were ended (every session issued before ${ended.cutoff.slice(11, 19)} UTC is denied)`;
+}

@@ -42,6 +42,7 @@ export const requestViewSchema = z.object({
     breakGlassAllowed: z.boolean(),
     breakGlassMaxDurationSeconds: z.number().int().min(0),
     approvalTimeoutSeconds: z.number().int().min(0),
+    endSessionsAtExpiry: z.boolean().optional(),
   }),
   policyReason: str(2000),
   votes: z.array(z.object({ approver: actor, decision: z.enum(['approve', 'deny']), reason: str(2000).optional(), at: iso })).max(100),
@@ -60,6 +61,7 @@ export const requestViewSchema = z.object({
   review: z.object({ acknowledgedBy: actor, at: iso, note: str(2000).optional() }).optional(),
   revocation: z.object({ target: z.enum(['EXPIRED', 'REVOKED', 'FAILED']), by: actor, reason: str(2000), at: iso }).optional(),
   expiringSoonNotifiedFor: iso.optional(),
+  sessionsEnded: z.object({ permissionSetArn: str(2048), accountId: z.string().regex(/^\d{12}$/), userId: str(256), cutoff: iso, at: iso }).optional(),
 });
 
 /**

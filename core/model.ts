@@ -69,6 +69,11 @@ export interface EffectiveTerms {
   breakGlassAllowed: boolean;
   breakGlassMaxDurationSeconds: number;
   approvalTimeoutSeconds: number;
+  /**
+   * Whether expiry also ends the role sessions already issued (early revocation always does).
+   * Absent on requests stored before the key existed: read it with `endsSessionsAtExpiry`.
+   */
+  endSessionsAtExpiry?: boolean;
 }
 
 export type Route = 'approval' | 'auto_approve' | 'break_glass';
@@ -127,6 +132,11 @@ export interface AccessRequest {
   revocation?: { target: 'EXPIRED' | 'REVOKED' | 'FAILED'; by: Actor; reason: string; at: string };
   /** The `grant.endsAt` the expiring-soon notice was sent for (an extension re-arms the notice). */
   expiringSoonNotifiedFor?: string;
+  /**
+   * Set once the role sessions already issued for this grant were ended (core/services/session-cut.ts):
+   * a deny for sessions issued before `cutoff` was provisioned to `accountId` at `at`.
+   */
+  sessionsEnded?: { permissionSetArn: string; accountId: string; userId: string; cutoff: string; at: string };
 }
 
 /**
@@ -219,6 +229,9 @@ export type AuditAction =
   | 'assignment.kept_external'
   | 'assignment.kept_shared'
   | 'assignment.delete_failed'
+  | 'sessions.ended'
+  | 'sessions.cut_failed'
+  | 'sessions.cut_cleared'
   | 'reconcile.revoked_expired'
   | 'reconcile.drift';
 
@@ -241,7 +254,7 @@ export type FindingSeverity = 'INFORMATIONAL' | 'LOW' | 'MEDIUM' | 'HIGH' | 'CRI
 export interface SecurityFinding {
   /** Stable id so that re-imports update rather than duplicate. */
   id: string;
-  kind: 'break_glass_used' | 'assignment_drift' | 'revoke_failed';
+  kind: 'break_glass_used' | 'assignment_drift' | 'revoke_failed' | 'session_cut_failed';
   severity: FindingSeverity;
   title: string;
   description: string;
@@ -271,6 +284,47 @@ export interface TrackedFinding {
   imported: boolean;
   /** Failed imports of this version so far (for the log; every failure is also counted at the edge). */
   failedAttempts: number;
+  version: number;
+  updatedAt: string;
+}
+
+/**
+ * Ending live role sessions (core/services/session-cut.ts). The product adds Deny statements to a
+ * permission set's inline policy; their Sid starts with this prefix, and only such statements are
+ * ever changed or removed by the product (an operator's own statements are left as they are).
+ */
+export const SESSION_CUT_SID_PREFIX = 'JitSessionCut';
+
+/** One user's sessions in one account, issued before `cutoff`, to be denied. */
+export interface SessionCutEntry {
+  requestId: string;
+  userId: string;
+  accountId: string;
+  /** `aws:TokenIssueTime` bound: whole seconds, ISO 8601 UTC (e.g. 2026-11-30T09:50:01Z). */
+  cutoff: string;
+  queuedAt: string;
+}
+
+/** An entry whose deny is in the inline policy and was provisioned to its account. */
+export interface AppliedSessionCut extends SessionCutEntry {
+  appliedAt: string;
+  /** cutoff + the permission set's SessionDuration: no session issued before the cutoff outlives it. */
+  removeAfter: string;
+}
+
+/**
+ * The product's session cuts on one permission set, and the lease that serializes every edit of its
+ * inline policy. Compare-and-swap on `version`. DynamoDB: an item in the ledger table.
+ */
+export interface SessionCutState {
+  permissionSetArn: string;
+  /** Queued, not yet provisioned (a failed attempt leaves them here for the next one). */
+  pending: SessionCutEntry[];
+  applied: AppliedSessionCut[];
+  /** While set and in the future, one caller is editing and provisioning the inline policy. */
+  leaseUntil?: string;
+  failedAttempts: number;
+  lastError?: string;
   version: number;
   updatedAt: string;
 }

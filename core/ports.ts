@@ -10,6 +10,7 @@ import type {
   LedgerEntry,
   RequestState,
   SecurityFinding,
+  SessionCutState,
   StoredRequest,
   TrackedFinding,
 } from './model';
@@ -184,4 +185,37 @@ export interface WorkflowGateway {
   start(requestId: string): Promise<{ executionArn: string }>;
   /** SendTaskSuccess / SendTaskFailure for the approval wait. */
   resume(taskToken: string, outcome: WorkflowOutcome): Promise<void>;
+}
+
+export type ProvisioningStatus = 'IN_PROGRESS' | 'SUCCEEDED' | 'FAILED';
+
+export interface ProvisioningOperation {
+  /** ProvisionPermissionSet's request id, polled with DescribePermissionSetProvisioningStatus. */
+  operationId: string;
+  status: ProvisioningStatus;
+  failureReason?: string;
+}
+
+/**
+ * A permission set's inline policy and its provisioning (sso-admin). Adapters pace every call with
+ * the same Identity Center limiter as the assignment writes and retry throttling and 5xx.
+ */
+export interface PermissionSetGateway {
+  /** The inline policy document, or undefined when the permission set has none. */
+  getInlinePolicy(permissionSetArn: string): Promise<string | undefined>;
+  putInlinePolicy(permissionSetArn: string, document: string): Promise<void>;
+  deleteInlinePolicy(permissionSetArn: string): Promise<void>;
+  /** Pushes the permission set (with its inline policy) to the IAM role in one account; asynchronous. */
+  startProvision(permissionSetArn: string, accountId: string): Promise<ProvisioningOperation>;
+  provisionStatus(operationId: string): Promise<ProvisioningOperation>;
+  /** The permission set's SessionDuration in seconds (PT1H when unset). */
+  sessionDurationSeconds(permissionSetArn: string): Promise<number>;
+}
+
+/** Compare-and-swap store of the session cuts per permission set (see SessionCutState). */
+export interface SessionCutStore {
+  get(permissionSetArn: string): Promise<SessionCutState | undefined>;
+  /** Create (expectedVersion undefined: must not exist) or replace (must match); else ConcurrentModificationError. */
+  put(next: SessionCutState, expectedVersion: number | undefined): Promise<void>;
+  list(): Promise<SessionCutState[]>;
 }

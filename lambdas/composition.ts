@@ -22,7 +22,7 @@ import { SecurityHubClient } from '@aws-sdk/client-securityhub';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SSOAdminClient } from '@aws-sdk/client-sso-admin';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { AuditSink, Clock, IdGenerator, Log } from '../core/ports';
+import type { AuditSink, Clock, IdGenerator, Log, SessionCutStore } from '../core/ports';
 import type { CoreDeps } from '../core/services/types';
 import { BotNotifier, FUNCTION_NOTIFIER, type FetchLike, type NotificationSender, type SecretSource, SecretsManagerSecret } from './adapters/bot-notifier';
 import { DynamoAuditTableSink } from './adapters/dynamo-audit';
@@ -37,6 +37,8 @@ import { SecurityHubFindingsSink } from './adapters/securityhub-findings';
 import { checkSessionDurations, type SessionDurationWarning } from './adapters/session-duration';
 import { SfnWorkflowGateway } from './adapters/sfn-workflow';
 import { SsoAdminAssignmentGateway } from './adapters/sso-admin-assignments';
+import { SsoAdminPermissionSetGateway } from './adapters/sso-admin-permission-sets';
+import { DynamoSessionCutStore } from './adapters/dynamo-session-cuts';
 import { systemClock, ulidIds } from './adapters/system';
 import { config, type LambdaConfig } from './config';
 import { currentRequestId } from './observability/correlation';
@@ -131,6 +133,8 @@ export interface BuildDepsOptions {
   fetch?: FetchLike;
   /** Where adapters count failures at the edge (a refused break-glass finding); nowhere by default. */
   metrics?: MetricsSink;
+  /** The session-cut queue, where DynamoDB has a local stand-in of its own (the sandbox keeps it in memory). */
+  sessionCutStore?: SessionCutStore;
   /** Ports to use instead of the AWS ones: the sandbox's file-backed stores, a benchmark's in-memory world. */
   overrides?: Partial<CoreDeps>;
 }
@@ -169,6 +173,7 @@ export function buildDeps(cfg: LambdaConfig, clients: AwsClients, options: Build
   const o = options.overrides ?? {};
   // The product's account (the state machine lives in it): Security Hub's default product.
   const account = arnParts(cfg.stateMachineArn);
+  const limiter = options.limiter ?? new IdentityCenterLimiter(clock);
   return {
     clock,
     ids: o.ids ?? options.ids ?? ulidIds(clock),
@@ -176,7 +181,12 @@ export function buildDeps(cfg: LambdaConfig, clients: AwsClients, options: Build
     ledger: o.ledger ?? new DynamoGrantLedger(clients.dynamo, { ...common, tableName: cfg.ledgerTable }),
     directory:
       o.directory ?? new IdentityStoreDirectory(clients.identityStore, { ...common, identityStoreId: cfg.identityStoreId, userMatch: cfg.userMatch, externalIdIssuer: options.externalIdIssuer ?? cfg.externalIdIssuer }),
-    assignments: o.assignments ?? new SsoAdminAssignmentGateway(clients.ssoAdmin, { ...common, instanceArn: cfg.ssoInstanceArn, limiter: options.limiter ?? new IdentityCenterLimiter(clock) }),
+    assignments: o.assignments ?? new SsoAdminAssignmentGateway(clients.ssoAdmin, { ...common, instanceArn: cfg.ssoInstanceArn, limiter }),
+    // Ending live sessions on revoke: paced by the same Identity Center limiter as the assignment writes.
+    sessionCuts: o.sessionCuts ?? {
+      gateway: new SsoAdminPermissionSetGateway(clients.ssoAdmin, { ...common, instanceArn: cfg.ssoInstanceArn, limiter }),
+      store: options.sessionCutStore ?? new DynamoSessionCutStore(clients.dynamo, { ...common, tableName: cfg.ledgerTable }),
+    },
     scheduler:
       o.scheduler ??
       new SchedulerExpiry(clients.scheduler, {
@@ -218,7 +228,7 @@ export interface CompositionOptions {
   externalIdIssuer?: string;
   limiter?: IdentityCenterLimiter;
   /** The DynamoDB-backed ports, where DynamoDB has a local stand-in of its own (the sandbox's files). */
-  stores?: Partial<Pick<CoreDeps, 'requests' | 'ledger' | 'findingsState' | 'audit'>>;
+  stores?: Partial<Pick<CoreDeps, 'requests' | 'ledger' | 'findingsState' | 'audit'>> & { sessionCuts?: SessionCutStore };
   /** Any other port (benchmarks and tests that keep parts of the world in memory). */
   overrides?: Partial<CoreDeps>;
 }
@@ -241,6 +251,12 @@ export interface Backend {
   checkSessionDurations(log: Pick<Log, 'warn' | 'info'>): Promise<SessionDurationWarning[]>;
 }
 
+/** The stores that are core ports of their own (the session-cut queue is part of `sessionCuts`). */
+function storePorts(stores: CompositionOptions['stores']): Partial<CoreDeps> {
+  const { sessionCuts: _queue, ...ports } = stores ?? {};
+  return ports;
+}
+
 export function composeBackend(cfg: LambdaConfig, options: CompositionOptions = {}): Backend {
   const clock = options.clock ?? systemClock;
   const clients = createAwsClients(cfg, options.clientSettings, options.clients);
@@ -261,7 +277,8 @@ export function composeBackend(cfg: LambdaConfig, options: CompositionOptions = 
       limiter,
       externalIdIssuer: options.externalIdIssuer,
       metrics,
-      overrides: { ...options.stores, ...options.overrides, notifier: options.overrides?.notifier ?? notifier() },
+      sessionCutStore: options.stores?.sessionCuts,
+      overrides: { ...storePorts(options.stores), ...options.overrides, notifier: options.overrides?.notifier ?? notifier() },
     });
     // Every committed request change is counted once, in whichever function made it (EMF metrics).
     return instrumentDeps(raw, metrics, coreLog);

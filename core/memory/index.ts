@@ -5,7 +5,7 @@
  */
 import { AlreadyExistsError, ConcurrentModificationError, DependencyError, OpenRequestExistsError } from '../errors';
 import { isOpen } from '../lifecycle';
-import type { AssignmentKey, AuditEvent, LedgerEntry, SecurityFinding, StoredRequest, AccessRequest, TrackedFinding } from '../model';
+import type { AssignmentKey, AuditEvent, LedgerEntry, SecurityFinding, SessionCutState, StoredRequest, AccessRequest, TrackedFinding } from '../model';
 import { assignmentKeyId } from '../model';
 import type {
   AssignmentGateway,
@@ -24,6 +24,7 @@ import type {
   Notifier,
   RequestQuery,
   RequestStore,
+  SessionCutStore,
   WorkflowGateway,
   WorkflowOutcome,
 } from '../ports';
@@ -387,4 +388,21 @@ export function memoryWorld(options: { policy: Policy; users?: MemoryUser[]; clo
   };
   const deps: CoreDeps = { ...world, ids: new SequentialIds(), policy: () => options.policy };
   return { ...world, deps };
+}
+
+/** The session cuts per permission set (compare-and-swap on version, like the DynamoDB item). */
+export class MemorySessionCutStore implements SessionCutStore {
+  readonly items = new Map<string, SessionCutState>();
+  async get(permissionSetArn: string): Promise<SessionCutState | undefined> {
+    const s = this.items.get(permissionSetArn);
+    return s ? clone(s) : undefined;
+  }
+  async put(next: SessionCutState, expectedVersion: number | undefined): Promise<void> {
+    const current = this.items.get(next.permissionSetArn);
+    if (expectedVersion === undefined ? current !== undefined : current?.version !== expectedVersion) throw new ConcurrentModificationError('Session cut state', next.permissionSetArn);
+    this.items.set(next.permissionSetArn, clone(next));
+  }
+  async list(): Promise<SessionCutState[]> {
+    return clone([...this.items.values()]);
+  }
 }

@@ -144,6 +144,8 @@ export function mergeRules(rules: readonly PolicyRule[]): MergeResult {
       breakGlassAllowed,
       breakGlassMaxDurationSeconds,
       approvalTimeoutSeconds: min((r) => r.approvalTimeoutSeconds),
+      // Ending sessions is the stricter choice: any matching rule asking for it wins.
+      endSessionsAtExpiry: rules.some((r) => r.endSessionsAtExpiry === true),
     },
   };
 }

@@ -33,6 +33,8 @@ export interface PolicyRule {
   ticket: { required: boolean; pattern?: string };
   breakGlass: { allowed: boolean; maxDurationSeconds: number };
   approvalTimeoutSeconds: number;
+  /** Whether expiry also ends the live role sessions (early revocation always does). Default: on when the rule grants an admin permission set. */
+  endSessionsAtExpiry?: boolean;
 }
 
 export interface Policy {

@@ -89,6 +89,7 @@ const ruleSchema = z.strictObject({
       maxDuration: durationSchema.optional(),
     })
     .optional(),
+  endSessionsAtExpiry: z.boolean('must be true or false').optional(),
 });
 
 const policySchema = z.strictObject({
@@ -123,6 +124,8 @@ const FIELD_HINTS: Record<string, string> = {
   breakglass: 'breakGlass',
   break_glass: 'breakGlass',
   timeout: 'approvalTimeout',
+  endSessions: 'endSessionsAtExpiry',
+  endSessionsOnExpiry: 'endSessionsAtExpiry',
   ouIds: 'ouPath',
   ous_path: 'ouPath',
 };
@@ -350,7 +353,16 @@ function normalizeRule(
     ticket,
     breakGlass,
     approvalTimeoutSeconds: rule.approvalTimeout ?? POLICY_DEFAULTS.approvalTimeoutSeconds,
+    endSessionsAtExpiry: rule.endSessionsAtExpiry ?? grantsAdmin(rule.permissionSets),
   };
+}
+
+/**
+ * The default of `endSessionsAtExpiry`: on for a rule that grants an administrator permission set
+ * (a name containing "admin", any case: Admin, AdministratorAccess), off otherwise. docs/POLICY.md.
+ */
+export function grantsAdmin(permissionSetNames: readonly string[]): boolean {
+  return permissionSetNames.some((n) => /admin/i.test(n));
 }
 
 function unique<T>(items: readonly T[]): T[] {

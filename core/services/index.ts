@@ -6,3 +6,5 @@ export { expireGrant, revokeEarly, extendGrant, acknowledgeReview } from './revo
 export { reconcile, notifyExpiringSoon, EXPIRY_GRACE_MS, WORKFLOW_START_GRACE_MS, STALLED_GRANT_MS, CARD_POST_GRACE_MS } from './reconcile';
 export { AssignmentBusyError, DELETE_LEASE_MS } from './assignments';
 export { toView } from './context';
+export { sweepSessionCuts, SESSION_CUT_FAILED_EVENT, SessionCutCapacityError } from './session-cut';
+export type { SessionCutSweep } from './session-cut';

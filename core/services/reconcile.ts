@@ -18,6 +18,7 @@ import { startWorkflow } from './requests';
 import { postApprovalCard } from './approval';
 import { expireGrant } from './revoke';
 import { failGrant } from './grant';
+import { sweepSessionCuts } from './session-cut';
 import type { CoreDeps, ReconcileAction, ReconcileResult } from './types';
 
 /** How late an expiry may be before reconcile steps in (the Scheduler normally fires on time). */
@@ -143,6 +144,13 @@ export async function reconcile(deps: CoreDeps, _input: Record<string, never> | 
   }
 
   errors.push(...(await reportDriftAndRetryFindings(deps, drift, listed)));
+  // Session cuts: apply those a failed or interrupted revoke left queued, remove those whose sessions have all expired.
+  try {
+    const cuts = await sweepSessionCuts(deps);
+    if (cuts.applied.length + cuts.cleared.length + cuts.failed.length > 0) deps.log?.info('session cuts swept', { ...cuts });
+  } catch (e) {
+    errors.push(e);
+  }
   if (errors.length > 0 && actions.length === 0 && drift.length === 0) {
     const first = errors[0];
     throw isDomainError(first) || first instanceof Error ? first : new Error(String(first));

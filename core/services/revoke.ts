@@ -13,6 +13,7 @@ import { humanDuration, iso, ms } from '../time';
 import { type Released, releaseAssignment } from './assignments';
 import { assignmentKeyOf, commit, load, notify, toView, withRetry } from './context';
 import { groupNamesAndIds } from './requests';
+import { endSessions, mustCutSessions, queueSessionCut } from './session-cut';
 import type { ActorActionInput, CoreDeps, ExtendInput, Outcome, StepOutcome } from './types';
 
 /** A schedule that fires this early is stale (the grant was extended): re-arm it instead. */
@@ -63,6 +64,9 @@ async function revoke(deps: CoreDeps, requestId: string, intent: { target: 'EXPI
   if (isTerminal(revoking.state)) return { outcome: endedOutcome(revoking, intent.target), request: revoking };
   const released = await releaseAssignment(deps, revoking, assignmentKeyOf(revoking));
   const target = revoking.revocation?.target ?? intent.target;
+  // Queued before the request ends, so that a crash from here on leaves the cut for reconcile to apply.
+  const cut = released.outcome === 'deleted' && target !== 'FAILED' && mustCutSessions(revoking, target);
+  if (cut) await queueSessionCut(deps, revoking);
   const ended = await withRetry(async () => {
     const c = await load(deps, requestId);
     if (c.state !== 'REVOKING') return c;
@@ -72,8 +76,15 @@ async function revoke(deps: CoreDeps, requestId: string, intent: { target: 'EXPI
     const patch: Partial<StoredRequest> = { endedAt: iso(now), endedBy: by, endReason: reason, ...(target === 'FAILED' ? { failureReason: reason } : {}) };
     return commit(deps, c, withReleaseEvent(transition(c, target, { actor: by, now, reason, patch }), c, released));
   });
-  await notify(deps, ended.state === 'EXPIRED' ? 'expired' : ended.state === 'REVOKED' ? 'revoked' : 'failed', ended);
-  return { outcome: 'done', request: ended };
+  // The assignment is gone and the request ended: a failed cut never undoes that (it is audited,
+  // alarmed and retried by reconcile). Only a delete of ours ends sessions: a kept assignment
+  // (shared with another active grant, or external) still grants this user access on purpose.
+  let final = ended;
+  if (cut && ended.state === target) {
+    final = (await endSessions(deps, ended)).request;
+  }
+  await notify(deps, final.state === 'EXPIRED' ? 'expired' : final.state === 'REVOKED' ? 'revoked' : 'failed', final);
+  return { outcome: 'done', request: final };
 }
 
 /**

@@ -17,6 +17,8 @@ import type {
   IdGenerator,
   Log,
   Notifier,
+  PermissionSetGateway,
+  SessionCutStore,
   RequestStore,
   WorkflowGateway,
 } from '../ports';
@@ -37,6 +39,11 @@ export interface CoreDeps {
   /** What the product remembers about the findings it imports (open drift, imports to retry). */
   findingsState: FindingsStateStore;
   workflow: WorkflowGateway;
+  /**
+   * Ending live sessions on revoke (core/services/session-cut.ts). Optional so that a deployment or a
+   * test without it keeps working; without it nothing is cut and the revoke logs that once per call.
+   */
+  sessionCuts?: { gateway: PermissionSetGateway; store: SessionCutStore };
   /** The current, already-validated policy. */
   policy: () => Policy;
   /** Where the services report problems they absorb (a failed best-effort notice, say). */

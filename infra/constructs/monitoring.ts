@@ -22,6 +22,8 @@ import type { JitFunction } from './jit-function';
 /** The revoke handler logs this value in the `event` field of a JSON log line when a revocation fails. */
 export const REVOKE_FAILED_LOG_EVENT = 'revoke_failed';
 export const METRICS_NAMESPACE = EMF_NAMESPACE;
+/** core/services/session-cut.ts logs this `event` when ending live sessions failed (SESSION_CUT_FAILED_EVENT). */
+export const SESSION_CUT_FAILED_LOG_EVENT = 'session_cut_failed';
 /** The revocation-lag SLO: p99 under 60 seconds (RUNBOOK section 12). */
 export const REVOCATION_LAG_SLO_SECONDS = 60;
 
@@ -85,6 +87,30 @@ export class Monitoring extends Construct {
       defaultValue: 0,
     });
     alarm('RevokeFailures', revokeFailures.metric(fiveMinutes), 'A revocation failed: someone may still hold access past its expiry.');
+    // A failed session cut is logged (event session_cut_failed) by whichever function revoked: the
+    // bridge (early revoke), revoke (expiry) or reconcile (the sweep's retry).
+    const cutFailures: Record<string, cloudwatch.IMetric> = {};
+    for (const name of ['bridge', 'revoke', 'reconcile']) {
+      const fn = props.functions[name];
+      if (!fn) continue;
+      const filter = new logs.MetricFilter(this, `SessionCutFailuresFilter-${name}`, {
+        logGroup: fn.logGroup,
+        filterPattern: logs.FilterPattern.stringValue('$.event', '=', SESSION_CUT_FAILED_LOG_EVENT),
+        metricNamespace: METRICS_NAMESPACE,
+        metricName: 'SessionCutFailures',
+        dimensions: { function: name },
+        metricValue: '1',
+        defaultValue: 0,
+      });
+      cutFailures[name] = filter.metric(fiveMinutes);
+    }
+    if (Object.keys(cutFailures).length > 0) {
+      alarm(
+        'SessionCutFailures',
+        new cloudwatch.MathExpression({ expression: Object.keys(cutFailures).join(' + '), usingMetrics: cutFailures, period: Duration.minutes(5), label: 'session cut failures' }),
+        'Ending the live sessions of a revoked grant failed: the assignment is gone but sessions already issued may stay valid until they expire. Reconcile retries every 5 minutes.',
+      );
+    }
     alarm('BridgeServerErrors', props.api.metricServerError(fiveMinutes), 'The bridge answered 5xx.', 5);
 
     // ── product metrics (EMF, lambdas/metrics.ts) ──────────────────────────────────

@@ -40,7 +40,7 @@ export function identityCenterResources(stack: Stack, scope: IdentityCenterScope
  * sso-admin: create/delete an assignment needs the instance, the permission set and the account
  * (arn:aws:sso:::account/<id>) on one request; the status calls are authorized on the instance.
  */
-export function identityCenterStatements(stack: Stack, scope: IdentityCenterScope, opts: { write: boolean }): iam.PolicyStatement[] {
+export function identityCenterStatements(stack: Stack, scope: IdentityCenterScope, opts: { write: boolean; sessionCut?: boolean }): iam.PolicyStatement[] {
   const r = identityCenterResources(stack, scope);
   const statements = [
     new iam.PolicyStatement({
@@ -63,7 +63,35 @@ export function identityCenterStatements(stack: Stack, scope: IdentityCenterScop
       }),
     );
   }
+  if (opts.write && opts.sessionCut) statements.push(...sessionCutStatements(r));
   return statements;
+}
+
+/**
+ * Ending live sessions (core/services/session-cut.ts): the managed permission sets' inline policy
+ * and SessionDuration, and their provisioning. Resource types from the Service Authorization
+ * Reference (cfn-lint's bundled Policies.json, service `sso`): Get/Put/DeleteInlinePolicy… and
+ * DescribePermissionSet take Instance and PermissionSet; ProvisionPermissionSet takes Account,
+ * Instance and PermissionSet; DescribePermissionSetProvisioningStatus takes Instance only.
+ */
+function sessionCutStatements(r: ReturnType<typeof identityCenterResources>): iam.PolicyStatement[] {
+  return [
+    new iam.PolicyStatement({
+      sid: 'IdentityCenterSessionCutInlinePolicy',
+      actions: ['sso:GetInlinePolicyForPermissionSet', 'sso:PutInlinePolicyToPermissionSet', 'sso:DeleteInlinePolicyFromPermissionSet', 'sso:DescribePermissionSet'],
+      resources: [r.instance, ...r.permissionSets],
+    }),
+    new iam.PolicyStatement({
+      sid: 'IdentityCenterSessionCutProvision',
+      actions: ['sso:ProvisionPermissionSet'],
+      resources: [r.instance, ...r.permissionSets, ...r.accounts],
+    }),
+    new iam.PolicyStatement({
+      sid: 'IdentityCenterSessionCutProvisionStatus',
+      actions: ['sso:DescribePermissionSetProvisioningStatus'],
+      resources: [r.instance],
+    }),
+  ];
 }
 
 /**

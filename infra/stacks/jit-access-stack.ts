@@ -216,8 +216,9 @@ export class JitAccessStack extends Stack {
       });
       for (const s of statements) fn.role.addToPolicy(s);
     };
-    const grantIdentityCenter = (fn: JitFunction, write: boolean) => {
-      for (const s of identityCenterStatements(this, icScope, { write })) fn.role.addToPolicy(s);
+    // sessionCut: the functions that revoke (bridge: early revoke; revoke: expiry; reconcile: the sweep).
+    const grantIdentityCenter = (fn: JitFunction, write: boolean, sessionCut = false) => {
+      for (const s of identityCenterStatements(this, icScope, { write, sessionCut })) fn.role.addToPolicy(s);
       grantSsoKey(fn);
       if (write && config.allowManagementAccount && config.managementAccountId) {
         for (const s of managementAccountProvisioningStatements(this, config.managementAccountId)) fn.role.addToPolicy(s);
@@ -250,7 +251,7 @@ export class JitAccessStack extends Stack {
     // bridge: every user action, including early revoke (deletes the assignment) and extend (moves the schedule).
     grantTables(fns.bridge, { requests: requestsRw, ledger: ledgerRw });
     grantDirectory(fns.bridge);
-    grantIdentityCenter(fns.bridge, true);
+    grantIdentityCenter(fns.bridge, true, true);
     grantScheduler(fns.bridge);
     grantAuditBus(fns.bridge);
     grantNotify(fns.bridge);
@@ -273,7 +274,7 @@ export class JitAccessStack extends Stack {
     grantTaskResponse(fns.notify);
 
     grantTables(fns.revoke, { requests: requestsRw, ledger: ledgerRw });
-    grantIdentityCenter(fns.revoke, true);
+    grantIdentityCenter(fns.revoke, true, true);
     grantScheduler(fns.revoke);
     grantAuditBus(fns.revoke);
     grantNotify(fns.revoke);
@@ -282,7 +283,7 @@ export class JitAccessStack extends Stack {
     // reconcile also restarts a workflow whose start was lost (StartExecution, named after the request).
     grantTables(fns.reconcile, { requests: requestsRw, ledger: ledgerRw });
     fns.reconcile.role.addToPolicy(new iam.PolicyStatement({ sid: 'RestartWorkflow', actions: ['states:StartExecution'], resources: [this.stateMachineArn] }));
-    grantIdentityCenter(fns.reconcile, true);
+    grantIdentityCenter(fns.reconcile, true, true);
     // The cold-start SessionDuration check: a session already started outlives a revocation.
     {
       const ic = identityCenterResources(this, icScope);

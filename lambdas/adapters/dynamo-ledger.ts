@@ -8,6 +8,7 @@ import { type AssignmentKey, assignmentKeyId, type LedgerEntry } from '../../cor
 import type { Clock, GrantLedger } from '../../core/ports';
 import { FINDING_KEY_PREFIX } from './dynamo-findings-state';
 import { isConditionalFailure } from './dynamo-requests';
+import { SESSION_CUT_KEY_PREFIX } from './dynamo-session-cuts';
 import { DEFAULT_RETRY, isTransientAwsError, type RetryPolicy, withRetry } from './retry';
 
 export interface DynamoGrantLedgerOptions {
@@ -49,7 +50,7 @@ export class DynamoGrantLedger implements GrantLedger {
     do {
       const page = await this.retry('Scan', () => this.doc.send(new ScanCommand({ TableName: this.options.tableName, ExclusiveStartKey: startKey })));
       // The table also holds the tracked findings (dynamo-findings-state.ts): not ledger entries.
-      for (const item of page.Items ?? []) if (!String(item.pk).startsWith(FINDING_KEY_PREFIX)) entries.push(fromItem(item));
+      for (const item of page.Items ?? []) if (!String(item.pk).startsWith(FINDING_KEY_PREFIX) && !String(item.pk).startsWith(SESSION_CUT_KEY_PREFIX)) entries.push(fromItem(item));
       startKey = page.LastEvaluatedKey;
     } while (startKey);
     return entries.filter((e) => e.activeGrantIds.length > 0 || e.ownership !== undefined || e.deleting);

@@ -33,6 +33,7 @@ export const FINDING_TYPES: Record<SecurityFinding['kind'], string> = {
   break_glass_used: 'Unusual Behaviors/User/Break-glass access used',
   assignment_drift: 'Software and Configuration Checks/AWS Security Best Practices/Unmanaged IAM Identity Center assignment',
   revoke_failed: 'Software and Configuration Checks/AWS Security Best Practices/Access not revoked at expiry',
+  session_cut_failed: 'Software and Configuration Checks/AWS Security Best Practices/Live sessions not ended after revocation',
 };
 
 export interface SecurityHubFindingsOptions {

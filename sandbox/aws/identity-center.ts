@@ -12,6 +12,11 @@
  * - Creating an assignment that exists, or deleting one that does not, succeeds (idempotent).
  * - Assignments that existed before the product (pre-seeded) are listed like any other; the
  *   inspection view marks them so tests can check the product never deletes them.
+ * - Inline policies of permission sets (Get/Put/DeleteInlinePolicy…): a document of 1-32,768
+ *   characters in the model's character set that is JSON (ValidationException otherwise), and
+ *   ProvisionPermissionSet, asynchronous like the assignment writes (IN_PROGRESS, then SUCCEEDED or
+ *   FAILED from DescribePermissionSetProvisioningStatus). The role in an account carries the inline
+ *   policy only once provisioned there; `wouldDenySession` evaluates what is provisioned.
  */
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
@@ -173,6 +178,10 @@ interface OperationRecord {
 const principalTypeSchema = z.enum(['USER', 'GROUP']);
 const persistedSchema = z.object({
   version: z.literal(1),
+  /** Permission set ARN -> inline policy document (absent: none). */
+  inlinePolicies: z.record(z.string(), z.string()).optional(),
+  /** `<account>|<permission set ARN>` -> the inline policy as last provisioned there ('' = none). */
+  provisionedPolicies: z.record(z.string(), z.string()).optional(),
   assignments: z.array(
     z.object({
       accountId: z.string(),
@@ -222,6 +231,51 @@ const listAssignmentsInput = z.object({ InstanceArn: instanceArn, AccountId: z.s
 const listPermissionSetsInput = z.object({ InstanceArn: instanceArn, MaxResults: maxResults, NextToken: nextToken });
 const describePermissionSetInput = z.object({ InstanceArn: instanceArn, PermissionSetArn: permissionSetArn });
 const listInstancesInput = z.object({ MaxResults: maxResults, NextToken: nextToken });
+/** sso-admin model, PermissionSetPolicyDocument: 1-32,768 characters of [\u0009\u000A\u000D\u0020-\u00FF]. */
+export const INLINE_POLICY_MAX_CHARS = 32_768;
+const inlinePolicyDocument = z
+  .string()
+  .min(1)
+  .max(INLINE_POLICY_MAX_CHARS, `Member must have length less than or equal to ${INLINE_POLICY_MAX_CHARS}`)
+  // eslint-disable-next-line no-control-regex -- the model's own pattern names tab, LF and CR
+  .regex(/^[\u0009\u000A\u000D\u0020-\u00FF]+$/, 'Member must satisfy regular expression pattern: [\u0009\u000A\u000D\u0020-\u00FF]+');
+const inlinePolicyInput = z.object({ InstanceArn: instanceArn, PermissionSetArn: permissionSetArn });
+const putInlinePolicyInput = inlinePolicyInput.extend({ InlinePolicy: inlinePolicyDocument });
+const provisionInput = z.object({
+  InstanceArn: instanceArn,
+  PermissionSetArn: permissionSetArn,
+  TargetId: z.string().regex(/^\d{12}$/, 'Member must satisfy regular expression pattern: \\d{12}').optional(),
+  TargetType: z.enum(['AWS_ACCOUNT', 'ALL_PROVISIONED_ACCOUNTS']),
+});
+const provisioningStatusInput = z.object({ InstanceArn: instanceArn, ProvisionPermissionSetRequestId: requestId });
+/**
+ * Identity Center writes the inline policy as an inline policy of the IAM role in each account; IAM
+ * allows 10,240 characters (whitespace not counted) of inline policy per role ("IAM and AWS STS
+ * quotas", IAM user guide), so a provisioning past it ends FAILED.
+ */
+export const ROLE_INLINE_POLICY_MAX_CHARS = 10_240;
+
+interface ProvisioningRecord {
+  requestId: string;
+  permissionSetArn: string;
+  accountIds: string[];
+  /** The inline policy when the provisioning started (what lands in the accounts). */
+  document: string | undefined;
+  status: OperationStatus;
+  failureReason?: string;
+  createdAt: number;
+  completesAt: number;
+  injectedFailure?: string;
+}
+
+/** A session's request context for `wouldDenySession`. */
+export interface SessionProbe {
+  accountId: string;
+  permissionSetArn: string;
+  userId: string;
+  /** When the session's credentials were issued (aws:TokenIssueTime), epoch ms. */
+  issuedAt: number;
+}
 
 const keyOf = (a: { accountId: string; permissionSetArn: string; principalType: PrincipalType; principalId: string }) => `${a.accountId}|${a.permissionSetArn}|${a.principalType}|${a.principalId}`;
 
@@ -246,6 +300,11 @@ export class IdentityCenterStandIn implements JsonRpcService {
   /** IN_PROGRESS operation per assignment key. */
   private readonly inFlight = new Map<string, OperationRecord>();
   private readonly timers = new Map<string, Timer>();
+  private readonly inlinePolicies = new Map<string, string>();
+  private readonly provisionedPolicies = new Map<string, string>();
+  private readonly provisionings = new Map<string, ProvisioningRecord>();
+  /** IN_PROGRESS provisioning per permission set. */
+  private readonly provisioningInFlight = new Map<string, ProvisioningRecord>();
   private readonly listeners = new Set<Listener>();
   private readonly doc: JsonDocument<z.infer<typeof persistedSchema>>;
   private readonly createdAt: number;
@@ -286,6 +345,8 @@ export class IdentityCenterStandIn implements JsonRpcService {
     if (loaded) {
       for (const a of loaded.assignments) this.assignments.set(keyOf(a), { ...a });
       for (const op of loaded.operations) this.operations.set(op.requestId, { ...op });
+      for (const [arn, doc] of Object.entries(loaded.inlinePolicies ?? {})) this.inlinePolicies.set(arn, doc);
+      for (const [key, doc] of Object.entries(loaded.provisionedPolicies ?? {})) this.provisionedPolicies.set(key, doc);
     }
     // Seeds describe the world before the product's first start; after that the data file is the truth
     // (re-seeding would resurrect a pre-existing assignment the product wrongly deleted).
@@ -364,6 +425,40 @@ export class IdentityCenterStandIn implements JsonRpcService {
         }),
       };
     },
+    GetInlinePolicyForPermissionSet: (input) => {
+      const req = parseInput(inlinePolicyInput, input);
+      this.checkInstance(req.InstanceArn);
+      this.permissionSet(req.PermissionSetArn);
+      // The model: "it is possible for an empty inline policy to be returned".
+      return { InlinePolicy: this.inlinePolicies.get(req.PermissionSetArn) ?? '' };
+    },
+    PutInlinePolicyToPermissionSet: (input) => {
+      const req = parseInput(putInlinePolicyInput, input);
+      this.checkInstance(req.InstanceArn);
+      this.permissionSet(req.PermissionSetArn);
+      this.checkNoProvisioning(req.PermissionSetArn, 'PutInlinePolicyToPermissionSet');
+      checkPolicyGrammar(req.InlinePolicy);
+      this.inlinePolicies.set(req.PermissionSetArn, req.InlinePolicy);
+      this.doc.save();
+      return {};
+    },
+    DeleteInlinePolicyFromPermissionSet: (input) => {
+      const req = parseInput(inlinePolicyInput, input);
+      this.checkInstance(req.InstanceArn);
+      this.permissionSet(req.PermissionSetArn);
+      this.checkNoProvisioning(req.PermissionSetArn, 'DeleteInlinePolicyFromPermissionSet');
+      this.inlinePolicies.delete(req.PermissionSetArn);
+      this.doc.save();
+      return {};
+    },
+    ProvisionPermissionSet: (input) => ({ PermissionSetProvisioningStatus: this.startProvisioning(input) }),
+    DescribePermissionSetProvisioningStatus: (input) => {
+      const req = parseInput(provisioningStatusInput, input);
+      this.checkInstance(req.InstanceArn);
+      const p = this.provisionings.get(req.ProvisionPermissionSetRequestId);
+      if (!p) throw new AwsError('ResourceNotFoundException', `Provisioning request ${req.ProvisionPermissionSetRequestId} does not exist.`, 400);
+      return { PermissionSetProvisioningStatus: this.provisioningStatus(p) };
+    },
     ListInstances: (input) => {
       const req = parseInput(listInstancesInput, input);
       const instance = compact({
@@ -424,6 +519,47 @@ export class IdentityCenterStandIn implements JsonRpcService {
 
   listOperations(filter: { status?: OperationStatus; kind?: OperationKind } = {}): OperationView[] {
     return [...this.operations.values()].filter((o) => (!filter.status || o.status === filter.status) && (!filter.kind || o.kind === filter.kind)).map((o) => this.opView(o));
+  }
+
+  /** The inline policy of a permission set as stored by Put (not necessarily provisioned yet). */
+  inlinePolicy(permissionSetArn: string): string | undefined {
+    return this.inlinePolicies.get(permissionSetArn);
+  }
+
+  /** The inline policy the permission set's role in `accountId` carries (what was last provisioned there). */
+  provisionedPolicy(accountId: string, permissionSetArn: string): string | undefined {
+    return this.provisionedPolicies.get(`${accountId}|${permissionSetArn}`) || undefined;
+  }
+
+  /** Stands for an operator editing the inline policy in the console (no provisioning). */
+  setInlinePolicy(permissionSetArn: string, document: string | undefined): void {
+    this.permissionSet(permissionSetArn);
+    if (document === undefined) this.inlinePolicies.delete(permissionSetArn);
+    else {
+      checkPolicyGrammar(document);
+      this.inlinePolicies.set(permissionSetArn, document);
+    }
+    this.doc.save();
+  }
+
+  /**
+   * Whether a role session of `userId` in `accountId`, issued at `issuedAt`, would be denied by the
+   * inline policy provisioned there: the request context carries identitystore:userId,
+   * aws:PrincipalAccount and aws:TokenIssueTime ("AWS global condition context keys", IAM user
+   * guide; identitystore:userId in "Revoke active IAM role sessions created by permission sets").
+   * An explicit Deny on `*` wins over any Allow (IAM policy evaluation logic).
+   */
+  wouldDenySession(probe: SessionProbe): boolean {
+    const doc = this.provisionedPolicy(probe.accountId, probe.permissionSetArn);
+    if (!doc) return false;
+    const context: Record<string, string> = {
+      'identitystore:userid': probe.userId,
+      'aws:principalaccount': probe.accountId,
+      'aws:tokenissuetime': new Date(probe.issuedAt).toISOString(),
+    };
+    return statementsOf(JSON.parse(doc) as Record<string, unknown>).some(
+      (st) => st.Effect === 'Deny' && coversEverything(st.Action) && coversEverything(st.Resource) && conditionsHold(st.Condition, context),
+    );
   }
 
   /** The limits in force (benchmarks compute the theoretical minimum time from these). */
@@ -531,6 +667,84 @@ export class IdentityCenterStandIn implements JsonRpcService {
     return this.statusOf(op);
   }
 
+  /** One provisioning per permission set at a time; a write of the set meanwhile is a ConflictException. */
+  private checkNoProvisioning(permissionSetArn: string, operation: string): void {
+    if (this.provisioningInFlight.has(permissionSetArn)) {
+      this.counters.conflicts++;
+      throw new AwsError('ConflictException', `${operation}: a provisioning of ${permissionSetArn} is in progress. Retry with backoff.`, 400);
+    }
+  }
+
+  private startProvisioning(input: unknown) {
+    const req = parseInput(provisionInput, input);
+    this.checkInstance(req.InstanceArn);
+    this.permissionSet(req.PermissionSetArn);
+    if (req.TargetType === 'AWS_ACCOUNT' && !req.TargetId) throw new AwsError('ValidationException', 'TargetId is required when TargetType is AWS_ACCOUNT.', 400);
+    const owner = this.options.ownerAccountId;
+    const caller = this.options.callerAccountId;
+    if (owner && caller && caller !== owner && req.TargetId === owner) {
+      throw new AwsError('AccessDeniedException', `A delegated administrator (${caller}) cannot manage permission sets provisioned to the management account ${owner}.`, 400);
+    }
+    this.checkKey('ProvisionPermissionSet');
+    this.checkNoProvisioning(req.PermissionSetArn, 'ProvisionPermissionSet');
+    const accountIds =
+      req.TargetType === 'AWS_ACCOUNT'
+        ? [req.TargetId!]
+        : [...new Set([...this.assignments.values()].filter((a) => a.permissionSetArn === req.PermissionSetArn).map((a) => a.accountId))].sort();
+    const injected = this.faults.take('ProvisionPermissionSet', ['fail']);
+    if (injected) this.counters.injected++;
+    const now = this.clock.now();
+    const p: ProvisioningRecord = {
+      requestId: randomUUID(),
+      permissionSetArn: req.PermissionSetArn,
+      accountIds,
+      document: this.inlinePolicies.get(req.PermissionSetArn),
+      status: 'IN_PROGRESS',
+      createdAt: now,
+      completesAt: now + this.delay.min + this.random() * (this.delay.max - this.delay.min),
+      ...(injected ? { injectedFailure: injected.message ?? 'The provisioning of the permission set failed (injected fault).' } : {}),
+    };
+    this.provisionings.set(p.requestId, p);
+    this.provisioningInFlight.set(p.permissionSetArn, p);
+    const timer = this.clock.setTimer(p.completesAt - now, () => {
+      this.timers.delete(p.requestId);
+      this.completeProvisioning(p);
+    });
+    this.timers.set(p.requestId, timer);
+    return this.provisioningStatus(p);
+  }
+
+  private completeProvisioning(p: ProvisioningRecord): void {
+    if (p.status !== 'IN_PROGRESS') return;
+    const size = p.document ? p.document.replace(/\s/g, '').length : 0;
+    const unknown = this.options.accountIds ? p.accountIds.find((a) => !this.options.accountIds!.includes(a)) : undefined;
+    const failure =
+      p.injectedFailure ??
+      (size > ROLE_INLINE_POLICY_MAX_CHARS ? `Inline policy size ${size} exceeds the IAM quota of ${ROLE_INLINE_POLICY_MAX_CHARS} characters for a role.` : undefined) ??
+      (unknown ? `Received a 404 status error: account ${unknown} is not a member of the organization.` : undefined);
+    if (failure) {
+      p.status = 'FAILED';
+      p.failureReason = failure;
+    } else {
+      p.status = 'SUCCEEDED';
+      for (const accountId of p.accountIds) this.provisionedPolicies.set(`${accountId}|${p.permissionSetArn}`, p.document ?? '');
+    }
+    p.completesAt = Math.min(p.completesAt, this.clock.now());
+    if (this.provisioningInFlight.get(p.permissionSetArn) === p) this.provisioningInFlight.delete(p.permissionSetArn);
+    this.doc.save();
+  }
+
+  private provisioningStatus(p: ProvisioningRecord) {
+    return compact({
+      Status: p.status,
+      RequestId: p.requestId,
+      AccountId: p.accountIds.length === 1 ? p.accountIds[0] : undefined,
+      PermissionSetArn: p.permissionSetArn,
+      FailureReason: p.failureReason,
+      CreatedDate: epochSeconds(p.createdAt),
+    });
+  }
+
   private arm(op: OperationRecord): void {
     const timer = this.clock.setTimer(op.completesAt - this.clock.now(), () => {
       this.timers.delete(op.requestId);
@@ -618,7 +832,75 @@ export class IdentityCenterStandIn implements JsonRpcService {
   }
 
   private snapshot(): z.infer<typeof persistedSchema> {
-    return { version: 1, assignments: [...this.assignments.values()], operations: [...this.operations.values()] };
+    return {
+      version: 1,
+      assignments: [...this.assignments.values()],
+      operations: [...this.operations.values()],
+      inlinePolicies: Object.fromEntries(this.inlinePolicies),
+      provisionedPolicies: Object.fromEntries(this.provisionedPolicies),
+    };
   }
 }
 
+
+// ── IAM policy grammar and evaluation (the subset the product writes; anything else is refused) ──
+
+type Statement = Record<string, unknown>;
+
+function statementsOf(doc: Record<string, unknown>): Statement[] {
+  const st = doc.Statement;
+  return (Array.isArray(st) ? st : st && typeof st === 'object' ? [st] : []) as Statement[];
+}
+
+/**
+ * What Put refuses as MalformedPolicyDocument-style ValidationException: not JSON, no Statement,
+ * an Effect other than Allow/Deny, or a Sid that is not alphanumeric ("IAM JSON policy elements:
+ * Sid": ASCII uppercase and lowercase letters and digits).
+ */
+function checkPolicyGrammar(text: string): void {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch {
+    throw new AwsError('ValidationException', 'The inline policy is not valid JSON.', 400);
+  }
+  if (!doc || typeof doc !== 'object' || Array.isArray(doc)) throw new AwsError('ValidationException', 'The inline policy must be a JSON object.', 400);
+  const statements = statementsOf(doc as Record<string, unknown>);
+  if (statements.length === 0) throw new AwsError('ValidationException', 'The inline policy has no Statement.', 400);
+  for (const st of statements) {
+    if (st.Effect !== 'Allow' && st.Effect !== 'Deny') throw new AwsError('ValidationException', `Invalid Effect ${JSON.stringify(st.Effect)}.`, 400);
+    if (st.Sid !== undefined && (typeof st.Sid !== 'string' || !/^[A-Za-z0-9]*$/.test(st.Sid))) throw new AwsError('ValidationException', `Statement IDs (SID) must be alpha-numeric: ${JSON.stringify(st.Sid)}.`, 400);
+  }
+}
+
+function coversEverything(v: unknown): boolean {
+  return v === '*' || (Array.isArray(v) && v.includes('*'));
+}
+
+/** Every operator, every key, any value (IAM: AND across operators and keys, OR across values). A missing key fails the condition. */
+function conditionsHold(condition: unknown, context: Record<string, string>): boolean {
+  if (condition === undefined) return true;
+  for (const [operator, block] of Object.entries(condition as Record<string, Record<string, unknown>>)) {
+    for (const [key, raw] of Object.entries(block)) {
+      const actual = context[key.toLowerCase()];
+      if (actual === undefined) return false;
+      const values = (Array.isArray(raw) ? raw : [raw]).map(String);
+      const match = (v: string): boolean => {
+        switch (operator) {
+          case 'StringEquals':
+            return actual === v;
+          case 'StringNotEquals':
+            return actual !== v;
+          case 'DateLessThan':
+            return Date.parse(actual) < Date.parse(v);
+          case 'DateGreaterThan':
+            return Date.parse(actual) > Date.parse(v);
+          default:
+            throw new Error(`The sandbox policy evaluator does not implement condition operator ${operator}.`);
+        }
+      };
+      if (operator === 'StringNotEquals' ? !values.every(match) : !values.some(match)) return false;
+    }
+  }
+  return true;
+}

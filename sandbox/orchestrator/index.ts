@@ -32,6 +32,7 @@ import { staticSecret } from '../../lambdas/adapters/bot-notifier';
 import { SEVERITY_ORDER as SEVERITY_LABELS } from '../../lambdas/adapters/finding-views';
 import { asffFindingsPattern } from '../../infra/constructs/findings-routing';
 import { matchesEventPattern, wirePattern } from '../aws/event-pattern';
+import { MemorySessionCutStore } from '../../core/memory';
 import { createBridgeHandler } from '../../lambdas/bridge/handler';
 import { type Backend, composeBackend } from '../../lambdas/composition';
 import { createFindingsHandler } from '../../lambdas/findings/handler';
@@ -351,7 +352,8 @@ function buildBackend(settings: Settings, options: SandboxOptions, config: Lambd
     metrics: options.metrics ?? debugMetrics(settings.logLevel),
     notifySecret: staticSecret(secret),
     externalIdIssuer: people.externalIdIssuer,
-    stores: { requests: stores.requests, ledger: stores.ledger, findingsState: stores.findingsState, audit: stores.audit },
+    // The session-cut queue in memory: a restart forgets pending cuts (the sandbox has no DynamoDB stand-in).
+    stores: { requests: stores.requests, ledger: stores.ledger, findingsState: stores.findingsState, audit: stores.audit, sessionCuts: new MemorySessionCutStore() },
   });
   life.add(() => backend.clients.destroy());
   return backend;

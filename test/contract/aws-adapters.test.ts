@@ -23,7 +23,13 @@ import {
   DeleteAccountAssignmentCommand,
   DescribeAccountAssignmentCreationStatusCommand,
   DescribeAccountAssignmentDeletionStatusCommand,
+  DeleteInlinePolicyFromPermissionSetCommand,
+  DescribePermissionSetCommand,
+  DescribePermissionSetProvisioningStatusCommand,
+  GetInlinePolicyForPermissionSetCommand,
   ListAccountAssignmentsCommand,
+  ProvisionPermissionSetCommand,
+  PutInlinePolicyToPermissionSetCommand,
   SSOAdminClient,
 } from '@aws-sdk/client-sso-admin';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -40,6 +46,8 @@ import { SecurityHubFindingsSink } from '../../lambdas/adapters/securityhub-find
 import { recordingMetrics } from '../../lambdas/observability/emf';
 import { SfnWorkflowGateway } from '../../lambdas/adapters/sfn-workflow';
 import { SsoAdminAssignmentGateway } from '../../lambdas/adapters/sso-admin-assignments';
+import { SsoAdminPermissionSetGateway } from '../../lambdas/adapters/sso-admin-permission-sets';
+import { cutoffOf, mergeInlinePolicy, parseInlinePolicy } from '../../core/services/session-cut';
 import { assertCallsConform, capturingDocumentClient, mockedCalls, ownSend } from '../support/aws-capture';
 import { loadServiceModel, validateInput } from '../support/botocore-model';
 import { activeRequest, world } from '../support/core-world';
@@ -116,6 +124,31 @@ describe('contract: AWS requests conform to the botocore models', () => {
     });
   });
 
+  describe('sso-admin (PermissionSetGateway: ending live sessions)', () => {
+    const ssoAdmin = ownSend(new SSOAdminClient({}));
+    const mock = mockClient(ssoAdmin);
+    afterEach(() => mock.reset());
+    it('get, put (the merged deny as core renders it), delete, provision to one account, status poll and SessionDuration', async () => {
+      const operator = JSON.stringify({ Version: '2012-10-17', Statement: [{ Sid: 'Operator', Effect: 'Deny', Action: 's3:DeleteBucket', Resource: '*' }] });
+      mock.on(GetInlinePolicyForPermissionSetCommand).resolves({ InlinePolicy: operator });
+      mock.on(PutInlinePolicyToPermissionSetCommand).resolves({});
+      mock.on(DeleteInlinePolicyFromPermissionSetCommand).resolves({});
+      mock.on(ProvisionPermissionSetCommand).resolves({ PermissionSetProvisioningStatus: { Status: 'IN_PROGRESS', RequestId: OP } });
+      mock.on(DescribePermissionSetProvisioningStatusCommand).resolves({ PermissionSetProvisioningStatus: { Status: 'FAILED', RequestId: OP, FailureReason: 'quota' } });
+      mock.on(DescribePermissionSetCommand).resolves({ PermissionSet: { SessionDuration: 'PT2H' } });
+      const gateway = new SsoAdminPermissionSetGateway(ssoAdmin, { instanceArn: INSTANCE, clock: new FakeClock(), random: noJitter });
+      const current = parseInlinePolicy(PS, await gateway.getInlinePolicy(PS));
+      const cutoff = cutoffOf(Date.UTC(2026, 10, 30, 9, 0, 0, 1));
+      const entries = ['111111111111', '222222222222'].map((accountId) => ({ requestId: 'req-1', userId: USER, accountId, cutoff, queuedAt: cutoff }));
+      await gateway.putInlinePolicy(PS, JSON.stringify(mergeInlinePolicy(current, entries)));
+      await gateway.deleteInlinePolicy(PS);
+      assert.deepEqual(await gateway.startProvision(PS, '222222222222'), { operationId: OP, status: 'IN_PROGRESS' });
+      assert.deepEqual(await gateway.provisionStatus(OP), { operationId: OP, status: 'FAILED', failureReason: 'quota' });
+      assert.equal(await gateway.sessionDurationSeconds(PS), 7200);
+      assert.deepEqual(assertCallsConform('sso-admin', mockedCalls(mock)), []);
+    });
+  });
+
   describe('identitystore (Directory)', () => {
     // An instance mock with its own send: class mocks elsewhere neither leak in nor get replaced.
     const identityStore = ownSend(new IdentitystoreClient({}));
@@ -179,10 +212,10 @@ describe('contract: AWS requests conform to the botocore models', () => {
     afterEach(() => mock.reset());
     it('ASFF for every finding kind, in batches of at most 100', async () => {
       mock.on(BatchImportFindingsCommand).callsFake((input: { Findings: unknown[] }) => ({ FailedCount: 0, SuccessCount: input.Findings.length }));
-      const kinds: SecurityFinding['kind'][] = ['break_glass_used', 'assignment_drift', 'revoke_failed'];
+      const kinds: SecurityFinding['kind'][] = ['break_glass_used', 'assignment_drift', 'revoke_failed', 'session_cut_failed'];
       const findings: SecurityFinding[] = Array.from({ length: 150 }, (_, i) => ({
-        id: `jit/${kinds[i % 3]}/${i}`,
-        kind: kinds[i % 3]!,
+        id: `jit/${kinds[i % kinds.length]}/${i}`,
+        kind: kinds[i % kinds.length]!,
         severity: i % 2 ? 'CRITICAL' : 'MEDIUM',
         title: i === 0 ? 'T'.repeat(400) : `Finding ${i}`,
         description: i === 0 ? 'D'.repeat(5000) : `Description ${i}`,

@@ -551,12 +551,36 @@ describe('infra: synthesized stack', function () {
       }
     });
 
-    it('lets only reconcile read permission sets (its SessionDuration check), and only the managed ones', () => {
+    it('lets only the functions that revoke read permission sets (SessionDuration: the check, and the session cut), and only the managed ones', () => {
       for (const name of Object.keys(LAMBDA_ENTRIES)) {
         const fnName = `jit-access-test-${name === 'auditWriter' ? 'audit-writer' : name}`;
         const reads = statementsOfFunction(fnName).filter((st) => asArray(st.Action).includes('sso:DescribePermissionSet'));
-        assert.equal(reads.length > 0, name === 'reconcile', fnName);
+        assert.equal(reads.length > 0, ['reconcile', 'bridge', 'revoke'].includes(name), fnName);
         for (const st of reads) assert.ok(asArray(st.Resource).every((r) => /:(instance|permissionSet)\//.test(flat(r))), JSON.stringify(st.Resource));
+      }
+    });
+
+    it('session cut: only bridge, revoke and reconcile edit and provision permission sets, scoped to the instance, the managed sets and (provisioning) the accounts', () => {
+      const edit = ['sso:GetInlinePolicyForPermissionSet', 'sso:PutInlinePolicyToPermissionSet', 'sso:DeleteInlinePolicyFromPermissionSet'];
+      for (const name of Object.keys(LAMBDA_ENTRIES)) {
+        const fnName = `jit-access-test-${name === 'auditWriter' ? 'audit-writer' : name}`;
+        const statements = statementsOfFunction(fnName);
+        const cuts = ['reconcile', 'bridge', 'revoke'].includes(name);
+        const editing = statements.filter((st) => asArray(st.Action).some((a) => edit.includes(a)));
+        const provisioning = statements.filter((st) => asArray(st.Action).includes('sso:ProvisionPermissionSet'));
+        const status = statements.filter((st) => asArray(st.Action).includes('sso:DescribePermissionSetProvisioningStatus'));
+        assert.equal(editing.length > 0 && provisioning.length > 0 && status.length > 0, cuts, fnName);
+        if (!cuts) {
+          assert.equal(editing.length + provisioning.length + status.length, 0, fnName);
+          continue;
+        }
+        for (const st of editing) assert.ok(asArray(st.Resource).every((r) => /:(instance|permissionSet)\//.test(flat(r))), JSON.stringify(st.Resource));
+        for (const st of provisioning) {
+          const resources = asArray(st.Resource).map(flat);
+          assert.ok(resources.every((r) => /:(instance|permissionSet|account)\//.test(r)), JSON.stringify(resources));
+          assert.ok(resources.some((r) => /:account\//.test(r)), 'ProvisionPermissionSet is authorized on the account too');
+        }
+        for (const st of status) assert.ok(asArray(st.Resource).every((r) => /:instance\//.test(flat(r))), JSON.stringify(st.Resource));
       }
     });
 

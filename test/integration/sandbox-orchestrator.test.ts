@@ -197,6 +197,32 @@ describe('sandbox orchestrator (whole product in-process)', function () {
     assert.equal(sandbox.aws.identityCenter.hasAssignment({ accountId: '222222222222', permissionSetArn: r.permissionSetArn, principalId: r.requester.userId }), true);
   });
 
+  it('an early revoke through the bridge ends the live sessions in the Identity Center stand-in (issue 14), and a later session is not blocked', async () => {
+    sandbox = await boot();
+    const bob = person('bob');
+    const dan = person('dan');
+    const created = await bridgeCall('/requests', bob, { clientRequestId: 'cut-0001', accountId: '222222222222', permissionSetName: 'PowerUser', durationMinutes: 5, justification: 'Investigate the failing health checks' });
+    assert.equal(created.status, 201, await created.clone().text());
+    const id = ((await created.json()) as { request: { id: string } }).request.id;
+    await until('the approval wait', () => sandbox!.aws.stepFunctions.waitingTasks().find((t) => t.executionName === id));
+    assert.equal((await bridgeCall(`/requests/${id}/decisions`, dan, { decision: 'approve' })).status, 200);
+    await until('ACTIVE', async () => ((await requestOf(id)).state === 'ACTIVE' ? true : undefined));
+    const r = await requestOf(id);
+    const session = sandbox.clock.now();
+    const probe = (issuedAt: number) => sandbox!.aws.identityCenter.wouldDenySession({ accountId: '222222222222', permissionSetArn: r.permissionSetArn, userId: r.requester.userId, issuedAt });
+    assert.equal(probe(session), false);
+
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    const revoked = await bridgeCall(`/requests/${id}/revoke`, bob, { reason: 'done' });
+    assert.equal(revoked.status, 200, await revoked.clone().text());
+    const view = ((await revoked.json()) as { request: { state: string; sessionsEnded?: { cutoff: string } } }).request;
+    assert.equal(view.state, 'REVOKED');
+    assert.ok(view.sessionsEnded, 'the bridge answers with the request that records the ended sessions');
+    assert.equal(probe(session), true, 'the session issued during the grant is denied');
+    assert.equal(probe(Date.parse(view.sessionsEnded.cutoff) + 1000), false, 'a session issued after the cutoff is not');
+    assert.ok(sandbox.stores.audit.forRequest(id).some((e) => e.action === 'sessions.ended'));
+  });
+
   it('the bridge is the real handler: a forged tenant, self-approval and a non-approver are refused with their status codes', async () => {
     sandbox = await boot();
     const frank = person('frank');

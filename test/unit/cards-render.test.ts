@@ -254,6 +254,16 @@ describe('cards: approval card (on-call channel)', () => {
     });
   }
 
+  it('a revoked or expired grant whose live sessions were ended says so, on both cards', () => {
+    const sessionsEnded = { permissionSetArn: 'arn:aws:sso:::permissionSet/ssoins-1111111111111111/ps-1111111111111111', accountId: '222222222222', userId: 'u-alice', cutoff: '2030-05-01T10:40:01Z', at: '2030-05-01T10:40:09.000Z' };
+    for (const state of ['REVOKED', 'EXPIRED'] as const) {
+      const request = { ...makeRequest(state), sessionsEnded };
+      assert.match(runText(approvalCard(request, { approverUserIds: APPROVERS, viewerIsApprover: true, now: NOW })), /Sessions already signed in were ended \(every session issued before 10:40:01 UTC is denied\)/);
+      assert.match(runText(requesterCard(request, { now: NOW })), /Sessions already signed in were ended/);
+      assert.doesNotMatch(runText(approvalCard(makeRequest(state), { approverUserIds: APPROVERS, viewerIsApprover: true, now: NOW })), /Sessions already signed in/);
+    }
+  });
+
   it('limits refresh.userIds to 60 distinct ids, and omits refresh when there is nobody to refresh for', () => {
     const many = Array.from({ length: 90 }, (_, i) => `29:user-${i % 75}`);
     const card = approvalCard(makeRequest('PENDING_APPROVAL'), { approverUserIds: many, viewerIsApprover: false, now: NOW });

@@ -97,7 +97,27 @@ describe('policy: parsePolicy (valid files)', () => {
       ticket: { required: true, pattern: 'INC-[0-9]+' },
       breakGlass: { allowed: true, maxDurationSeconds: 3600 },
       approvalTimeoutSeconds: 900,
+      endSessionsAtExpiry: true,
     });
+  });
+
+  it('endSessionsAtExpiry: on by default for a rule granting an admin permission set, off otherwise, and explicit wins', () => {
+    const doc = baseDoc();
+    const p = parsePolicy(yamlOf(doc), { format: 'yaml' });
+    assert.equal(p.rules[0]!.endSessionsAtExpiry, false, 'ReadOnly: off by default');
+    assert.equal(p.rules[1]!.endSessionsAtExpiry, true, 'Admin: on by default');
+    (doc.rules[0] as Record<string, unknown>).endSessionsAtExpiry = true;
+    (doc.rules[1] as Record<string, unknown>).endSessionsAtExpiry = false;
+    const q = parsePolicy(yamlOf(doc), { format: 'yaml' });
+    assert.equal(q.rules[0]!.endSessionsAtExpiry, true);
+    assert.equal(q.rules[1]!.endSessionsAtExpiry, false);
+  });
+
+  it('endSessionsAtExpiry must be a boolean, named with the rule', () => {
+    const doc = baseDoc();
+    (doc.rules[1] as Record<string, unknown>).endSessionsAtExpiry = 'yes';
+    const err = policyError(yamlOf(doc));
+    assert.ok(err.issues.some((i) => i.path === 'rules[1] (id "prod-admin").endSessionsAtExpiry' && /true or false/.test(i.message)), err.message);
   });
 
   it('applies the documented defaults', () => {
