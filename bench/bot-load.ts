@@ -18,7 +18,7 @@
 const autocannon = require('autocannon') as (opts: Record<string, unknown>) => Promise<AutocannonResult>;
 import { type Child, startChild } from './lib/child';
 import { median, round } from './lib/stats';
-import { TENANT_ID, USERS } from '../test/support/fake-bridge';
+import { TENANT_ID, USERS } from '../test/support/bridge-fixtures';
 
 interface AutocannonResult {
   latency: { p50: number; p99: number; average: number; max: number };

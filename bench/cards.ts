@@ -8,15 +8,39 @@ import { approvalCard, cardByteSize, findingsCard, requesterCard, requestFormCar
 import { type FindingView } from '../contract/notify';
 import { LIMITS, type EligibilityResponse } from '../core/api';
 import type { AccessRequest, Actor } from '../core/model';
-import { FakeBridge, USERS } from '../test/support/fake-bridge';
 
 /** `n` characters of realistic text with some multi-byte (3-byte UTF-8) characters in it. */
 const text = (n: number, seed = 'Investigating incident — payments latency in eu-west-1; rollback of release 2024.11 ✓ ') => seed.repeat(Math.ceil(n / seed.length)).slice(0, n);
 
+/**
+ * A request record at the size limits, built by hand: card sizes are measured at inputs beyond what
+ * any one policy produces (the longest names, 10 approvers), not at what the bridge's rules allow.
+ */
 function worstRequest(state: AccessRequest['state']): AccessRequest {
-  const bridge = new FakeBridge();
   const person = (i: number): Actor => ({ userId: `u-approver-${i}`, aadObjectId: `aaaaaaaa-0000-0000-0000-${String(i).padStart(12, '0')}`, userName: `${'approver.with.a.long.name'.slice(0, 20)}${i}@example.com`, displayName: text(64, 'Approver With A Rather Long Display Name ') });
-  const base = bridge.seed({ requester: { ...bridge.actorOf(USERS.alice), displayName: text(64, 'Alice Requester-With-Long-Name ') }, accountName: text(64, 'prod-payments-eu-west-1-core-platform-'), permissionSetName: 'AdministratorAccess-Prod-Full', justification: text(LIMITS.justificationMax), ticketId: text(LIMITS.ticketMax, 'INC-1234567890-'), policyReason: text(240, 'rule prod-admin: two approvals from oncall-approvers, ticket required; ') }, state);
+  const at = '2030-01-01T10:00:00.000Z';
+  const base: AccessRequest = {
+    id: 'req-01J000000000000000000001',
+    clientRequestId: 'seed000000000001',
+    version: 1,
+    state,
+    requester: { userId: 'u-alice', aadObjectId: 'aaaaaaaa-0000-0000-0000-000000000001', userName: 'alice@example.com', displayName: text(64, 'Alice Requester-With-Long-Name ') },
+    accountId: '111111111111',
+    accountName: text(64, 'prod-payments-eu-west-1-core-platform-'),
+    permissionSetName: 'AdministratorAccess-Prod-Full',
+    permissionSetArn: 'arn:aws:sso:::permissionSet/ssoins-1111111111111111/ps-1111111111111111',
+    requestedDurationSeconds: 3600,
+    justification: text(LIMITS.justificationMax),
+    ticketId: text(LIMITS.ticketMax, 'INC-1234567890-'),
+    route: 'approval',
+    terms: { ruleIds: ['prod-readonly'], maxDurationSeconds: 14400, defaultDurationSeconds: 3600, maxTotalDurationSeconds: 28800, approvalsRequired: 1, approverGroups: ['oncall-approvers'], ticketRequired: false, ticketPatterns: [], breakGlassAllowed: false, breakGlassMaxDurationSeconds: 0, approvalTimeoutSeconds: 3600 },
+    policyReason: text(240, 'rule prod-admin: two approvals from oncall-approvers, ticket required; '),
+    votes: [],
+    createdAt: at,
+    updatedAt: at,
+    approvalDeadline: '2030-01-01T11:00:00.000Z',
+    ...(state === 'ACTIVE' ? { grant: { startsAt: at, endsAt: '2030-01-01T11:00:00.000Z', totalSeconds: 3600, extensions: 0 } } : {}),
+  };
   const votes = Array.from({ length: 10 }, (_, i) => ({ approver: person(i), decision: 'approve' as const, reason: text(LIMITS.reasonMax), at: base.createdAt }));
   return { ...base, votes, terms: { ...base.terms, ruleIds: Array.from({ length: 8 }, (_, i) => `rule-${'x'.repeat(40)}-${i}`), approverGroups: Array.from({ length: 10 }, (_, i) => `oncall-approvers-${'y'.repeat(40)}-${i}`) } };
 }

@@ -5,7 +5,7 @@
 import { parseBotConfig } from '../../bot/config';
 import { startBot } from '../../bot/server';
 import { staticTokenProvider } from '../../bot/token-provider';
-import { BRIDGE_TOKEN, TENANT_ID, USERS } from '../../test/support/fake-bridge';
+import { TENANT_ID, USERS } from '../../test/support/bridge-fixtures';
 
 void (async () => {
   const [bridgeUrl, connectorUrl] = process.argv.slice(2);
@@ -22,7 +22,7 @@ void (async () => {
     JIT_BOT_HOST: '127.0.0.1',
     JIT_BOT_PORT: '0',
   });
-  const bot = await startBot(config, { tokens: staticTokenProvider(BRIDGE_TOKEN) });
+  const bot = await startBot(config, { tokens: staticTokenProvider('bench-bridge-token') });
   process.send!({ url: bot.url });
   process.on('SIGTERM', () => void bot.close().finally(() => process.exit(0)));
 })();

@@ -1,24 +1,28 @@
 /**
  * Child process: the fast local stand-ins the bots talk to under load.
  * - a bridge that answers the bot's calls from precomputed bodies (the bot's own work is what is
- *   measured, not a bridge), with the shapes of core/api.ts;
+ *   measured, not a bridge): a pending and an approved request made once by the real core services
+ *   over the test world (test/support/bridge-fixtures.ts);
  * - a Bot Framework connector (replies, card updates, roster lookups).
  * Plain node:http, no framework, no recording: they must never be the bottleneck.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { FakeBridge, USERS } from '../../test/support/fake-bridge';
+import type { AccessRequest, Actor } from '../../core/model';
+import { castVote, submitRequest } from '../../core/services';
+import { type BridgeUser, testWorld, USERS } from '../../test/support/bridge-fixtures';
 
-const template = new FakeBridge();
-const pending = template.seed({ id: 'req-01J0000000000000000000BENCH', requester: template.actorOf(USERS.alice) });
-const approved = {
-  ...pending,
-  version: 2,
-  state: 'APPROVED',
-  votes: [{ approver: template.actorOf(USERS.bob), decision: 'approve', at: pending.createdAt }],
-  decidedAt: pending.createdAt,
-  decidedBy: template.actorOf(USERS.bob),
-};
+const actorOf = (u: BridgeUser): Actor => ({ userId: u.userId, userName: u.userName, displayName: u.displayName, aadObjectId: u.aadObjectId });
+
+async function templates(): Promise<{ pending: AccessRequest; approved: AccessRequest }> {
+  const world = testWorld();
+  const body = { clientRequestId: 'cr-bench-00000001', accountId: '111111111111', permissionSetName: 'ReadOnly', durationMinutes: 60, justification: 'Investigating incident INC-1234 in payments' };
+  const { request: pending } = await submitRequest(world.deps, { actor: actorOf(USERS.alice), body });
+  const { request: approved } = await castVote(world.deps, { requestId: pending.id, actor: actorOf(USERS.bob), decision: 'approve' });
+  return { pending, approved };
+}
+let pending: AccessRequest;
+let approved: AccessRequest;
 
 const members = new Map(
   Object.values(USERS).map((u) => [`29:${u.userId}`, JSON.stringify({ id: `29:${u.userId}`, aadObjectId: u.aadObjectId, name: u.displayName, userPrincipalName: u.upn, email: u.upn, givenName: u.displayName.split(' ')[0], surname: u.displayName.split(' ')[1] ?? '', userRole: 'user' })]),
@@ -74,6 +78,7 @@ async function listen(server: ReturnType<typeof createServer>): Promise<string> 
 }
 
 void (async () => {
+  ({ pending, approved } = await templates());
   const bridgeUrl = await listen(bridge);
   const connectorUrl = await listen(connector);
   process.send!({ bridgeUrl, connectorUrl });

@@ -1,6 +1,7 @@
 /**
  * The real bot (express + CloudAdapter in test mode, i.e. anonymous) driven with real HTTP on
- * 127.0.0.1, talking to the fake bridge and to a recording Bot Framework connector.
+ * 127.0.0.1, talking to the real bridge over the in-memory world (test/support/real-bridge.ts) and
+ * to a recording Bot Framework connector.
  */
 import { strict as assert } from 'node:assert';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -8,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ACTOR_HEADERS } from '../../contract/bridge';
 import { type NotificationBody } from '../../contract/notify';
-import { type AccessRequest, REQUEST_STATES, type RequestState } from '../../core/model';
+import { REQUEST_STATES, type RequestState } from '../../core/model';
 import { parseBotConfig } from '../../bot/config';
 import { signNotification } from '../../contract/notify-signature';
 import { type RunningBot, startBot } from '../../bot/server';
@@ -18,7 +19,7 @@ import type { ConversationStore } from '../../bot/storage/types';
 import { staticTokenProvider } from '../../bot/token-provider';
 import { ConnectorRecorder } from '../support/connector-recorder';
 import { hasLiveLink, markdownTexts } from '../support/markdown-check';
-import { BRIDGE_TOKEN, FakeBridge, type FakeUser, TENANT_ID, USERS } from '../support/fake-bridge';
+import { type BridgeUser, type RealBridge, startRealBridge, TENANT_ID, USERS } from '../support/real-bridge';
 
 const CHANNEL = '19:oncall@thread.tacv2';
 const SECRET = 'test-notify-secret-0123456789-abcdefghij';
@@ -29,7 +30,7 @@ type Json = Record<string, unknown>;
 
 describe('bot app over HTTP (test mode)', function () {
   this.timeout(20_000);
-  let bridge: FakeBridge;
+  let bridge: RealBridge;
   let connector: ConnectorRecorder;
   let bot: RunningBot;
   let store: ConversationStore;
@@ -53,15 +54,14 @@ describe('bot app over HTTP (test mode)', function () {
 
   const start = async (s: ConversationStore = store) => {
     let n = 0;
-    bot = await startBot(config(), { tokens: staticTokenProvider(BRIDGE_TOKEN), store: s, retry: { baseDelayMs: 1 }, newClientRequestId: () => `cr-test-${String(++n).padStart(4, '0')}` });
+    bot = await startBot(config(), { tokens: staticTokenProvider(bridge.token), store: s, retry: { baseDelayMs: 1 }, newClientRequestId: () => `cr-test-${String(++n).padStart(4, '0')}` });
   };
 
   beforeEach(async () => {
-    bridge = new FakeBridge();
-    await bridge.start();
+    bridge = await startRealBridge();
     connector = new ConnectorRecorder();
     await connector.start();
-    for (const u of Object.values(USERS) as FakeUser[]) connector.addMember({ id: `29:${u.userId}`, aadObjectId: u.aadObjectId, name: u.displayName, userPrincipalName: u.upn, email: u.upn });
+    for (const u of Object.values(USERS) as BridgeUser[]) connector.addMember({ id: `29:${u.userId}`, aadObjectId: u.aadObjectId, name: u.displayName, userPrincipalName: u.upn, email: u.upn });
     store = new MemoryConversationStore();
     await start();
   });
@@ -71,7 +71,7 @@ describe('bot app over HTTP (test mode)', function () {
     await bridge.close();
   });
 
-  function activity(user: FakeUser, o: { type?: string; text?: string; name?: string; value?: unknown; where?: 'personal' | 'channel'; tenant?: string; replyToId?: string; entities?: unknown[] }): Json {
+  function activity(user: BridgeUser, o: { type?: string; text?: string; name?: string; value?: unknown; where?: 'personal' | 'channel'; tenant?: string; replyToId?: string; entities?: unknown[] }): Json {
     const tenant = o.tenant ?? TENANT_ID;
     const where = o.where ?? 'personal';
     return {
@@ -101,9 +101,9 @@ describe('bot app over HTTP (test mode)', function () {
     return { status: res.status, body: text ? (JSON.parse(text) as Json) : undefined };
   }
 
-  const say = (user: FakeUser, text: string, where: 'personal' | 'channel' = 'personal', entities?: unknown[]) => send(activity(user, { text, where, entities }));
+  const say = (user: BridgeUser, text: string, where: 'personal' | 'channel' = 'personal', entities?: unknown[]) => send(activity(user, { text, where, entities }));
 
-  async function click(user: FakeUser, verb: string, data: Json, o: { where?: 'personal' | 'channel'; replyToId?: string; tenant?: string } = {}) {
+  async function click(user: BridgeUser, verb: string, data: Json, o: { where?: 'personal' | 'channel'; replyToId?: string; tenant?: string } = {}) {
     const r = await send(activity(user, { type: 'invoke', name: 'adaptiveCard/action', value: { action: { type: 'Action.Execute', verb, data } }, ...o }));
     return { status: r.status, body: r.body, card: (r.body?.value ?? {}) as Json, text: JSON.stringify(r.body?.value ?? {}) };
   }
@@ -125,10 +125,11 @@ describe('bot app over HTTP (test mode)', function () {
   const requestNotification = (event: NotificationBody & { kind: 'request' } extends infer T ? T extends { event: infer E } ? E : never : never, id: string): NotificationBody => ({
     kind: 'request',
     event,
-    request: bridge.requests.get(id)!,
+    request: bridge.view(id),
     notificationId: `n-${event}-${++notificationSeq}-${id.slice(-6)}`,
   });
 
+  const BREAK_GLASS = { accountId: '222222222222', permissionSetName: 'PowerUser', breakGlass: true };
   const submitData = { clientRequestId: 'cr-form-0001', accountId: '111111111111', permissionSetName: 'ReadOnly', durationMinutes: '60', justification: 'Investigating INC-42 payment latency' };
 
   describe('messages', () => {
@@ -151,7 +152,7 @@ describe('bot app over HTTP (test mode)', function () {
     });
 
     it('"my requests", "pending", "help", a greeting and unknown text', async () => {
-      const seeded = bridge.seed({ requester: bridge.actorOf(USERS.alice) });
+      const seeded = await bridge.submit(USERS.alice);
       await say(USERS.alice, 'my requests');
       assert.ok(JSON.stringify(lastCard()!.card).includes('prod-payments'));
       await say(USERS.bob, 'pending');
@@ -177,7 +178,8 @@ describe('bot app over HTTP (test mode)', function () {
     });
 
     it('an unknown Entra user gets a clear message', async () => {
-      bridge.users = bridge.users.filter((u) => u.aadObjectId !== USERS.alice.aadObjectId);
+      const people = bridge.world.directory.users;
+      people.splice(people.findIndex((u) => u.aadObjectId === USERS.alice.aadObjectId), 1);
       await say(USERS.alice, 'request');
       assert.match(JSON.stringify(lastCard()!.card), /No IAM Identity Center user matches alice@example\.com/);
     });
@@ -205,12 +207,12 @@ describe('bot app over HTTP (test mode)', function () {
       assert.match(first.text, /Waiting for approval/);
       const second = await click(USERS.alice, 'request.submit', submitData, { replyToId: 'form-msg-1' });
       assert.match(second.text, /Waiting for approval/);
-      assert.equal(bridge.requests.size, 1, 'the retry did not create a second request');
+      assert.equal(bridge.world.requests.items.size, 1, 'the retry did not create a second request');
       const posts = bridge.callsTo('POST', '/requests');
       assert.equal(posts.length, 2);
       for (const c of posts) assert.equal(c.headers[ACTOR_HEADERS.aadObjectId], USERS.alice.aadObjectId);
       assert.deepEqual(posts[0]!.body, { ...submitData, durationMinutes: 60 });
-      const id = [...bridge.requests.keys()][0]!;
+      const id = [...bridge.world.requests.items.keys()][0]!;
       const tracked = await store.getCard(id, 'status');
       assert.equal(tracked?.activityId, 'form-msg-1');
     });
@@ -218,10 +220,10 @@ describe('bot app over HTTP (test mode)', function () {
     it('validation errors from the bridge come back on the same form with the values kept', async () => {
       const r = await click(USERS.alice, 'request.submit', { ...submitData, permissionSetName: 'AdministratorAccess' });
       assert.ok(verbs(r.card).includes('request.submit'), 'still the form');
-      assert.match(r.text, /ticket id is required by policy/);
+      assert.match(r.text, /Rule payments-admin requires a ticket id matching/);
       assert.ok(r.text.includes('Investigating INC-42 payment latency'), 'the justification is kept');
       assert.ok(r.text.includes('cr-form-0001'), 'the same clientRequestId, so a corrected submit stays idempotent');
-      assert.equal(bridge.requests.size, 0);
+      assert.equal(bridge.world.requests.items.size, 0);
     });
 
     it('a form with missing fields is shown again with the problems, and nothing is submitted', async () => {
@@ -238,17 +240,18 @@ describe('bot app over HTTP (test mode)', function () {
     });
 
     it('approve: the approver comes from the activity, card data cannot name another actor', async () => {
-      const req = bridge.seed({ requester: bridge.actorOf(USERS.alice) });
+      const req = await bridge.submit(USERS.alice);
       // Mallory puts Bob's identity into the card data: it is dropped, the bridge hears Mallory.
       const forged = await click(USERS.mallory, 'approval.approve', { requestId: req.id, version: 1, approver: USERS.bob.aadObjectId, aadObjectId: USERS.bob.aadObjectId, decision: 'deny' });
       assert.equal(forged.status, 200);
-      assert.match(forged.text, /not an approver/);
-      assert.match(forged.text, /Waiting for approval/, 'the current state is shown with the refusal');
+      assert.match(forged.text, /Not an approver/);
+      // Mallory may not read the request (the bridge answers NOT_FOUND): the refusal shows nothing of it.
+      assert.doesNotMatch(forged.text, /Waiting for approval|INC-1234/, 'an outsider learns nothing about the request');
       const sent = bridge.callsTo('POST', `/requests/${req.id}/decisions`);
       assert.equal(sent.length, 1);
       assert.equal(sent[0]!.headers[ACTOR_HEADERS.aadObjectId], USERS.mallory.aadObjectId);
       assert.deepEqual(sent[0]!.body, { decision: 'approve' }, 'the decision comes from the verb, not the data');
-      assert.equal(bridge.requests.get(req.id)!.votes.length, 0);
+      assert.equal(bridge.view(req.id).votes.length, 0);
 
       const ok = await click(USERS.bob, 'approval.approve', { requestId: req.id, version: 1, reason: 'on call, looks fine' });
       assert.match(ok.text, /Approved/);
@@ -259,44 +262,46 @@ describe('bot app over HTTP (test mode)', function () {
     });
 
     it('the requester approving their own request is refused', async () => {
-      const req = bridge.seed({ requester: bridge.actorOf(USERS.bob) });
+      const req = await bridge.submit(USERS.bob);
       const r = await click(USERS.bob, 'approval.approve', { requestId: req.id, version: 1 });
       assert.match(r.text, /cannot approve your own request/);
-      assert.equal(bridge.requests.get(req.id)!.state, 'PENDING_APPROVAL');
+      assert.equal(bridge.view(req.id).state, 'PENDING_APPROVAL');
     });
 
     it('a double click on approve counts one vote; a late deny sees "was already approved by Bob Approver"', async () => {
-      const req = bridge.seed({ requester: bridge.actorOf(USERS.alice) });
+      const req = await bridge.submit(USERS.alice);
       const [a, b] = await Promise.all([click(USERS.bob, 'approval.approve', { requestId: req.id, version: 1 }), click(USERS.bob, 'approval.approve', { requestId: req.id, version: 1 })]);
-      assert.equal(bridge.requests.get(req.id)!.votes.length, 1);
+      assert.equal(bridge.view(req.id).votes.length, 1);
       assert.match(a.text + b.text, /already counted/);
       assert.match(b.text, /Approved/);
       const late = await click(USERS.carol, 'approval.deny', { requestId: req.id, version: 1, reason: 'no' });
       assert.match(late.text, /This request was already approved by Bob Approver\./);
       assert.match(late.text, /Approved/);
-      assert.equal(bridge.requests.get(req.id)!.state, 'APPROVED');
+      assert.equal(bridge.view(req.id).state, 'APPROVED');
     });
 
     describe('a late vote is refused with one natural sentence for every state (never "was already active by ...")', () => {
-      const carol = { userId: USERS.carol.userId, aadObjectId: USERS.carol.aadObjectId, userName: USERS.carol.upn, displayName: 'Carol Chen' };
-      const cases: Array<[RequestState, Partial<AccessRequest>, string]> = [
-        ['APPROVED', { decidedBy: carol }, 'This request was already approved by Carol Chen.'],
-        ['GRANTING', { decidedBy: carol }, 'This request is already approved; its access is being granted.'],
-        ['ACTIVE', { decidedBy: carol }, 'This request is already active.'],
-        ['REVOKING', { decidedBy: carol, endedBy: carol }, 'This request\'s access is already being revoked.'],
-        ['EXPIRED', { decidedBy: carol }, 'This request has expired.'],
-        ['REVOKED', { decidedBy: carol, endedBy: carol }, 'This request was revoked by Carol Chen.'],
-        ['DENIED', { decidedBy: carol }, 'This request was denied by Carol Chen.'],
-        ['TIMED_OUT', {}, 'This request timed out before anyone decided.'],
-        ['CANCELLED', { endedBy: carol }, 'This request was cancelled by Carol Chen.'],
-        ['FAILED', { decidedBy: carol }, 'This request failed: its access could not be granted.'],
+      // Carol (shown as Carol Chen) decides, revokes; only the requester can cancel.
+      const carol = () => bridge.actorOf(USERS.carol, 'Carol Chen');
+      const cases: Array<[RequestState, string]> = [
+        ['APPROVED', 'This request was already approved by Carol Chen.'],
+        ['GRANTING', 'This request is already approved; its access is being granted.'],
+        ['ACTIVE', 'This request is already active.'],
+        ['REVOKING', 'This request\'s access is already being revoked.'],
+        ['EXPIRED', 'This request has expired.'],
+        ['REVOKED', 'This request was revoked by Carol Chen.'],
+        ['DENIED', 'This request was denied by Carol Chen.'],
+        ['TIMED_OUT', 'This request timed out before anyone decided.'],
+        ['CANCELLED', 'This request was cancelled by Alice Requester.'],
+        ['FAILED', 'This request failed: its access could not be granted.'],
       ];
       it('covers every state but the pending one', () => {
         assert.deepEqual(cases.map((c) => c[0]).sort(), REQUEST_STATES.filter((s) => s !== 'PENDING_APPROVAL').sort());
       });
-      for (const [state, over, sentence] of cases) {
+      for (const [state, sentence] of cases) {
         it(`${state}: "${sentence}"`, async () => {
-          const req = bridge.seed({ requester: bridge.actorOf(USERS.alice), ...over }, state);
+          const req = await bridge.submit(USERS.alice);
+          await bridge.moveTo(req.id, state, carol());
           const late = await click(USERS.bob, 'approval.approve', { requestId: req.id, version: 1 });
           const notice = ((late.card.body as Json[])[0] as { text: string }).text;
           assert.equal(notice, sentence);
@@ -306,43 +311,48 @@ describe('bot app over HTTP (test mode)', function () {
     });
 
     it('deny takes the decision from the verb and shows who denied', async () => {
-      const req = bridge.seed({ requester: bridge.actorOf(USERS.alice) });
+      const req = await bridge.submit(USERS.alice);
       const r = await click(USERS.carol, 'approval.deny', { requestId: req.id, version: 1, reason: 'use staging' });
       assert.match(r.text, /Denied/);
       assert.match(r.text, /Carol Approver/);
-      assert.equal(bridge.requests.get(req.id)!.state, 'DENIED');
+      assert.equal(bridge.view(req.id).state, 'DENIED');
     });
 
-    it('approval.refresh gives approvers the buttons and everyone else a read-only view', async () => {
-      const req = bridge.seed({ requester: bridge.actorOf(USERS.alice) });
+    it('approval.refresh gives approvers the buttons, the requester a read-only view and an outsider nothing of the request', async () => {
+      const req = await bridge.submit(USERS.alice);
       const approver = await click(USERS.bob, 'approval.refresh', { requestId: req.id }, { where: 'channel' });
       assert.ok(verbs(approver.card).includes('approval.approve'));
+      // Only the requester and the rule's approvers may read a request: an outsider gets "not found", not a view.
       const outsider = await click(USERS.mallory, 'approval.refresh', { requestId: req.id }, { where: 'channel' });
       assert.ok(!verbs(outsider.card).includes('approval.approve'));
+      assert.match(outsider.text, /Request not found/);
+      assert.doesNotMatch(outsider.text, /INC-1234/);
       const requester = await click(USERS.alice, 'approval.refresh', { requestId: req.id }, { where: 'channel' });
       assert.ok(!verbs(requester.card).includes('approval.approve'));
     });
 
     it('grant.revoke, grant.extend, request.cancel, request.view, review.acknowledge and the menu verbs', async () => {
-      const active = bridge.seed({ requester: bridge.actorOf(USERS.alice) }, 'ACTIVE');
+      const active = await bridge.submit(USERS.alice);
+      await bridge.moveTo(active.id, 'ACTIVE');
       const ext = await click(USERS.alice, 'grant.extend', { requestId: active.id, additionalMinutes: '30' });
-      assert.equal(bridge.requests.get(active.id)!.grant!.extensions, 1);
+      assert.equal(bridge.view(active.id).grant!.extensions, 1);
       assert.ok(verbs(ext.card).includes('grant.revoke'));
       const rev = await click(USERS.alice, 'grant.revoke', { requestId: active.id });
       assert.match(rev.text, /Revoked/);
-      assert.equal(bridge.requests.get(active.id)!.state, 'REVOKED');
+      assert.equal(bridge.view(active.id).state, 'REVOKED');
       const again = await click(USERS.alice, 'grant.revoke', { requestId: active.id });
       assert.match(again.text, /This request was revoked by Alice Requester\./);
 
-      const pending = bridge.seed({ requester: bridge.actorOf(USERS.alice) });
+      const pending = await bridge.submit(USERS.alice);
       const cancel = await click(USERS.alice, 'request.cancel', { requestId: pending.id });
       assert.match(cancel.text, /Cancelled/);
       const view = await click(USERS.alice, 'request.view', { requestId: pending.id });
       assert.match(view.text, /Cancelled/);
 
-      const bg = bridge.seed({ requester: bridge.actorOf(USERS.alice), route: 'break_glass' }, 'ACTIVE');
+      const bg = await bridge.submit(USERS.alice, BREAK_GLASS);
+      await bridge.moveTo(bg.id, 'ACTIVE');
       const ack = await click(USERS.bob, 'review.acknowledge', { requestId: bg.id, reviewNote: 'reviewed with the requester' });
-      assert.equal(bridge.requests.get(bg.id)!.review?.acknowledgedBy.userId, USERS.bob.userId);
+      assert.equal(bridge.view(bg.id).review?.acknowledgedBy.userId, USERS.bob.userId);
       assert.equal(ack.status, 200);
 
       assert.ok(verbs((await click(USERS.alice, 'menu.request', {})).card).includes('request.submit'));
@@ -359,28 +369,28 @@ describe('bot app over HTTP (test mode)', function () {
     });
 
     it('a forged request id only reaches what the bridge allows for the real actor', async () => {
-      const bobs = bridge.seed({ requester: bridge.actorOf(USERS.bob) });
+      const bobs = await bridge.submit(USERS.bob);
       // Alice edits the card data to cancel Bob's request: the bridge refuses, nothing changes.
       const r = await click(USERS.alice, 'request.cancel', { requestId: bobs.id });
       assert.match(r.text, /Only the requester can cancel/);
-      assert.equal(bridge.requests.get(bobs.id)!.state, 'PENDING_APPROVAL');
+      assert.equal(bridge.view(bobs.id).state, 'PENDING_APPROVAL');
       const traversal = await click(USERS.alice, 'request.cancel', { requestId: '../eligibility' });
       assert.match(traversal.text, /cannot be used|not valid/);
     });
 
     it('the bridge down or hanging: a clear "try again" card within the deadline, and the retry is idempotent', async () => {
-      bridge.mode = 'down';
+      bridge.fault = 'down';
       const down = await click(USERS.alice, 'request.submit', submitData);
       assert.match(down.text, /try again|submit again/i);
-      bridge.mode = 'hang';
+      bridge.fault = 'hang';
       const hung = await click(USERS.bob, 'approval.approve', { requestId: 'req-01J000000000000000000001', version: 1 });
       assert.equal(hung.status, 200);
       assert.match(hung.text, /did not answer in time/);
       assert.match(hung.text, /try again/i);
-      bridge.mode = 'ok';
+      bridge.fault = undefined;
       const retry = await click(USERS.alice, 'request.submit', submitData);
       assert.match(retry.text, /Waiting for approval/);
-      assert.equal(bridge.requests.size, 1);
+      assert.equal(bridge.world.requests.items.size, 1);
     });
 
     it('account typeahead answers with the user\'s eligible accounts only', async () => {
@@ -416,7 +426,10 @@ describe('bot app over HTTP (test mode)', function () {
   describe('notifications', () => {
     it('a display name [click](https://evil.example.com) gives no live link: not in the channel post text, not in any card TextBlock; mentions still work', async () => {
       const evil = { ...bridge.actorOf(USERS.alice), displayName: '[click](https://evil.example.com)' };
-      const req = bridge.seed({ requester: evil, accountName: 'prod_*payments*', permissionSetName: 'ReadOnly' });
+      // This test's policy names the account with markdown characters.
+      const policy = bridge.world.deps.policy();
+      bridge.world.deps.policy = () => ({ ...policy, accounts: policy.accounts.map((a) => (a.id === '111111111111' ? { ...a, name: 'prod_*payments*' } : a)) });
+      const req = await bridge.submit(evil, { permissionSetName: 'ReadOnly' });
       const before = connector.calls.length;
       assert.equal((await notify(requestNotification('approval_requested', req.id))).status, 200);
       const create = connector.calls.slice(before).find((c) => c.method === 'POST' && c.path === '/v3/conversations')!;
@@ -432,7 +445,8 @@ describe('bot app over HTTP (test mode)', function () {
       const card = ((posted.attachments as Json[])[0] as { content: unknown }).content;
       for (const t of markdownTexts(card)) assert.equal(hasLiveLink(t), false, t);
       // A refusal naming the decider is a TextBlock too: escaped there.
-      const decided = bridge.seed({ requester: bridge.actorOf(USERS.alice), decidedBy: { ...bridge.actorOf(USERS.carol), displayName: '[click](https://evil.example.com)' } }, 'DENIED');
+      const decided = await bridge.submit(USERS.alice, { accountId: '222222222222', permissionSetName: 'PowerUser' });
+      await bridge.moveTo(decided.id, 'DENIED', bridge.actorOf(USERS.carol, '[click](https://evil.example.com)'));
       const late = await click(USERS.bob, 'approval.approve', { requestId: decided.id, version: 1 });
       const notice = ((late.card.body as Json[])[0] as { text: string }).text;
       assert.equal(notice, 'This request was denied by \\[click\\]\\(https://evil.example.com\\).');
@@ -440,7 +454,7 @@ describe('bot app over HTTP (test mode)', function () {
     });
 
     it('approvers who never chatted with the bot are named from the on-call team roster', async () => {
-      const req = bridge.seed({ requester: bridge.actorOf(USERS.alice) });
+      const req = await bridge.submit(USERS.alice);
       assert.equal((await notify(requestNotification('approval_requested', req.id))).status, 200);
       const create = connector.calls.find((c) => c.method === 'POST' && c.path === '/v3/conversations')!;
       const posted = create.body!.activity as Json;
@@ -456,7 +470,7 @@ describe('bot app over HTTP (test mode)', function () {
       await say(USERS.bob, 'hi'); // Bob's Teams id and name become known
       // Carol never chatted with the bot and the team roster does not know her: mentioned by object id.
       connector.members.delete(USERS.carol.aadObjectId);
-      const req = bridge.seed({ requester: bridge.actorOf(USERS.alice) });
+      const req = await bridge.submit(USERS.alice);
       let res = await notify(requestNotification('approval_requested', req.id));
       assert.equal(res.status, 200);
       const create = connector.calls.find((c) => c.method === 'POST' && c.path === '/v3/conversations')!;
@@ -488,10 +502,9 @@ describe('bot app over HTTP (test mode)', function () {
       // The form the click came from was posted by the bot earlier (Teams updates only posted messages).
       connector.knowActivity('a:personal-u-alice', 'form-msg-9');
       await click(USERS.alice, 'request.submit', submitData, { replyToId: 'form-msg-9' });
-      const id = [...bridge.requests.keys()][0]!;
+      const id = [...bridge.world.requests.items.keys()][0]!;
       const before = connector.writes().length;
-      const r = bridge.requests.get(id)!;
-      bridge.requests.set(id, { ...r, version: r.version + 2, state: 'ACTIVE', grant: { startsAt: r.createdAt, endsAt: '2030-01-01T11:00:00.000Z', totalSeconds: 3600, extensions: 0 } });
+      const { grant } = await bridge.moveTo(id, 'ACTIVE');
       const res = await notify(requestNotification('active', id));
       assert.equal(res.status, 200);
       const writes = connector.writes().slice(before);
@@ -499,7 +512,7 @@ describe('bot app over HTTP (test mode)', function () {
       assert.equal(put.activityId, 'form-msg-9');
       const message = writes.find((w) => w.method === 'POST')!;
       assert.equal(message.conversationId, 'a:personal-u-alice');
-      assert.match(String(message.body!.text), /is active until 2030-01-01T11:00:00.000Z/);
+      assert.ok(String(message.body!.text).includes(`is active until ${grant!.endsAt}`), String(message.body!.text));
       assert.ok(JSON.stringify(message.body).includes('d-1111111111.awsapps.com/start'), 'how to sign in');
       assert.ok(verbs(message.body).includes('grant.revoke'));
 
@@ -509,7 +522,8 @@ describe('bot app over HTTP (test mode)', function () {
     });
 
     it('break_glass_used posts an alert in the channel', async () => {
-      const bg = bridge.seed({ requester: bridge.actorOf(USERS.alice), route: 'break_glass' }, 'ACTIVE');
+      const bg = await bridge.submit(USERS.alice, BREAK_GLASS);
+      await bridge.moveTo(bg.id, 'ACTIVE');
       await notify(requestNotification('break_glass_used', bg.id));
       const create = connector.calls.find((c) => c.path === '/v3/conversations')!;
       assert.match(String((create.body!.activity as Json).text), /Break-glass access was used by Alice Requester/);
@@ -535,13 +549,12 @@ describe('bot app over HTTP (test mode)', function () {
         await bot.close();
         const file = join(dir, 'store.json');
         await start(await FileConversationStore.open(file));
-        const req = bridge.seed({ requester: bridge.actorOf(USERS.alice) });
+        const req = await bridge.submit(USERS.alice);
         await notify(requestNotification('approval_requested', req.id));
         const posted = connector.calls.find((c) => c.path === '/v3/conversations')!;
         await bot.close();
         await start(await FileConversationStore.open(file));
-        const r = bridge.requests.get(req.id)!;
-        bridge.requests.set(req.id, { ...r, version: 2, state: 'TIMED_OUT' });
+        await bridge.moveTo(req.id, 'TIMED_OUT');
         const res = await notify(requestNotification('timed_out', req.id));
         assert.equal(res.status, 200);
         const put = connector.calls.find((c) => c.method === 'PUT')!;
@@ -555,7 +568,7 @@ describe('bot app over HTTP (test mode)', function () {
     });
 
     it('a Teams failure while posting answers 503 so the sender retries, and the retry posts once', async () => {
-      const req = bridge.seed({ requester: bridge.actorOf(USERS.alice) });
+      const req = await bridge.submit(USERS.alice);
       connector.script((m, p) => m === 'POST' && p === '/v3/conversations', { status: 403, body: { error: { code: 'BotNotInConversationRoster', message: 'no' } } });
       const body = requestNotification('approval_requested', req.id);
       const first = await notify(body);

@@ -15,7 +15,7 @@ import { signNotification } from '../../contract/notify-signature';
 import { type RunningBot, startBot } from '../../bot/server';
 import { MemoryConversationStore } from '../../bot/storage/memory';
 import { staticTokenProvider } from '../../bot/token-provider';
-import { BRIDGE_TOKEN, FakeBridge, type FakeUser, TENANT_ID, USERS } from '../support/fake-bridge';
+import { type BridgeUser, type RealBridge, startRealBridge, TENANT_ID, USERS } from '../support/real-bridge';
 
 const CHANNEL = '19:oncall@thread.tacv2';
 const SECRET = 'test-notify-secret-0123456789-abcdefghij';
@@ -58,7 +58,7 @@ class IdlessConnector {
       res.status(200).json({ id: req.params.activityId });
     });
     app.get('/v3/conversations/:id/members/:userId', (req, res) => {
-      const u = (Object.values(USERS) as FakeUser[]).find((x) => `29:${x.userId}` === req.params.userId);
+      const u = (Object.values(USERS) as BridgeUser[]).find((x) => `29:${x.userId}` === req.params.userId);
       record(req, u ? 200 : 404);
       if (!u) return void res.status(404).json({ error: { code: 'MemberNotFoundInConversation', message: 'no' } });
       res.json({ id: req.params.userId, aadObjectId: u.aadObjectId, name: u.displayName, userPrincipalName: u.upn, email: u.upn, givenName: u.displayName.split(' ')[0], surname: '', userRole: 'user' });
@@ -85,15 +85,14 @@ class IdlessConnector {
 
 describe('bot: a connector that returns no message id', function () {
   this.timeout(20_000);
-  let bridge: FakeBridge;
+  let bridge: RealBridge;
   let connector: IdlessConnector;
   let bot: RunningBot;
   let store: MemoryConversationStore;
   let n = 0;
 
   beforeEach(async () => {
-    bridge = new FakeBridge();
-    await bridge.start();
+    bridge = await startRealBridge();
     connector = new IdlessConnector();
     await connector.start();
     store = new MemoryConversationStore();
@@ -107,7 +106,7 @@ describe('bot: a connector that returns no message id', function () {
       JIT_TEAMS_SERVICE_URL: connector.url,
       JIT_BOT_PORT: '0',
     });
-    bot = await startBot(config, { tokens: staticTokenProvider(BRIDGE_TOKEN), store, retry: { baseDelayMs: 1 } });
+    bot = await startBot(config, { tokens: staticTokenProvider(bridge.token), store, retry: { baseDelayMs: 1 } });
     // Alice has talked to the bot, so her 1:1 reference is known.
     const hello = {
       type: 'message',
@@ -131,19 +130,15 @@ describe('bot: a connector that returns no message id', function () {
   });
 
   async function notify(event: 'submitted' | 'active' | 'denied' | 'revoked', id: string): Promise<Response> {
-    const body: NotificationBody = { kind: 'request', event, request: bridge.requests.get(id)!, notificationId: `n-${event}-${++n}` };
+    const body: NotificationBody = { kind: 'request', event, request: bridge.view(id), notificationId: `n-${event}-${++n}` };
     const raw = JSON.stringify(body);
     return fetch(`${bot.url}/api/notify`, { method: 'POST', headers: signNotification(SECRET, raw, Date.now()), body: raw });
   }
 
-  const bump = (id: string, state: 'ACTIVE' | 'DENIED' | 'REVOKED') => {
-    const r = bridge.requests.get(id)!;
-    bridge.requests.set(id, { ...r, version: r.version + 1, state });
-  };
 
   it('the requester notice (text + card: two messages, 202, no id) is delivered once and acknowledged, not retried', async () => {
-    const req = bridge.seed({ requester: bridge.actorOf(USERS.alice) });
-    bump(req.id, 'DENIED');
+    const req = await bridge.submit(USERS.alice);
+    await bridge.moveTo(req.id, 'DENIED');
     const res = await notify('denied', req.id);
     assert.equal(res.status, 200, 'a delivered message is a success');
     const sent = connector.proactive().filter((c) => c.status === 202);
@@ -153,7 +148,7 @@ describe('bot: a connector that returns no message id', function () {
 
   it('a tracked card posted without an id is posted again on the next change instead of updated, and not for a stale one', async () => {
     connector.ids = 'never';
-    const req = bridge.seed({ requester: bridge.actorOf(USERS.alice) });
+    const req = await bridge.submit(USERS.alice);
     assert.equal((await notify('submitted', req.id)).status, 200);
     const record = await store.getCard(req.id, 'status');
     assert.ok(record, 'the card is tracked');
@@ -165,21 +160,21 @@ describe('bot: a connector that returns no message id', function () {
     assert.equal((await notify('submitted', req.id)).status, 200);
     assert.equal(connector.proactive().length, 1);
 
-    bump(req.id, 'REVOKED');
+    await bridge.moveTo(req.id, 'REVOKED');
     assert.equal((await notify('revoked', req.id)).status, 200);
     assert.equal(connector.calls.filter((c) => c.method === 'PUT').length, 0, 'nothing to update in place');
     const after = connector.proactive();
     assert.equal(after.length, 3, 'a fresh status card plus the "revoked" notice');
     assert.ok(after.slice(1).some((c) => !c.body.text && JSON.stringify(c.body).includes('AdaptiveCard')), 'the fresh status card');
-    assert.equal((await store.getCard(req.id, 'status'))!.renderedVersion, bridge.requests.get(req.id)!.version);
+    assert.equal((await store.getCard(req.id, 'status'))!.renderedVersion, bridge.view(req.id).version);
   });
 
   it('with an id the status card is still updated in place', async () => {
-    const req = bridge.seed({ requester: bridge.actorOf(USERS.alice) });
+    const req = await bridge.submit(USERS.alice);
     assert.equal((await notify('submitted', req.id)).status, 200);
     const record = await store.getCard(req.id, 'status');
     assert.ok(record?.activityId, 'a card alone is one message: the playground returns its id');
-    bump(req.id, 'ACTIVE');
+    await bridge.moveTo(req.id, 'ACTIVE');
     assert.equal((await notify('active', req.id)).status, 200);
     const put = connector.calls.filter((c) => c.method === 'PUT');
     assert.equal(put.length, 1);

@@ -10,20 +10,19 @@ import { signNotification } from '../../contract/notify-signature';
 import { MESSAGES_MAX_BODY, type RunningBot, startBot } from '../../bot/server';
 import { MemoryConversationStore } from '../../bot/storage/memory';
 import { staticTokenProvider } from '../../bot/token-provider';
-import { BRIDGE_TOKEN, FakeBridge, TENANT_ID } from '../support/fake-bridge';
+import { type RealBridge, startRealBridge, TENANT_ID } from '../support/real-bridge';
 
 const SECRET = 'test-notify-secret-0123456789-abcdefghij';
 
 describe('bot HTTP: problem details for bad bodies, no internals (real HTTP)', () => {
-  let bridge: FakeBridge;
+  let bridge: RealBridge;
   let bot: RunningBot;
   const savedEnv = process.env.NODE_ENV;
 
   before(async () => {
     // express shows stacks on its default error page unless its env is production: prove NODE_ENV does not matter.
     process.env.NODE_ENV = 'development';
-    bridge = new FakeBridge();
-    await bridge.start();
+    bridge = await startRealBridge();
     const config = parseBotConfig({
       JIT_BOT_MODE: 'test',
       JIT_ALLOWED_TENANT_IDS: TENANT_ID,
@@ -34,7 +33,7 @@ describe('bot HTTP: problem details for bad bodies, no internals (real HTTP)', (
       JIT_TEAMS_SERVICE_URL: 'http://127.0.0.1:9/',
       JIT_BOT_PORT: '0',
     });
-    bot = await startBot(config, { tokens: staticTokenProvider(BRIDGE_TOKEN), store: new MemoryConversationStore() });
+    bot = await startBot(config, { tokens: staticTokenProvider(bridge.token), store: new MemoryConversationStore() });
   });
   after(async () => {
     if (savedEnv === undefined) delete process.env.NODE_ENV;

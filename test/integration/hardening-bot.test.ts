@@ -13,7 +13,7 @@ import { MemoryConversationStore } from '../../bot/storage/memory';
 import { staticTokenProvider } from '../../bot/token-provider';
 import { ALL_CARD_VERBS } from '../../cards';
 import { ConnectorRecorder } from '../support/connector-recorder';
-import { BRIDGE_TOKEN, FakeBridge, type FakeUser, TENANT_ID, USERS } from '../support/fake-bridge';
+import { type BridgeUser, type RealBridge, startRealBridge, TENANT_ID, USERS } from '../support/real-bridge';
 
 const SECRET = 'test-notify-secret-0123456789-abcdefghij';
 const CHANNEL = '19:oncall@thread.tacv2';
@@ -52,18 +52,17 @@ const forgedData = fc.record(
 
 describe('hardening: hostile input at the bot (fast-check, real HTTP)', function () {
   this.timeout(600_000);
-  let bridge: FakeBridge;
+  let bridge: RealBridge;
   let connector: ConnectorRecorder;
   let bot: RunningBot;
   let seq = 0;
   let pendingId = '';
 
   before(async () => {
-    bridge = new FakeBridge();
-    await bridge.start();
+    bridge = await startRealBridge();
     connector = new ConnectorRecorder();
     await connector.start();
-    for (const u of Object.values(USERS) as FakeUser[]) connector.addMember({ id: `29:${u.userId}`, aadObjectId: u.aadObjectId, name: u.displayName, userPrincipalName: u.upn, email: u.upn });
+    for (const u of Object.values(USERS) as BridgeUser[]) connector.addMember({ id: `29:${u.userId}`, aadObjectId: u.aadObjectId, name: u.displayName, userPrincipalName: u.upn, email: u.upn });
     const config = parseBotConfig({
       JIT_BOT_MODE: 'test',
       JIT_ALLOWED_TENANT_IDS: TENANT_ID,
@@ -75,8 +74,8 @@ describe('hardening: hostile input at the bot (fast-check, real HTTP)', function
       JIT_TEAMS_SERVICE_URL: connector.url,
       JIT_BOT_PORT: '0',
     });
-    bot = await startBot(config, { tokens: staticTokenProvider(BRIDGE_TOKEN), store: new MemoryConversationStore(), retry: { baseDelayMs: 1 } });
-    pendingId = bridge.seed({ requester: bridge.actorOf(USERS.alice) }).id;
+    bot = await startBot(config, { tokens: staticTokenProvider(bridge.token), store: new MemoryConversationStore(), retry: { baseDelayMs: 1 } });
+    pendingId = (await bridge.submit(USERS.alice)).id;
   });
   after(async () => {
     await bot?.close();
@@ -84,7 +83,7 @@ describe('hardening: hostile input at the bot (fast-check, real HTTP)', function
     await bridge?.close();
   });
 
-  const activity = (user: FakeUser, tenant: string, extra: Record<string, unknown>) => ({
+  const activity = (user: BridgeUser, tenant: string, extra: Record<string, unknown>) => ({
     id: `activity-${++seq}`,
     timestamp: new Date().toISOString(),
     channelId: 'msteams',
@@ -101,7 +100,11 @@ describe('hardening: hostile input at the bot (fast-check, real HTTP)', function
     return { status: res.status, text: await res.text() };
   }
 
-  const snapshot = () => JSON.stringify([...bridge.requests.entries()]);
+  // The whole backend state a forged call could touch: requests (with their outboxes), audit, grants, schedules.
+  const snapshot = () => {
+    const w = bridge.world;
+    return JSON.stringify([[...w.requests.items.entries()], w.audit.events.length, [...w.ledger.entries.entries()], [...w.scheduler.schedules.entries()], w.workflow.resumed.length]);
+  };
   const mutatingBridgeCalls = () => bridge.calls.filter((c) => c.method !== 'GET').length;
 
   for (const verb of ALL_CARD_VERBS) {

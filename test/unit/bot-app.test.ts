@@ -16,20 +16,20 @@ import { requesterSummary } from '../../cards';
 import { startBot } from '../../bot/server';
 import { MemoryConversationStore } from '../../bot/storage/memory';
 import { staticTokenProvider } from '../../bot/token-provider';
-import { BRIDGE_TOKEN, FakeBridge, TENANT_ID, USERS } from '../support/fake-bridge';
+import * as svc from '../../core/services';
+import { type RealBridge, startRealBridge, TENANT_ID, USERS } from '../support/real-bridge';
 
 const CHANNEL = '19:oncall@thread.tacv2';
 
 describe('bot app (TestAdapter)', () => {
-  let bridge: FakeBridge;
+  let bridge: RealBridge;
   let store: MemoryConversationStore;
   let bot: JitBot;
 
   beforeEach(async () => {
-    bridge = new FakeBridge();
-    await bridge.start();
+    bridge = await startRealBridge();
     store = new MemoryConversationStore();
-    const client = new BridgeClient({ baseUrl: bridge.url, tokens: staticTokenProvider(BRIDGE_TOKEN), retryDelayMs: 1 });
+    const client = new BridgeClient({ baseUrl: bridge.url, tokens: staticTokenProvider(bridge.token), retryDelayMs: 1 });
     bot = new JitBot({
       bridge: client,
       eligibility: new EligibilityCache(client),
@@ -102,11 +102,16 @@ describe('bot notifications text', () => {
     assert.deepEqual(mentionText('Approvers:', []).entities, []);
   });
 
-  it('the requester summary says who decided and why', () => {
-    const bridgeLike = new FakeBridge();
-    const r = bridgeLike.seed({ requester: bridgeLike.actorOf(USERS.alice) }, 'DENIED');
-    const text = requesterSummary('denied', { ...r, decidedBy: bridgeLike.actorOf(USERS.bob), decisionReason: 'use staging' });
-    assert.equal(text, 'Your request for ReadOnly on prod-payments (111111111111) was denied by Bob Approver: "use staging".');
+  it('the requester summary says who decided and why', async () => {
+    const bridge = await startRealBridge();
+    try {
+      const { id } = await bridge.submit(USERS.alice);
+      await svc.castVote(bridge.world.deps, { requestId: id, actor: bridge.actorOf(USERS.bob), decision: 'deny', reason: 'use staging' });
+      const text = requesterSummary('denied', bridge.view(id));
+      assert.equal(text, 'Your request for ReadOnly on prod-payments (111111111111) was denied by Bob Approver: "use staging".');
+    } finally {
+      await bridge.close();
+    }
   });
 });
 
@@ -129,9 +134,8 @@ describe('bot server authentication', () => {
     });
 
   it('in production an activity without a Bot Framework token is refused with 401 before the bot runs', async () => {
-    const bridge = new FakeBridge();
-    await bridge.start();
-    const running = await startBot(production(), { store: new MemoryConversationStore(), tokens: staticTokenProvider(BRIDGE_TOKEN) });
+    const bridge = await startRealBridge();
+    const running = await startBot(production(), { store: new MemoryConversationStore(), tokens: staticTokenProvider(bridge.token) });
     try {
       const res = await fetch(`${running.url}/api/messages`, {
         method: 'POST',

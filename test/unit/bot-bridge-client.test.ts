@@ -4,19 +4,18 @@ import { ACTOR_HEADERS } from '../../contract/bridge';
 import { ValidationError } from '../../core/errors';
 import { type ActorIdentity, BridgeClient, BridgeRefusal, BridgeUnavailableError } from '../../bot/bridge-client';
 import { staticTokenProvider } from '../../bot/token-provider';
-import { BRIDGE_TOKEN, FakeBridge, TENANT_ID, USERS } from '../support/fake-bridge';
+import { type RealBridge, startRealBridge, TENANT_ID, USERS } from '../support/real-bridge';
 
 const actorOf = (u: { aadObjectId: string; upn: string; displayName: string }): ActorIdentity => ({ aadObjectId: u.aadObjectId, tenantId: TENANT_ID, upn: u.upn, displayName: u.displayName });
 
 const submitBody = { clientRequestId: 'cr-0000000001', accountId: '111111111111', permissionSetName: 'ReadOnly', durationMinutes: 60, justification: 'Investigating INC-42 payments latency' };
 
 describe('bot bridge client', () => {
-  let bridge: FakeBridge;
+  let bridge: RealBridge;
   let client: BridgeClient;
   beforeEach(async () => {
-    bridge = new FakeBridge();
-    await bridge.start();
-    client = new BridgeClient({ baseUrl: `${bridge.url}/`, tokens: staticTokenProvider(BRIDGE_TOKEN), retryDelayMs: 1 });
+    bridge = await startRealBridge();
+    client = new BridgeClient({ baseUrl: `${bridge.url}/`, tokens: staticTokenProvider(bridge.token), retryDelayMs: 1 });
   });
   afterEach(() => bridge.close());
 
@@ -24,7 +23,7 @@ describe('bot bridge client', () => {
     const r = await client.submitRequest({ ...actorOf(USERS.alice), displayName: 'Alice Ünïcode' }, submitBody);
     assert.equal(r.request.state, 'PENDING_APPROVAL');
     const call = bridge.callsTo('POST', '/requests')[0]!;
-    assert.equal(call.headers.authorization, `Bearer ${BRIDGE_TOKEN}`);
+    assert.equal(call.headers.authorization, `Bearer ${bridge.token}`);
     assert.equal(call.headers[ACTOR_HEADERS.aadObjectId], USERS.alice.aadObjectId);
     assert.equal(call.headers[ACTOR_HEADERS.upn], USERS.alice.upn);
     assert.equal(call.headers[ACTOR_HEADERS.tenantId], TENANT_ID);
@@ -37,7 +36,7 @@ describe('bot bridge client', () => {
     const b = await client.submitRequest(actorOf(USERS.alice), submitBody);
     assert.equal(b.request.id, a.request.id);
     assert.equal(b.replayed, true);
-    assert.equal(bridge.requests.size, 1);
+    assert.equal(bridge.world.requests.items.size, 1);
   });
 
   it('maps refusals to typed errors with the server message', async () => {
@@ -46,14 +45,16 @@ describe('bot bridge client', () => {
     await assert.rejects(client.decide(actorOf(USERS.mallory), request.id, { decision: 'approve' }), (e: unknown) => e instanceof BridgeRefusal && e.code === 'NOT_APPROVER');
     await client.decide(actorOf(USERS.bob), request.id, { decision: 'approve' });
     await assert.rejects(client.decide(actorOf(USERS.carol), request.id, { decision: 'deny' }), (e: unknown) => e instanceof BridgeRefusal && e.code === 'ILLEGAL_TRANSITION' && /This request was already approved by Bob Approver/.test(e.message));
-    await assert.rejects(client.submitRequest(actorOf(USERS.alice), { ...submitBody, clientRequestId: 'cr-0000000002', durationMinutes: 9999 }), (e: unknown) => e instanceof ValidationError && e.issues.some((i) => i.path === 'durationMinutes'));
+    // Over the rule's maximum is a policy refusal with the rule's reason, not a schema issue.
+    await assert.rejects(client.submitRequest(actorOf(USERS.alice), { ...submitBody, clientRequestId: 'cr-0000000002', durationMinutes: 9999 }), (e: unknown) => e instanceof BridgeRefusal && e.code === 'NOT_ELIGIBLE' && e.status === 403 && /may last at most 4h/.test(e.message));
+    await assert.rejects(client.submitRequest(actorOf(USERS.alice), { ...submitBody, clientRequestId: 'cr-0000000003', accountId: '999999999999' }), (e: unknown) => e instanceof ValidationError && e.issues.some((i) => i.path === 'accountId'));
     const stranger = { aadObjectId: '99999999-0000-0000-0000-000000000009', tenantId: TENANT_ID, upn: 'nobody@example.com' };
     await assert.rejects(client.listRequests(stranger, 'mine'), (e: unknown) => e instanceof BridgeRefusal && e.code === 'UNKNOWN_USER');
   });
 
   it('never puts a forged request id into a URL', async () => {
     const fetchSpy = sinon.spy(fetch);
-    const c = new BridgeClient({ baseUrl: bridge.url, tokens: staticTokenProvider(BRIDGE_TOKEN), fetch: fetchSpy });
+    const c = new BridgeClient({ baseUrl: bridge.url, tokens: staticTokenProvider(bridge.token), fetch: fetchSpy });
     for (const forged of ['../eligibility', 'req-abc/../../x', 'req-0000000000?x=1', '', 'req-01J0000000000000%2F']) {
       await assert.rejects(c.getRequest(actorOf(USERS.alice), forged), (e: unknown) => e instanceof Error && (e as { code?: string }).code === 'NOT_FOUND');
     }
@@ -61,7 +62,7 @@ describe('bot bridge client', () => {
   });
 
   it('retries an idempotent call once on 503, and never retries extend', async () => {
-    bridge.mode = 'down';
+    bridge.fault = 'down';
     await assert.rejects(client.listRequests(actorOf(USERS.alice), 'mine'), (e: unknown) => e instanceof BridgeUnavailableError && e.reason === 'server');
     assert.equal(bridge.calls.length, 2);
     bridge.calls.length = 0;
@@ -78,7 +79,7 @@ describe('bot bridge client', () => {
     const clock = sinon.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
     try {
       const hanging = sinon.stub().callsFake((_url: string, init: RequestInit) => new Promise((_resolve, reject) => init.signal?.addEventListener('abort', () => reject(init.signal?.reason))));
-      const c = new BridgeClient({ baseUrl: 'http://127.0.0.1:9', tokens: staticTokenProvider(BRIDGE_TOKEN), fetch: hanging as unknown as typeof fetch, timeoutMs: 8000 });
+      const c = new BridgeClient({ baseUrl: 'http://127.0.0.1:9', tokens: staticTokenProvider(bridge.token), fetch: hanging as unknown as typeof fetch, timeoutMs: 8000 });
       const out: { settled?: unknown } = {};
       const p = c.decide(actorOf(USERS.bob), 'req-01J000000000000000000001', { decision: 'approve' }).catch((e: unknown) => (out.settled = e));
       await clock.tickAsync(7999);
@@ -94,7 +95,7 @@ describe('bot bridge client', () => {
 
   it('an outer abort (the invoke deadline) cancels the call', async () => {
     const hanging = sinon.stub().callsFake((_url: string, init: RequestInit) => new Promise((_resolve, reject) => init.signal?.addEventListener('abort', () => reject(init.signal?.reason))));
-    const c = new BridgeClient({ baseUrl: 'http://127.0.0.1:9', tokens: staticTokenProvider(BRIDGE_TOKEN), fetch: hanging as unknown as typeof fetch });
+    const c = new BridgeClient({ baseUrl: 'http://127.0.0.1:9', tokens: staticTokenProvider(bridge.token), fetch: hanging as unknown as typeof fetch });
     const outer = new AbortController();
     const p = c.getRequest(actorOf(USERS.bob), 'req-01J000000000000000000001', { signal: outer.signal });
     outer.abort(new BridgeUnavailableError('timeout', 'invoke deadline'));
@@ -103,7 +104,7 @@ describe('bot bridge client', () => {
 
   it('eligibility passes q and limit as query parameters', async () => {
     const r = await client.eligibility(actorOf(USERS.alice), { q: 'prod', limit: 5 });
-    assert.deepEqual(r.accounts.map((a) => a.name), ['prod-payments', 'prod-analytics']);
+    assert.deepEqual(r.accounts.map((a) => a.name), ['prod-analytics', 'prod-payments']);
     assert.deepEqual(bridge.callsTo('GET', '/eligibility')[0]!.query, { q: 'prod', limit: '5' });
   });
 });
