@@ -28,7 +28,7 @@ import { buildBot } from '../scripts/build';
 import { cardActions } from './bot-load';
 import { type Child, REPO_ROOT, startChild } from './lib/child';
 import { median, percentile, round } from './lib/stats';
-import { TENANT_ID, USERS } from '../test/support/fake-bridge';
+import { TENANT_ID, USERS } from '../test/support/bridge-fixtures';
 
 export interface LambdaColdRun {
   requireMs: number;

@@ -14,7 +14,7 @@ import { recordingLog } from '../../bot/log';
 import { MemoryConversationStore } from '../../bot/storage/memory';
 import { staticTokenProvider } from '../../bot/token-provider';
 import { ConnectorRecorder } from '../support/connector-recorder';
-import { BRIDGE_TOKEN, FakeBridge, type FakeUser, TENANT_ID, USERS } from '../support/fake-bridge';
+import { type BridgeUser, type RealBridge, startRealBridge, TENANT_ID, USERS } from '../support/real-bridge';
 
 const CHANNEL = '19:oncall@thread.tacv2';
 const BOT_APP_ID = '00000000-0000-0000-0000-0000000000b0';
@@ -51,7 +51,7 @@ export function httpApiEvent(body: string | undefined, o: { headers?: Record<str
   };
 }
 
-function activity(connectorUrl: string, user: FakeUser, o: { type?: string; text?: string; name?: string; value?: unknown }): Json {
+function activity(connectorUrl: string, user: BridgeUser, o: { type?: string; text?: string; name?: string; value?: unknown }): Json {
   return {
     type: o.type ?? 'message',
     id: `activity-${Math.random().toString(36).slice(2)}`,
@@ -79,17 +79,16 @@ function assertProblem(r: { statusCode?: number; headers?: Record<string, unknow
 
 describe('bot Lambda entry: API Gateway HTTP API v2 events', function () {
   this.timeout(20_000);
-  let bridge: FakeBridge;
+  let bridge: RealBridge;
   let connector: ConnectorRecorder;
   let builds = 0;
   let handler: ReturnType<typeof createBotLambdaHandler>;
 
   before(async () => {
-    bridge = new FakeBridge();
-    await bridge.start();
+    bridge = await startRealBridge();
     connector = new ConnectorRecorder();
     await connector.start();
-    for (const u of Object.values(USERS) as FakeUser[]) connector.addMember({ id: `29:${u.userId}`, aadObjectId: u.aadObjectId, name: u.displayName, userPrincipalName: u.upn, email: u.upn });
+    for (const u of Object.values(USERS) as BridgeUser[]) connector.addMember({ id: `29:${u.userId}`, aadObjectId: u.aadObjectId, name: u.displayName, userPrincipalName: u.upn, email: u.upn });
     const config = parseBotConfig({
       JIT_BOT_MODE: 'test',
       JIT_ALLOWED_TENANT_IDS: TENANT_ID,
@@ -101,7 +100,7 @@ describe('bot Lambda entry: API Gateway HTTP API v2 events', function () {
     });
     handler = createBotLambdaHandler(async () => {
       builds++;
-      return createBotApplication(config, { tokens: staticTokenProvider(BRIDGE_TOKEN), store: new MemoryConversationStore(), retry: { baseDelayMs: 1 } });
+      return createBotApplication(config, { tokens: staticTokenProvider(bridge.token), store: new MemoryConversationStore(), retry: { baseDelayMs: 1 } });
     });
   });
   after(async () => {
