@@ -11,7 +11,7 @@ import { SYSTEM_ACTOR, assignmentKeyId } from '../model';
 import { evaluateApprover } from '../policy/evaluate';
 import { humanDuration, iso, ms } from '../time';
 import { type Released, releaseAssignment } from './assignments';
-import { assignmentKeyOf, commit, load, notify, toView, withRetry } from './context';
+import { announce, assignmentKeyOf, commit, load, toView, withRetry } from './context';
 import { groupNamesAndIds } from './requests';
 import type { ActorActionInput, CoreDeps, ExtendInput, Outcome, StepOutcome } from './types';
 
@@ -70,9 +70,9 @@ async function revoke(deps: CoreDeps, requestId: string, intent: { target: 'EXPI
     const by = c.revocation?.by ?? intent.by;
     const reason = c.revocation?.reason ?? intent.reason;
     const patch: Partial<StoredRequest> = { endedAt: iso(now), endedBy: by, endReason: reason, ...(target === 'FAILED' ? { failureReason: reason } : {}) };
-    return commit(deps, c, withReleaseEvent(transition(c, target, { actor: by, now, reason, patch }), c, released));
+    return commit(deps, c, withReleaseEvent(transition(c, target, { actor: by, now, reason, patch }), c, released), [target === 'EXPIRED' ? 'expired' : target === 'REVOKED' ? 'revoked' : 'failed']);
   });
-  await notify(deps, ended.state === 'EXPIRED' ? 'expired' : ended.state === 'REVOKED' ? 'revoked' : 'failed', ended);
+  await announce(deps, ended);
   return { outcome: 'done', request: ended };
 }
 
@@ -128,9 +128,9 @@ export async function extendGrant(deps: CoreDeps, input: ExtendInput): Promise<A
       patch: { grant: window },
       details: { additionalMinutes: input.additionalMinutes, endsAt: window.endsAt },
     });
-    return commit(deps, current, change);
+    return commit(deps, current, change, ['extended']);
   });
-  await notify(deps, 'extended', next);
+  await announce(deps, next);
   return toView(next);
 }
 
@@ -158,8 +158,9 @@ export async function acknowledgeReview(deps: CoreDeps, input: { requestId: stri
         reason: `Post-incident review acknowledged by ${input.actor.displayName}${input.note ? `: ${input.note}` : '.'}`,
         patch: { review: { acknowledgedBy: input.actor, at: iso(now), ...(input.note ? { note: input.note } : {}) } },
       }),
+      ['review_acknowledged'],
     );
   });
-  if (changed) await notify(deps, 'review_acknowledged', next);
+  if (changed) await announce(deps, next);
   return toView(next);
 }
