@@ -103,6 +103,9 @@ export async function flushNotices(deps: CoreDeps, requestId: string): Promise<N
   const outbox = request?.noticeOutbox ?? [];
   if (!request || outbox.length === 0) return result;
   const view = toView(request);
+  let failure: unknown;
+  // Each notice is tried even when one before it failed: they all carry the newest request, so a
+  // later one never shows an older state, and one the bot cannot take does not hold up the others.
   for (const notice of outbox) {
     try {
       await deps.notifier.requestChanged(notice.event, view, notice.version);
@@ -113,8 +116,12 @@ export async function flushNotices(deps: CoreDeps, requestId: string): Promise<N
         result.dropped++;
         continue;
       }
-      throw e instanceof DependencyError ? e : new DependencyError('notifier', `A notice could not be delivered: ${(e as Error).message}`, true);
+      failure ??= e;
     }
+  }
+  if (failure !== undefined) {
+    // Nothing is cleared: the retry sends them all again, and the bot answers DUPLICATE for those it took.
+    throw failure instanceof DependencyError ? failure : new DependencyError('notifier', `A notice could not be delivered: ${(failure as Error).message}`, true);
   }
   try {
     await deps.requests.clearNoticeOutbox(request.id, request.version);
