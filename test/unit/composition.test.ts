@@ -97,7 +97,7 @@ describe('composition: one backend for the Lambdas, the sandbox and the benchmar
     assert.deepEqual(findings.clients.built(), ['secretsManager']);
     const all = composeBackend(cfg, { log: quiet });
     void all.deps;
-    assert.deepEqual(all.clients.built().sort(), ['dynamo', 'eventBridge', 'identityStore', 'scheduler', 'secretsManager', 'securityHub', 'sfn', 'ssoAdmin']);
+    assert.deepEqual(all.clients.built().sort(), ['dynamo', 'eventBridge', 'identityStore', 'lambda', 'scheduler', 'secretsManager', 'securityHub', 'sfn', 'ssoAdmin']);
     for (const b of [audit, findings, all]) b.clients.destroy();
   });
 });
