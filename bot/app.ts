@@ -106,7 +106,8 @@ export async function createBotApplication(config: BotConfig, o: BotOverrides = 
     log,
     accessPortalUrl: config.accessPortalUrl,
     newClientRequestId: o.newClientRequestId ?? (() => randomUUID()),
-    onRequestChanged: (request) => notifications.refreshPostedCards(request),
+    // No onRequestChanged: the posted cards have one writer, the backend's notice (bot/notifications);
+    // the clicker gets the updated card in the invoke response.
     oncallChannelId: config.oncall.channelId,
     approverAadObjectIds: config.approverAadObjectIds,
   });

@@ -27,8 +27,6 @@ export interface BotLambdaTarget {
   /** The channel adapter's endpoint (bot/teams/): validates the Bot Framework JWT and runs the turn. */
   messages: MessagesEndpoint;
   log: Log;
-  /** Background card refreshes a turn started; awaited before the answer, because Lambda freezes the process once it has answered. */
-  notifications: { idle(): Promise<void> };
 }
 export type BotLambdaHandler = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
 
@@ -134,12 +132,6 @@ export function createBotLambdaHandler(build: () => Promise<BotLambdaTarget>, fa
     } catch (e) {
       target.log.error('activity processing failed', errorDetails(e));
       return problemResult(500, 'INTERNAL', 'The bot could not process this activity.');
-    } finally {
-      // A card refresh started by this turn must finish before Lambda freezes the process: after
-      // the handler returns, nothing runs until the next invoke, which may never come ("Understanding
-      // the Lambda execution environment lifecycle",
-      // https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html).
-      await target.notifications.idle().catch(() => undefined);
     }
     // CloudAdapter answers a refused token with 401 and the library's message as text: keep the
     // status, replace the text with a problem (no library internals on the wire).

@@ -87,7 +87,6 @@ export async function startBot(config: BotConfig, overrides: BotOverrides = {}):
     close: async () => {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
-      await application.notifications.idle();
     },
   };
 }

@@ -62,7 +62,18 @@ export type ApprovalRequestedPayload = z.infer<typeof approvalRequestedSchema>;
 export const postApprovalCardSchema = z.object({ action: z.literal('post_approval_card'), requestId });
 export type PostApprovalCardPayload = z.infer<typeof postApprovalCardSchema>;
 
-export type NotifyPayload = ApprovalRequestedPayload | PostApprovalCardPayload;
+/**
+ * Payload of the `notify` Lambda's notice flush: not a Task of the workflow but the asynchronous
+ * invoke (InvocationType Event) every function sends after a change that committed notices
+ * (lambdas/adapters/lambda-notices.ts). Just the request id: the notices are in its outbox.
+ */
+export const flushNoticesSchema = z.object({ action: z.literal('flush_notices'), requestId });
+export type FlushNoticesPayload = z.infer<typeof flushNoticesSchema>;
+
+export const noticesFlushedResultSchema = z.object({ requestId, delivered: z.number().int().min(0), dropped: z.number().int().min(0) });
+export type NoticesFlushedResult = z.infer<typeof noticesFlushedResultSchema>;
+
+export type NotifyPayload = ApprovalRequestedPayload | PostApprovalCardPayload | FlushNoticesPayload;
 
 /** What PostApprovalCard returns: the approval wait's timeout, counted from the card's post. */
 export const cardPostedResultSchema = z.object({ requestId, approvalTimeoutSeconds: z.number().int().min(1), posted: z.boolean() });

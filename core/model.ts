@@ -21,6 +21,38 @@ export type RequestState = (typeof REQUEST_STATES)[number];
 
 export const TERMINAL_STATES: readonly RequestState[] = ['EXPIRED', 'REVOKED', 'DENIED', 'TIMED_OUT', 'CANCELLED', 'FAILED'];
 
+/** Every notice the backend sends the bot about a request; the one list (contract/notify.ts validates against it). */
+export const NOTIFICATION_EVENTS = [
+  'submitted',
+  'approval_requested',
+  'vote_recorded',
+  'approved',
+  'denied',
+  'timed_out',
+  'cancelled',
+  'granting',
+  'active',
+  'expiring_soon',
+  'extended',
+  'expired',
+  'revoked',
+  'failed',
+  /** Only updates posted cards (the live-sessions line); the requester was told of the end already. */
+  'sessions_ended',
+  'break_glass_used',
+  'review_acknowledged',
+] as const;
+export type NotificationEvent = (typeof NOTIFICATION_EVENTS)[number];
+
+/**
+ * A notice a change produced, waiting in the request's notice outbox: `version` is the version of
+ * the change that produced it (the bot's dedupe key is request, event and this version).
+ */
+export interface PendingNotice {
+  event: NotificationEvent;
+  version: number;
+}
+
 /** Who did something. Always derived from an authenticated source, never from card data. */
 export interface Actor {
   /** Identity Center (identitystore) user id. The key for eligibility and self-approval checks. */
@@ -152,16 +184,24 @@ export interface StoredRequest extends AccessRequest {
    * the audit sink right after the write and cleared; reconcile flushes any that remain.
    */
   auditOutbox?: AuditEvent[];
+  /**
+   * Notices for the bot, written in the same conditional write as the change that produced them
+   * (the same transactional outbox as the audit events): the answer to the caller never waits on
+   * the bot. They are flushed after the write by the notice flush (core/services/context.ts
+   * flushNotices, run by the notify function on an asynchronous invoke) and cleared; reconcile
+   * flushes any that remain.
+   */
+  noticeOutbox?: PendingNotice[];
 }
 
 /**
  * The fields of a StoredRequest that never leave the server: the task token is a bearer credential
- * for the execution, and the outbox is bookkeeping. The type check below fails when StoredRequest
+ * for the execution, and the outboxes are bookkeeping. The type check below fails when StoredRequest
  * gains a field that is not listed here.
  */
-export const SERVER_ONLY_FIELDS = ['taskToken', 'executionArn', 'auditOutbox'] as const;
+export const SERVER_ONLY_FIELDS = ['taskToken', 'executionArn', 'auditOutbox', 'noticeOutbox'] as const;
 type ServerOnlyField = (typeof SERVER_ONLY_FIELDS)[number];
-const _allServerFieldsListed: Record<Exclude<keyof StoredRequest, keyof AccessRequest>, true> = { taskToken: true, executionArn: true, auditOutbox: true } satisfies Record<ServerOnlyField, true>;
+const _allServerFieldsListed: Record<Exclude<keyof StoredRequest, keyof AccessRequest>, true> = { taskToken: true, executionArn: true, auditOutbox: true, noticeOutbox: true } satisfies Record<ServerOnlyField, true>;
 void _allServerFieldsListed;
 const SERVER_ONLY: ReadonlySet<string> = new Set(SERVER_ONLY_FIELDS);
 

@@ -8,6 +8,7 @@ import type {
   AssignmentKey,
   AuditEvent,
   LedgerEntry,
+  NotificationEvent,
   RequestState,
   SecurityFinding,
   SessionCutState,
@@ -44,6 +45,8 @@ export interface RequestQuery {
   states?: readonly RequestState[];
   /** Only requests whose audit outbox still holds events (reconcile's backstop, whatever their state). */
   withAuditOutbox?: boolean;
+  /** Only requests whose notice outbox still holds notices (reconcile's backstop, whatever their state). */
+  withNoticeOutbox?: boolean;
   limit?: number;
 }
 
@@ -64,6 +67,8 @@ export interface RequestStore {
    * carries the outbox forward, so losing this race is harmless.
    */
   clearAuditOutbox(id: string, version: number): Promise<void>;
+  /** The same for the notice outbox, once its notices reached the bot. */
+  clearNoticeOutbox(id: string, version: number): Promise<void>;
 }
 
 /**
@@ -127,31 +132,27 @@ export interface ExpiryScheduler {
   cancelExpiry(requestId: string): Promise<void>;
 }
 
-/** Every notice the backend sends the bot about a request; the one list (contract/notify.ts validates against it). */
-export const NOTIFICATION_EVENTS = [
-  'submitted',
-  'approval_requested',
-  'vote_recorded',
-  'approved',
-  'denied',
-  'timed_out',
-  'cancelled',
-  'granting',
-  'active',
-  'expiring_soon',
-  'extended',
-  'expired',
-  'revoked',
-  'failed',
-  'break_glass_used',
-  'review_acknowledged',
-] as const;
-export type NotificationEvent = (typeof NOTIFICATION_EVENTS)[number];
+/** The notice list lives in the model (a request's notice outbox holds them); re-exported here, beside the Notifier. */
+export { NOTIFICATION_EVENTS, type NotificationEvent } from './model';
 
 export interface Notifier {
-  /** Tells the humans about a request: the bot re-renders every card from `request`. */
-  requestChanged(event: NotificationEvent, request: AccessRequest): Promise<void>;
+  /**
+   * Tells the humans about a request: the bot re-renders every card from `request`. `noticeVersion`
+   * is the version of the change the notice is about (default: the request's), the bot's dedupe
+   * key together with the request and the event: a notice flushed late carries the newest request.
+   */
+  requestChanged(event: NotificationEvent, request: AccessRequest, noticeVersion?: number): Promise<void>;
   findings(findings: SecurityFinding[]): Promise<void>;
+}
+
+/**
+ * Asks for a request's notice outbox to be flushed elsewhere, later (in AWS: an asynchronous invoke
+ * of the notify function; in the sandbox: the same handler through its function registry).
+ * Resolves once the ask is accepted, never after the bot answered: the caller's answer must not
+ * wait on the bot. A lost ask is harmless: reconcile flushes stranded notices.
+ */
+export interface NoticeDispatch {
+  dispatch(requestId: string): Promise<void>;
 }
 
 /** Append-only. Duplicate eventIds are ignored (idempotent replays), never overwritten. */

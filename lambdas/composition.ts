@@ -14,6 +14,7 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { LambdaClient } from '@aws-sdk/client-lambda';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { IdentitystoreClient } from '@aws-sdk/client-identitystore';
 import { SchedulerClient } from '@aws-sdk/client-scheduler';
@@ -31,6 +32,7 @@ import { DynamoGrantLedger } from './adapters/dynamo-ledger';
 import { DynamoRequestStore } from './adapters/dynamo-requests';
 import { EventBridgeAuditSink } from './adapters/eventbridge-audit';
 import { IdentityStoreDirectory } from './adapters/identitystore-directory';
+import { LambdaNoticeDispatch } from './adapters/lambda-notices';
 import { IdentityCenterLimiter } from './adapters/limiter';
 import { SchedulerExpiry } from './adapters/scheduler-expiry';
 import { SecurityHubFindingsSink } from './adapters/securityhub-findings';
@@ -59,6 +61,8 @@ export interface AwsClients {
   dynamo: DynamoDBDocumentClient;
   eventBridge: EventBridgeClient;
   secretsManager: SecretsManagerClient;
+  /** The asynchronous invoke of the notify function (the notice flush). */
+  lambda: LambdaClient;
 }
 
 /** Settings spread into every client (endpoint, credentials, ...); the region defaults to the function's. */
@@ -87,6 +91,7 @@ export function createAwsClients(cfg: Pick<LambdaConfig, 'region'>, settings: Cl
     dynamo: () => DynamoDBDocumentClient.from(new DynamoDBClient(base), { marshallOptions: { removeUndefinedValues: true } }),
     eventBridge: () => new EventBridgeClient(base),
     secretsManager: () => new SecretsManagerClient(base),
+    lambda: () => new LambdaClient(base),
   };
   const built = new Map<keyof AwsClients, { destroy(): void }>();
   const clients = {
@@ -197,6 +202,8 @@ export function buildDeps(cfg: LambdaConfig, clients: AwsClients, options: Build
         deadLetterArn: cfg.schedulerDlqArn,
       }),
     notifier: o.notifier ?? buildNotifier(cfg, clients, options),
+    // Every process flushes notices through the notify function, never in its own request path.
+    notices: o.notices ?? new LambdaNoticeDispatch(clients.lambda, { ...common, functionArn: cfg.noticeFunctionArn }),
     audit: o.audit ?? new EventBridgeAuditSink(clients.eventBridge, { ...common, eventBusName: cfg.eventBusName }),
     findings: o.findings ?? new SecurityHubFindingsSink(clients.securityHub, { ...common, region: cfg.region, accountId: account.accountId, partition: account.partition, metrics: options.metrics }),
     findingsState: o.findingsState ?? new DynamoFindingsState(clients.dynamo, { ...common, tableName: cfg.ledgerTable }),

@@ -30,6 +30,7 @@ const envSchema = z.object({
   [ENV.schedulerDlqArn]: arn('sqs'),
   [ENV.notifyUrl]: z.url({ protocol: /^https?$/ }),
   [ENV.notifySecretArn]: arn('secretsmanager'),
+  [ENV.noticeFunctionArn]: arn('lambda'),
   [ENV.accessPortalUrl]: z.url().optional(),
   [ENV.findingsMinSeverity]: z.enum(SEVERITIES).default('HIGH'),
   [ENV.botAppId]: z.string().regex(/^[0-9a-f-]{36}$/i, 'must be the bot app id (a GUID)'),
@@ -57,6 +58,8 @@ export interface LambdaConfig {
   schedulerDlqArn: string;
   notifyUrl: string;
   notifySecretArn: string;
+  /** The notify function, invoked asynchronously to flush a request's notice outbox. */
+  noticeFunctionArn: string;
   accessPortalUrl?: string;
   findingsMinSeverity: (typeof SEVERITIES)[number];
   botAppId: string;
@@ -120,6 +123,7 @@ export function parseConfig(env: Record<string, string | undefined>): LambdaConf
     schedulerDlqArn: e[ENV.schedulerDlqArn],
     notifyUrl: e[ENV.notifyUrl],
     notifySecretArn: e[ENV.notifySecretArn],
+    noticeFunctionArn: e[ENV.noticeFunctionArn],
     accessPortalUrl: e[ENV.accessPortalUrl],
     findingsMinSeverity: e[ENV.findingsMinSeverity],
     botAppId: e[ENV.botAppId],

@@ -38,6 +38,8 @@ export const ENV = {
   schedulerDlqArn: 'JIT_SCHEDULER_DLQ_ARN',
   notifyUrl: 'JIT_NOTIFY_URL',
   notifySecretArn: 'JIT_NOTIFY_SECRET_ARN',
+  /** The notify function: every function invokes it asynchronously (InvocationType Event) to flush a request's notices. */
+  noticeFunctionArn: 'JIT_NOTICE_FUNCTION_ARN',
   accessPortalUrl: 'JIT_ACCESS_PORTAL_URL',
   /** The validated policy document, as JSON (inlined at bundle time by infra). */
   policyJson: 'JIT_POLICY_JSON',

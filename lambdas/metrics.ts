@@ -38,6 +38,8 @@ export const FAILURE_KINDS = [
   'workflow_step',
   /** The approval card could not be posted / the task token not stored. */
   'approval_notice',
+  /** A flush of a request's notice outbox failed (the asynchronous invoke retries; reconcile is the backstop). */
+  'notice_flush',
   /** The reconcile sweep or its expiring-soon notices failed. */
   'reconcile_failed',
   /** A findings card could not be sent to the channel. */

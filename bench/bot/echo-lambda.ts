@@ -32,5 +32,4 @@ const bot = new EchoBot();
 export const handler = createBotLambdaHandler(async () => ({
   messages: { process: (req, res) => adapter.process(req, res, (context) => bot.run(context)) },
   log: silentLog,
-  notifications: { idle: async () => undefined },
 }), silentLog);

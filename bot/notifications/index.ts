@@ -1,14 +1,14 @@
 /**
  * What the bot does with a backend notification (POST /api/notify, see bot/notify.ts): request
- * events go to the one writer of a request's posted cards (./posted-cards.ts), findings to the
+ * events go to the one writer of a request's posted cards (./posted-cards.ts), the ONLY path that
+ * posts or updates them: a card action answers its clicker in the invoke response and leaves the
+ * posted cards to the notice the backend flushes after the change (one render per change), findings to the
  * findings cards (./findings.ts); ./approvers.ts names who is @mentioned. Work on one request (and
  * all findings deliveries) runs one at a time in this process.
  */
 import type { FindingView, NotificationBody } from '../../contract/notify';
-import type { RequestView } from '../../core/api';
 import type { Clock } from '../../core/ports';
 import type { Log } from '../log';
-import { errorDetails } from '../log';
 import type { Messenger } from '../messenger';
 import type { NotificationHandler } from '../notify';
 import type { ConversationStore, StoredReference } from '../storage/types';
@@ -38,7 +38,6 @@ export interface TeamsNotificationsDeps {
 
 export class TeamsNotifications implements NotificationHandler {
   private readonly lock = new KeyedLock();
-  private readonly background = new Set<Promise<unknown>>();
   private readonly addresses: CardAddresses;
   private readonly posted: PostedCards;
   private readonly findingsCards: FindingsCards;
@@ -58,24 +57,6 @@ export class TeamsNotifications implements NotificationHandler {
       await this.posted.requestChanged(event, request, out);
       return out;
     });
-  }
-
-  /** After a card action changed a request: bring the posted cards up to date now, without waiting for the backend. */
-  refreshPostedCards(request: RequestView): void {
-    const p = this.lock
-      .run(request.id, async () => {
-        const out = zero();
-        await this.posted.refresh(request, out);
-        return out;
-      })
-      .catch((e: unknown) => this.deps.log.warn('could not refresh posted cards', { requestId: request.id, ...errorDetails(e) }));
-    this.background.add(p);
-    void p.finally(() => this.background.delete(p));
-  }
-
-  /** Resolves when background refreshes have finished (for tests and shutdown). */
-  async idle(): Promise<void> {
-    while (this.background.size > 0) await Promise.allSettled([...this.background]);
   }
 
   /** The stored reference of the on-call channel (it has the tenant's real serviceUrl), or one built from config. */

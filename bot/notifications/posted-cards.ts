@@ -64,9 +64,6 @@ interface TrackedCard {
   extra?: () => Promise<Partial<CardRecord>>;
 }
 
-/** The cards of one request, in the order they are brought up to date. */
-const REQUEST_CARDS = ['approval', 'breakglass', 'status'] as const;
-
 export class PostedCards {
   constructor(private readonly deps: PostedCardsDeps) {}
 
@@ -76,11 +73,6 @@ export class PostedCards {
     await this.upsert(request, this.trackedFor('breakglass', request, event === 'break_glass_used'), out);
     await this.upsert(request, this.trackedFor('status', request, event === 'submitted'), out);
     if (NEW_MESSAGE_EVENTS.has(event)) await this.tellRequester(event, request, out);
-  }
-
-  /** After a card action: bring the cards already posted up to date (never post new ones). Callers hold the request's lock. */
-  async refresh(request: RequestView, out: Outcome): Promise<void> {
-    for (const kind of REQUEST_CARDS) await this.upsert(request, this.trackedFor(kind, request, false), out);
   }
 
   private trackedFor(kind: CardKind, request: RequestView, create: boolean): TrackedCard {

@@ -126,7 +126,8 @@ export class MemoryRequestStore implements RequestStore {
       (r) =>
         (!query.requesterUserId || r.requester.userId === query.requesterUserId) &&
         (!query.states || query.states.includes(r.state)) &&
-        (!query.withAuditOutbox || (r.auditOutbox?.length ?? 0) > 0),
+        (!query.withAuditOutbox || (r.auditOutbox?.length ?? 0) > 0) &&
+        (!query.withNoticeOutbox || (r.noticeOutbox?.length ?? 0) > 0),
     );
     return clone(query.limit ? out.slice(0, query.limit) : out);
   }
@@ -134,6 +135,13 @@ export class MemoryRequestStore implements RequestStore {
     const current = this.items.get(id);
     if (current && current.version === version) {
       const { auditOutbox: _drop, ...rest } = current;
+      this.items.set(id, rest);
+    }
+  }
+  async clearNoticeOutbox(id: string, version: number): Promise<void> {
+    const current = this.items.get(id);
+    if (current && current.version === version) {
+      const { noticeOutbox: _drop, ...rest } = current;
       this.items.set(id, rest);
     }
   }
@@ -274,11 +282,24 @@ export class MemoryScheduler implements ExpiryScheduler {
   }
 }
 
+/**
+ * The bot's notify endpoint, in memory: like the bot (bot/notify.ts), a notice it already has (same
+ * request, event and version: the notification id) is answered as delivered and not delivered again.
+ */
 export class RecordingNotifier implements Notifier {
-  readonly events: Array<{ event: NotificationEvent; request: AccessRequest }> = [];
+  readonly events: Array<{ event: NotificationEvent; request: AccessRequest; noticeVersion: number }> = [];
   readonly findingBatches: SecurityFinding[][] = [];
-  async requestChanged(event: NotificationEvent, request: AccessRequest): Promise<void> {
-    this.events.push({ event, request: clone(request) });
+  /** Notices sent again after they were delivered (answered DUPLICATE by the real bot). */
+  duplicates = 0;
+  private readonly seen = new Set<string>();
+  async requestChanged(event: NotificationEvent, request: AccessRequest, noticeVersion = request.version): Promise<void> {
+    const id = `${request.id}\u0000${event}\u0000${noticeVersion}`;
+    if (this.seen.has(id)) {
+      this.duplicates++;
+      return;
+    }
+    this.seen.add(id);
+    this.events.push({ event, request: clone(request), noticeVersion });
   }
   async findings(findings: SecurityFinding[]): Promise<void> {
     this.findingBatches.push(clone(findings));

@@ -9,7 +9,7 @@ import { SYSTEM_ACTOR } from '../model';
 import { evaluateApprover } from '../policy/evaluate';
 import type { WorkflowOutcome } from '../ports';
 import { humanDuration, iso, ms } from '../time';
-import { commit, load, notify, toView, withRetry } from './context';
+import { announce, commit, load, toView, withRetry } from './context';
 import { groupNamesAndIds } from './requests';
 import type { ActorActionInput, CoreDeps, Outcome, StepOutcome, VoteInput, VoteResult } from './types';
 
@@ -33,8 +33,8 @@ export async function validateForWorkflow(deps: CoreDeps, input: { requestId: st
       const now = deps.clock.now();
       const reason = current.route === 'break_glass' ? `Break-glass: no approval needed. ${current.policyReason}` : `Auto-approved by policy. ${current.policyReason}`;
       const change = transition(current, 'APPROVED', { actor: SYSTEM_ACTOR, now, reason, patch: { decidedAt: iso(now), decidedBy: SYSTEM_ACTOR, decisionReason: reason } });
-      const next = await commit(deps, current, change);
-      await notify(deps, 'approved', next);
+      const next = await commit(deps, current, change, ['approved']);
+      await announce(deps, next);
       return { outcome: 'done', request: toView(next), route: current.route, approvalTimeoutSeconds: remaining };
     }
     // Pending approval, or a retry after the approval above was written: nothing to change.
@@ -187,20 +187,19 @@ export async function castVote(deps: CoreDeps, input: VoteInput): Promise<VoteRe
       );
       // The vote is listed first: it happened before the decision it caused.
       change.events.reverse();
-      const next = await commit(deps, current, change);
+      const next = await commit(deps, current, change, [to === 'APPROVED' ? 'approved' : 'denied']);
       return { request: next, decided: true, duplicate: false };
     }
-    const next = await commit(deps, current, amend(current, 'request.vote', { actor: input.actor, now, reason: voteReason, patch: { votes }, details: { decision: input.decision } }));
+    const next = await commit(deps, current, amend(current, 'request.vote', { actor: input.actor, now, reason: voteReason, patch: { votes }, details: { decision: input.decision } }), ['vote_recorded']);
     return { request: next, decided: false, duplicate: false };
   });
 
   if (result.decided) {
     const outcome = outcomeOf(result.request);
     if (outcome && result.request.taskToken) await resumeWorkflow(deps, result.request.taskToken, outcome, result.request.id);
-    await notify(deps, result.request.state === 'APPROVED' ? 'approved' : 'denied', result.request);
-  } else if (!result.duplicate) {
-    await notify(deps, 'vote_recorded', result.request);
   }
+  // The notices went into the outbox with the vote; the answer waits for the ask to flush them, never for the bot.
+  if (!result.duplicate) await announce(deps, result.request);
   return { request: toView(result.request), decided: result.decided, duplicate: result.duplicate };
 }
 
@@ -238,9 +237,9 @@ export async function timeOutRequest(deps: CoreDeps, input: { requestId: string 
       reason: `No decision within ${humanDuration(current.terms.approvalTimeoutSeconds)} (${current.votes.length} vote(s), ${current.terms.approvalsRequired} needed).`,
       patch: { endedAt: iso(deps.clock.now()), endedBy: SYSTEM_ACTOR },
     });
-    return { outcome: 'done', request: await commit(deps, current, change) };
+    return { outcome: 'done', request: await commit(deps, current, change, ['timed_out']) };
   });
-  if (result.outcome === 'done') await notify(deps, 'timed_out', result.request);
+  if (result.outcome === 'done') await announce(deps, result.request);
   return { outcome: result.outcome, request: toView(result.request) };
 }
 
@@ -253,9 +252,9 @@ export async function cancelRequest(deps: CoreDeps, input: ActorActionInput): Pr
     const now = deps.clock.now();
     const reason = `Cancelled by ${input.actor.displayName}${input.reason ? `: ${input.reason}` : '.'}`;
     const change = transition(current, 'CANCELLED', { actor: input.actor, now, reason, patch: { endedAt: iso(now), endedBy: input.actor, endReason: reason } });
-    const committed = await commit(deps, current, change);
+    const committed = await commit(deps, current, change, ['cancelled']);
     if (committed.taskToken) await resumeWorkflow(deps, committed.taskToken, { approved: false, error: 'Cancelled', cause: reason }, committed.id);
-    await notify(deps, 'cancelled', committed);
+    await announce(deps, committed);
     return committed;
   });
   return toView(next);

@@ -12,7 +12,7 @@ import type { AssignmentOperation } from '../ports';
 import { humanDuration, iso } from '../time';
 import { type Released, acquireAssignment, releaseAssignment } from './assignments';
 import { withReleaseEvent } from './revoke';
-import { assignmentKeyOf, commit, load, notify, toView, withRetry } from './context';
+import { announce, assignmentKeyOf, commit, load, toView, withRetry } from './context';
 import { publishFindings } from './findings';
 import type { CoreDeps, Outcome, StartGrantResult } from './types';
 
@@ -73,16 +73,17 @@ export async function completeGrant(deps: CoreDeps, input: { requestId: string }
       },
     );
     activated = true;
-    return commit(deps, current, change);
+    // Break-glass: the channel alert first (its thread), then the requester's "active".
+    return commit(deps, current, change, current.route === 'break_glass' ? ['break_glass_used', 'active'] : ['active']);
   });
   if (activated) {
-    if (next.route === 'break_glass') await announceBreakGlass(deps, next);
-    await notify(deps, 'active', next);
+    if (next.route === 'break_glass') await importBreakGlassFinding(deps, next);
+    await announce(deps, next);
   }
   return toView(next);
 }
 
-async function announceBreakGlass(deps: CoreDeps, request: StoredRequest): Promise<void> {
+async function importBreakGlassFinding(deps: CoreDeps, request: StoredRequest): Promise<void> {
   const finding: SecurityFinding = {
     id: `jit/break-glass/${request.id}`,
     kind: 'break_glass_used',
@@ -101,7 +102,6 @@ async function announceBreakGlass(deps: CoreDeps, request: StoredRequest): Promi
   } catch (e) {
     deps.log?.warn('importing the break-glass finding failed; reconcile retries it', { requestId: request.id, error: String(e) });
   }
-  await notify(deps, 'break_glass_used', request);
 }
 
 /**
@@ -132,11 +132,11 @@ export async function failGrant(deps: CoreDeps, input: { requestId: string; reas
     const c = await load(deps, input.requestId);
     if (isTerminal(c.state)) return c;
     const now = deps.clock.now();
-    const written = await commit(deps, c, withReleaseEvent(transition(c, 'FAILED', { actor: SYSTEM_ACTOR, now, reason, patch: { failureReason: reason, endedAt: iso(now), endedBy: SYSTEM_ACTOR } }), c, released));
+    const written = await commit(deps, c, withReleaseEvent(transition(c, 'FAILED', { actor: SYSTEM_ACTOR, now, reason, patch: { failureReason: reason, endedAt: iso(now), endedBy: SYSTEM_ACTOR } }), c, released), ['failed']);
     failed = true;
     return written;
   });
   if (!failed && next.state !== 'FAILED') return { outcome: 'already_ended', request: toView(next) };
-  await notify(deps, 'failed', next);
+  await announce(deps, next);
   return { outcome: failed ? 'done' : 'duplicate', request: toView(next) };
 }

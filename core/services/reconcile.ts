@@ -12,7 +12,7 @@ import type { AssignmentKey, LedgerEntry, SecurityFinding, StoredRequest } from 
 import { SYSTEM_ACTOR, assignmentKeyId } from '../model';
 import { humanDuration, iso, ms } from '../time';
 import { AssignmentBusyError, releaseAssignment } from './assignments';
-import { assignmentKeyOf, commit, flushAudit, load, notify, withRetry } from './context';
+import { announce, assignmentKeyOf, commit, flushAudit, flushNotices, load, withRetry } from './context';
 import { driftPair, retryFindingImports, syncDriftFindings } from './findings';
 import { startWorkflow } from './requests';
 import { postApprovalCard } from './approval';
@@ -30,6 +30,12 @@ export const WORKFLOW_START_GRACE_MS = 2 * 60_000;
  * which releases whatever it may hold and tells the requester. Far above the workflow's own retries.
  */
 export const STALLED_GRANT_MS = 30 * 60_000;
+/**
+ * Notices written less than this ago are left to the flush already on its way (the asynchronous
+ * invoke and Lambda's own two retries); older ones are flushed by reconcile. Flushing both is
+ * harmless (the bot answers a notice it has with DUPLICATE), only wasteful.
+ */
+export const NOTICE_FLUSH_GRACE_MS = 60_000;
 
 export async function reconcile(deps: CoreDeps, _input: Record<string, never> | object = {}): Promise<ReconcileResult> {
   const actions: ReconcileAction[] = [];
@@ -118,7 +124,7 @@ export async function reconcile(deps: CoreDeps, _input: Record<string, never> | 
     });
   }
 
-  // 3. Requests whose workflow never started, and audit events stranded in an outbox.
+  // 3. Requests whose workflow never started, and audit events and notices stranded in an outbox.
   const pending = await deps.requests.list({ states: ['PENDING_APPROVAL'] });
   for (const r of pending) {
     if (!r.executionArn && ms(r.createdAt) + WORKFLOW_START_GRACE_MS < now) {
@@ -141,6 +147,13 @@ export async function reconcile(deps: CoreDeps, _input: Record<string, never> | 
     await attempt({ kind: 'flush_audit', key: assignmentKeyOf(current), requestIds: [current.id], reason: 'Audit events were waiting in the outbox.' }, async () => {
       if (!(await flushAudit(deps, current))) throw new Error('the audit sink is unavailable');
     });
+  }
+  // The backstop of the notice flush (its asynchronous invoke was lost, or failed past its retries).
+  // A notice younger than one flush's worth of time is left to the flush already on its way.
+  for (const r of await deps.requests.list({ withNoticeOutbox: true })) {
+    const current = await deps.requests.get(r.id);
+    if (!current || (current.noticeOutbox?.length ?? 0) === 0 || ms(current.updatedAt) + NOTICE_FLUSH_GRACE_MS > now) continue;
+    await attempt({ kind: 'flush_notices', key: assignmentKeyOf(current), requestIds: [current.id], reason: 'Notices for the bot were waiting in the outbox.' }, () => flushNotices(deps, current.id));
   }
 
   errors.push(...(await reportDriftAndRetryFindings(deps, drift, listed)));
@@ -223,10 +236,10 @@ export async function notifyExpiringSoon(deps: CoreDeps, _input: object = {}): P
       const next = await withRetry(async () => {
         const c = await load(deps, r.id);
         if (c.state !== 'ACTIVE' || !c.grant || c.expiringSoonNotifiedFor === c.grant.endsAt) return undefined;
-        return commit(deps, c, amend(c, 'request.expiring_soon', { actor: SYSTEM_ACTOR, now, reason: `Expiring in ${humanDuration(left / 1000)}.`, patch: { expiringSoonNotifiedFor: c.grant.endsAt } }));
+        return commit(deps, c, amend(c, 'request.expiring_soon', { actor: SYSTEM_ACTOR, now, reason: `Expiring in ${humanDuration(left / 1000)}.`, patch: { expiringSoonNotifiedFor: c.grant.endsAt } }), ['expiring_soon']);
       });
       if (next) {
-        await notify(deps, 'expiring_soon', next);
+        await announce(deps, next);
         notified.push(r.id);
       }
     } catch (e) {

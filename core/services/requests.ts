@@ -7,7 +7,7 @@ import { ACCOUNT_SEARCH_MAX_LIMIT, eligibilitySearchIndex, evaluateApprover, eva
 import type { EffectiveTerms } from '../model';
 import { iso } from '../time';
 import { OPEN_STATES, amend, auditEventId, describeState } from '../lifecycle';
-import { commit, flushAudit, load, notify, toView, withRetry } from './context';
+import { announce, commit, flushAudit, load, toView, withRetry } from './context';
 import type { ActorClaim, CoreDeps, SubmitInput, SubmitResult } from './types';
 
 /** Open (not yet granted) requests one person may have at once: a runaway client cannot flood approvers. */
@@ -118,6 +118,7 @@ export async function submitRequest(deps: CoreDeps, input: SubmitInput): Promise
     updatedAt: at,
     approvalDeadline: iso(now + terms.approvalTimeoutSeconds * 1000),
     auditOutbox: [event],
+    noticeOutbox: [{ event: 'submitted', version: 1 }],
   };
   try {
     await deps.requests.create(request);
@@ -136,7 +137,7 @@ export async function submitRequest(deps: CoreDeps, input: SubmitInput): Promise
   }
   await flushAudit(deps, request);
   const started = await startWorkflow(deps, request);
-  await notify(deps, 'submitted', started);
+  await announce(deps, started);
   return { request: toView(started), replayed: false };
 }
 

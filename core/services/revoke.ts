@@ -11,7 +11,7 @@ import { SYSTEM_ACTOR, assignmentKeyId } from '../model';
 import { evaluateApprover } from '../policy/evaluate';
 import { humanDuration, iso, ms } from '../time';
 import { type Released, releaseAssignment } from './assignments';
-import { assignmentKeyOf, commit, load, notify, toView, withRetry } from './context';
+import { announce, assignmentKeyOf, commit, load, toView, withRetry } from './context';
 import { groupNamesAndIds } from './requests';
 import { endSessions, mustCutSessions, queueSessionCut } from './session-cut';
 import type { ActorActionInput, CoreDeps, ExtendInput, Outcome, StepOutcome } from './types';
@@ -74,7 +74,7 @@ async function revoke(deps: CoreDeps, requestId: string, intent: { target: 'EXPI
     const by = c.revocation?.by ?? intent.by;
     const reason = c.revocation?.reason ?? intent.reason;
     const patch: Partial<StoredRequest> = { endedAt: iso(now), endedBy: by, endReason: reason, ...(target === 'FAILED' ? { failureReason: reason } : {}) };
-    return commit(deps, c, withReleaseEvent(transition(c, target, { actor: by, now, reason, patch }), c, released));
+    return commit(deps, c, withReleaseEvent(transition(c, target, { actor: by, now, reason, patch }), c, released), [target === 'EXPIRED' ? 'expired' : target === 'REVOKED' ? 'revoked' : 'failed']);
   });
   // The assignment is gone and the request ended: a failed cut never undoes that (it is audited,
   // alarmed and retried by reconcile). Only a delete of ours ends sessions: a kept assignment
@@ -83,7 +83,8 @@ async function revoke(deps: CoreDeps, requestId: string, intent: { target: 'EXPI
   if (cut && ended.state === target) {
     final = (await endSessions(deps, ended)).request;
   }
-  await notify(deps, final.state === 'EXPIRED' ? 'expired' : final.state === 'REVOKED' ? 'revoked' : 'failed', final);
+  // The end's notice is in the outbox since the final write; flushed now, it carries the sessions line.
+  await announce(deps, final);
   return { outcome: 'done', request: final };
 }
 
@@ -139,9 +140,9 @@ export async function extendGrant(deps: CoreDeps, input: ExtendInput): Promise<A
       patch: { grant: window },
       details: { additionalMinutes: input.additionalMinutes, endsAt: window.endsAt },
     });
-    return commit(deps, current, change);
+    return commit(deps, current, change, ['extended']);
   });
-  await notify(deps, 'extended', next);
+  await announce(deps, next);
   return toView(next);
 }
 
@@ -169,8 +170,9 @@ export async function acknowledgeReview(deps: CoreDeps, input: { requestId: stri
         reason: `Post-incident review acknowledged by ${input.actor.displayName}${input.note ? `: ${input.note}` : '.'}`,
         patch: { review: { acknowledgedBy: input.actor, at: iso(now), ...(input.note ? { note: input.note } : {}) } },
       }),
+      ['review_acknowledged'],
     );
   });
-  if (changed) await notify(deps, 'review_acknowledged', next);
+  if (changed) await announce(deps, next);
   return toView(next);
 }

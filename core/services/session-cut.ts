@@ -32,7 +32,7 @@ import type { AppliedSessionCut, AuditEvent, SecurityFinding, SessionCutEntry, S
 import { SESSION_CUT_SID_PREFIX, SYSTEM_ACTOR } from '../model';
 import type { PermissionSetGateway, ProvisioningOperation, SessionCutStore } from '../ports';
 import { iso, ms } from '../time';
-import { commit, load, notify, withRetry } from './context';
+import { announce, commit, load, withRetry } from './context';
 import { publishFindings } from './findings';
 import type { CoreDeps } from './types';
 
@@ -323,6 +323,7 @@ async function recordEnded(deps: CoreDeps, requestId: string, permissionSetArn: 
         patch: { sessionsEnded },
         details: { ...sessionsEnded, removeAfter: applied.removeAfter },
       }),
+      ['sessions_ended'],
     );
   });
 }
@@ -384,7 +385,7 @@ export async function sweepSessionCuts(deps: CoreDeps): Promise<SessionCutSweep>
           if (!applied) continue;
           result.applied.push(e.requestId);
           const request = await recordEnded(deps, e.requestId, psArn, applied).catch(() => undefined);
-          if (request) await notify(deps, request.state === 'EXPIRED' ? 'expired' : request.state === 'FAILED' ? 'failed' : 'revoked', request);
+          if (request) await announce(deps, request);
         }
       } catch (e) {
         result.failed.push(psArn);

@@ -16,6 +16,7 @@ import type {
   GrantLedger,
   IdGenerator,
   Log,
+  NoticeDispatch,
   Notifier,
   PermissionSetGateway,
   SessionCutStore,
@@ -34,6 +35,12 @@ export interface CoreDeps {
   assignments: AssignmentGateway;
   scheduler: ExpiryScheduler;
   notifier: Notifier;
+  /**
+   * Where the notices a change committed are flushed from (the notify function, asynchronously).
+   * Without it the service flushes them itself before it returns (tests, benchmarks): every
+   * deployed process and the sandbox set it (lambdas/composition.ts).
+   */
+  notices?: NoticeDispatch;
   audit: AuditSink;
   findings: FindingsSink;
   /** What the product remembers about the findings it imports (open drift, imports to retry). */
@@ -117,7 +124,7 @@ export interface StartGrantResult {
 }
 
 export interface ReconcileAction {
-  kind: 'revoke_expired' | 'release_stale' | 'recreate_missing' | 'delete_orphaned' | 'restart_workflow' | 'fail_stalled' | 'flush_audit' | 'post_approval_card';
+  kind: 'revoke_expired' | 'release_stale' | 'recreate_missing' | 'delete_orphaned' | 'restart_workflow' | 'fail_stalled' | 'flush_audit' | 'flush_notices' | 'post_approval_card';
   key: AssignmentKey;
   requestIds: string[];
   reason: string;

@@ -92,7 +92,8 @@ export class DataStore extends Construct {
 
     this.bus = new events.EventBus(this, 'AuditBus', { eventBusName: `${props.prefix}-audit` });
 
-    // Events that could not be delivered (expiry schedules, EventBridge rule targets) land here;
+    // Events that could not be delivered (expiry schedules, EventBridge rule targets, notice flushes
+    // that failed past Lambda's asynchronous retries) land here;
     // an alarm fires on the first one. SSE-SQS so that Scheduler and EventBridge can write
     // without key-policy grants.
     this.dlq = new sqs.Queue(this, 'DeadLetterQueue', {
@@ -103,7 +104,7 @@ export class DataStore extends Construct {
     });
     Validations.of(this.dlq).acknowledge({
       id: 'AwsSolutions-SQS3',
-      reason: 'This queue is itself the dead-letter queue of the expiry schedules and the EventBridge rule targets; its depth alarm is the escalation path.',
+      reason: 'This queue is itself the dead-letter queue of the expiry schedules, the EventBridge rule targets and the notify function\'s asynchronous invokes; its depth alarm is the escalation path.',
     });
   }
 }

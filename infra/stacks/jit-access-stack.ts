@@ -9,6 +9,7 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -51,7 +52,7 @@ export interface JitAccessStackProps extends StackProps {
 const FUNCTIONS: Record<LambdaName, { description: string; timeoutSeconds: number; memorySize: number; reserved?: number }> = {
   bridge: { description: 'Bridge API: bot requests (submit, vote, revoke, extend, cancel, review, eligibility)', timeoutSeconds: 29, memorySize: 1024 },
   workflow: { description: 'Approval workflow steps: validate, grant, poll, complete, fail', timeoutSeconds: 60, memorySize: 512, reserved: 5 },
-  notify: { description: 'Approval request: stores the task token, posts the approval card', timeoutSeconds: 30, memorySize: 512 },
+  notify: { description: 'Approval request (stores the task token, posts the approval card) and the notice flush (asynchronous invoke)', timeoutSeconds: 30, memorySize: 512 },
   revoke: { description: 'Revocation at expiry (EventBridge Scheduler target) and compensation after a failed grant', timeoutSeconds: 300, memorySize: 512, reserved: 4 },
   reconcile: { description: 'Every 5 minutes: revokes expired grants still live, reports drift, warns before expiry', timeoutSeconds: 300, memorySize: 512, reserved: 1 },
   findings: { description: 'Security Hub findings to the approval channel', timeoutSeconds: 60, memorySize: 256 },
@@ -113,6 +114,8 @@ export class JitAccessStack extends Stack {
     // Named, not referenced: the revoke function's own configuration needs its ARN (a reference
     // would be circular), and the state machine's ARN is needed by functions it invokes.
     const revokeFunctionArn = Arn.format({ service: 'lambda', resource: 'function', resourceName: functionName('revoke'), arnFormat: ArnFormat.COLON_RESOURCE_NAME }, this);
+    // The notice flush's target: every function's configuration names it, the notify function's too.
+    const noticeFunctionArn = Arn.format({ service: 'lambda', resource: 'function', resourceName: functionName('notify'), arnFormat: ArnFormat.COLON_RESOURCE_NAME }, this);
 
     this.schedulerRole = new iam.Role(this, 'SchedulerRole', {
       description: 'EventBridge Scheduler: invoke the revoke function at expiry, dead-letter undeliverable schedules',
@@ -145,6 +148,7 @@ export class JitAccessStack extends Stack {
       [ENV.schedulerDlqArn]: this.data.dlq.queueArn,
       [ENV.notifyUrl]: config.botNotifyUrl,
       [ENV.notifySecretArn]: notifySecret.secretArn,
+      [ENV.noticeFunctionArn]: noticeFunctionArn,
       [ENV.findingsMinSeverity]: minSeverity,
       [ENV.botAppId]: config.botAppId,
       [ENV.entraTenantId]: config.entraTenantId,
@@ -197,6 +201,8 @@ export class JitAccessStack extends Stack {
     };
     const grantAuditBus = (fn: JitFunction) => this.data.bus.grantPutEventsTo(fn.role);
     const grantNotify = (fn: JitFunction) => notifySecret.grantRead(fn.role);
+    // A change's notices are flushed by the notify function, invoked asynchronously (lambdas/adapters/lambda-notices.ts).
+    const grantNoticeFlush = (fn: JitFunction) => fn.role.addToPolicy(new iam.PolicyStatement({ sid: 'FlushNotices', actions: ['lambda:InvokeFunction'], resources: [noticeFunctionArn] }));
     const defaultPolicy = (fn: JitFunction) => fn.role.node.findChild('DefaultPolicy');
     const grantScheduler = (fn: JitFunction) => {
       for (const s of schedulerStatements(this, prefix, this.schedulerRole)) fn.role.addToPolicy(s);
@@ -255,6 +261,7 @@ export class JitAccessStack extends Stack {
     grantScheduler(fns.bridge);
     grantAuditBus(fns.bridge);
     grantNotify(fns.bridge);
+    grantNoticeFlush(fns.bridge);
     grantFindings(fns.bridge);
     grantTaskResponse(fns.bridge);
     fns.bridge.role.addToPolicy(new iam.PolicyStatement({ sid: 'StartWorkflow', actions: ['states:StartExecution'], resources: [this.stateMachineArn] }));
@@ -265,6 +272,7 @@ export class JitAccessStack extends Stack {
     grantScheduler(fns.workflow);
     grantAuditBus(fns.workflow);
     grantNotify(fns.workflow);
+    grantNoticeFlush(fns.workflow);
     grantFindings(fns.workflow);
 
     // notify: stores the token; resumes at once when the request was decided or cancelled meanwhile.
@@ -272,12 +280,17 @@ export class JitAccessStack extends Stack {
     grantAuditBus(fns.notify);
     grantNotify(fns.notify);
     grantTaskResponse(fns.notify);
+    // The notice flush: Lambda retries a failed one twice, then the event goes to the dead-letter
+    // queue (its depth alarm); reconcile flushes the notices it left. An hour-old flush is dropped:
+    // reconcile has flushed those notices by then.
+    fns.notify.fn.configureAsyncInvoke({ retryAttempts: 2, maxEventAge: Duration.hours(1), onFailure: new destinations.SqsDestination(this.data.dlq) });
 
     grantTables(fns.revoke, { requests: requestsRw, ledger: ledgerRw });
     grantIdentityCenter(fns.revoke, true, true);
     grantScheduler(fns.revoke);
     grantAuditBus(fns.revoke);
     grantNotify(fns.revoke);
+    grantNoticeFlush(fns.revoke);
     grantFindings(fns.revoke);
 
     // reconcile also restarts a workflow whose start was lost (StartExecution, named after the request).
@@ -292,6 +305,7 @@ export class JitAccessStack extends Stack {
     grantScheduler(fns.reconcile);
     grantAuditBus(fns.reconcile);
     grantNotify(fns.reconcile);
+    grantNoticeFlush(fns.reconcile);
     grantFindings(fns.reconcile);
     // Reconcile resolves drift findings whose assignment is gone (Workflow.Status RESOLVED).
     fns.reconcile.role.addToPolicy(securityHubResolveStatement(this));

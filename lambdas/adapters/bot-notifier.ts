@@ -142,8 +142,8 @@ export class BotNotifier implements Notifier, NotificationSender {
     this.random = options.random ?? Math.random;
   }
 
-  async requestChanged(event: NotificationEvent, request: AccessRequest): Promise<void> {
-    await this.send({ kind: 'request', event, request: toRequestView(request), notificationId: requestNotificationId(request.id, event, request.version) });
+  async requestChanged(event: NotificationEvent, request: AccessRequest, noticeVersion = request.version): Promise<void> {
+    await this.send({ kind: 'request', event, request: toRequestView(request), notificationId: requestNotificationId(request.id, event, noticeVersion) });
   }
 
   async findings(findings: SecurityFinding[]): Promise<void> {

@@ -34,7 +34,7 @@ import { DEFAULT_RETRY, isTransientAwsError as isTransient, type RetryPolicy, wi
 const DEPENDENCY = 'DynamoDB';
 
 /** Attribute names owned by this adapter (infra maps indexes onto them). */
-export const REQUEST_ATTRIBUTES = { key: 'pk', kind: 'kind', requesterUserId: 'requesterUserId', state: 'state', createdAt: 'createdAt', outboxPending: 'outboxPending' } as const;
+export const REQUEST_ATTRIBUTES = { key: 'pk', kind: 'kind', requesterUserId: 'requesterUserId', state: 'state', createdAt: 'createdAt', outboxPending: 'outboxPending', noticesPending: 'noticesPending' } as const;
 
 /** The global secondary indexes listing would use (partition key, sort key). */
 export const REQUESTS_INDEXES = {
@@ -42,11 +42,13 @@ export const REQUESTS_INDEXES = {
   byState: { name: 'byState', partitionKey: REQUEST_ATTRIBUTES.state, sortKey: REQUEST_ATTRIBUTES.createdAt },
   /** Sparse: only requests whose audit outbox still holds events carry the key. */
   byAuditOutbox: { name: 'byAuditOutbox', partitionKey: REQUEST_ATTRIBUTES.outboxPending, sortKey: REQUEST_ATTRIBUTES.createdAt },
+  /** Sparse: only requests whose notice outbox still holds notices carry the key. */
+  byNoticeOutbox: { name: 'byNoticeOutbox', partitionKey: REQUEST_ATTRIBUTES.noticesPending, sortKey: REQUEST_ATTRIBUTES.createdAt },
 } as const;
 
 const OUTBOX_PENDING = 'pending';
 
-const INTERNAL = new Set<string>([REQUEST_ATTRIBUTES.key, REQUEST_ATTRIBUTES.kind, REQUEST_ATTRIBUTES.requesterUserId, REQUEST_ATTRIBUTES.outboxPending]);
+const INTERNAL = new Set<string>([REQUEST_ATTRIBUTES.key, REQUEST_ATTRIBUTES.kind, REQUEST_ATTRIBUTES.requesterUserId, REQUEST_ATTRIBUTES.outboxPending, REQUEST_ATTRIBUTES.noticesPending]);
 
 export const requestKey = (id: string) => `request#${id}`;
 export const clientRequestKey = (requesterUserId: string, clientRequestId: string) => `client#${requesterUserId}#${clientRequestId}`;
@@ -192,6 +194,14 @@ export class DynamoRequestStore implements RequestStore {
   }
 
   async clearAuditOutbox(id: string, version: number): Promise<void> {
+    await this.clearOutbox(id, version, 'auditOutbox', REQUEST_ATTRIBUTES.outboxPending);
+  }
+
+  async clearNoticeOutbox(id: string, version: number): Promise<void> {
+    await this.clearOutbox(id, version, 'noticeOutbox', REQUEST_ATTRIBUTES.noticesPending);
+  }
+
+  private async clearOutbox(id: string, version: number, outbox: 'auditOutbox' | 'noticeOutbox', pending: string): Promise<void> {
     try {
       await this.retry('UpdateItem', () =>
         this.doc.send(
@@ -200,7 +210,7 @@ export class DynamoRequestStore implements RequestStore {
             Key: { pk: requestKey(id) },
             UpdateExpression: 'REMOVE #outbox, #pending',
             ConditionExpression: 'attribute_exists(pk) AND #version = :version',
-            ExpressionAttributeNames: { '#outbox': 'auditOutbox', '#pending': REQUEST_ATTRIBUTES.outboxPending, '#version': 'version' },
+            ExpressionAttributeNames: { '#outbox': outbox, '#pending': pending, '#version': 'version' },
             ExpressionAttributeValues: { ':version': version },
           }),
         ),
@@ -217,6 +227,9 @@ export class DynamoRequestStore implements RequestStore {
     let found: StoredRequest[];
     if (this.options.useIndexes && query.withAuditOutbox) {
       found = await this.queryIndex(REQUESTS_INDEXES.byAuditOutbox.name, '#p = :p', { '#p': REQUEST_ATTRIBUTES.outboxPending }, { ':p': OUTBOX_PENDING }, Number.POSITIVE_INFINITY);
+      found = found.filter((r) => (!query.requesterUserId || r.requester.userId === query.requesterUserId) && (!query.states || query.states.includes(r.state)) && (!query.withNoticeOutbox || (r.noticeOutbox?.length ?? 0) > 0));
+    } else if (this.options.useIndexes && query.withNoticeOutbox) {
+      found = await this.queryIndex(REQUESTS_INDEXES.byNoticeOutbox.name, '#p = :p', { '#p': REQUEST_ATTRIBUTES.noticesPending }, { ':p': OUTBOX_PENDING }, Number.POSITIVE_INFINITY);
       found = found.filter((r) => (!query.requesterUserId || r.requester.userId === query.requesterUserId) && (!query.states || query.states.includes(r.state)));
     } else if (this.options.useIndexes && query.requesterUserId) {
       // With a state filter applied afterwards, the page budget cannot stop at `limit` items.
@@ -266,6 +279,10 @@ export class DynamoRequestStore implements RequestStore {
     if (query.withAuditOutbox) {
       names['#pending'] = REQUEST_ATTRIBUTES.outboxPending;
       filters.push('attribute_exists(#pending)');
+    }
+    if (query.withNoticeOutbox) {
+      names['#notices'] = REQUEST_ATTRIBUTES.noticesPending;
+      filters.push('attribute_exists(#notices)');
     }
     if (query.states && query.states.length > 0) {
       names['#state'] = REQUEST_ATTRIBUTES.state;
@@ -331,7 +348,8 @@ function releaseGuard(tableName: string, key: string, requestId: string, conditi
 function toItem(request: StoredRequest): Record<string, unknown> {
   const plain = JSON.parse(JSON.stringify(request)) as Record<string, unknown>;
   const pending = (request.auditOutbox?.length ?? 0) > 0 ? { [REQUEST_ATTRIBUTES.outboxPending]: OUTBOX_PENDING } : {};
-  return { ...plain, pk: requestKey(request.id), kind: 'request', requesterUserId: request.requester.userId, ...pending };
+  const notices = (request.noticeOutbox?.length ?? 0) > 0 ? { [REQUEST_ATTRIBUTES.noticesPending]: OUTBOX_PENDING } : {};
+  return { ...plain, pk: requestKey(request.id), kind: 'request', requesterUserId: request.requester.userId, ...pending, ...notices };
 }
 
 function fromItem(item: Record<string, unknown>): StoredRequest {

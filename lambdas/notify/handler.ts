@@ -1,17 +1,26 @@
 /**
- * The `notify` function, two Tasks of the approval:
+ * The `notify` function: two Tasks of the approval, and the notice flush.
+ * - flush_notices (an asynchronous invoke, InvocationType Event, from whichever function committed
+ *   a change with notices): sends the request's notice outbox to the bot and clears it. A bot that
+ *   cannot be reached throws, so that Lambda retries the event (twice) and then hands it to the
+ *   on-failure destination; reconcile flushes what is still stranded.
+ *
+ * The approval Tasks:
  * - PostApprovalCard (a plain invoke): posts the approval card once; the approval deadline counts
  *   from that post. A bot that cannot be reached is a RetryableError, which the state's retrier
  *   waits out for the configured outage tolerance.
  * - RequestApproval (`.waitForTaskToken`): stores the task token server-side (never on a card);
  *   the bridge resumes the execution on the deciding vote.
  */
-import { postApprovalCard, recordApprovalToken } from '../../core/services';
+import { flushNotices, postApprovalCard, recordApprovalToken } from '../../core/services';
 import {
   type ApprovalRecordedResult as NotifyResult,
   type ApprovalRequestedPayload,
   approvalRequestedSchema,
+  type FlushNoticesPayload,
   type CardPostedResult,
+  flushNoticesSchema,
+  type NoticesFlushedResult,
   type NotifyPayload,
   type PostApprovalCardPayload,
   postApprovalCardSchema,
@@ -27,11 +36,28 @@ export type { NotifyPayload, NotifyResult };
 export function createNotifyHandler(source: DepsSource, options: { log?: Log; metrics?: MetricsSink } = {}): {
   (payload: ApprovalRequestedPayload): Promise<NotifyResult>;
   (payload: PostApprovalCardPayload): Promise<CardPostedResult>;
-  (payload: NotifyPayload): Promise<NotifyResult | CardPostedResult>;
+  (payload: FlushNoticesPayload): Promise<NoticesFlushedResult>;
+  (payload: NotifyPayload): Promise<NotifyResult | CardPostedResult | NoticesFlushedResult>;
 } {
   const log = options.log ?? silentLog;
   const metrics = options.metrics ?? noMetrics;
-  const handle = async (raw: NotifyPayload): Promise<NotifyResult | CardPostedResult> => {
+  const handle = async (raw: NotifyPayload): Promise<NotifyResult | CardPostedResult | NoticesFlushedResult> => {
+    if ((raw as { action?: unknown } | undefined)?.action === 'flush_notices') {
+      const parsed = flushNoticesSchema.safeParse(raw);
+      if (!parsed.success) throw new WorkflowError('InvalidPayload', 'Invalid flush payload: requestId is required.');
+      const { requestId } = parsed.data;
+      correlate(requestId);
+      const deps = await resolveDeps(source);
+      try {
+        const r = await flushNotices(deps, requestId);
+        if (r.delivered + r.dropped > 0) log.info('notices flushed', { requestId, ...r });
+        return { requestId, ...r };
+      } catch (e) {
+        countFailure(metrics, 'notice_flush');
+        log.warn('flushing the notices failed; the invoke is retried, then reconcile flushes them', { requestId, error: (e as Error).name, message: (e as Error).message });
+        throw e;
+      }
+    }
     if ((raw as { action?: unknown } | undefined)?.action === 'post_approval_card') {
       const parsed = postApprovalCardSchema.safeParse(raw);
       if (!parsed.success) throw new WorkflowError('InvalidPayload', 'Invalid card payload: requestId is required.');
@@ -70,7 +96,7 @@ export function createNotifyHandler(source: DepsSource, options: { log?: Log; me
 }
 
 let awsHandler: ReturnType<typeof createNotifyHandler> | undefined;
-export const handler = (payload: NotifyPayload): Promise<NotifyResult | CardPostedResult> => {
+export const handler = (payload: NotifyPayload): Promise<NotifyResult | CardPostedResult | NoticesFlushedResult> => {
   awsHandler ??= createNotifyHandler(awsDeps, { log: awsLog('notify'), metrics: awsMetricsSink() });
   const run = awsHandler;
   return inInvocation(() => run(payload));

@@ -86,6 +86,7 @@ export function instrumentRequestStore(store: RequestStore, sink: MetricsSink, l
     findByClientRequestId: (userId, clientRequestId) => store.findByClientRequestId(userId, clientRequestId),
     list: (query) => store.list(query),
     clearAuditOutbox: (id, version) => store.clearAuditOutbox(id, version),
+    clearNoticeOutbox: (id, version) => store.clearNoticeOutbox(id, version),
     create: async (request) => {
       await store.create(request);
       observe(request);

@@ -40,6 +40,7 @@ import { type LambdaConfig, parseConfig } from '../../lambdas/config';
 import type { RevokePayload, WorkflowTaskPayload } from '../../contract/workflow';
 import { ENV } from '../../lambdas/contract';
 import { createNotifyHandler, type NotifyPayload } from '../../lambdas/notify/handler';
+import { LocalAsyncInvoke } from './async-invoke';
 import type { MetricsSink } from '../../lambdas/observability/emf';
 import { createReconcileHandler } from '../../lambdas/reconcile/handler';
 import { createRevokeHandler } from '../../lambdas/revoke/handler';
@@ -100,6 +101,8 @@ export interface Sandbox {
   backend: Backend;
   /** backend.deps: what every handler of the sandbox runs on. */
   deps: CoreDeps;
+  /** The notice flushes queued for the notify function (Lambda's asynchronous invoke); `idle()` waits for them. */
+  notices: LocalAsyncInvoke;
   config: LambdaConfig;
   bot: RunningBot;
   bridge: RunningBridge;
@@ -330,6 +333,7 @@ function loadFunctionConfig(settings: Settings, aws: AwsStandIns, people: DemoPe
     [ENV.schedulerDlqArn]: 'arn:aws:sqs:us-east-1:123456789012:jit-access-sandbox-revoke-dlq',
     [ENV.notifyUrl]: `${bot.url}/api/notify`,
     [ENV.notifySecretArn]: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:jit-access-sandbox-notify',
+    [ENV.noticeFunctionArn]: 'arn:aws:lambda:us-east-1:123456789012:function:jit-access-sandbox-notify',
     [ENV.findingsMinSeverity]: 'HIGH',
     [ENV.botAppId]: SANDBOX_BOT_APP_ID,
     [ENV.entraTenantId]: people.tenantId,
@@ -344,7 +348,7 @@ function loadFunctionConfig(settings: Settings, aws: AwsStandIns, people: DemoPe
  * differs is where things go: the stand-ins' endpoint, the time-travel clock, the notify key
  * without Secrets Manager, the stores in DynamoDB's place, the JSON-lines log.
  */
-function buildBackend(settings: Settings, options: SandboxOptions, config: LambdaConfig, aws: AwsStandIns, stores: SandboxStores, people: DemoPeople, clock: OffsetClock, secret: string, life: Stoppers): Backend {
+function buildBackend(settings: Settings, options: SandboxOptions, config: LambdaConfig, aws: AwsStandIns, stores: SandboxStores, people: DemoPeople, clock: OffsetClock, secret: string, notices: LocalAsyncInvoke, life: Stoppers): Backend {
   const backend = composeBackend(config, {
     clientSettings: aws.clientConfig,
     clock,
@@ -354,6 +358,8 @@ function buildBackend(settings: Settings, options: SandboxOptions, config: Lambd
     externalIdIssuer: people.externalIdIssuer,
     // The session-cut queue in memory: a restart forgets pending cuts (the sandbox has no DynamoDB stand-in).
     stores: { requests: stores.requests, ledger: stores.ledger, findingsState: stores.findingsState, audit: stores.audit, sessionCuts: new MemorySessionCutStore() },
+    // Lambda's asynchronous invoke of the notify function, through the sandbox's function registry.
+    overrides: { notices },
   });
   life.add(() => backend.clients.destroy());
   return backend;
@@ -459,13 +465,16 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     const { playgroundPort, connector } = connectorUrl(settings, options);
     const bot = await startSandboxBot(settings, people, clock, started, secret, connector, life);
     const config = loadFunctionConfig(settings, aws, people, bot);
-    const backend = buildBackend(settings, options, config, aws, stores, people, clock, secret, life);
+    const notices = new LocalAsyncInvoke(log);
+    life.add(() => notices.stop());
+    const backend = buildBackend(settings, options, config, aws, stores, people, clock, secret, notices, life);
 
     // The reconcile function's cold-start check, at startup: a session already started outlives a revocation.
     const sessionDurationWarnings = await backend.checkSessionDurations(backend.log('reconcile'));
     for (const w of sessionDurationWarnings) log(`Warning: permission set ${w.permissionSetArn} keeps sessions for ${w.sessionDuration}; sessions already started outlive a revocation. Keep it at PT1H or less.`);
 
     const fns = createFunctions(backend);
+    notices.bind((payload) => fns.notify(payload));
     started.bind(fns.bridge, () => fns.reconcile({}));
     registerWorkflow(aws, fns, options);
     routeFindings(aws, config, fns.findings, log);
@@ -500,6 +509,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       stores,
       backend,
       deps: backend.deps,
+      notices,
       config,
       bot,
       bridge: started.bridge,

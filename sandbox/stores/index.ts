@@ -54,6 +54,11 @@ export class FileRequestStore extends MemoryRequestStore {
     this.doc.save();
   }
 
+  override async clearNoticeOutbox(id: string, version: number): Promise<void> {
+    await super.clearNoticeOutbox(id, version);
+    this.doc.save();
+  }
+
   flush(): Promise<void> {
     return this.doc.flush();
   }

@@ -541,6 +541,25 @@ describe('infra: synthesized stack', function () {
       assert.ok(statementsOfFunction('jit-access-test-bridge').some((st) => asArray(st.Action).includes('identitystore:GetUserId')));
     });
 
+    it('lets the functions that commit notices invoke the notify function (the notice flush) and nothing else; the notify function retries twice and dead-letters to the DLQ', () => {
+      const flushers = ['bridge', 'workflow', 'revoke', 'reconcile'];
+      for (const name of Object.keys(LAMBDA_ENTRIES)) {
+        const fnName = `jit-access-test-${name === 'auditWriter' ? 'audit-writer' : name}`;
+        const invoke = statementsOfFunction(fnName).filter((st) => asArray(st.Action).includes('lambda:InvokeFunction'));
+        assert.equal(invoke.length > 0, flushers.includes(name), fnName);
+        for (const st of invoke) {
+          assert.deepEqual(asArray(st.Action), ['lambda:InvokeFunction'], fnName);
+          assert.ok(asArray(st.Resource).every((r) => flat(r).includes(':function:jit-access-test-notify') && !flat(r).includes('*')), `${fnName}: ${flat(st.Resource)}`);
+        }
+      }
+      const [[, config]] = resourcesOf('AWS::Lambda::EventInvokeConfig') as [[string, Resource]];
+      assert.equal(config.Properties?.MaximumRetryAttempts, 2);
+      assert.ok(flat(config.Properties?.FunctionName).includes('NotifyFunction'));
+      assert.ok(flat(config.Properties?.DestinationConfig?.OnFailure?.Destination).includes('DeadLetterQueue'));
+      const envOf = (id: string) => resourcesOf('AWS::Lambda::Function').find(([rid]) => rid.startsWith(id))![1].Properties?.Environment?.Variables as Record<string, unknown>;
+      assert.ok(flat(envOf('BridgeFunction')[ENV.noticeFunctionArn]).includes(':function:jit-access-test-notify'));
+    });
+
     it('lets the bridge and reconcile (restarting a lost start) start executions of this state machine only', () => {
       const starters = ['bridge', 'reconcile'];
       for (const name of Object.keys(LAMBDA_ENTRIES)) {

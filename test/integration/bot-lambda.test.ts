@@ -172,7 +172,7 @@ describe('bot Lambda entry: API Gateway HTTP API v2 events', function () {
     const flaky = createBotLambdaHandler(async () => {
       attempts++;
       if (attempts === 1) throw new Error('secret not readable yet');
-      const target: BotLambdaTarget = { messages: { process: async (_req, res) => void res.status(200) }, log, notifications: { idle: async () => undefined } };
+      const target: BotLambdaTarget = { messages: { process: async (_req, res) => void res.status(200) }, log };
       return target;
     }, log);
     const event = () => httpApiEvent(JSON.stringify({ type: 'message' }));
@@ -182,17 +182,6 @@ describe('bot Lambda entry: API Gateway HTTP API v2 events', function () {
     assert.ok(log.entries.some((e) => e.message === 'bot initialisation failed'));
     assert.equal((await flaky(event())).statusCode, 200);
     assert.equal(attempts, 2);
-  });
-
-  it('background card refreshes of a turn finish before the invoke returns (Lambda freezes the process after it)', async () => {
-    let settled = false;
-    const h = createBotLambdaHandler(async (): Promise<BotLambdaTarget> => ({
-      messages: { process: async (_req, res) => void res.status(200) },
-      log: recordingLog(),
-      notifications: { idle: () => new Promise<void>((resolve) => setImmediate(() => ((settled = true), resolve()))) },
-    }));
-    await h(httpApiEvent(JSON.stringify({ type: 'message' })));
-    assert.equal(settled, true);
   });
 });
 

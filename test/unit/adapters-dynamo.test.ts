@@ -108,6 +108,32 @@ describe('adapters: DynamoDB stores', () => {
     assert.match(clear.UpdateExpression, /REMOVE #outbox, #pending/);
   });
 
+  it('a request with notices in its outbox is findable by its own sparse index until that outbox is cleared; the audit outbox is left alone', async () => {
+    const r = { ...(await request()), state: 'APPROVED' as const };
+    const notices = [{ event: 'approved' as const, version: r.version + 1 }];
+    let written: Record<string, unknown> | undefined;
+    const { doc, calls } = capturingDocumentClient((command, input) => {
+      if (/Put/.test(command)) written = input.Item as Record<string, unknown>;
+      if (/Query/.test(command)) return { Items: [marshalled({ ...r, noticeOutbox: notices })] };
+      return {};
+    });
+    const store = new DynamoRequestStore(doc, { tableName: table, clock, useIndexes: true });
+    await store.update({ ...r, version: r.version + 1, noticeOutbox: notices }, r.version);
+    assert.match(JSON.stringify(written), /"noticesPending":(\{"S":)?"pending"/);
+    assert.doesNotMatch(JSON.stringify(written), /outboxPending/, 'the audit index is not touched by notices');
+    await store.update({ ...r, version: r.version + 2 }, r.version + 1);
+    assert.doesNotMatch(JSON.stringify(written), /noticesPending/, 'an empty outbox leaves the index');
+    const found = await store.list({ withNoticeOutbox: true });
+    assert.deepEqual(found.map((x) => x.id), [r.id]);
+    const query = calls.find((c) => /Query/.test(c.command))!.input as { IndexName?: string };
+    assert.equal(query.IndexName, 'byNoticeOutbox');
+    await store.clearNoticeOutbox(r.id, r.version + 2);
+    const clear = calls.at(-1)!.input as { UpdateExpression: string; ConditionExpression: string; ExpressionAttributeNames: Record<string, string> };
+    assert.match(clear.UpdateExpression, /REMOVE #outbox, #pending/);
+    assert.deepEqual([clear.ExpressionAttributeNames['#outbox'], clear.ExpressionAttributeNames['#pending']], ['noticeOutbox', 'noticesPending']);
+    assert.match(clear.ConditionExpression, /#version = :version/, 'only if no newer write carried the notices forward');
+  });
+
   it('throttled reads are retried', async () => {
     let n = 0;
     const { doc } = capturingDocumentClient(() => (++n <= 2 ? throttled : {}));

@@ -30,6 +30,7 @@ const env = {
   [ENV.schedulerDlqArn]: 'arn:aws:sqs:us-east-1:111111111111:jit-test-dlq',
   [ENV.notifyUrl]: 'https://bot.example.com/api/notify',
   [ENV.notifySecretArn]: 'arn:aws:secretsmanager:us-east-1:111111111111:secret:jit-test/notify-hmac-AbCdEf',
+  [ENV.noticeFunctionArn]: 'arn:aws:lambda:us-east-1:111111111111:function:jit-access-test-notify',
   [ENV.botAppId]: '00000000-0000-0000-0000-000000000002',
   [ENV.entraTenantId]: '00000000-0000-0000-0000-000000000000',
   [ENV.policyJson]: JSON.stringify(parse(readFileSync('sandbox/demo-policy.yaml', 'utf8'))),

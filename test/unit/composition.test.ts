@@ -37,6 +37,7 @@ const env = {
   [ENV.schedulerDlqArn]: 'arn:aws:sqs:us-east-1:111111111111:jit-test-dlq',
   [ENV.notifyUrl]: 'https://bot.example.com/api/notify',
   [ENV.notifySecretArn]: 'arn:aws:secretsmanager:us-east-1:111111111111:secret:jit-test/notify-hmac-AbCdEf',
+  [ENV.noticeFunctionArn]: 'arn:aws:lambda:us-east-1:111111111111:function:jit-access-test-notify',
   [ENV.botAppId]: '00000000-0000-0000-0000-000000000002',
   [ENV.entraTenantId]: '00000000-0000-0000-0000-000000000000',
   [ENV.policyJson]: JSON.stringify(parse(readFileSync('sandbox/demo-policy.yaml', 'utf8'))),
@@ -96,7 +97,7 @@ describe('composition: one backend for the Lambdas, the sandbox and the benchmar
     assert.deepEqual(findings.clients.built(), ['secretsManager']);
     const all = composeBackend(cfg, { log: quiet });
     void all.deps;
-    assert.deepEqual(all.clients.built().sort(), ['dynamo', 'eventBridge', 'identityStore', 'scheduler', 'secretsManager', 'securityHub', 'sfn', 'ssoAdmin']);
+    assert.deepEqual(all.clients.built().sort(), ['dynamo', 'eventBridge', 'identityStore', 'lambda', 'scheduler', 'secretsManager', 'securityHub', 'sfn', 'ssoAdmin']);
     for (const b of [audit, findings, all]) b.clients.destroy();
   });
 });

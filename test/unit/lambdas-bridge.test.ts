@@ -12,6 +12,8 @@ import type { MemoryWorld } from '../../core/memory';
 import { BRIDGE_ROUTES } from '../../infra/constructs/bridge-api';
 import { BRIDGE_APP_ROLE, BRIDGE_ROUTE_KEYS, type BridgeEvent, claimList, createBridgeHandler, MAX_BODY_BYTES } from '../../lambdas/bridge/handler';
 import { ERROR_CATALOGUE, isDomainErrorCode } from '../../contract/errors';
+import { createNotifyHandler } from '../../lambdas/notify/handler';
+import { LocalAsyncInvoke } from '../../sandbox/orchestrator/async-invoke';
 import { activeRequest, body, startWorkflow, USERS, world } from '../support/core-world';
 
 const TENANT = '00000000-0000-0000-0000-000000000000';
@@ -389,6 +391,30 @@ describe('lambdas/bridge: routes over in-memory ports', () => {
       assert.equal(again.body.duplicate, true);
       assert.equal(w.workflow.resumed.length, 1);
       assertError(await call('POST /requests/{id}/decisions', { id, as: 'dan', body: { decision: 'deny' } }), 409, 'ILLEGAL_TRANSITION');
+    });
+
+    it('answers a vote without waiting on the bot: the notice is queued for the notify function, whose flush the silent bot holds up instead', async () => {
+      const { w, call } = setup();
+      const id = await pending(w);
+      // Lambda's asynchronous invoke (the sandbox's stand-in) of the real notify handler; the bot takes the notice and never answers.
+      const notices = new LocalAsyncInvoke(() => undefined);
+      notices.bind(createNotifyHandler(w.deps));
+      w.deps.notices = notices;
+      let botCalls = 0;
+      w.notifier.requestChanged = () => {
+        botCalls++;
+        return new Promise<void>(() => undefined);
+      };
+      let answer: Awaited<ReturnType<typeof call>> | undefined;
+      void call('POST /requests/{id}/decisions', { id, as: 'carol', body: { decision: 'approve' } }).then((r) => (answer = r));
+      for (let i = 0; i < 50 && !answer; i++) await new Promise<void>((resolve) => setImmediate(resolve));
+      assert.ok(answer, 'the bridge answered');
+      assert.equal(answer.status, 200);
+      assert.equal(answer.body.decided, true);
+      assert.deepEqual((await w.requests.get(id))!.noticeOutbox?.map((n) => n.event), ['approved'], 'the notice waits in the outbox, committed with the vote');
+      for (let i = 0; i < 50 && botCalls === 0; i++) await new Promise<void>((resolve) => setImmediate(resolve));
+      assert.equal(botCalls, 1, 'the flush runs after the answer, in the notify function (which the silent bot now holds)');
+      notices.stop();
     });
 
     it('a quorum of two: the first approval is recorded, the second decides', async () => {

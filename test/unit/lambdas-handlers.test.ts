@@ -477,6 +477,7 @@ describe('lambdas: workflow-side handlers over in-memory ports', function () {
       [ENV.schedulerDlqArn]: 'arn:aws:sqs:us-east-1:111111111111:jit-access-test-dlq',
       [ENV.notifyUrl]: 'https://bot.example.com/api/notify',
       [ENV.notifySecretArn]: 'arn:aws:secretsmanager:us-east-1:111111111111:secret:jit',
+      [ENV.noticeFunctionArn]: 'arn:aws:lambda:us-east-1:111111111111:function:jit-access-test-notify',
       [ENV.botAppId]: '11111111-2222-3333-4444-555555555555',
       [ENV.entraTenantId]: '00000000-0000-0000-0000-000000000000',
       [ENV.policyJson]: JSON.stringify({
