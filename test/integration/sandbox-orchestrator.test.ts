@@ -146,7 +146,9 @@ describe('sandbox orchestrator (whole product in-process)', function () {
     // into the card with the vote buttons, as Teams does.
     const channelCard = await until('the approval card in the on-call channel', () => cardsIn(PLAYGROUND_IDS.oncallChannel).map((c) => c.card).find((c) => actionData(c, 'approval.refresh')?.requestId === request.id));
     assert.equal((await requestOf(request.id)).state, 'PENDING_APPROVAL');
-    assert.equal((await requestOf(request.id)).taskToken?.startsWith('sbx1.'), true, 'the task token stays on the server');
+    // The card is posted (PostApprovalCard) before the approval wait stores its token: wait for it.
+    const token = await until('the approval wait stores its task token', async () => (await requestOf(request.id)).taskToken);
+    assert.equal(token.startsWith('sbx1.'), true, 'the task token stays on the server');
     assert.doesNotMatch(JSON.stringify(channelCard), /sbx1\./, 'no task token on the card');
     const approvalCard = JSON.parse(await click(carol, 'approval.refresh', { requestId: request.id }, 'channel')) as Json;
     assert.ok(actionData(approvalCard, 'approval.approve'), 'the approver sees Approve');
