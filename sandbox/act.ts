@@ -156,7 +156,7 @@ async function stepUpClaims(base: string, issuer: LocalIssuer, aadObjectId: stri
   try {
     return await new StepUpVerifier(config.sso!, () => now, issuer.jwks).verify(token, { aadObjectId });
   } catch (e) {
-    if (e instanceof StepUpTokenError) throw new Error(e.message);
+    if (e instanceof StepUpTokenError) throw new Error(e.message, { cause: e });
     throw e;
   }
 }
