@@ -9,31 +9,19 @@
  * its claims go with the vote. A token that fails, or a sign-in the bridge finds too old or too
  * weak, is a refusal on the card, never another prompt and never a plain click.
  */
-import type { DecisionBody, RequestView, StepUpClaims } from '../../core/api';
+import type { DecisionBody, RequestView } from '../../core/api';
 import { BridgeRefusal } from '../bridge-client';
-import { LoginRequired, StepUpTokenError, authenticationToken } from '../step-up';
 import { approvalView, errorCard, isRefusalAboutRequest, withNotice } from './render';
 import { hasVoted, refusalWithState } from './shared';
+import { stepUpOfTurn, stepUpRefusal } from './step-up';
 import type { ActionContext, AdaptiveCard } from './types';
 
 export async function decide(ctx: ActionContext, requestId: string, decision: DecisionBody['decision'], reason: string | undefined): Promise<AdaptiveCard> {
   const actor = await ctx.actor();
-  let stepUp: StepUpClaims | undefined;
-  const token = authenticationToken(ctx.turn.activity.value);
-  if (token) {
-    if (!ctx.deps.stepUp) return stepUpRefusal(ctx, requestId, 'A sign-in came with this click but this bot is not set up for Teams single sign-on, so it cannot check it. Nothing was recorded.');
-    try {
-      stepUp = await ctx.deps.stepUp.verify(token, { aadObjectId: actor.aadObjectId });
-    } catch (e) {
-      if (e instanceof StepUpTokenError) {
-        ctx.deps.log.warn('step-up token refused', { requestId, reason: e.message });
-        return stepUpRefusal(ctx, requestId, e.message);
-      }
-      throw e;
-    }
-  }
+  const stepUp = await stepUpOfTurn(ctx, `vote on ${requestId}`);
+  if (!stepUp.ok) return stepUpRefusalCard(ctx, requestId, stepUp.message);
   try {
-    const result = await ctx.deps.bridge.decide(actor, requestId, { decision, ...(reason ? { reason } : {}), ...(stepUp ? { stepUp } : {}) });
+    const result = await ctx.deps.bridge.decide(actor, requestId, { decision, ...(reason ? { reason } : {}), ...(stepUp.claims ? { stepUp: stepUp.claims } : {}) });
     const { request } = result;
     const canStillVote = request.state === 'PENDING_APPROVAL' && !hasVoted(actor, request);
     const card = await approvalView(ctx, request, canStillVote);
@@ -41,22 +29,15 @@ export async function decide(ctx: ActionContext, requestId: string, decision: De
     if (result.duplicate) return withNotice(card, 'Your vote was already counted; it was not counted twice.', 'warning');
     return card;
   } catch (e) {
-    if (e instanceof BridgeRefusal && e.code === 'STEP_UP_REQUIRED') {
-      if (!stepUp && ctx.deps.stepUp) throw new LoginRequired(e.message);
-      return stepUpRefusal(
-        ctx,
-        requestId,
-        `${e.message} This bot is not set up for Teams single sign-on, so it cannot ask you to: your administrator must configure it (docs/SECURITY.md, "Entra setup"). Nothing was recorded.`,
-      );
-    }
-    if (e instanceof BridgeRefusal && e.code === 'STEP_UP_REJECTED') return stepUpRefusal(ctx, requestId, e.message);
+    const stepUpMessage = stepUpRefusal(ctx, e, stepUp.claims);
+    if (stepUpMessage) return stepUpRefusalCard(ctx, requestId, stepUpMessage);
     if (isRefusalAboutRequest(e)) return refusalWithState(ctx, e, requestId, (r) => approvalView(ctx, r, false));
     throw e;
   }
 }
 
 /** The refusal on top of the approval card as it is now, with the buttons kept so that the approver can try again. */
-async function stepUpRefusal(ctx: ActionContext, requestId: string, message: string): Promise<AdaptiveCard> {
+async function stepUpRefusalCard(ctx: ActionContext, requestId: string, message: string): Promise<AdaptiveCard> {
   const actor = await ctx.actor();
   let request: RequestView;
   try {

@@ -34,7 +34,11 @@ const BOT_ID = '28:jit-access-bot';
 type Json = Record<string, unknown>;
 type Person = (typeof USERS)[keyof typeof USERS];
 
-const STEP_UP_POLICY: Policy = { ...POLICY, rules: POLICY.rules.map((r) => (r.id === 'admin' ? { ...r, stepUp: { approve: { acrs: [], amr: ['mfa'], maxTokenAgeSeconds: 600 } } } : r)) };
+const MFA_10_MIN = { acrs: [], amr: ['mfa'], maxTokenAgeSeconds: 600 };
+const STEP_UP_POLICY: Policy = {
+  ...POLICY,
+  rules: POLICY.rules.map((r) => (r.id === 'admin' ? { ...r, stepUp: { approve: MFA_10_MIN } } : r.id === 'poweruser' ? { ...r, stepUp: { breakGlass: MFA_10_MIN } } : r)),
+};
 
 describe('step-up for approvals over the Bot Framework protocol', function () {
   this.timeout(20_000);
@@ -91,8 +95,12 @@ describe('step-up for approvals over the Bot Framework protocol', function () {
   /** An Action.Execute on the approval card in the on-call channel, as Teams sends it. */
   async function click(user: Person, verb: 'approval.approve' | 'approval.deny', requestId: string, token?: string) {
     const stored = await w.requests.get(requestId);
+    return invoke(user, verb, { requestId, version: stored!.version }, token);
+  }
+
+  async function invoke(user: Person, verb: string, data: Json, token?: string, where: 'channel' | 'personal' = 'channel') {
     const value = {
-      action: { type: 'Action.Execute', verb, data: { requestId, version: stored!.version } },
+      action: { type: 'Action.Execute', verb, data },
       ...(token ? { authentication: { id: `auth-${seq}`, connectionName: SANDBOX_SSO_CONNECTION_NAME, token } } : {}),
     };
     const activity = {
@@ -104,8 +112,8 @@ describe('step-up for approvals over the Bot Framework protocol', function () {
       serviceUrl: connector.url,
       from: { id: `29:${user.userId}`, name: user.displayName, aadObjectId: user.aadObjectId },
       recipient: { id: BOT_ID, name: 'JIT Access' },
-      conversation: { id: `${CHANNEL};messageid=777`, conversationType: 'channel', isGroup: true, tenantId: TENANT },
-      channelData: { tenant: { id: TENANT }, channel: { id: CHANNEL }, team: { id: '19:team@thread.tacv2' } },
+      conversation: where === 'channel' ? { id: `${CHANNEL};messageid=777`, conversationType: 'channel', isGroup: true, tenantId: TENANT } : { id: `a:personal-${user.userId}`, conversationType: 'personal', tenantId: TENANT },
+      channelData: where === 'channel' ? { tenant: { id: TENANT }, channel: { id: CHANNEL }, team: { id: '19:team@thread.tacv2' } } : { tenant: { id: TENANT } },
       replyToId: '777',
       value,
     };
@@ -198,6 +206,26 @@ describe('step-up for approvals over the Bot Framework protocol', function () {
     assert.equal(r.status, 200);
     assert.doesNotMatch(r.text, /verified with MFA/);
     assert.equal((await w.requests.get(power))!.state, 'APPROVED');
+  });
+
+  it('break-glass under stepUp.breakGlass: loginRequest first, then one request with the sign-in in its audit; a weak sign-in is refused on the form', async () => {
+    await start();
+    const form = { clientRequestId: 'cr-bg-000001', accountId: '222222222222', permissionSetName: 'PowerUser', durationMinutes: 20, justification: 'Production outage, customers down', breakGlass: true };
+    const first = await invoke(USERS.alice, 'request.submit', form, undefined, 'personal');
+    assert.equal(first.status, 401);
+    assert.equal(first.body.type, LOGIN_REQUEST_TYPE);
+    assert.match(JSON.stringify(first.body.value), /To use break-glass you must sign in again/);
+    assert.equal((await w.requests.list({ requesterUserId: USERS.alice.userId })).length, 0);
+    const weak = await invoke(USERS.alice, 'request.submit', form, await tokenFor(USERS.alice, { mfa: false }), 'personal');
+    assert.equal(weak.status, 200);
+    assert.match(weak.text, /not done with multi-factor authentication/);
+    assert.equal((await w.requests.list({ requesterUserId: USERS.alice.userId })).length, 0);
+    const ok = await invoke(USERS.alice, 'request.submit', form, await tokenFor(USERS.alice), 'personal');
+    assert.equal(ok.status, 200, ok.text);
+    const [request] = await w.requests.list({ requesterUserId: USERS.alice.userId });
+    assert.equal(request?.route, 'break_glass');
+    const submitted = [...w.audit.events, ...(request!.auditOutbox ?? [])].find((e) => e.requestId === request!.id && e.action === 'request.submitted');
+    assert.equal(submitted?.details?.stepUpMethod, 'amr');
   });
 
   it('without SSO configured, a step-up vote is refused with what is missing, never counted as a plain click', async () => {
