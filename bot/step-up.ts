@@ -156,5 +156,7 @@ export function loginRequestResponse(settings: SsoSettings, text: string, resour
     },
     buttons: resource?.signInLink ? [{ title: 'Sign in', text: 'Sign in', type: 'signin', value: resource.signInLink }] : [],
   };
+  // The HTTP status of the invoke answer is the body's statusCode, as botbuilder's own
+  // ActivityHandler answers adaptiveCard/action (`{status: response.statusCode, body: response}`).
   return { status: 401, body: { statusCode: 401, type: LOGIN_REQUEST_TYPE, value } };
 }
