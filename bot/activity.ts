@@ -53,6 +53,17 @@ export interface ConversationTurn extends Turn {
   /** The message text without the bot's own @mention. */
   textWithoutMention(): string;
   replyWithCard(card: object): Promise<void>;
+  /**
+   * The Bot Framework token service's sign-in link and token exchange resource for an OAuth
+   * connection (the loginRequest's fallback button); undefined when there is no token service
+   * (sandbox, tests) or it did not answer.
+   */
+  signInResource?(connectionName: string): Promise<SignInResource | undefined>;
+}
+
+export interface SignInResource {
+  signInLink?: string;
+  tokenExchangeResource?: { id?: string; uri?: string; providerId?: string };
 }
 
 /** What proactive messages need to reach a conversation; stored as JSON between restarts. */

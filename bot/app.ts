@@ -18,6 +18,8 @@ import { DynamoConversationStore } from './storage/dynamodb';
 import { FileConversationStore } from './storage/file';
 import { MemoryConversationStore } from './storage/memory';
 import type { ConversationStore } from './storage/types';
+import { StepUpVerifier } from './step-up';
+import type { JSONWebKeySet } from 'jose';
 import { createTeamsAdapter } from './teams';
 import { MsalTokenProvider, type TokenProvider, createMsalClient, staticTokenProvider } from './token-provider';
 
@@ -32,6 +34,8 @@ export interface BotOverrides {
   retry?: RetryOptions;
   newClientRequestId?: () => string;
   claimStaleMs?: number;
+  /** The keys step-up tokens are checked against (the sandbox's local issuer); default: Entra's, from config.sso.jwksUrl. */
+  stepUpKeys?: JSONWebKeySet;
 }
 
 export interface BotApplication {
@@ -106,6 +110,7 @@ export async function createBotApplication(config: BotConfig, o: BotOverrides = 
     log,
     accessPortalUrl: config.accessPortalUrl,
     newClientRequestId: o.newClientRequestId ?? (() => randomUUID()),
+    ...(config.sso ? { stepUp: new StepUpVerifier(config.sso, () => clock.now(), o.stepUpKeys) } : {}),
     // No onRequestChanged: the posted cards have one writer, the backend's notice (bot/notifications);
     // the clicker gets the updated card in the invoke response.
     oncallChannelId: config.oncall.channelId,

@@ -44,6 +44,22 @@ export interface BotConfig {
   port: number;
   store: { kind: StoreKind; file?: string; table?: string };
   logLevel: LogLevel;
+  /**
+   * Teams single sign-on, for the step-up sign-in a policy may require to vote (bot/step-up.ts).
+   * Absent: votes on requests whose rule requires step-up are refused with a message saying so.
+   */
+  sso?: {
+    connectionName: string;
+    applicationIdUri: string;
+    /** The app (client) id inside applicationIdUri: the `aud` of Entra v2 tokens for it. */
+    appId: string;
+    tenantId: string;
+    /** Entra's v2 issuer for the tenant (tokens for an app with accessTokenAcceptedVersion 2). */
+    issuer: string;
+    /** Entra's v1 issuer (accessTokenAcceptedVersion null or 1): only v1 access tokens carry `amr`. */
+    issuerV1: string;
+    jwksUrl: string;
+  };
   /** Where the app credential came from; `env` in production is for local development only. */
   credentialSource?: 'secrets-manager' | 'env';
   /** Startup warnings to log (e.g. a client secret taken from a plain environment variable in production). */
@@ -92,6 +108,13 @@ const BRIDGE_SCOPE = new RegExp(
  * the roster lookup fails and approver mentions silently become "Approver".
  */
 const TEAM_ID = /^19:[^\s@/]+@thread\.(tacv2|skype)$/;
+
+/**
+ * Teams SSO for bots: the Application ID URI is `api://botid-{appId}` for a bot alone, or
+ * `api://{fully qualified domain}/botid-{appId}` when a tab shares the app ("Configure bot app in
+ * Microsoft Entra ID", https://learn.microsoft.com/en-us/microsoftteams/platform/bots/how-to/authentication/bot-sso-register-aad).
+ */
+const SSO_APP_ID_URI = /^api:\/\/(?:(?:[A-Za-z0-9-]+\.)+[A-Za-z]{2,}(?::\d{1,5})?\/)?botid-([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/i;
 
 const envSchema = z.object({
   [BOT_ENV.mode]: z.enum(['production', 'sandbox', 'test'], { error: 'must be production, sandbox or test' }).default('production'),
@@ -143,6 +166,14 @@ const envSchema = z.object({
   [BOT_ENV.storeFile]: optionalString,
   [BOT_ENV.storeTable]: optionalString,
   [BOT_ENV.logLevel]: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR']).default('INFO'),
+  [BOT_ENV.ssoConnectionName]: optionalString.pipe(z.string().max(256).regex(/^[\w .-]+$/, 'must be the name of the Azure Bot\'s OAuth connection setting (letters, digits, spaces, dots, dashes, underscores)').optional()),
+  [BOT_ENV.ssoApplicationIdUri]: optionalString.pipe(
+    z
+      .string()
+      .regex(SSO_APP_ID_URI, 'must be the bot app\'s Application ID URI in the form Teams SSO requires: api://<fully qualified domain>/botid-<bot app id> or api://botid-<bot app id>')
+      .optional(),
+  ),
+  [BOT_ENV.ssoJwksUrl]: optionalString.pipe(z.url({ protocol: /^https$/, error: 'must be an https URL' }).optional()),
 });
 
 /** Pure: parses an environment-shaped record. Throws BotConfigError naming every bad variable. */
@@ -192,6 +223,33 @@ export function parseBotConfig(env: Record<string, string | undefined>, options:
   if (storeKind === 'file' && !e[BOT_ENV.storeFile]) problems.push(`${BOT_ENV.storeFile} is not set (the JSON file for conversation references)`);
   if (authenticationEnabled && storeKind === 'memory') problems.push(`${BOT_ENV.store}=memory loses conversation references on restart and is refused in production`);
 
+  let sso: BotConfig['sso'];
+  const connectionName = e[BOT_ENV.ssoConnectionName];
+  const applicationIdUri = e[BOT_ENV.ssoApplicationIdUri];
+  if (connectionName || applicationIdUri) {
+    if (!connectionName) problems.push(`${BOT_ENV.ssoConnectionName} is not set (${BOT_ENV.ssoApplicationIdUri} is: SSO needs both)`);
+    if (!applicationIdUri) problems.push(`${BOT_ENV.ssoApplicationIdUri} is not set (${BOT_ENV.ssoConnectionName} is: SSO needs both)`);
+    const ssoAppId = applicationIdUri ? SSO_APP_ID_URI.exec(applicationIdUri)![1]!.toLowerCase() : undefined;
+    if (ssoAppId && appId && ssoAppId !== appId.toLowerCase()) problems.push(`${BOT_ENV.ssoApplicationIdUri} names the app ${ssoAppId}, not the bot's ${BOT_ENV.appId} ${appId}: Teams SSO tokens are issued for the bot's own app registration`);
+    const tenants = app ? [app.tenantId] : e[BOT_ENV.allowedTenants];
+    if (tenants.length !== 1) problems.push(`${BOT_ENV.ssoConnectionName}: SSO needs one tenant (set ${BOT_ENV.appTenantId}, or allow exactly one tenant in ${BOT_ENV.allowedTenants})`);
+    if (connectionName && applicationIdUri && ssoAppId && tenants.length === 1) {
+      const tenantId = tenants[0]!;
+      const host = e[BOT_ENV.authorityHost].replace(/\/+$/, '');
+      sso = {
+        connectionName,
+        applicationIdUri,
+        appId: ssoAppId,
+        tenantId,
+        issuer: `${host}/${tenantId}/v2.0`,
+        issuerV1: `https://sts.windows.net/${tenantId}/`,
+        jwksUrl: e[BOT_ENV.ssoJwksUrl] ?? `${host}/${tenantId}/discovery/v2.0/keys`,
+      };
+    }
+  } else if (e[BOT_ENV.ssoJwksUrl]) {
+    problems.push(`${BOT_ENV.ssoJwksUrl} is set but SSO is not (set ${BOT_ENV.ssoConnectionName} and ${BOT_ENV.ssoApplicationIdUri})`);
+  }
+
   if (problems.length > 0) throw new BotConfigError(`Invalid bot configuration: ${problems.join('; ')}`);
 
   const warnings: string[] = [];
@@ -214,6 +272,7 @@ export function parseBotConfig(env: Record<string, string | undefined>, options:
     port: e[BOT_ENV.port],
     store: { kind: storeKind, file: e[BOT_ENV.storeFile], table: e[BOT_ENV.storeTable] },
     logLevel: e[BOT_ENV.logLevel],
+    ...(sso ? { sso } : {}),
     ...(credentialSource ? { credentialSource } : {}),
     warnings,
   };

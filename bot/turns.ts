@@ -14,6 +14,7 @@ import { errorCard, help, messageCard, welcome } from './handlers/render';
 import { buildRequestForm } from './handlers/shared';
 import type { IdentityResolver } from './identity';
 import { errorDetails } from './log';
+import { LoginRequired, loginRequestResponse } from './step-up';
 
 export interface JitBotDeps extends HandlerDeps {
   identity: IdentityResolver;
@@ -102,6 +103,12 @@ export class BotTurns {
           messageCard('This card cannot be used', 'Its data was not valid, so nothing was done. Say "help" for a fresh card.', 'attention');
       }
     } catch (e) {
+      // The action needs a fresh sign-in: Teams gets the SSO token and sends the action again.
+      if (e instanceof LoginRequired && this.deps.stepUp) {
+        const settings = this.deps.stepUp.settings;
+        this.deps.log.info('step-up sign-in requested', { verb: handler.verb, ...requestIdOf(action.data) });
+        return loginRequestResponse(settings, e.text, await turn.signInResource?.(settings.connectionName));
+      }
       this.deps.log.warn('card action failed', { verb: handler.verb, ...requestIdOf(action.data), ...errorDetails(e) });
       card = errorCard(e);
     }

@@ -312,7 +312,7 @@ function votes(request: AccessRequest) {
   return request.votes.slice(0, MAX.votesShown).map((v) => ({
     decision: v.decision === 'approve' ? 'Approved' : 'Denied',
     color: (v.decision === 'approve' ? 'Good' : 'Attention') as TextColor,
-    text: `by ${who(v.approver)}${because(v.reason, MAX.voteReason)}`,
+    text: `by ${who(v.approver)}${v.stepUp ? ` (${v.stepUp.method === 'acrs' ? `verified with sign-in context ${plainLine(v.stepUp.values.filter((x) => /^c\d{1,2}$/.test(x)).join(', '), 40)}` : 'verified with MFA'})` : ''}${because(v.reason, MAX.voteReason)}`,
     time: cardTime(v.at),
   }));
 }

@@ -28,6 +28,12 @@ export const BOT_ENV = {
   storeFile: 'JIT_BOT_STORE_FILE',
   storeTable: 'JIT_BOT_STORE_TABLE',
   logLevel: 'JIT_LOG_LEVEL',
+  /** Teams SSO for step-up (docs/SECURITY.md): the Azure Bot's OAuth connection setting name. */
+  ssoConnectionName: 'JIT_SSO_CONNECTION_NAME',
+  /** The bot app's Application ID URI as Teams SSO needs it: api://<domain>/botid-<app id> or api://botid-<app id>. */
+  ssoApplicationIdUri: 'JIT_SSO_APPLICATION_ID_URI',
+  /** Where Entra's signing keys are; default: the tenant's v2 keys under JIT_ENTRA_AUTHORITY_HOST. */
+  ssoJwksUrl: 'JIT_SSO_JWKS_URL',
   /** The stack's `BotCredentialsSecretArn`: the bot's Entra credentials are read from it at startup. */
   credentialsSecretArn: 'JIT_BOT_CREDENTIALS_SECRET_ARN',
 } as const;

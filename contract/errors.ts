@@ -33,6 +33,9 @@ export const ERROR_CATALOGUE = {
   LIMIT_EXCEEDED: { status: 422, title: 'Limit reached', aboutRequestState: true },
   // The bot never shows this as a refusal: it means "try again" (bot/bridge-client.ts).
   DEPENDENCY_FAILED: { status: 503, title: 'Not possible', aboutRequestState: false },
+  // Not 401: the bot's own bridge token was fine. The bot turns this into Teams' loginRequest.
+  STEP_UP_REQUIRED: { status: 403, title: 'Sign-in needed', aboutRequestState: false },
+  STEP_UP_REJECTED: { status: 403, title: 'Sign-in not accepted', aboutRequestState: false },
 } as const satisfies Record<DomainErrorCode, ErrorCatalogueEntry>;
 
 const CODES: ReadonlySet<string> = new Set(DOMAIN_ERROR_CODES);

@@ -14,6 +14,8 @@ const str = (max: number) =>
     .refine((s) => s.isWellFormed(), 'must be valid unicode');
 export const isoSchema = z.iso.datetime({ offset: true });
 const iso = isoSchema;
+const stepUpRequirement = z.object({ acrs: z.array(str(64)).max(100), amr: z.array(str(64)).max(20), maxTokenAgeSeconds: z.number().int().min(0) });
+const stepUpEvidence = z.object({ method: z.enum(['acrs', 'amr']), values: z.array(str(64)).max(120), tokenIssuedAt: iso, tokenAgeSeconds: z.number().int().min(0) });
 const actor = z.object({ userId: str(128).min(1), aadObjectId: str(64).optional(), userName: str(256), displayName: str(256) });
 
 export const requestViewSchema = z.object({
@@ -43,9 +45,10 @@ export const requestViewSchema = z.object({
     breakGlassMaxDurationSeconds: z.number().int().min(0),
     approvalTimeoutSeconds: z.number().int().min(0),
     endSessionsAtExpiry: z.boolean().optional(),
+    stepUp: z.object({ approve: stepUpRequirement.optional(), breakGlass: stepUpRequirement.optional() }).optional(),
   }),
   policyReason: str(2000),
-  votes: z.array(z.object({ approver: actor, decision: z.enum(['approve', 'deny']), reason: str(2000).optional(), at: iso })).max(100),
+  votes: z.array(z.object({ approver: actor, decision: z.enum(['approve', 'deny']), reason: str(2000).optional(), at: iso, stepUp: stepUpEvidence.optional() })).max(100),
   createdAt: iso,
   updatedAt: iso,
   approvalDeadline: iso,

@@ -61,6 +61,25 @@ export const requestIdSchema = z.string().regex(/^req-[0-9A-Za-z]{10,40}$/, 'is 
 export const accountIdSchema = z.string().regex(/^\d{12}$/, 'must be a 12-digit AWS account id');
 export const permissionSetNameSchema = z.string().regex(/^[\w+=,.@-]{1,32}$/, 'is not a permission set name');
 
+/**
+ * The claims of a step-up sign-in the bot verified (signature against Entra's keys, issuer,
+ * audience; bot/step-up.ts). The bridge re-checks them against the request's rule, the actor and
+ * its own clock (core/services/step-up.ts); docs/SECURITY.md says what it can and cannot re-check.
+ */
+export const stepUpClaimsSchema = z
+  .object({
+    oid: z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, 'must be an Entra object id'),
+    tid: z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, 'must be an Entra tenant id'),
+    /** Authentication context ids the sign-in satisfied (Entra's `acrs`). */
+    acrs: z.array(z.string().max(64)).max(100),
+    /** Authentication methods (Entra's `amr`). */
+    amr: z.array(z.string().max(64)).max(20),
+    /** The token's `iat`, seconds since the epoch. */
+    iat: z.number().int().min(0),
+  })
+  .strict();
+export type StepUpClaims = z.infer<typeof stepUpClaimsSchema>;
+
 export const createRequestBodySchema = z
   .object({
     clientRequestId: z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, 'must be 8-64 URL-safe characters'),
@@ -70,14 +89,18 @@ export const createRequestBodySchema = z
     justification: text(LIMITS.justificationMin, LIMITS.justificationMax),
     ticketId: text(1, LIMITS.ticketMax).optional(),
     breakGlass: z.boolean().optional(),
+    /** The requester's step-up sign-in, for break-glass under a rule that asks for one. */
+    stepUp: stepUpClaimsSchema.optional(),
   })
   .strict();
 export type CreateRequestBody = z.infer<typeof createRequestBodySchema>;
+
 
 export const decisionBodySchema = z
   .object({
     decision: z.enum(['approve', 'deny']),
     reason: text(0, LIMITS.reasonMax).optional(),
+    stepUp: stepUpClaimsSchema.optional(),
   })
   .strict();
 export type DecisionBody = z.infer<typeof decisionBodySchema>;

@@ -16,6 +16,8 @@ export const DOMAIN_ERROR_CODES = [
   'UNKNOWN_USER',
   'LIMIT_EXCEEDED',
   'DEPENDENCY_FAILED',
+  'STEP_UP_REQUIRED',
+  'STEP_UP_REJECTED',
 ] as const;
 export type DomainErrorCode = (typeof DOMAIN_ERROR_CODES)[number];
 
@@ -139,6 +141,23 @@ export class DependencyError extends DomainError {
     readonly retryable: boolean,
   ) {
     super('DEPENDENCY_FAILED', message, { dependency, retryable });
+  }
+}
+
+/**
+ * The policy wants a fresh Entra sign-in for this action and none came with it. The bot answers
+ * the Teams click with a sign-in request (loginRequest) and Teams sends the action again with a token.
+ */
+export class StepUpRequiredError extends DomainError {
+  constructor(reason: string, requirement: { acrs: string[]; amr: string[]; maxTokenAgeSeconds: number }) {
+    super('STEP_UP_REQUIRED', reason, { requirement });
+  }
+}
+
+/** A step-up sign-in came but does not meet the rule (too old, another user, too weak): a refusal, never a retry loop. */
+export class StepUpRejectedError extends DomainError {
+  constructor(reason: string) {
+    super('STEP_UP_REJECTED', reason);
   }
 }
 

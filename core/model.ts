@@ -74,6 +74,32 @@ export interface Vote {
   decision: VoteDecision;
   reason?: string;
   at: string;
+  /** The step-up sign-in this vote was cast with, when the request's policy required one. */
+  stepUp?: StepUpEvidence;
+}
+
+/**
+ * What a policy rule demands of a fresh Entra sign-in (docs/POLICY.md `stepUp`). Every listed
+ * value must be present: `acrs` holds Conditional Access authentication context ids (c1..c99),
+ * `amr` authentication methods (`mfa`). Merged rules list the union and the smallest age.
+ */
+export interface StepUpRequirement {
+  acrs: string[];
+  amr: string[];
+  /** How old the token's `iat` may be when the vote or request arrives. */
+  maxTokenAgeSeconds: number;
+}
+
+/** The claims of the user's sign-in that met a StepUpRequirement, as recorded on a vote and in the audit trail. */
+export interface StepUpEvidence {
+  /** `acrs` when the rule named an authentication context, else `amr`. */
+  method: 'acrs' | 'amr';
+  /** The required values the token carried (e.g. ["c1"] or ["mfa"]). */
+  values: string[];
+  /** The token's `iat`. */
+  tokenIssuedAt: string;
+  /** How old the token was when the bridge accepted it. */
+  tokenAgeSeconds: number;
 }
 
 /** The unit Identity Center grants: one user, one permission set, one account. */
@@ -106,6 +132,8 @@ export interface EffectiveTerms {
    * Absent on requests stored before the key existed: read it with `endsSessionsAtExpiry`.
    */
   endSessionsAtExpiry?: boolean;
+  /** Fresh-sign-in requirements (absent on requests stored before step-up existed: none). */
+  stepUp?: { approve?: StepUpRequirement; breakGlass?: StepUpRequirement };
 }
 
 export type Route = 'approval' | 'auto_approve' | 'break_glass';

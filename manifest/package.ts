@@ -167,8 +167,11 @@ export function renderManifest(settings: PackageSettings, templateText = readFil
   if (unknown.size > 0) throw new ManifestPackageError([`the template uses placeholders this packager does not know: ${[...unknown].join(', ')}`]);
   const manifest = JSON.parse(text) as Record<string, unknown>;
   if (settings.sso) {
-    // Teams SSO: the app registration must expose api://<domain>/<client id> (see README).
-    manifest.webApplicationInfo = { id: settings.botAppId, resource: `api://${settings.appDomain}/${settings.botAppId}` };
+    // Teams SSO for a bot: the app registration exposes api://<domain>/botid-<client id> ("Configure
+    // bot app in Microsoft Entra ID", https://learn.microsoft.com/en-us/microsoftteams/platform/bots/how-to/authentication/bot-sso-register-aad;
+    // "Update the app manifest": webApplicationInfo.resource is that URI). The bot's
+    // JIT_SSO_APPLICATION_ID_URI must be the same (docs/SECURITY.md, Entra setup).
+    manifest.webApplicationInfo = { id: settings.botAppId, resource: `api://${settings.appDomain}/botid-${settings.botAppId}` };
   }
   return manifest;
 }

@@ -55,6 +55,40 @@ export interface MintOptions {
   roles?: string[];
 }
 
+/**
+ * The sandbox bot's Teams SSO resource (placeholders): the Application ID URI Teams SSO requires,
+ * `api://<domain>/botid-<bot app id>` ("Configure bot app in Microsoft Entra ID",
+ * https://learn.microsoft.com/en-us/microsoftteams/platform/bots/how-to/authentication/bot-sso-register-aad).
+ */
+export const SANDBOX_SSO_APPLICATION_ID_URI = `api://jit.example.com/botid-${SANDBOX_BOT_APP_ID}`;
+export const SANDBOX_SSO_CONNECTION_NAME = 'jit-sso';
+/** Microsoft's Teams desktop/mobile client: the `azp` of the SSO tokens Teams obtains for a bot. */
+export const TEAMS_DESKTOP_CLIENT_ID = '1fec8e78-bce4-4aaf-ab1b-5451cc387264';
+
+export interface UserTokenOptions {
+  /** The signed-in user's Entra object id. */
+  oid: string;
+  /** Default: the issuer's tenant. */
+  tenantId?: string;
+  /** The sign-in used MFA (v1 tokens: `amr` holds "mfa"). */
+  mfa?: boolean;
+  /** Authentication context ids the sign-in satisfied (`acrs`). */
+  acrs?: string[];
+  /** Seconds since the epoch; default now. */
+  issuedAt?: number;
+  expiresInSeconds?: number;
+  /**
+   * "1.0" (default; an app registration left at accessTokenAcceptedVersion null, as Teams SSO
+   * samples are): iss sts.windows.net, aud the Application ID URI, with `amr`. "2.0": iss the v2
+   * issuer, aud the app's client id, and NO `amr`: Entra puts it only in v1.0 access tokens.
+   */
+  version?: '1.0' | '2.0';
+  /** Default: the bot's SSO resource for the version. Tests pass another to prove it is refused. */
+  audience?: string;
+  /** Default "access_as_user". */
+  scp?: string;
+}
+
 export interface LocalIssuer {
   issuer: string;
   tenantId: string;
@@ -62,6 +96,12 @@ export interface LocalIssuer {
   jwks: { keys: JWK[] };
   /** Mints an app-only token like Entra's client-credentials flow. */
   mint(options: MintOptions): Promise<string>;
+  /**
+   * Mints a delegated user token for the bot's own SSO resource, the way Entra issues one to Teams
+   * for the bot (scope access_as_user, azp the Teams client). Claims per the "Access token claims
+   * reference" (https://learn.microsoft.com/en-us/entra/identity-platform/access-token-claims-reference).
+   */
+  mintUser(options: UserTokenOptions): Promise<string>;
 }
 
 export async function createLocalIssuer(options: { tenantId: string; audience: string; keyFile?: string; create?: boolean; kid?: string }): Promise<LocalIssuer> {
@@ -101,6 +141,29 @@ export async function createLocalIssuer(options: { tenantId: string; audience: s
         .setIssuedAt(now)
         .setNotBefore(notBefore ?? now)
         .setExpirationTime(now + expiresInSeconds)
+        .sign(privateKey);
+    },
+    async mintUser({ oid, tenantId = tenant, mfa = false, acrs, issuedAt, expiresInSeconds = 3600, version = '1.0', audience, scp = 'access_as_user' }) {
+      if (!GUID.test(oid)) throw new Error(`A user token's oid must be an Entra object id (a GUID), not ${JSON.stringify(oid)}.`);
+      const iat = issuedAt ?? Math.floor(Date.now() / 1000);
+      const v2 = version === '2.0';
+      const payload: JWTPayload = {
+        tid: tenantId,
+        oid,
+        // sub is pairwise per app in Entra, never the oid: code must not use it as the user.
+        sub: `sandbox-pairwise-${oid.slice(0, 8)}`,
+        scp,
+        ver: version,
+        ...(v2 ? { azp: TEAMS_DESKTOP_CLIENT_ID, azpacr: '0' } : { appid: TEAMS_DESKTOP_CLIENT_ID, appidacr: '0', amr: mfa ? ['pwd', 'mfa'] : ['pwd'] }),
+        ...(acrs && acrs.length > 0 ? { acrs } : {}),
+      };
+      return new SignJWT(payload)
+        .setProtectedHeader({ alg: 'RS256', kid, typ: 'JWT' })
+        .setIssuer(v2 ? entraV2Issuer(tenantId) : `https://sts.windows.net/${tenantId}/`)
+        .setAudience(audience ?? (v2 ? SANDBOX_BOT_APP_ID : SANDBOX_SSO_APPLICATION_ID_URI))
+        .setIssuedAt(iat)
+        .setNotBefore(iat)
+        .setExpirationTime(iat + expiresInSeconds)
         .sign(privateKey);
     },
   };
@@ -145,6 +208,12 @@ export function createJwtAuthorizer(options: { issuer: string; audience: string;
       return { ok: false, reason: (e as { code?: string }).code ?? 'invalid token' };
     }
   };
+}
+
+/** A Teams SSO token for a demo person, as Teams would obtain it (for act.ts and tests). */
+export async function sandboxUserToken(keyFile: string, claims: { tenantId: string } & UserTokenOptions): Promise<string> {
+  const issuer = await createLocalIssuer({ tenantId: claims.tenantId, audience: SANDBOX_BRIDGE_AUDIENCE, keyFile, create: false });
+  return issuer.mintUser(claims);
 }
 
 /** A bearer token for the sandbox bridge, as the bot gets one (for act.ts and tests that call the bridge directly). */

@@ -10,6 +10,7 @@ import { BridgeRefusal, BridgeUnavailableError } from '../bridge-client';
 import { errorCard, requesterView, withNotice } from './render';
 import { buildRequestForm, formIssues, looseFormValues } from './shared';
 import { trackStatusCard } from './status-card';
+import { stepUpOfTurn, stepUpRefusal } from './step-up';
 import { defineHandler } from './types';
 
 const handler = defineHandler('request.submit', cardActionSchemas['request.submit'], async (ctx, data) => {
@@ -23,11 +24,18 @@ const handler = defineHandler('request.submit', cardActionSchemas['request.submi
     ...(data.ticketId ? { ticketId: data.ticketId } : {}),
     ...(data.breakGlass ? { breakGlass: true } : {}),
   };
+  // Break-glass under a rule with stepUp.breakGlass: the bridge asks for a fresh sign-in, Teams
+  // re-sends this same action with it (same clientRequestId: still one request).
+  const stepUp = data.breakGlass ? await stepUpOfTurn(ctx, 'break-glass request') : { ok: true as const };
+  if (!stepUp.ok) return withNotice(await buildRequestForm(ctx, { clientRequestId, values }), stepUp.message, 'attention');
+  if (stepUp.claims) body.stepUp = stepUp.claims;
   try {
     const { request } = await ctx.deps.bridge.submitRequest(await ctx.actor(), body);
     await trackStatusCard(ctx, request);
     return requesterView(ctx, request);
   } catch (e) {
+    const stepUpMessage = stepUpRefusal(ctx, e, stepUp.claims);
+    if (stepUpMessage) return withNotice(await buildRequestForm(ctx, { clientRequestId, values }), stepUpMessage, 'attention');
     if (e instanceof ValidationError) return buildRequestForm(ctx, { clientRequestId, values, errors: formIssues(e.issues.length ? e.issues : [{ path: '(form)', message: e.message }]) });
     if (e instanceof BridgeRefusal && e.code === 'NOT_ELIGIBLE') return buildRequestForm(ctx, { clientRequestId, values, errors: [{ path: 'permissionSetName', message: e.message }] });
     if (e instanceof BridgeUnavailableError) {

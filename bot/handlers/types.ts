@@ -12,6 +12,7 @@ import type { EligibilityCache } from '../eligibility';
 import type { Log } from '../log';
 import type { ConversationStore } from '../storage/types';
 import type { ApproverDirectory } from '../notifications';
+import type { StepUpVerifier } from '../step-up';
 
 export type { AdaptiveCard } from '../../cards';
 import type { AdaptiveCard, CardVerb } from '../../cards';
@@ -26,6 +27,8 @@ export interface HandlerDeps {
   accessPortalUrl?: string;
   /** Makes a fresh idempotency key for a new request form. */
   newClientRequestId: () => string;
+  /** Checks Teams SSO tokens for step-up; absent when SSO is not configured (step-up votes are then refused). */
+  stepUp?: StepUpVerifier;
   /** Told after an action changed a request, so the posted cards can follow without waiting for the backend. */
   onRequestChanged?: (request: RequestView) => void;
 }

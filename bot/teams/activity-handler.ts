@@ -10,7 +10,10 @@ import { conversationTurn } from './turn';
 export class JitBot extends TeamsActivityHandler {
   private readonly turns: BotTurns;
 
-  constructor(deps: JitBotDeps) {
+  constructor(
+    deps: JitBotDeps,
+    private readonly options: { userTokens?: boolean } = {},
+  ) {
     super();
     this.turns = new BotTurns(deps);
     this.onMessage(async (context, next) => {
@@ -26,7 +29,7 @@ export class JitBot extends TeamsActivityHandler {
   protected override async onInvokeActivity(context: TurnContext): Promise<InvokeResponse> {
     switch (context.activity.name) {
       case 'adaptiveCard/action':
-        return this.turns.onCardAction(conversationTurn(context));
+        return this.turns.onCardAction(conversationTurn(context, this.options));
       case 'application/search':
         return this.turns.onSearch(conversationTurn(context));
       default:

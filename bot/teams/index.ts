@@ -42,7 +42,7 @@ export function createTeamsAdapter(config: Pick<BotConfig, 'authenticationEnable
     messenger: new ConnectorMessenger(auth, config.app?.id ?? ''),
     roster: teamsRoster,
     endpoint: (deps) => {
-      const bot = new JitBot(deps);
+      const bot = new JitBot(deps, { userTokens: config.authenticationEnabled });
       return { process: (req, res) => adapter.process(req, res, (context) => bot.run(context)) };
     },
   };

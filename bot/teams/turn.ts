@@ -4,12 +4,17 @@
  * not carry: each Turn made here remembers its context for the roster.
  */
 import { CardFactory, MessageFactory, TeamsInfo, TurnContext } from 'botbuilder';
-import type { ConversationRef, ConversationTurn, InboundActivity, Turn } from '../activity';
+import type { UserTokenClient } from 'botframework-connector';
+import type { ConversationRef, ConversationTurn, InboundActivity, SignInResource, Turn } from '../activity';
 import type { RosterLookup } from '../identity';
 
 const contexts = new WeakMap<Turn, TurnContext>();
 
-export function conversationTurn(context: TurnContext): ConversationTurn {
+/**
+ * `userTokens`: only with Bot Framework authentication on is there a token service to ask (with it
+ * off, as in the sandbox, the client would call out to the public service).
+ */
+export function conversationTurn(context: TurnContext, options: { userTokens?: boolean } = {}): ConversationTurn {
   const turn: ConversationTurn = {
     // The Bot Framework activity has the shape InboundActivity describes (and more).
     activity: context.activity as InboundActivity,
@@ -23,9 +28,23 @@ export function conversationTurn(context: TurnContext): ConversationTurn {
     replyWithCard: async (card) => {
       await context.sendActivity(MessageFactory.attachment(CardFactory.adaptiveCard(card)));
     },
+    signInResource: async (connectionName) => (options.userTokens ? signInResource(context, connectionName) : undefined),
   };
   contexts.set(turn, context);
   return turn;
+}
+
+async function signInResource(context: TurnContext, connectionName: string): Promise<SignInResource | undefined> {
+  const key = (context.adapter as { UserTokenClientKey?: symbol }).UserTokenClientKey;
+  const client = key ? context.turnState.get<UserTokenClient>(key) : undefined;
+  if (!client) return undefined;
+  try {
+    const r = await client.getSignInResource(connectionName, context.activity, '');
+    return { signInLink: r.signInLink, tokenExchangeResource: r.tokenExchangeResource };
+  } catch {
+    // The SSO path still works without the fallback button.
+    return undefined;
+  }
 }
 
 export const teamsRoster: RosterLookup = {

@@ -8,7 +8,7 @@
  * that every approving rule names. Adding a rule can therefore never widen access to something
  * another rule already covers.
  */
-import type { EffectiveTerms, Route } from '../model';
+import type { EffectiveTerms, Route, StepUpRequirement } from '../model';
 import { formatDuration, MINUTE_SECONDS } from './duration';
 import { ticketMatches } from './ticket';
 import type {
@@ -146,8 +146,29 @@ export function mergeRules(rules: readonly PolicyRule[]): MergeResult {
       approvalTimeoutSeconds: min((r) => r.approvalTimeoutSeconds),
       // Ending sessions is the stricter choice: any matching rule asking for it wins.
       endSessionsAtExpiry: rules.some((r) => r.endSessionsAtExpiry === true),
+      ...stepUpTerms(rules),
     },
   };
+}
+
+/**
+ * Step-up merges like everything else: the most restrictive wins. Any matching rule that asks for
+ * it makes it required; the required values add up and the shortest token age applies.
+ */
+function stepUpTerms(rules: readonly PolicyRule[]): Pick<EffectiveTerms, 'stepUp'> {
+  const merge = (pick: (r: PolicyRule) => StepUpRequirement | undefined): StepUpRequirement | undefined => {
+    const all = rules.map((r) => pick(r)).filter((x): x is StepUpRequirement => x !== undefined);
+    if (all.length === 0) return undefined;
+    return {
+      acrs: [...new Set(all.flatMap((x) => x.acrs))].sort(),
+      amr: [...new Set(all.flatMap((x) => x.amr))].sort(),
+      maxTokenAgeSeconds: Math.min(...all.map((x) => x.maxTokenAgeSeconds)),
+    };
+  };
+  const approve = merge((r) => r.stepUp?.approve);
+  const breakGlass = merge((r) => r.stepUp?.breakGlass);
+  if (!approve && !breakGlass) return {};
+  return { stepUp: { ...(approve ? { approve } : {}), ...(breakGlass ? { breakGlass } : {}) } };
 }
 
 // ---------------------------------------------------------------------------------------------

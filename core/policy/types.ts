@@ -3,7 +3,7 @@
  * `validatePolicy` (policy/validate.ts) validates and normalizes a policy document into `Policy`;
  * `evaluateRequest` / `evaluateApprover` (policy/evaluate.ts) are pure functions.
  */
-import type { EffectiveTerms, Route } from '../model';
+import type { EffectiveTerms, Route, StepUpRequirement } from '../model';
 
 export interface AccountEntry {
   id: string; // 12 digits
@@ -35,6 +35,8 @@ export interface PolicyRule {
   approvalTimeoutSeconds: number;
   /** Whether expiry also ends the live role sessions (early revocation always does). Default: on when the rule grants an admin permission set. */
   endSessionsAtExpiry?: boolean;
+  /** A fresh Entra sign-in to vote on its requests, and (separately) to request break-glass. */
+  stepUp?: { approve?: StepUpRequirement; breakGlass?: StepUpRequirement };
 }
 
 export interface Policy {

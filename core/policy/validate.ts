@@ -11,6 +11,7 @@ import * as z from 'zod';
 import { PolicyError, type FieldIssue } from '../errors';
 import { HOUR_SECONDS, parsePolicyDuration, toIsoDuration } from './duration';
 import { compileTicketPattern } from './ticket';
+import type { StepUpRequirement } from '../model';
 import type { AccountEntry, PermissionSetEntry, Policy, PolicyRule } from './types';
 
 export const APPROVALS_REQUIRED_MAX = 10;
@@ -19,7 +20,31 @@ export const POLICY_DEFAULTS = {
   defaultDurationSeconds: HOUR_SECONDS,
   approvalTimeoutSeconds: HOUR_SECONDS,
   breakGlassMaxDurationSeconds: HOUR_SECONDS,
+  stepUpMaxTokenAgeMinutes: 10,
 } as const;
+
+/** The longest token age a step-up rule may accept: a day (an older sign-in proves nothing about now). */
+export const STEP_UP_MAX_TOKEN_AGE_MINUTES = 24 * 60;
+
+/**
+ * Entra authentication context ids are c1 to c99 ("Conditional Access: Target resources",
+ * Authentication context, https://learn.microsoft.com/en-us/entra/identity/conditional-access/concept-conditional-access-cloud-apps#authentication-context);
+ * a token names the contexts it satisfied in its `acrs` claim ("Access token claims reference").
+ */
+const AUTH_CONTEXT_ID = /^c([1-9]|[1-9][0-9])$/;
+
+const stepUpSchema = z
+  .strictObject({
+    acrs: z.string().regex(AUTH_CONTEXT_ID, 'must be a Conditional Access authentication context id, c1 to c99').optional(),
+    amr: z.literal('mfa', 'must be mfa (the amr value Entra sets after multi-factor authentication)').optional(),
+    maxTokenAgeMinutes: z
+      .number()
+      .int('must be a whole number')
+      .min(1, 'must be at least 1')
+      .max(STEP_UP_MAX_TOKEN_AGE_MINUTES, `must be at most ${STEP_UP_MAX_TOKEN_AGE_MINUTES} (a day)`)
+      .optional(),
+  })
+  .refine((v) => (v.acrs === undefined) !== (v.amr === undefined), 'must name exactly one of acrs (an authentication context such as c1) or amr: mfa');
 
 const ACCOUNT_ID = /^\d{12}$/;
 const OU_OR_ROOT_ID = /^(r-[0-9a-z]{4,32}|ou-[0-9a-z]{4,32}-[0-9a-z]{8,32})$/;
@@ -90,6 +115,12 @@ const ruleSchema = z.strictObject({
     })
     .optional(),
   endSessionsAtExpiry: z.boolean('must be true or false').optional(),
+  stepUp: z
+    .strictObject({
+      approve: stepUpSchema.optional(),
+      breakGlass: stepUpSchema.optional(),
+    })
+    .optional(),
 });
 
 const policySchema = z.strictObject({
@@ -128,6 +159,11 @@ const FIELD_HINTS: Record<string, string> = {
   endSessionsOnExpiry: 'endSessionsAtExpiry',
   ouIds: 'ouPath',
   ous_path: 'ouPath',
+  mfa: 'stepUp.approve: { amr: mfa }',
+  stepup: 'stepUp',
+  step_up: 'stepUp',
+  acr: 'acrs',
+  maxTokenAge: 'maxTokenAgeMinutes',
 };
 
 function allowedKeysAt(path: readonly PathSegment[]): string[] {
@@ -149,6 +185,11 @@ function allowedKeysAt(path: readonly PathSegment[]): string[] {
       return ['required', 'pattern'];
     case 'rules/#/breakGlass':
       return ['allowed', 'maxDuration'];
+    case 'rules/#/stepUp':
+      return ['approve', 'breakGlass'];
+    case 'rules/#/stepUp/approve':
+    case 'rules/#/stepUp/breakGlass':
+      return ['acrs', 'amr', 'maxTokenAgeMinutes'];
     default:
       return [];
   }
@@ -339,6 +380,16 @@ function normalizeRule(
     at(['breakGlass', 'maxDuration'], 'is set but breakGlass.allowed is false: remove it or allow break-glass');
   }
 
+  const stepUp: NonNullable<PolicyRule['stepUp']> = {};
+  if (rule.stepUp?.approve) {
+    if (rule.approvers.required === 0) at(['stepUp', 'approve'], 'is set but approvers.required is 0: nobody votes on these requests, so there is nothing to step up');
+    stepUp.approve = stepUpRequirement(rule.stepUp.approve);
+  }
+  if (rule.stepUp?.breakGlass) {
+    if (!rule.breakGlass?.allowed) at(['stepUp', 'breakGlass'], 'is set but breakGlass.allowed is false: remove it or allow break-glass');
+    stepUp.breakGlass = stepUpRequirement(rule.stepUp.breakGlass);
+  }
+
   return {
     id: rule.id,
     description: rule.description ?? '',
@@ -354,6 +405,15 @@ function normalizeRule(
     breakGlass,
     approvalTimeoutSeconds: rule.approvalTimeout ?? POLICY_DEFAULTS.approvalTimeoutSeconds,
     endSessionsAtExpiry: rule.endSessionsAtExpiry ?? grantsAdmin(rule.permissionSets),
+    ...(stepUp.approve || stepUp.breakGlass ? { stepUp } : {}),
+  };
+}
+
+function stepUpRequirement(v: z.output<typeof stepUpSchema>): StepUpRequirement {
+  return {
+    acrs: v.acrs ? [v.acrs] : [],
+    amr: v.amr ? [v.amr] : [],
+    maxTokenAgeSeconds: (v.maxTokenAgeMinutes ?? POLICY_DEFAULTS.stepUpMaxTokenAgeMinutes) * 60,
   };
 }
 

@@ -4,13 +4,14 @@
  */
 import { DependencyError, ForbiddenError, IllegalTransitionError, NotApproverError, SelfApprovalError } from '../errors';
 import { amend, isTerminal, stateRefusal, transition, withEvent } from '../lifecycle';
-import type { AccessRequest, Route, StoredRequest, Vote } from '../model';
+import type { AccessRequest, Route, StepUpEvidence, StoredRequest, Vote } from '../model';
 import { SYSTEM_ACTOR } from '../model';
 import { evaluateApprover } from '../policy/evaluate';
 import type { WorkflowOutcome } from '../ports';
 import { humanDuration, iso, ms } from '../time';
 import { announce, commit, load, toView, withRetry } from './context';
 import { groupNamesAndIds } from './requests';
+import { checkStepUp } from './step-up';
 import type { ActorActionInput, CoreDeps, Outcome, StepOutcome, VoteInput, VoteResult } from './types';
 
 export interface ValidateOutcome extends Outcome {
@@ -146,7 +147,8 @@ function outcomeOf(request: StoredRequest): WorkflowOutcome | undefined {
 
 /**
  * One approver's vote. Checks, in order: the request is still pending, the voter is an approver of
- * its rule and not its requester, the vote is not a repeat, the deadline has not passed. One deny
+ * its rule and not its requester, the vote is not a repeat, the deadline has not passed, and the
+ * step-up sign-in the rule asks for came with the vote (services/step-up.ts). One deny
  * decides; approvals decide at quorum. Of two racing deciding votes exactly one wins.
  */
 export async function castVote(deps: CoreDeps, input: VoteInput): Promise<VoteResult> {
@@ -168,11 +170,14 @@ export async function castVote(deps: CoreDeps, input: VoteInput): Promise<VoteRe
     if (now >= ms(current.approvalDeadline)) {
       throw new IllegalTransitionError(current.state, 'APPROVED', 'The approval window for this request has closed.');
     }
-    const vote: Vote = { approver: input.actor, decision: input.decision, at: iso(now), ...(input.reason ? { reason: input.reason } : {}) };
+    // Last of the checks: a prompt to sign in is only worth it for a vote that would otherwise count.
+    const stepUp = checkStepUp({ requirement: current.terms.stepUp?.approve, claims: input.stepUp, actor: input.actor, now, what: 'vote on this request' });
+    const vote: Vote = { approver: input.actor, decision: input.decision, at: iso(now), ...(input.reason ? { reason: input.reason } : {}), ...(stepUp ? { stepUp } : {}) };
     const votes = [...current.votes, vote];
     const approvals = votes.filter((v) => v.decision === 'approve').length;
     const voteReason = `${input.actor.displayName} voted to ${input.decision}${input.reason ? `: ${input.reason}` : ''} (${approvals} of ${current.terms.approvalsRequired} approvals).`;
-    const voteEvent = { actor: input.actor, action: 'request.vote' as const, fromState: current.state, toState: current.state, reason: voteReason, details: { decision: input.decision } };
+    const voteDetails = { decision: input.decision, ...stepUpDetails(stepUp) };
+    const voteEvent = { actor: input.actor, action: 'request.vote' as const, fromState: current.state, toState: current.state, reason: voteReason, details: voteDetails };
 
     if (input.decision === 'deny' || approvals >= current.terms.approvalsRequired) {
       const to = input.decision === 'deny' ? 'DENIED' : 'APPROVED';
@@ -190,7 +195,7 @@ export async function castVote(deps: CoreDeps, input: VoteInput): Promise<VoteRe
       const next = await commit(deps, current, change, [to === 'APPROVED' ? 'approved' : 'denied']);
       return { request: next, decided: true, duplicate: false };
     }
-    const next = await commit(deps, current, amend(current, 'request.vote', { actor: input.actor, now, reason: voteReason, patch: { votes }, details: { decision: input.decision } }), ['vote_recorded']);
+    const next = await commit(deps, current, amend(current, 'request.vote', { actor: input.actor, now, reason: voteReason, patch: { votes }, details: voteDetails }), ['vote_recorded']);
     return { request: next, decided: false, duplicate: false };
   });
 
@@ -201,6 +206,12 @@ export async function castVote(deps: CoreDeps, input: VoteInput): Promise<VoteRe
   // The notices went into the outbox with the vote; the answer waits for the ask to flush them, never for the bot.
   if (!result.duplicate) await announce(deps, result.request);
   return { request: toView(result.request), decided: result.decided, duplicate: result.duplicate };
+}
+
+/** The step-up evidence as audit details (flat: the audit event's details hold scalars). */
+function stepUpDetails(e: StepUpEvidence | undefined): Record<string, string | number> {
+  if (!e) return {};
+  return { stepUpMethod: e.method, stepUpValues: e.values.join(' '), stepUpTokenIssuedAt: e.tokenIssuedAt, stepUpTokenAgeSeconds: e.tokenAgeSeconds };
 }
 
 /** The refusal a late vote gets, worded for the state the request is in (one wording: core/lifecycle). */

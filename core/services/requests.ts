@@ -8,6 +8,7 @@ import type { EffectiveTerms } from '../model';
 import { iso } from '../time';
 import { OPEN_STATES, amend, auditEventId, describeState } from '../lifecycle';
 import { announce, commit, flushAudit, load, toView, withRetry } from './context';
+import { checkStepUp } from './step-up';
 import type { ActorClaim, CoreDeps, SubmitInput, SubmitResult } from './types';
 
 /** Open (not yet granted) requests one person may have at once: a runaway client cannot flood approvers. */
@@ -75,6 +76,7 @@ export async function submitRequest(deps: CoreDeps, input: SubmitInput): Promise
     breakGlass: body.breakGlass === true,
   });
   if (!decision.allowed) throw new NotEligibleError(decision.reason);
+  const stepUp = decision.route === 'break_glass' ? checkStepUp({ requirement: decision.terms.stepUp?.breakGlass, claims: body.stepUp, actor, now: deps.clock.now(), what: 'use break-glass' }) : undefined;
 
   const open = await deps.requests.list({ requesterUserId: actor.userId, states: OPEN_STATES });
   const duplicate = open.find((r) => r.accountId === account.id && r.permissionSetName === permissionSet.name);
@@ -95,7 +97,14 @@ export async function submitRequest(deps: CoreDeps, input: SubmitInput): Promise
     action: 'request.submitted',
     toState: 'PENDING_APPROVAL',
     reason: decision.reason,
-    details: { accountId: account.id, permissionSetName: permissionSet.name, route: decision.route, durationSeconds: body.durationMinutes * 60, ticketId: body.ticketId },
+    details: {
+      accountId: account.id,
+      permissionSetName: permissionSet.name,
+      route: decision.route,
+      durationSeconds: body.durationMinutes * 60,
+      ticketId: body.ticketId,
+      ...(stepUp ? { stepUpMethod: stepUp.method, stepUpValues: stepUp.values.join(' '), stepUpTokenIssuedAt: stepUp.tokenIssuedAt, stepUpTokenAgeSeconds: stepUp.tokenAgeSeconds } : {}),
+    },
   };
   const request: StoredRequest = {
     id,

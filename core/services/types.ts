@@ -24,7 +24,7 @@ import type {
   WorkflowGateway,
 } from '../ports';
 import type { Policy } from '../policy/types';
-import type { CreateRequestBody } from '../api';
+import type { CreateRequestBody, StepUpClaims } from '../api';
 
 export interface CoreDeps {
   clock: Clock;
@@ -81,6 +81,8 @@ export interface VoteInput {
   actor: Actor;
   decision: 'approve' | 'deny';
   reason?: string;
+  /** The voter's verified step-up sign-in, when the bot got one (required when the rule asks). */
+  stepUp?: StepUpClaims;
 }
 export interface VoteResult {
   request: AccessRequest;

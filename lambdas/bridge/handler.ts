@@ -104,7 +104,7 @@ const ROUTES: Record<string, RouteFn> = {
   'GET /requests/{id}': async ({ deps, actor, id }) => json(200, { request: await getRequest(deps, { requestId: id, actor }) }),
   'POST /requests/{id}/decisions': async ({ deps, actor, id, body }) => {
     const b = parse(decisionBodySchema, body(), 'decision');
-    const r = await castVote(deps, { requestId: id, actor, decision: b.decision, reason: b.reason });
+    const r = await castVote(deps, { requestId: id, actor, decision: b.decision, reason: b.reason, ...(b.stepUp ? { stepUp: b.stepUp } : {}) });
     return json(200, { request: r.request, decided: r.decided, duplicate: r.duplicate });
   },
   'POST /requests/{id}/revoke': async ({ deps, actor, id, body }) => {

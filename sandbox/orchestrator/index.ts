@@ -55,7 +55,16 @@ import { assertPortsFree, explainListenError, type PortNeed, portFromEnv, SANDBO
 import { type DemoPeople, loadDemoPeople } from '../seed';
 import { openSandboxStores, type SandboxStores } from '../stores';
 import { type RunningBridge, startLocalBridge } from './bridge-server';
-import { SANDBOX_BOT_APP_ID, SANDBOX_BRIDGE_AUDIENCE, SANDBOX_ISSUER_KEY_FILE, createJwtAuthorizer, createLocalIssuer } from '../jwt-authorizer';
+import {
+  SANDBOX_BOT_APP_ID,
+  SANDBOX_BRIDGE_AUDIENCE,
+  SANDBOX_ISSUER_KEY_FILE,
+  SANDBOX_SSO_APPLICATION_ID_URI,
+  SANDBOX_SSO_CONNECTION_NAME,
+  createJwtAuthorizer,
+  createLocalIssuer,
+} from '../jwt-authorizer';
+import type { JWK } from 'jose';
 import { OffsetClock } from './clock';
 
 export const BRIDGE_PORT: PortNeed = { port: 3979, what: 'bridge', env: 'JIT_BRIDGE_PORT' };
@@ -226,6 +235,8 @@ interface StartedBridge {
   mintBridgeToken: () => Promise<string>;
   /** The bot's token provider: the bridge's tokens, cached as msal-node caches them. */
   botTokens: { getToken(): Promise<string> };
+  /** The local issuer's public keys: the bot checks the demo people's step-up (Teams SSO) tokens with them. */
+  jwks: { keys: JWK[] };
   /** Binds the real bridge handler and the reconcile control once the backend exists. */
   bind(handler: Parameters<typeof startLocalBridge>[0]['handler'], reconcile: () => Promise<unknown>): void;
 }
@@ -276,6 +287,7 @@ async function startBridge(settings: Settings, people: DemoPeople, clock: Offset
     bridge,
     mintBridgeToken,
     botTokens,
+    jwks: issuer.jwks,
     bind(handler, reconcile) {
       bridgeHandler = handler;
       reconcileNow = reconcile;
@@ -307,8 +319,11 @@ async function startSandboxBot(settings: Settings, people: DemoPeople, clock: Of
     JIT_BOT_STORE: dataDir ? 'file' : 'memory',
     ...(dataDir ? { JIT_BOT_STORE_FILE: join(dataDir, 'conversations.json') } : {}),
     JIT_LOG_LEVEL: settings.logLevel,
+    // Teams SSO for step-up; the local issuer plays Entra (sandbox/jwt-authorizer.ts mintUser).
+    JIT_SSO_CONNECTION_NAME: SANDBOX_SSO_CONNECTION_NAME,
+    JIT_SSO_APPLICATION_ID_URI: SANDBOX_SSO_APPLICATION_ID_URI,
   });
-  const bot = await startBot(botConfig, { clock, tokens: started.botTokens, log: jsonLog(settings.logLevel, (line) => process.stderr.write(`${line}\n`)) }).catch((e: unknown) => {
+  const bot = await startBot(botConfig, { clock, tokens: started.botTokens, stepUpKeys: started.jwks, log: jsonLog(settings.logLevel, (line) => process.stderr.write(`${line}\n`)) }).catch((e: unknown) => {
     throw explainListenError(e, settings.ports.bot);
   });
   life.add(() => bot.close());

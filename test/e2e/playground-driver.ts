@@ -142,12 +142,16 @@ export class PlaygroundDriver {
     if (!res.ok) throw new Error(`playground message refused: ${res.status} ${await res.text()}`);
   }
 
-  /** Clicks an Action.Execute on a card as a configured user (the invoke the UI sends). Returns the bot's answer. */
-  async click(fromId: string, conversationId: string, replyToId: string, verb: string, data: Json): Promise<Json> {
+  /**
+   * Clicks an Action.Execute on a card as a configured user (the invoke the UI sends). Returns the
+   * bot's answer. `authentication` is what Teams adds when it re-sends the action after the bot's
+   * loginRequest (the playground has no SSO; it passes the invoke's value through unchanged).
+   */
+  async click(fromId: string, conversationId: string, replyToId: string, verb: string, data: Json, authentication?: { id: string; connectionName: string; token: string }): Promise<Json> {
     const res = await fetch(`${this.baseUrl}/_conversation/v1/invoke`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ name: 'adaptiveCard/action', from: { id: fromId }, conversation: { id: conversationId }, replyToId, value: { action: { type: 'Action.Execute', verb, data } } }),
+      body: JSON.stringify({ name: 'adaptiveCard/action', from: { id: fromId }, conversation: { id: conversationId }, replyToId, value: { action: { type: 'Action.Execute', verb, data }, ...(authentication ? { authentication } : {}) } }),
     });
     const text = await res.text();
     if (!res.ok) throw new Error(`playground invoke ${verb} refused: ${res.status} ${text}`);

@@ -17,6 +17,7 @@ import { join, resolve } from 'node:path';
 import { ACTOR_HEADERS } from '../../contract/bridge';
 import type { StoredRequest } from '../../core/model';
 import { startSandbox, type Sandbox } from '../../sandbox/orchestrator';
+import { SANDBOX_BRIDGE_AUDIENCE, SANDBOX_ISSUER_KEY_FILE, SANDBOX_SSO_CONNECTION_NAME, createLocalIssuer } from '../../sandbox/jwt-authorizer';
 import { PLAYGROUND_IDS } from '../../sandbox/playground';
 import { type DemoPerson, loadDemoPeople } from '../../sandbox/seed';
 import { actionData, type Json, PlaygroundDriver, until } from './playground-driver';
@@ -82,12 +83,32 @@ describe('end to end through the Agents Playground', function () {
     return pg.waitForCard(`the channel card of ${id}`, CHANNEL, (c) => JSON.stringify(c).includes(id), after);
   }
 
-  async function vote(who: DemoPerson, id: string, decision: 'approve' | 'deny'): Promise<string> {
+  async function vote(who: DemoPerson, id: string, decision: 'approve' | 'deny', o: { stepUp?: boolean } = {}): Promise<string> {
     const { message } = await channelCardFor(id);
     const r = await stored(id);
     const conversation = message.postConversationId ?? message.conversationId;
-    const answer = await pg.click(who.teamsUserId, conversation, message.messageId, `approval.${decision}`, { requestId: id, version: r.version });
-    return JSON.stringify(answer);
+    const verb = `approval.${decision}`;
+    const data = { requestId: id, version: r.version };
+    if (!o.stepUp) return JSON.stringify(await pg.click(who.teamsUserId, conversation, message.messageId, verb, data));
+    // Step-up (the demo policy's Admin rules): the bot answers the plain click with a 401
+    // loginRequest, which the playground reports as the bot's error; nothing is recorded. Teams
+    // would then get an SSO token and re-send the action with it: the sandbox's local issuer plays
+    // Entra, dated by the sandbox clock (the main path moved it forward).
+    const votesBefore = r.votes.length;
+    const first = await pg.click(who.teamsUserId, conversation, message.messageId, verb, data).then(
+      (answer) => JSON.stringify(answer),
+      (e: unknown) => (e as Error).message,
+    );
+    assert.match(first, /401/, `the first click is answered 401: ${first.slice(0, 400)}`);
+    // The playground reports a bot's non-2xx invoke answer as its own error, with the bot's body in innerHttpError.
+    if (/innerHttpError/.test(first)) assert.match(first, /application\/vnd\.microsoft\.activity\.loginRequest/);
+    assert.equal((await stored(id)).votes.length, votesBefore, 'nothing recorded without the sign-in');
+    const issuer = await createLocalIssuer({ tenantId: people.tenantId, audience: SANDBOX_BRIDGE_AUDIENCE, keyFile: join(dataDir, SANDBOX_ISSUER_KEY_FILE), create: false });
+    const token = await issuer.mintUser({ oid: who.aadObjectId, mfa: true, issuedAt: Math.floor(sandbox.clock.now() / 1000) });
+    const answer = await pg.click(who.teamsUserId, conversation, message.messageId, verb, data, { id: `e2e-${++seq}`, connectionName: SANDBOX_SSO_CONNECTION_NAME, token });
+    const text = JSON.stringify(answer);
+    assert.match(text, /verified with MFA/, `the vote counted with its sign-in: ${text.slice(0, 400)}`);
+    return text;
   }
 
   it('main path: PowerUser asked in 1:1, approved in on-call, active, live in Identity Center, revoked at expiry, cards updated', async () => {
@@ -152,14 +173,15 @@ describe('end to end through the Agents Playground', function () {
     await waitState(id, 'ACTIVE');
   });
 
-  it('two-approver quorum: Admin needs Carol and Dan', async () => {
+  it('two-approver quorum: Admin needs Carol and Dan, each with a fresh MFA sign-in (step-up)', async () => {
     const request = await aliceRequests({ accountId: '111111111111', permissionSetName: 'Admin', durationMinutes: '2', justification: 'Apply the IAM boundary change', ticketId: 'CHG-1234' });
-    await vote(carol, request.id, 'approve');
+    await vote(carol, request.id, 'approve', { stepUp: true });
     await until('the first vote recorded', async () => ((await stored(request.id)).votes.length === 1 ? true : undefined));
     assert.equal((await stored(request.id)).state, 'PENDING_APPROVAL', 'one approval of two is not enough');
+    assert.equal((await stored(request.id)).votes[0]?.stepUp?.method, 'amr', 'Carol\'s vote carries her MFA sign-in');
     await pg.open('Platform - on-call');
     await pg.screenshot('quorum-one-of-two');
-    await vote(dan, request.id, 'approve');
+    await vote(dan, request.id, 'approve', { stepUp: true });
     const active = await waitState(request.id, 'ACTIVE');
     assert.equal(live(active), true);
     await pg.screenshot('quorum-two-of-two-active');

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { ACTOR_HEADERS } from '../../contract/bridge';
 import type { StoredRequest } from '../../core/model';
 import { act } from '../../sandbox/act';
-import { SANDBOX_BOT_APP_ID, SANDBOX_ISSUER_KEY_FILE, sandboxBridgeToken } from '../../sandbox/jwt-authorizer';
+import { SANDBOX_BOT_APP_ID, SANDBOX_BRIDGE_AUDIENCE, SANDBOX_ISSUER_KEY_FILE, createLocalIssuer, sandboxBridgeToken } from '../../sandbox/jwt-authorizer';
 import { startSandbox, type Sandbox } from '../../sandbox/orchestrator';
 import { type DemoPerson, loadDemoPeople } from '../../sandbox/seed';
 import { ConnectorRecorder } from '../support/connector-recorder';
@@ -37,11 +37,11 @@ describe('sandbox/act.ts: acting as another demo person', function () {
     await rm(dataDir, { recursive: true, force: true });
   });
 
-  async function requestAs(who: DemoPerson, permissionSetName: string): Promise<string> {
+  async function requestAs(who: DemoPerson, permissionSetName: string, extra: Record<string, unknown> = {}): Promise<string> {
     const res = await fetch(`${sandbox.urls.bridge}/requests`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${await sandbox.bridgeToken()}`, [ACTOR_HEADERS.tenantId]: people.tenantId, [ACTOR_HEADERS.aadObjectId]: who.aadObjectId, [ACTOR_HEADERS.upn]: who.upn },
-      body: JSON.stringify({ clientRequestId: `act-test-${++seq}`, accountId: '111111111111', permissionSetName, durationMinutes: 2, justification: 'Check the act helper end to end' }),
+      body: JSON.stringify({ clientRequestId: `act-test-${++seq}`, accountId: '111111111111', permissionSetName, durationMinutes: 2, justification: 'Check the act helper end to end', ...extra }),
     });
     assert.equal(res.status, 201, await res.clone().text());
     return ((await res.json()) as { request: { id: string } }).request.id;
@@ -49,7 +49,8 @@ describe('sandbox/act.ts: acting as another demo person', function () {
 
   async function run(...argv: string[]): Promise<{ code: number; text: string }> {
     const lines: string[] = [];
-    const code = await act(argv, (l) => lines.push(l), sandbox.urls.bridge, () => sandbox.bridgeToken());
+    const issuer = () => createLocalIssuer({ tenantId: people.tenantId, audience: SANDBOX_BRIDGE_AUDIENCE, keyFile: join(dataDir, SANDBOX_ISSUER_KEY_FILE), create: false });
+    const code = await act(argv, (l) => lines.push(l), sandbox.urls.bridge, () => sandbox.bridgeToken(), issuer);
     return { code, text: lines.join('\n') };
   }
 
@@ -96,6 +97,30 @@ describe('sandbox/act.ts: acting as another demo person', function () {
     const denied = await run('dan', 'deny', franks);
     assert.equal(denied.code, 0, denied.text);
     assert.equal(await state(franks), 'DENIED');
+  });
+
+  it('Admin asks each approver for a fresh MFA sign-in: act.ts plays Teams SSO with the local issuer, dated by the sandbox clock', async () => {
+    // The sandbox clock runs ahead of the wall clock (as after an expiry demo): the token must follow
+    // it. One minute: enough to tell the clocks apart, too little to expire the grant above.
+    const moved = await fetch(`${sandbox.urls.bridge}/_sandbox/clock/advance`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ minutes: 1 }) });
+    assert.equal(moved.status, 200);
+    const id = await requestAs(person('bob'), 'Admin', { ticketId: 'CHG-77' });
+    const weak = await run('carol', 'approve', id, '--no-mfa');
+    assert.equal(weak.code, 1, weak.text);
+    assert.match(weak.text, /fresh sign-in/);
+    assert.match(weak.text, /Carol cannot approve .*not done with multi-factor authentication .*STEP_UP_REJECTED/s);
+    assert.equal(((await sandbox.stores.requests.get(id)) as StoredRequest).votes.length, 0);
+
+    const carol = await run('carol', 'approve', id);
+    assert.equal(carol.code, 0, carol.text);
+    assert.match(carol.text, /Signed Carol in with MFA/);
+    const stored = (await sandbox.stores.requests.get(id)) as StoredRequest;
+    assert.equal(stored.votes[0]?.stepUp?.method, 'amr');
+    assert.deepEqual(stored.votes[0]?.stepUp?.values, ['mfa']);
+    assert.ok(stored.votes[0]!.stepUp!.tokenAgeSeconds < 30, `dated by the sandbox clock: ${stored.votes[0]!.stepUp!.tokenAgeSeconds}s`);
+    const dan = await run('dan', 'approve', id);
+    assert.equal(dan.code, 0, dan.text);
+    assert.match(dan.text, /\(decided\)/);
   });
 
   it('unknown people and verbs get the usage; a stopped sandbox a clear sentence', async () => {

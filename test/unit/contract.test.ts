@@ -13,6 +13,8 @@ import {
   AlreadyExistsError,
   ConcurrentModificationError,
   DependencyError,
+  StepUpRejectedError,
+  StepUpRequiredError,
   DOMAIN_ERROR_CODES,
   DomainError,
   ForbiddenError,
@@ -50,6 +52,8 @@ const EVERY_DOMAIN_ERROR: DomainError[] = [
   new UnknownUserError('alice@example.com'),
   new LimitExceededError('The grant would exceed its maximum total duration.'),
   new DependencyError('Identity Center', 'throttled', true),
+  new StepUpRequiredError('To vote on this request you must sign in again with multi-factor authentication.', { acrs: [], amr: ['mfa'], maxTokenAgeSeconds: 600 }),
+  new StepUpRejectedError('Your sign-in is 20 minutes old. Nothing was recorded.'),
 ];
 
 function clientAnswering(status: number, responseBody: string): BridgeClient {

@@ -1,3 +1,4 @@
+import { parseBotConfig } from '../../bot/config';
 import { strict as assert } from 'node:assert';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -74,10 +75,23 @@ describe('manifest: rendering and schema validation', () => {
     assert.ok(!JSON.stringify(manifest).includes('${'));
   });
 
-  it('adds webApplicationInfo for SSO when asked, still valid', async () => {
+  it('adds webApplicationInfo for SSO when asked, in the botid- form Teams bot SSO requires, still valid', async () => {
     const manifest = renderManifest({ ...settings, sso: true });
-    assert.deepEqual(manifest.webApplicationInfo, { id: PLACEHOLDER_ID, resource: `api://jit.example.com/${PLACEHOLDER_ID}` });
+    // "Configure bot app in Microsoft Entra ID": a bot's Application ID URI is api://<domain>/botid-<app id>.
+    assert.deepEqual(manifest.webApplicationInfo, { id: PLACEHOLDER_ID, resource: `api://jit.example.com/botid-${PLACEHOLDER_ID}` });
     assert.deepEqual(await validateManifest(manifest), []);
+    // The same URI the bot is configured with (JIT_SSO_APPLICATION_ID_URI): the SSO token's audience.
+    const sso = parseBotConfig({
+      JIT_BOT_MODE: 'test',
+      JIT_ALLOWED_TENANT_IDS: '00000000-0000-0000-0000-000000000000',
+      JIT_BRIDGE_URL: 'http://127.0.0.1:1',
+      JIT_NOTIFY_SECRET: 'test-notify-secret-0123456789-abcdefghij',
+      JIT_ONCALL_TEAM_ID: '19:team@thread.tacv2',
+      JIT_ONCALL_CHANNEL_ID: '19:oncall@thread.tacv2',
+      JIT_SSO_CONNECTION_NAME: 'jit-sso',
+      JIT_SSO_APPLICATION_ID_URI: (manifest.webApplicationInfo as { resource: string }).resource,
+    }).sso;
+    assert.equal(sso?.appId, PLACEHOLDER_ID.toLowerCase());
   });
 
   it('schema violations are reported, not ignored', async () => {
