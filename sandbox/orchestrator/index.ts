@@ -63,6 +63,7 @@ import {
   SANDBOX_SSO_CONNECTION_NAME,
   createJwtAuthorizer,
   createLocalIssuer,
+  type LocalIssuer,
 } from '../jwt-authorizer';
 import type { JWK } from 'jose';
 import { OffsetClock } from './clock';
@@ -122,6 +123,8 @@ export interface Sandbox {
   sessionDurationWarnings: Array<{ permissionSetArn: string; sessionDuration: string }>;
   /** A bearer token the bridge admits (the bot's identity), for callers of the bridge other than the bot. */
   bridgeToken(): Promise<string>;
+  /** A Teams SSO token for a demo person, as Teams would send it after a loginRequest (step-up votes). */
+  userToken: LocalIssuer['mintUser'];
   /** Resolves when the playground child exits (never, without a playground). */
   playgroundExited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   stop(): Promise<void>;
@@ -233,6 +236,8 @@ function openStores(settings: Settings, life: Stoppers): SandboxStores {
 interface StartedBridge {
   bridge: RunningBridge;
   mintBridgeToken: () => Promise<string>;
+  /** A Teams SSO token of a demo person (the local issuer plays Entra), for step-up in tests and tools. */
+  mintUserToken: LocalIssuer['mintUser'];
   /** The bot's token provider: the bridge's tokens, cached as msal-node caches them. */
   botTokens: { getToken(): Promise<string> };
   /** The local issuer's public keys: the bot checks the demo people's step-up (Teams SSO) tokens with them. */
@@ -286,6 +291,7 @@ async function startBridge(settings: Settings, people: DemoPeople, clock: Offset
   return {
     bridge,
     mintBridgeToken,
+    mintUserToken: (claims) => issuer.mintUser(claims),
     botTokens,
     jwks: issuer.jwks,
     bind(handler, reconcile) {
@@ -532,6 +538,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       playgroundExited,
       reconcile: () => fns.reconcile({}),
       bridgeToken: started.mintBridgeToken,
+      userToken: started.mintUserToken,
       sessionDurationWarnings,
       stop: () => life.stopAll(),
     };

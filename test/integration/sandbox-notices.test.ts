@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ACTOR_HEADERS } from '../../contract/bridge';
 import type { StoredRequest } from '../../core/model';
+import { SANDBOX_SSO_CONNECTION_NAME } from '../../sandbox/jwt-authorizer';
 import { startSandbox, type Sandbox } from '../../sandbox/orchestrator';
 import { PLAYGROUND_IDS } from '../../sandbox/playground';
 import { type DemoPerson, loadDemoPeople } from '../../sandbox/seed';
@@ -97,8 +98,14 @@ describe('sandbox: one writer of posted cards', function () {
     return { status: res.status, body: text ? (JSON.parse(text) as Json) : undefined };
   }
 
+  /**
+   * A click as Teams sends it. Votes on the demo's Admin requests need a fresh MFA sign-in (the demo
+   * policy's stepUp): the token Teams would add after the bot's loginRequest comes with them.
+   */
   async function click(user: DemoPerson, verb: string, data: Json): Promise<string> {
-    const r = await post(activity(user, { type: 'invoke', name: 'adaptiveCard/action', value: { action: { type: 'Action.Execute', verb, data } } }));
+    const vote = verb === 'approval.approve' || verb === 'approval.deny';
+    const authentication = vote ? { id: `notices-${++seq}`, connectionName: SANDBOX_SSO_CONNECTION_NAME, token: await sandbox!.userToken({ oid: user.aadObjectId, mfa: true, issuedAt: Math.floor(sandbox!.clock.now() / 1000) }) } : undefined;
+    const r = await post(activity(user, { type: 'invoke', name: 'adaptiveCard/action', value: { action: { type: 'Action.Execute', verb, data }, ...(authentication ? { authentication } : {}) } }));
     assert.equal(r.status, 200, `invoke ${verb} answered ${r.status}`);
     return JSON.stringify(r.body?.value ?? {});
   }
