@@ -68,8 +68,12 @@ const requestFormInputs = {
 const requestRef = { requestId: requestIdSchema };
 
 export const cardActionSchemas = {
-  /** Re-render the form (e.g. after choosing an account); all inputs optional, none trusted. */
-  'request.form': z.object({ clientRequestId, ...requestFormInputs }),
+  /**
+   * Re-render the form (e.g. after choosing an account); all inputs optional, none trusted.
+   * `presetDurationMinutes`: the duration the form preselected (not typed); it only decides what
+   * the next form preselects, so anything unusable is dropped rather than refused.
+   */
+  'request.form': z.object({ clientRequestId, ...requestFormInputs, presetDurationMinutes: wholeNumber(LIMITS.durationMinutesMax).optional().catch(undefined) }),
   /**
    * Submit. Field presence is checked here; the full rules (lengths, policy, ticket pattern) are
    * the bridge's, whose issues the bot shows on the same card.

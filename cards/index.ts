@@ -15,6 +15,7 @@ export {
   requestListCard,
   messageCard,
   accountSearchResults,
+  STATIC_ACCOUNT_CHOICES_MAX,
 } from './render';
 export type { RequestFormInput, ApprovalCardOptions, RequesterCardOptions, FindingsCardOptions, RequestListOptions, MessageCardOptions } from './render';
 export { TEAMS_CARD_MAX_BYTES, cardByteSize } from './text';

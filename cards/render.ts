@@ -458,20 +458,41 @@ function accountTitle(a: { id: string; name: string }): string {
   return name && name !== id ? `${name} (${id})` : id;
 }
 
-/** Account choices: the selected one first (it may have come from a search beyond this page). */
-function accountChoices(accounts: Eligible[], accountId: string | undefined, selectedAccount: Eligible | undefined): CardChoice[] {
+/**
+ * Up to this many eligible accounts, the account input is a plain dropdown with every account as a
+ * static choice; above it, a typeahead on the `Data.Query` dataset (the first page as static
+ * choices). Why 15: Teams shows at most 15 options in a dynamic typeahead's dropdown ("Typeahead
+ * search in Adaptive Cards", https://learn.microsoft.com/microsoftteams/platform/task-modules-and-cards/cards/dynamic-search),
+ * so up to 15 the plain dropdown shows the same list without typing or a search round trip; 15 rows
+ * is about two screens of a phone's native picker; and 15 choices add under 2 KB to the card, far
+ * from Teams' 28 KB card limit. Hosts without dynamic typeahead (the Agents Playground) can then
+ * offer every account. The bridge re-validates whatever is submitted.
+ */
+export const STATIC_ACCOUNT_CHOICES_MAX = 15;
+
+/**
+ * Account choices. Static (every eligible account is in hand and there are few): all of them in
+ * name order. Typeahead: the first page, the selected one first (it may have come from a search
+ * beyond this page).
+ */
+function accountChoices(accounts: Eligible[], accountId: string | undefined, selectedAccount: Eligible | undefined, complete: boolean): CardChoice[] {
   const choices: CardChoice[] = [];
-  if (accountId) choices.push({ title: selectedAccount ? accountTitle(selectedAccount) : plainLine(accountId, 20), value: plainLine(accountId, 20) });
+  if (accountId && !(complete && selectedAccount)) choices.push({ title: selectedAccount ? accountTitle(selectedAccount) : plainLine(accountId, 20), value: plainLine(accountId, 20) });
   for (const a of accounts) {
-    if (choices.length >= MAX.accountChoices) break;
-    if (a.id !== accountId) choices.push({ title: accountTitle(a), value: plainLine(a.id, 20) });
+    if (!complete && choices.length >= MAX.accountChoices) break;
+    if (complete || a.id !== accountId) choices.push({ title: accountTitle(a), value: plainLine(a.id, 20) });
   }
   return choices;
 }
 
-/** Permission sets: for the selected account, or every eligible one with its account count. */
+/**
+ * Permission sets: for the selected account, or every eligible one with its account count.
+ * `variants` holds every (account, permission set) pair on offer: the same set may have other
+ * limits on another account, and the duration must suit whichever the requester ends up with.
+ */
 function permissionSetCandidates(accounts: Eligible[], selectedAccount: Eligible | undefined) {
   const candidates: EligiblePermissionSet[] = [];
+  const variants: EligiblePermissionSet[] = [];
   const accountsPerSet = new Map<string, number>();
   const hasSets = (a: Eligible) => (a.permissionSets ?? []).some((ps) => plainLine(ps.name, 64).length > 0);
   const source = selectedAccount && hasSets(selectedAccount) ? [selectedAccount] : accounts;
@@ -480,10 +501,11 @@ function permissionSetCandidates(accounts: Eligible[], selectedAccount: Eligible
     for (const ps of a.permissionSets ?? []) {
       if (!plainLine(ps.name, 64)) continue;
       accountsPerSet.set(ps.name, (accountsPerSet.get(ps.name) ?? 0) + 1);
+      variants.push(ps);
       if (!candidates.some((c) => c.name === ps.name)) candidates.push(ps);
     }
   }
-  return { candidates, accountsPerSet, narrowed };
+  return { candidates, variants, accountsPerSet, narrowed };
 }
 
 function permissionSetChoices(sets: ReturnType<typeof permissionSetCandidates>, selectedSet: EligiblePermissionSet | undefined): CardChoice[] {
@@ -498,12 +520,42 @@ function permissionSetChoices(sets: ReturnType<typeof permissionSetCandidates>, 
   return choices;
 }
 
-/** Duration bound: the chosen set's, else the largest among the candidates; never above the hard cap. */
-function durationBounds(candidates: EligiblePermissionSet[], selectedSet: EligiblePermissionSet | undefined, requested: number | undefined) {
+/**
+ * The duration input. Adaptive Cards 1.5 cannot recompute one input when another changes (no
+ * change events; Teams stops at 1.5), so the preselected value must be valid for every permission
+ * set the dropdown offers, not only the preselected one: a requester who switches the set and
+ * submits at once must not be refused for a value they never typed.
+ * - Preselected (nothing typed): the selected set's policy default (defaultDuration; with none
+ *   selected, the smallest default on offer), never above the smallest maximum on offer. Each
+ *   default is at most its own maximum (the policy schema checks it), so the smallest default is
+ *   always valid for every option.
+ * - Typed: kept, but never above the selected set's maximum (else the largest on offer).
+ * - `max` (client-side check only): the largest maximum on offer, so that no valid value is blocked
+ *   in the client; the bridge checks the exact maximum of the set submitted.
+ * `preset` is the preselected value, sent back by "Refresh choices": a duration still equal to it
+ * was not chosen by the requester, so the refreshed form may preselect the new set's default.
+ */
+function durationInput(variants: EligiblePermissionSet[], selectedSet: EligiblePermissionSet | undefined, requested: number | undefined) {
   const bounded = (n: number) => Math.max(1, Math.min(Math.floor(Number.isFinite(n) ? n : 1), LIMITS.durationMinutesMax));
-  const max = bounded(selectedSet ? selectedSet.maxDurationMinutes : Math.max(1, ...candidates.map((c) => c.maxDurationMinutes)));
-  const wanted = requested ?? selectedSet?.defaultDurationMinutes;
-  return { max, value: Math.min(wanted === undefined ? 60 : bounded(wanted), max) };
+  const offered = variants.length > 0 ? variants : selectedSet ? [selectedSet] : [];
+  const maxima = offered.map((v) => bounded(v.maxDurationMinutes));
+  const largest = Math.max(1, ...maxima);
+  const smallest = maxima.length > 0 ? Math.min(...maxima) : 1;
+  if (requested !== undefined) {
+    const cap = selectedSet ? bounded(selectedSet.maxDurationMinutes) : largest;
+    return { max: largest, sameMax: smallest === largest, value: Math.min(bounded(requested), cap), preset: null };
+  }
+  const sameName = selectedSet ? offered.filter((v) => v.name === selectedSet.name) : offered;
+  const wanted = Math.min(...(sameName.length > 0 ? sameName : offered).map((v) => bounded(Math.min(v.defaultDurationMinutes, v.maxDurationMinutes))));
+  const value = Math.min(Number.isFinite(wanted) ? wanted : 1, smallest);
+  return { max: largest, sameMax: smallest === largest, value, preset: value };
+}
+
+function durationLabel(d: ReturnType<typeof durationInput>, selectedSet: EligiblePermissionSet | undefined): string {
+  const most = (minutes: number) => `${minutes} = ${formatDuration(minutes * 60)}`;
+  if (d.sameMax) return `Duration in minutes (at most ${most(d.max)})`;
+  const own = selectedSet ? `at most ${most(Math.min(selectedSet.maxDurationMinutes, d.max))} for ${plainLine(selectedSet.name, 64)}; ` : '';
+  return `Duration in minutes (${own}each permission set's maximum is in its name)`;
 }
 
 function ticketLabel(required: boolean, sometimes: boolean): string {
@@ -516,15 +568,22 @@ export function requestFormViewModel(input: RequestFormInput) {
   const values = input.values ?? {};
   // Entries without an id cannot be chosen (and would make the choice set invalid).
   const accounts = (input.eligibility.accounts ?? []).filter((a) => typeof a.id === 'string' && plainLine(a.id, 20).length > 0);
-  const accountId = plainLine(input.selectedAccountId ?? values.accountId, 20) || undefined;
+  // Every eligible account is in hand, and few enough for a plain dropdown.
+  const total = Number.isInteger(input.eligibility.total) ? input.eligibility.total : Number.POSITIVE_INFINITY;
+  const staticAccounts = accounts.length > 0 && accounts.length >= total && accounts.length <= STATIC_ACCOUNT_CHOICES_MAX;
+  // One account to choose from: it is chosen.
+  const onlyAccount = staticAccounts && accounts.length === 1 ? accounts[0]!.id : undefined;
+  const accountId = plainLine(input.selectedAccountId ?? values.accountId ?? onlyAccount, 20) || undefined;
   const selectedAccount = accountId ? accounts.find((a) => a.id === accountId) : undefined;
   const { errorsFor, general, firstError } = formErrors(input);
 
   const sets = permissionSetCandidates(accounts, selectedAccount);
   const permissionSetName = input.selectedPermissionSet ?? values.permissionSetName;
-  const selectedSet = permissionSetName ? sets.candidates.find((c) => c.name === permissionSetName) : undefined;
+  // One permission set to choose from: it is chosen. Among several none is preselected: which
+  // privilege to ask for is the requester's decision.
+  const selectedSet = permissionSetName ? sets.candidates.find((c) => c.name === permissionSetName) : sets.candidates.length === 1 ? sets.candidates[0] : undefined;
   const setChoices = permissionSetChoices(sets, selectedSet);
-  const duration = durationBounds(sets.candidates, selectedSet, values.durationMinutes);
+  const duration = durationInput(sets.variants, selectedSet, values.durationMinutes);
 
   const scope = selectedSet ? [selectedSet] : sets.candidates;
   const ticketRequired = scope.length > 0 && scope.every((c) => c.ticketRequired);
@@ -537,8 +596,10 @@ export function requestFormViewModel(input: RequestFormInput) {
     searchDataset: plainLine(input.searchDataset, 64),
     clientRequestId: plainLine(input.clientRequestId, LIMITS.clientRequestIdMax),
     account: {
+      static: staticAccounts,
+      typeahead: !staticAccounts,
       value: accountId ? plainLine(accountId, 20) : null,
-      choices: accountChoices(accounts, accountId, selectedAccount),
+      choices: accountChoices(accounts, accountId, selectedAccount, staticAccounts),
       errors: errorsFor('accountId'),
       errorMessage: firstError('accountId', 'Choose an AWS account'),
     },
@@ -550,9 +611,10 @@ export function requestFormViewModel(input: RequestFormInput) {
       errorMessage: firstError('permissionSetName', 'Choose a permission set'),
     },
     duration: {
-      label: `Duration in minutes (at most ${duration.max} = ${formatDuration(duration.max * 60)}${selectedSet ? '' : ' for the longest option'})`,
+      label: durationLabel(duration, selectedSet),
       max: duration.max,
       value: duration.value,
+      preset: duration.preset,
       errors: errorsFor('durationMinutes'),
       errorMessage: firstError('durationMinutes', `Enter 1 to ${duration.max} minutes`),
     },

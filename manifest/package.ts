@@ -18,7 +18,13 @@ import JSZip from 'jszip';
 import { decodePng } from './png';
 
 export const MANIFEST_DIR = __dirname;
-export const MANIFEST_SCHEMA_VERSION = '1.19';
+/**
+ * The manifest schema the template is written against: the newest one Teams publishes (v1.29,
+ * "App manifest" https://learn.microsoft.com/microsoftteams/platform/resources/schema/manifest-schema,
+ * checked 2026-11). @microsoft/app-manifest 1.1.2 also ships a v1.30 schema, which Teams does not
+ * publish yet (it differs from v1.29 only in Outlook add-in event settings), so it is refused.
+ */
+export const MANIFEST_SCHEMA_VERSION = '1.29';
 const TEMPLATE_PATH = join(MANIFEST_DIR, 'manifest.template.json');
 const ICONS = { 'color.png': 192, 'outline.png': 32 } as const;
 
@@ -181,11 +187,19 @@ function schemaPath(version: string): string {
   return join(root, 'build', 'json-schemas', 'teams', `v${version}`, 'MicrosoftTeams.schema.json');
 }
 
+/** Compares `major.minor` versions numerically (1.9 < 1.19 < 1.29). */
+function newerThan(a: string, b: string): boolean {
+  const [am = 0, an = 0] = a.split('.').map(Number);
+  const [bm = 0, bn = 0] = b.split('.').map(Number);
+  return am !== bm ? am > bm : an > bn;
+}
+
 /** Validates offline against the schema the manifest names; never fetches it. */
 export async function validateManifest(manifest: Record<string, unknown>): Promise<string[]> {
   const match = /\/teams\/v(\d+\.\d+)\/MicrosoftTeams\.schema\.json$/.exec(String(manifest.$schema ?? ''));
   if (!match) return [`$schema ${JSON.stringify(manifest.$schema)} is not a Teams manifest schema URL`];
   if (match[1] !== manifest.manifestVersion) return [`$schema is v${match[1]} but manifestVersion is ${JSON.stringify(manifest.manifestVersion)}`];
+  if (newerThan(match[1]!, MANIFEST_SCHEMA_VERSION)) return [`manifest schema v${match[1]} is newer than v${MANIFEST_SCHEMA_VERSION}, the newest Teams publishes: write the manifest against v${MANIFEST_SCHEMA_VERSION}`];
   let schema: unknown;
   try {
     schema = JSON.parse(readFileSync(schemaPath(match[1]!), 'utf8').replace(/\\a/g, '\\u0007').replace(/\\v/g, '\\u000b'));

@@ -14,6 +14,11 @@ import { DomainError } from '../../core/errors';
 import type { ActionContext } from './types';
 import { ACCOUNT_DATASET } from './render';
 
+/**
+ * Teams shows at most 15 options in a dynamic typeahead's dropdown ("Typeahead search in Adaptive
+ * Cards", learn.microsoft.com/microsoftteams/platform/task-modules-and-cards/cards/dynamic-search).
+ * The form only uses the typeahead above STATIC_ACCOUNT_CHOICES_MAX (cards/render.ts) accounts.
+ */
 export const SEARCH_MAX_RESULTS = 15;
 
 export interface SearchQuery {

@@ -3,6 +3,7 @@ import * as AC from 'adaptivecards';
 import fc from 'fast-check';
 import {
   ALL_CARD_VERBS,
+  STATIC_ACCOUNT_CHOICES_MAX,
   TEAMS_CARD_MAX_BYTES,
   accountSearchResults,
   approvalCard,
@@ -369,50 +370,126 @@ describe('cards: requester card (1:1 chat)', () => {
 });
 
 describe('cards: request form', () => {
-  it('account chooser: dynamic typeahead on the search dataset plus static choices', () => {
+  /** `n` eligible accounts, each with ReadOnly. */
+  const manyAccounts = (n: number, total = n): EligibilityResponse => ({
+    ...eligibility,
+    accounts: Array.from({ length: n }, (_, i) => ({
+      id: String(100000000000 + i),
+      name: `Account ${String(i).padStart(2, '0')}`,
+      permissionSets: [{ name: 'ReadOnly', maxDurationMinutes: 480, defaultDurationMinutes: 120, approvalsRequired: 0, ticketRequired: false, breakGlassAllowed: false }],
+    })),
+    total,
+  });
+
+  it(`account chooser: up to ${STATIC_ACCOUNT_CHOICES_MAX} eligible accounts are a plain dropdown of static choices, with no Data.Query`, () => {
     const card = requestFormCard(formInput());
     assertWellFormed(card, 'form');
     assertNoUnboundTemplate(card, 'form');
     assertButtonsSubmitValidData(card, 'form');
     const account = inputById(card, 'accountId')!;
     assert.equal(account.type, 'Input.ChoiceSet');
-    assert.deepEqual(account['choices.data'], { type: 'Data.Query', dataset: 'aws.accounts', count: 15 });
+    assert.equal(account.style, 'compact');
+    assert.equal(account['choices.data'], undefined, 'no typeahead for a short list');
+    assert.equal(account.label, 'AWS account');
     assert.deepEqual(account.choices, [
       { title: 'Payments Prod (111111111111)', value: '111111111111' },
       { title: 'Payments Dev (222222222222)', value: '222222222222' },
     ]);
-    assert.equal(account.value, undefined);
+    assert.equal(account.value, undefined, 'among several accounts none is preselected');
     assert.equal(account.isRequired, true);
+    assert.equal(ofType(card, 'Input.ChoiceSet').filter((c) => c.id === 'accountId').length, 1, 'exactly one account input');
+
+    const atThreshold = inputById(requestFormCard(formInput({ eligibility: manyAccounts(STATIC_ACCOUNT_CHOICES_MAX) })), 'accountId')!;
+    assert.equal(atThreshold['choices.data'], undefined);
+    assert.equal((atThreshold.choices as unknown[]).length, STATIC_ACCOUNT_CHOICES_MAX, 'every account is offered');
   });
 
-  it('without an account: every eligible permission set, labelled with its account count', () => {
+  it(`account chooser: above ${STATIC_ACCOUNT_CHOICES_MAX} accounts (or when the page does not hold them all), a typeahead on the search dataset with the first page as choices`, () => {
+    for (const e of [manyAccounts(STATIC_ACCOUNT_CHOICES_MAX + 1), manyAccounts(3, 40)]) {
+      const card = requestFormCard(formInput({ eligibility: e }));
+      assertWellFormed(card, 'form typeahead');
+      assertNoUnboundTemplate(card, 'form typeahead');
+      assertButtonsSubmitValidData(card, 'form typeahead');
+      const account = inputById(card, 'accountId')!;
+      assert.equal(account.style, 'filtered');
+      assert.deepEqual(account['choices.data'], { type: 'Data.Query', dataset: 'aws.accounts', count: 15 });
+      assert.match(account.label as string, /type to search/);
+      assert.equal((account.choices as unknown[]).length, Math.min(e.accounts.length, 15));
+      assert.equal(account.value, undefined);
+    }
+  });
+
+  it('one eligible account (and one permission set): both preselected, the duration at the set\'s default', () => {
+    const only = { ...eligibility, accounts: [eligibility.accounts[1]!], total: 1 };
+    const card = requestFormCard(formInput({ eligibility: only }));
+    assertButtonsSubmitValidData(card, 'form one account');
+    assert.equal(inputById(card, 'accountId')!.value, '222222222222');
+    assert.equal(inputById(card, 'permissionSetName')!.value, 'ReadOnly');
+    assert.equal(inputById(card, 'durationMinutes')!.value, 120);
+  });
+
+  it('without an account: every eligible permission set, labelled with its account count; none preselected; a duration valid for each', () => {
     const card = requestFormCard(formInput());
     const sets = inputById(card, 'permissionSetName')!.choices as Array<{ title: string; value: string }>;
     assert.deepEqual(sets.map((s) => s.value), ['AdministratorAccess', 'ReadOnly']);
     assert.match(sets[0]!.title, /AdministratorAccess \(1 account; up to 4 h, 2 approvals\)/);
     assert.match(sets[1]!.title, /ReadOnly \(2 accounts; up to 8 h, no approval\)/);
+    assert.equal(inputById(card, 'permissionSetName')!.value, undefined, 'which privilege to ask for is the requester\'s choice');
     const duration = inputById(card, 'durationMinutes')!;
-    assert.equal(duration.max, 480);
-    assert.match(duration.label as string, /at most 480/);
+    assert.equal(duration.max, 480, 'the client check lets through the largest maximum on offer');
+    assert.equal(duration.value, 60, 'the smallest default on offer: valid for AdministratorAccess (at most 240) and ReadOnly (480)');
+    assert.match(duration.label as string, /each permission set's maximum is in its name/);
   });
 
-  it('with an account selected: only that account\'s permission sets, the preselected account first, policy limits on duration and ticket', () => {
+  it('with an account selected: only that account\'s permission sets, the account preselected, policy limits on duration and ticket', () => {
     const card = requestFormCard(formInput({ selectedAccountId: '222222222222' }));
     const account = inputById(card, 'accountId')!;
     assert.equal(account.value, '222222222222');
-    assert.deepEqual((account.choices as Array<{ value: string }>)[0], { title: 'Payments Dev (222222222222)', value: '222222222222' });
+    assert.deepEqual((account.choices as Array<{ value: string }>).map((c) => c.value), ['111111111111', '222222222222'], 'a static list keeps its order');
     assert.deepEqual((inputById(card, 'permissionSetName')!.choices as Array<{ value: string }>).map((c) => c.value), ['ReadOnly']);
+    assert.equal(inputById(card, 'permissionSetName')!.value, 'ReadOnly', 'the only set is preselected');
+    assert.equal(inputById(card, 'durationMinutes')!.value, 120, 'its default');
     assert.equal(inputById(card, 'breakGlass'), undefined, 'no break-glass where no eligible set allows it');
     assert.equal(inputById(card, 'ticketId')!.isRequired, false);
 
     const prod = requestFormCard(formInput({ selectedAccountId: '111111111111', selectedPermissionSet: 'AdministratorAccess' }));
     const duration = inputById(prod, 'durationMinutes')!;
-    assert.deepEqual([duration.min, duration.max, duration.value], [1, 240, 60]);
-    assert.match(duration.label as string, /at most 240 = 4 h/);
+    assert.deepEqual([duration.min, duration.max, duration.value], [1, 480, 60]);
+    assert.match(duration.label as string, /at most 240 = 4 h for AdministratorAccess/);
     const ticket = inputById(prod, 'ticketId')!;
     assert.equal(ticket.isRequired, true);
     assert.match(ticket.label as string, /required; its format is checked/);
     assert.equal(inputById(prod, 'breakGlass')!.type, 'Input.Toggle');
+  });
+
+  it('the preselected duration is the selected set\'s default, never above the smallest maximum on offer (no client-side recompute in 1.5)', () => {
+    const sets = (over: Array<[string, number, number]>): EligibilityResponse => ({
+      ...eligibility,
+      accounts: [{ id: '111111111111', name: 'Payments Prod', permissionSets: over.map(([name, defaultDurationMinutes, maxDurationMinutes]) => ({ name, defaultDurationMinutes, maxDurationMinutes, approvalsRequired: 0, ticketRequired: false, breakGlassAllowed: false })) }],
+      total: 1,
+    });
+    // The issue's case: ReadOnly at most 5, PowerUser default 10: nothing preselected may exceed 5.
+    const demo = sets([['ReadOnly', 2, 5], ['PowerUser', 10, 10]]);
+    const value = (o: Partial<Parameters<typeof requestFormCard>[0]>) => inputById(requestFormCard(formInput({ eligibility: demo, ...o })), 'durationMinutes')!.value;
+    assert.equal(value({}), 2);
+    assert.equal(value({ selectedPermissionSet: 'ReadOnly' }), 2);
+    assert.equal(value({ selectedPermissionSet: 'PowerUser' }), 5, 'PowerUser\'s default of 10 would be refused if the requester switched to ReadOnly and submitted');
+    // Typed values are the requester's: kept up to the selected set's maximum.
+    assert.equal(value({ selectedPermissionSet: 'PowerUser', values: { durationMinutes: 9 } }), 9);
+    assert.equal(value({ selectedPermissionSet: 'ReadOnly', values: { durationMinutes: 9 } }), 5);
+    // A default above its own maximum (an eligibility answer the policy schema would not produce) is capped.
+    assert.equal(inputById(requestFormCard(formInput({ eligibility: sets([['ReadOnly', 30, 5]]) })), 'durationMinutes')!.value, 5);
+    // The same set may have other limits on another account: the smallest on offer counts.
+    const twoAccounts: EligibilityResponse = {
+      ...eligibility,
+      accounts: [
+        { id: '111111111111', name: 'A', permissionSets: [{ name: 'ReadOnly', defaultDurationMinutes: 60, maxDurationMinutes: 60, approvalsRequired: 0, ticketRequired: false, breakGlassAllowed: false }] },
+        { id: '222222222222', name: 'B', permissionSets: [{ name: 'ReadOnly', defaultDurationMinutes: 30, maxDurationMinutes: 30, approvalsRequired: 0, ticketRequired: false, breakGlassAllowed: false }] },
+      ],
+      total: 2,
+    };
+    assert.equal(inputById(requestFormCard(formInput({ eligibility: twoAccounts })), 'durationMinutes')!.value, 30);
+    assert.equal(inputById(requestFormCard(formInput({ eligibility: twoAccounts, selectedAccountId: '111111111111' })), 'durationMinutes')!.value, 60);
   });
 
   it('an account picked through search (not in the first page of eligibility) stays selected', () => {
@@ -435,8 +512,11 @@ describe('cards: request form', () => {
     const card = requestFormCard(formInput());
     assert.deepEqual(executes(card).map((a) => [a.verb, a.data]), [
       ['request.submit', { clientRequestId: 'client-req-0001' }],
-      ['request.form', { clientRequestId: 'client-req-0001' }],
+      ['request.form', { clientRequestId: 'client-req-0001', presetDurationMinutes: 60 }],
     ]);
+    // A typed duration is the requester's: no preset, so Refresh choices keeps it.
+    const typed = requestFormCard(formInput({ values: { durationMinutes: 45 } }));
+    assert.deepEqual(executes(typed).find((a) => a.verb === 'request.form')!.data, { clientRequestId: 'client-req-0001' });
   });
 
   it('shows server-side validation errors on the same card: one attention line per error and the field error message', () => {
@@ -648,6 +728,21 @@ describe('cards: user text is shown as text, never as markup or template', () =>
               accounts: Array.from({ length: 50 }, (_, i) => ({ id: String(100000000000 + i), name: wide(256), permissionSets: Array.from({ length: 30 }, (_, j) => ({ name: `PS${i}-${j}-${'p'.repeat(20)}`, maxDurationMinutes: 600, defaultDurationMinutes: 60, approvalsRequired: 1, ticketRequired: true, breakGlassAllowed: true })) })),
               total: 5000,
             },
+            values: { justification: wide(500), ticketId: wide(64) },
+            errors: Array.from({ length: 50 }, () => ({ path: wide(100), message: wide(1000) })),
+          }),
+        ),
+      ),
+      // The plain dropdown: every eligible account as a static choice, plus a selected one from elsewhere.
+      formStatic: cardByteSize(
+        requestFormCard(
+          formInput({
+            eligibility: {
+              user: { userId: 'u', userName: wide(256), displayName: wide(256) },
+              accounts: Array.from({ length: STATIC_ACCOUNT_CHOICES_MAX }, (_, i) => ({ id: String(100000000000 + i), name: wide(256), permissionSets: Array.from({ length: 30 }, (_, j) => ({ name: `PS${i}-${j}-${'p'.repeat(20)}`, maxDurationMinutes: 600, defaultDurationMinutes: 60, approvalsRequired: 1, ticketRequired: true, breakGlassAllowed: true })) })),
+              total: STATIC_ACCOUNT_CHOICES_MAX,
+            },
+            selectedAccountId: '999999999999',
             values: { justification: wide(500), ticketId: wide(64) },
             errors: Array.from({ length: 50 }, () => ({ path: wide(100), message: wide(1000) })),
           }),

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import JSZip from 'jszip';
 import { ACCENT_COLOR, colorIcon, outlineIcon } from '../../manifest/icons';
-import { MANIFEST_DIR, ManifestPackageError, buildPackage, checkIcon, main, parseFlags, renderManifest, resolveSettings, validateManifest } from '../../manifest/package';
+import { MANIFEST_DIR, MANIFEST_SCHEMA_VERSION, ManifestPackageError, buildPackage, checkIcon, main, parseFlags, renderManifest, resolveSettings, validateManifest } from '../../manifest/package';
 import { decodePng, encodePng } from '../../manifest/png';
 
 const PLACEHOLDER_ID = '00000000-0000-0000-0000-000000000000';
@@ -60,7 +60,9 @@ describe('manifest: rendering and schema validation', () => {
   it('with placeholder ids the manifest validates against the Teams schema (offline)', async () => {
     const manifest = renderManifest(settings);
     assert.deepEqual(await validateManifest(manifest), []);
-    assert.equal(manifest.manifestVersion, '1.19');
+    assert.equal(manifest.manifestVersion, '1.29', 'the newest manifest schema Teams publishes');
+    assert.equal(manifest.$schema, 'https://developer.microsoft.com/en-us/json-schemas/teams/v1.29/MicrosoftTeams.schema.json');
+    assert.equal(MANIFEST_SCHEMA_VERSION, manifest.manifestVersion, 'the packager reports the version the template is written against');
     assert.equal(manifest.id, PLACEHOLDER_ID);
     assert.deepEqual(manifest.validDomains, ['jit.example.com']);
     assert.equal((manifest.developer as { privacyUrl: string }).privacyUrl, `${BASE}/privacy`);
@@ -102,6 +104,14 @@ describe('manifest: rendering and schema validation', () => {
     assert.ok(problems.some((p) => /developer/.test(p)), problems.join('\n'));
     assert.ok(problems.some((p) => /scopes/.test(p)), problems.join('\n'));
     assert.match((await validateManifest({ ...renderManifest(settings), manifestVersion: '1.20' }))[0]!, /manifestVersion/);
+  });
+
+  it('a schema newer than the newest Teams publishes is refused, though @microsoft/app-manifest ships it (v1.30)', async () => {
+    const v130 = { ...renderManifest(settings), manifestVersion: '1.30', $schema: 'https://developer.microsoft.com/en-us/json-schemas/teams/v1.30/MicrosoftTeams.schema.json' };
+    assert.match((await validateManifest(v130)).join('\n'), /v1\.30 is newer than v1\.29, the newest Teams publishes/);
+    // Older schemas stay acceptable (Teams keeps accepting them): only "newer than published" is refused.
+    const v119 = { ...renderManifest(settings), manifestVersion: '1.19', $schema: 'https://developer.microsoft.com/en-us/json-schemas/teams/v1.19/MicrosoftTeams.schema.json' };
+    assert.deepEqual(await validateManifest(v119), []);
   });
 
   it('template values are JSON-escaped and unknown placeholders are refused', () => {
