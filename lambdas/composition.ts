@@ -400,7 +400,7 @@ export async function awsAuditTableSink(): Promise<AuditSink> {
   return lambdaBackend().auditTableSink();
 }
 
-/** The findings function's only port: the signed POST to the bot (only the Secrets Manager client is built). */
+/** The findings function's only port: the notices to the bot (only the Lambda client, or the Secrets Manager one for a self-hosted bot, is built). */
 export async function awsNotificationSender(): Promise<NotificationSender> {
   return lambdaBackend().notifier;
 }
