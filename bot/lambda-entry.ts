@@ -14,11 +14,19 @@
  * base64-encoded with `isBase64Encoded: true`; a structured result's `statusCode`, `headers` and
  * `body` (a string) become the HTTP answer.
  *
+ * The same handler takes the backend's notices as direct invokes (lambda:InvokeFunction, allowed
+ * by IAM to the backend's roles only; lambdas/adapters/bot-invoke-notifier.ts): the payload is a
+ * NotificationBody (contract/notify.ts) and the answer `{status, body}` as the HTTP `/api/notify`
+ * would give. Which of the two an event is: see `isHttpApiEvent`.
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type { NotifyInvokeAnswer } from '../contract/notify';
+import type { Clock } from '../core/ports';
 import type { MessagesEndpoint } from './activity';
 import { type Log, errorDetails, jsonLog } from './log';
+import { type NotificationHandler, deliverNotification } from './notify';
 import { PROBLEM_CONTENT_TYPE, problem } from './problem';
+import type { ConversationStore } from './storage/types';
 
 /** The same limit as the express route (bot/server.ts MESSAGES_MAX_BODY, 1 MB). */
 export const LAMBDA_MESSAGES_MAX_BYTES = 1024 * 1024;
@@ -27,8 +35,32 @@ export interface BotLambdaTarget {
   /** The channel adapter's endpoint (bot/teams/): validates the Bot Framework JWT and runs the turn. */
   messages: MessagesEndpoint;
   log: Log;
+  /** `handle` delivers a backend notice (a direct invoke); the posted cards have one writer, so no turn leaves work behind. */
+  notifications?: Partial<NotificationHandler>;
+  /** Where notice ids are claimed once (with `clock` and `notifications.handle`: the direct-invoke door). */
+  store?: Pick<ConversationStore, 'claimNotification' | 'releaseNotification'>;
+  clock?: Clock;
 }
-export type BotLambdaHandler = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
+
+/** HTTP API events answer as HTTP; anything else is a direct invoke and answers `{status, body}`. */
+export interface BotLambdaHandler {
+  (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2>;
+  (event: unknown): Promise<APIGatewayProxyStructuredResultV2 | NotifyInvokeAnswer>;
+}
+
+/**
+ * Members API Gateway puts on EVERY payload 2.0 event (version, routeKey, rawPath, requestContext,
+ * headers, isBase64Encoded; "Create AWS Lambda proxy integrations for HTTP APIs", payload format
+ * version 2.0). An event with any one of them is HTTP: whatever a caller sends through the API
+ * arrives as the `body` string of such an event, never as the event itself, so no HTTP request
+ * can be taken for a direct invoke. A direct invoke is a NotificationBody, which has none of them.
+ */
+const HTTP_API_MEMBERS = ['version', 'routeKey', 'rawPath', 'requestContext', 'headers', 'isBase64Encoded'] as const;
+export function isHttpApiEvent(event: unknown): event is APIGatewayProxyEventV2 {
+  return typeof event === 'object' && event !== null && !Array.isArray(event) && HTTP_API_MEMBERS.some((k) => Object.hasOwn(event, k));
+}
+
+const invokeProblem = (status: number, code: string, detail: string): NotifyInvokeAnswer => ({ status, body: problem(status, code, detail) });
 
 const problemResult = (status: number, code: string, detail: string): APIGatewayProxyStructuredResultV2 => ({
   statusCode: status,
@@ -89,7 +121,31 @@ export function createBotLambdaHandler(build: () => Promise<BotLambdaTarget>, fa
     return pending;
   };
 
-  const handler = async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
+  const ensureReady = async (): Promise<BotLambdaTarget | undefined> => {
+    try {
+      return await ready();
+    } catch (e) {
+      // The reason (a BotConfigError names the variable, never a value) goes to the log only; the
+      // name is compared rather than the class so that this module stays free of the config schema.
+      fallbackLog.error('bot initialisation failed', { ...errorDetails(e), ...((e as Error | undefined)?.name === 'BotConfigError' ? { reason: (e as Error).message } : {}) });
+      return undefined;
+    }
+  };
+
+  /** A backend notice, invoked directly (IAM authenticated the caller; the schema checks the shape). */
+  const notice = async (payload: unknown): Promise<NotifyInvokeAnswer> => {
+    if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) return invokeProblem(400, 'VALIDATION', 'A direct invoke carries a notification object.');
+    const target = await ensureReady();
+    if (!target) return invokeProblem(503, 'NOT_READY', 'The bot is not configured yet; try again later.');
+    const { store, clock } = target;
+    const handle = target.notifications?.handle?.bind(target.notifications);
+    if (!store || !clock || !handle) return invokeProblem(501, 'NOT_SUPPORTED', 'This bot does not take notifications.');
+    // The notice's card writes finish inside `handle` (the one writer of posted cards): nothing is
+    // left running when Lambda freezes the process after the answer.
+    return deliverNotification({ store, clock, log: target.log, notifications: { handle } }, payload);
+  };
+
+  const http = async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
     const method = event.requestContext?.http?.method ?? 'GET';
     const path = event.rawPath ?? event.requestContext?.http?.path ?? '/';
     if (path !== '/api/messages') return problemResult(404, 'NOT_FOUND', 'No such route.');
@@ -113,15 +169,8 @@ export function createBotLambdaHandler(build: () => Promise<BotLambdaTarget>, fa
       return problemResult(400, 'NOT_AN_ACTIVITY', 'The body is not a Bot Framework activity (a JSON object with a type).');
     }
 
-    let target: BotLambdaTarget;
-    try {
-      target = await ready();
-    } catch (e) {
-      // The reason (a BotConfigError names the variable, never a value) goes to the log only; the
-      // name is compared rather than the class so that this module stays free of the config schema.
-      fallbackLog.error('bot initialisation failed', { ...errorDetails(e), ...((e as Error | undefined)?.name === 'BotConfigError' ? { reason: (e as Error).message } : {}) });
-      return problemResult(503, 'NOT_READY', 'The bot is not configured yet; try again later.');
-    }
+    const target = await ensureReady();
+    if (!target) return problemResult(503, 'NOT_READY', 'The bot is not configured yet; try again later.');
 
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(event.headers ?? {})) if (v !== undefined) headers[k.toLowerCase()] = v;
@@ -146,6 +195,7 @@ export function createBotLambdaHandler(build: () => Promise<BotLambdaTarget>, fa
       body: isText ? (res.body as string) : JSON.stringify(res.body),
     };
   };
+  const handler = ((event: unknown) => (isHttpApiEvent(event) ? http(event) : notice(event))) as BotLambdaHandler;
   return Object.assign(handler, { ready });
 }
 

@@ -62,3 +62,11 @@ export type NotificationBody = z.infer<typeof notificationBodySchema>;
  */
 export const NOTIFY_DUPLICATE = { status: 409, code: 'DUPLICATE' } as const;
 export const notifyProblemSchema = z.object({ status: z.number().int(), code: z.string() });
+
+/**
+ * The hosted bot's answer to a direct Lambda invoke carrying a NotificationBody (lambdas/adapters/
+ * bot-invoke-notifier.ts sends it, bot/lambda-entry.ts answers): the HTTP route's status and body,
+ * so both doors mean the same (200 delivered, 400 VALIDATION, 409 DUPLICATE, 503 DELIVERY_FAILED).
+ */
+export const notifyInvokeAnswerSchema = z.object({ status: z.number().int().min(100).max(599), body: z.unknown() });
+export type NotifyInvokeAnswer = z.infer<typeof notifyInvokeAnswerSchema>;

@@ -61,7 +61,8 @@ export const contextSchema = z.object({
   /** The bot's Entra app (client) id: the only caller the bridge accepts (`azp` of a v2 token). */
   botAppId: uuid,
   approvalChannelId: z.string().regex(/^19:[^\s]+@thread\.(tacv2|skype)$/, 'must be a Teams channel id (19:...@thread.tacv2)'),
-  botNotifyUrl: z.url({ protocol: /^https$/, error: 'must be an https URL (the bot\'s /api/notify endpoint)' }),
+  /** A self-hosted bot's /api/notify (hostBot false); a hosted bot gets its notices as Lambda invokes instead. */
+  botNotifyUrl: z.url({ protocol: /^https$/, error: 'must be an https URL (the bot\'s /api/notify endpoint)' }).optional(),
   policyFile: z.string().min(1),
   userMatch: z.enum(['userName', 'externalId']).default('userName'),
   /** Required with userMatch externalId: the ExternalId issuer your SCIM provisioning writes. */
@@ -198,6 +199,11 @@ export function loadConfig(tryGetContext: (key: string) => unknown, cwd: string 
   if (ctx.hostBot && !ctx.oncallTeamId && !placeholder) {
     throw new ConfigError(
       `Invalid deployment configuration:\n  - context key 'oncallTeamId' is required when hostBot is true (the default): pass -c oncallTeamId=19:...@thread.tacv2 (the on-call team's Bot Framework id), or -c hostBot=false to host the bot yourself`,
+    );
+  }
+  if (!ctx.hostBot && !ctx.botNotifyUrl) {
+    throw new ConfigError(
+      `Invalid deployment configuration:\n  - context key 'botNotifyUrl' is required when hostBot is false: pass -c botNotifyUrl=https://<your bot host>/api/notify (the backend signs its notices to it); a bot hosted by the stack needs none`,
     );
   }
   if (!!ctx.botDomainName !== !!ctx.botCertificateArn) {

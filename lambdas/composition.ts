@@ -23,9 +23,10 @@ import { SecurityHubClient } from '@aws-sdk/client-securityhub';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SSOAdminClient } from '@aws-sdk/client-sso-admin';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { AuditSink, Clock, IdGenerator, Log, SessionCutStore } from '../core/ports';
+import type { AuditSink, Clock, IdGenerator, Log, Notifier, SessionCutStore } from '../core/ports';
 import type { CoreDeps } from '../core/services/types';
 import { BotNotifier, FUNCTION_NOTIFIER, type FetchLike, type NotificationSender, type SecretSource, SecretsManagerSecret } from './adapters/bot-notifier';
+import { BotInvokeNotifier, INVOKE_NOTIFIER, type LambdaInvoker } from './adapters/bot-invoke-notifier';
 import { DynamoAuditTableSink } from './adapters/dynamo-audit';
 import { DynamoFindingsState } from './adapters/dynamo-findings-state';
 import { DynamoGrantLedger } from './adapters/dynamo-ledger';
@@ -136,6 +137,8 @@ export interface BuildDepsOptions {
   /** The notify signing key; Secrets Manager (cfg.notifySecretArn) by default. */
   notifySecret?: SecretSource;
   fetch?: FetchLike;
+  /** What invokes the hosted bot (cfg.botFunctionArn); a LambdaClient by default, the sandbox's local invoker there. */
+  botInvoker?: LambdaInvoker;
   /** Where adapters count failures at the edge (a refused break-glass finding); nowhere by default. */
   metrics?: MetricsSink;
   /** The session-cut queue, where DynamoDB has a local stand-in of its own (the sandbox keeps it in memory). */
@@ -150,12 +153,31 @@ export function arnParts(arn: string): { partition: string; region: string; acco
   return { partition, region, accountId };
 }
 
-export function buildNotifier(cfg: LambdaConfig, clients: Pick<AwsClients, 'secretsManager'>, options: BuildDepsOptions = {}): BotNotifier {
+/**
+ * How notices reach the bot: a Lambda invoke of the hosted bot's alias over IAM when
+ * cfg.botFunctionArn is set (the stack with hostBot), else the HMAC-signed POST to a self-hosted
+ * bot's /api/notify. Either way one send is bounded (test/infra checks the worst case against the
+ * functions' timeouts).
+ */
+export function buildNotifier(cfg: LambdaConfig, clients: Pick<AwsClients, 'secretsManager'>, options: BuildDepsOptions = {}): Notifier & NotificationSender {
   const clock = options.clock ?? systemClock;
+  if (cfg.botFunctionArn) {
+    return new BotInvokeNotifier({
+      functionArn: cfg.botFunctionArn,
+      // One attempt per send from the SDK: the notifier retries within its budget itself.
+      lambda: options.botInvoker ?? new LambdaClient({ region: cfg.region, maxAttempts: 1 }),
+      clock,
+      region: cfg.region,
+      random: options.random,
+      ...INVOKE_NOTIFIER,
+    });
+  }
+  if (!cfg.notifyUrl || !cfg.notifySecretArn) throw new Error('buildNotifier: no way to reach the bot (lambdas/config.ts refuses such a configuration)');
+  const secretArn = cfg.notifySecretArn;
   return new BotNotifier({
     url: cfg.notifyUrl,
     // Read lazily: the sandbox passes its key and never builds a Secrets Manager client.
-    secret: options.notifySecret ?? new SecretsManagerSecret(clients.secretsManager, cfg.notifySecretArn, clock),
+    secret: options.notifySecret ?? new SecretsManagerSecret(clients.secretsManager, secretArn, clock),
     clock,
     region: cfg.region,
     random: options.random,
@@ -232,6 +254,8 @@ export interface CompositionOptions {
   metrics?: MetricsSink;
   notifySecret?: SecretSource;
   fetch?: FetchLike;
+  /** What invokes the hosted bot when the config names its alias (the sandbox: its local Lambda invoke). */
+  botInvoker?: LambdaInvoker;
   externalIdIssuer?: string;
   limiter?: IdentityCenterLimiter;
   /** The DynamoDB-backed ports, where DynamoDB has a local stand-in of its own (the sandbox's files). */
@@ -246,7 +270,7 @@ export interface Backend {
   clock: Clock;
   /** The ports every handler runs on; the request store counts each committed change into `metrics`. */
   deps: CoreDeps;
-  /** The signed POST to the bot (deps.notifier unless overridden), for the findings function. */
+  /** The notices to the bot (a Lambda invoke or the signed POST; deps.notifier unless overridden), for the findings function. */
   notifier: NotificationSender;
   metrics: MetricsSink;
   /** The process's one Identity Center limiter. */
@@ -271,8 +295,8 @@ export function composeBackend(cfg: LambdaConfig, options: CompositionOptions = 
   const metrics = options.metrics ?? noMetrics;
   const limiter = options.limiter ?? new IdentityCenterLimiter(clock);
   const coreLog = logFor(options.coreLogName ?? 'core');
-  let botNotifier: BotNotifier | undefined;
-  const notifier = () => (botNotifier ??= buildNotifier(cfg, clients, { clock, random: options.random, notifySecret: options.notifySecret, fetch: options.fetch }));
+  let botNotifier: (Notifier & NotificationSender) | undefined;
+  const notifier = () => (botNotifier ??= buildNotifier(cfg, clients, { clock, random: options.random, notifySecret: options.notifySecret, fetch: options.fetch, botInvoker: options.botInvoker }));
   // Built on first use: the audit-writer and findings functions never build the other ports' clients.
   let deps: CoreDeps | undefined;
   const buildPorts = (): CoreDeps => {
@@ -382,7 +406,7 @@ export async function awsAuditTableSink(): Promise<AuditSink> {
   return lambdaBackend().auditTableSink();
 }
 
-/** The findings function's only port: the signed POST to the bot (only the Secrets Manager client is built). */
+/** The findings function's only port: the notices to the bot (only the Lambda client, or the Secrets Manager one for a self-hosted bot, is built). */
 export async function awsNotificationSender(): Promise<NotificationSender> {
   return lambdaBackend().notifier;
 }

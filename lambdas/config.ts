@@ -28,8 +28,14 @@ const envSchema = z.object({
   [ENV.schedulerRoleArn]: arn('iam'),
   [ENV.schedulerTargetArn]: arn('lambda'),
   [ENV.schedulerDlqArn]: arn('sqs'),
-  [ENV.notifyUrl]: z.url({ protocol: /^https?$/ }),
-  [ENV.notifySecretArn]: arn('secretsmanager'),
+  [ENV.notifyUrl]: z.url({ protocol: /^https?$/ }).optional(),
+  [ENV.notifySecretArn]: arn('secretsmanager').optional(),
+  // Qualified with an alias: IAM allows the backend to invoke the alias only, so an unqualified or
+  // $LATEST ARN would be refused at every notice ("Invoke", FunctionName and Qualifier patterns).
+  [ENV.botFunctionArn]: z
+    .string()
+    .regex(/^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]{1,64}:(?!\d+$)[A-Za-z0-9_-]{1,128}$/, 'must be the bot function\'s alias ARN (arn:aws:lambda:<region>:<account>:function:<name>:live)')
+    .optional(),
   [ENV.noticeFunctionArn]: arn('lambda'),
   [ENV.accessPortalUrl]: z.url().optional(),
   [ENV.findingsMinSeverity]: z.enum(SEVERITIES).default('HIGH'),
@@ -56,8 +62,11 @@ export interface LambdaConfig {
   schedulerRoleArn: string;
   schedulerTargetArn: string;
   schedulerDlqArn: string;
-  notifyUrl: string;
-  notifySecretArn: string;
+  /** A self-hosted bot: where the HMAC-signed notices go, and the key's secret (both, unless botFunctionArn). */
+  notifyUrl?: string;
+  notifySecretArn?: string;
+  /** The hosted bot's alias: notices are Lambda invokes (lambdas/adapters/bot-invoke-notifier.ts). */
+  botFunctionArn?: string;
   /** The notify function, invoked asynchronously to flush a request's notice outbox. */
   noticeFunctionArn: string;
   accessPortalUrl?: string;
@@ -91,6 +100,12 @@ export function parseConfig(env: Record<string, string | undefined>): LambdaConf
     // Guessing the issuer would make every lookup miss: every user would be "unknown".
     throw new ConfigurationError(`Invalid function configuration: ${ENV.externalIdIssuer} is not set (required when ${ENV.userMatch} is externalId)`);
   }
+  if (!e[ENV.botFunctionArn] && !(e[ENV.notifyUrl] && e[ENV.notifySecretArn])) {
+    // Without either door no approval card could ever be posted: refuse at the cold start.
+    throw new ConfigurationError(
+      `Invalid function configuration: ${ENV.botFunctionArn} is not set (a bot hosted in the stack), nor are both ${ENV.notifyUrl} and ${ENV.notifySecretArn} (a self-hosted bot's /api/notify)`,
+    );
+  }
   let policy: Policy;
   try {
     // JSON that infra wrote (JSON.stringify of the file's document): the file format was read at synth.
@@ -121,8 +136,7 @@ export function parseConfig(env: Record<string, string | undefined>): LambdaConf
     schedulerRoleArn: e[ENV.schedulerRoleArn],
     schedulerTargetArn: e[ENV.schedulerTargetArn],
     schedulerDlqArn: e[ENV.schedulerDlqArn],
-    notifyUrl: e[ENV.notifyUrl],
-    notifySecretArn: e[ENV.notifySecretArn],
+    ...(e[ENV.botFunctionArn] ? { botFunctionArn: e[ENV.botFunctionArn] } : { notifyUrl: e[ENV.notifyUrl], notifySecretArn: e[ENV.notifySecretArn] }),
     noticeFunctionArn: e[ENV.noticeFunctionArn],
     accessPortalUrl: e[ENV.accessPortalUrl],
     findingsMinSeverity: e[ENV.findingsMinSeverity],

@@ -36,10 +36,13 @@ export const ENV = {
   schedulerRoleArn: 'JIT_SCHEDULER_ROLE_ARN',
   schedulerTargetArn: 'JIT_SCHEDULER_TARGET_ARN',
   schedulerDlqArn: 'JIT_SCHEDULER_DLQ_ARN',
+  /** A self-hosted bot's `/api/notify` (HMAC-signed POSTs), with the signing key's secret. */
   notifyUrl: 'JIT_NOTIFY_URL',
   notifySecretArn: 'JIT_NOTIFY_SECRET_ARN',
   /** The notify function: every function invokes it asynchronously (InvocationType Event) to flush a request's notices. */
   noticeFunctionArn: 'JIT_NOTICE_FUNCTION_ARN',
+  /** The hosted bot's `live` alias ARN: notices are Lambda invokes over IAM (wins over notifyUrl). */
+  botFunctionArn: 'JIT_BOT_FUNCTION_ARN',
   accessPortalUrl: 'JIT_ACCESS_PORTAL_URL',
   /** The validated policy document, as JSON (inlined at bundle time by infra). */
   policyJson: 'JIT_POLICY_JSON',

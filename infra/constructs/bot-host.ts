@@ -10,6 +10,10 @@
  *
  * The function reads its Entra credentials from the BotCredentials secret at cold start
  * (JIT_BOT_CREDENTIALS_SECRET_ARN): no client secret in its environment.
+ *
+ * The backend's notices reach the same alias as direct Lambda invokes (the stack grants
+ * lambda:InvokeFunction on `alias` to the notifying functions and gives them its ARN as
+ * JIT_BOT_FUNCTION_ARN): no /api/notify route and no shared HMAC key for a hosted bot.
  */
 import { CfnOutput, Duration, type RemovalPolicy } from 'aws-cdk-lib';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';

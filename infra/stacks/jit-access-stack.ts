@@ -90,11 +90,15 @@ export class JitAccessStack extends Stack {
 
     this.data = new DataStore(this, 'Data', { prefix, protectData: config.protectData });
 
-    const notifySecret = new secretsmanager.Secret(this, 'NotifySecret', {
-      secretName: `${prefix}/notify-hmac`,
-      description: 'HMAC key that signs backend-to-bot notifications (POST /api/notify); the bot verifies with the same key',
-      generateSecretString: { passwordLength: 64, excludePunctuation: true },
-    });
+    // Only a self-hosted bot has an /api/notify door (HMAC-signed); the hosted bot gets its notices
+    // as Lambda invokes authorized by IAM, so no shared key exists at all.
+    const notifySecret = config.hostBot
+      ? undefined
+      : new secretsmanager.Secret(this, 'NotifySecret', {
+          secretName: `${prefix}/notify-hmac`,
+          description: 'HMAC key that signs backend-to-bot notifications (POST /api/notify); the bot verifies with the same key',
+          generateSecretString: { passwordLength: 64, excludePunctuation: true },
+        });
     const botSecret = new secretsmanager.Secret(this, 'BotCredentials', {
       secretName: `${prefix}/bot-credentials`,
       description: 'Teams bot credentials: {"MicrosoftAppId","MicrosoftAppPassword","MicrosoftAppTenantId"}; set after deploy',
@@ -104,7 +108,7 @@ export class JitAccessStack extends Stack {
         excludePunctuation: true,
       },
     });
-    for (const s of [notifySecret, botSecret]) {
+    for (const s of [notifySecret, botSecret].filter((x) => x !== undefined)) {
       acknowledge(s, 'AwsSolutions-SMG4', 'The value is an Entra ID client secret / a shared HMAC key that Secrets Manager cannot rotate by itself; rotate it with the app registration (documented in infra/README.md).');
     }
 
@@ -146,8 +150,8 @@ export class JitAccessStack extends Stack {
       [ENV.schedulerRoleArn]: this.schedulerRole.roleArn,
       [ENV.schedulerTargetArn]: revokeFunctionArn,
       [ENV.schedulerDlqArn]: this.data.dlq.queueArn,
-      [ENV.notifyUrl]: config.botNotifyUrl,
-      [ENV.notifySecretArn]: notifySecret.secretArn,
+      // The hosted bot's alias ARN (JIT_BOT_FUNCTION_ARN) is added once the bot exists, below.
+      ...(notifySecret && config.botNotifyUrl ? { [ENV.notifyUrl]: config.botNotifyUrl, [ENV.notifySecretArn]: notifySecret.secretArn } : {}),
       [ENV.noticeFunctionArn]: noticeFunctionArn,
       [ENV.findingsMinSeverity]: minSeverity,
       [ENV.botAppId]: config.botAppId,
@@ -200,7 +204,9 @@ export class JitAccessStack extends Stack {
       fn.role.addToPolicy(kmsTableKeyStatement(this.data.key));
     };
     const grantAuditBus = (fn: JitFunction) => this.data.bus.grantPutEventsTo(fn.role);
-    const grantNotify = (fn: JitFunction) => notifySecret.grantRead(fn.role);
+    // The functions that notify the bot; what they are granted depends on where the bot runs (below).
+    const notifying: JitFunction[] = [];
+    const grantNotify = (fn: JitFunction) => void notifying.push(fn);
     // A change's notices are flushed by the notify function, invoked asynchronously (lambdas/adapters/lambda-notices.ts).
     const grantNoticeFlush = (fn: JitFunction) => fn.role.addToPolicy(new iam.PolicyStatement({ sid: 'FlushNotices', actions: ['lambda:InvokeFunction'], resources: [noticeFunctionArn] }));
     const defaultPolicy = (fn: JitFunction) => fn.role.node.findChild('DefaultPolicy');
@@ -421,6 +427,17 @@ export class JitAccessStack extends Stack {
         removalPolicy,
       });
     }
+    // Backend -> bot. Hosted: a Lambda invoke of the bot's live alias, allowed to exactly the
+    // functions that notify, on that alias only (not the function, not other versions). Every
+    // function gets the ARN, because every function's configuration names how notices travel.
+    // No resource-based statement is added to the bot: within one account an identity-based allow
+    // is enough ("Policy evaluation logic", same-account requests), and the bot's only resource
+    // policy entry stays API Gateway's, scoped to the route. Self-hosted: the HMAC key's secret.
+    for (const fn of notifying) {
+      if (this.bot) fn.role.addToPolicy(new iam.PolicyStatement({ sid: 'NotifyHostedBot', actions: ['lambda:InvokeFunction'], resources: [this.bot.alias.functionArn] }));
+      else notifySecret!.grantRead(fn.role);
+    }
+    if (this.bot) for (const fn of Object.values(fns)) fn.fn.addEnvironment(ENV.botFunctionArn, this.bot.alias.functionArn);
     new CfnOutput(this, 'BotAppId', { value: config.botAppId, description: "The bot's Entra app (client) id: the Teams app manifest's bot id (npm run package:manifest -- --outputs-file ...)" });
 
     this.monitoring = new Monitoring(this, 'Monitoring', {
@@ -442,7 +459,7 @@ export class JitAccessStack extends Stack {
       if (construct instanceof cloudwatch.CfnDashboard) construct.addMetadata('cfn-lint', { config: { ignore_checks: ['E3002'] } });
     }
 
-    new CfnOutput(this, 'NotifySecretArn', { value: notifySecret.secretArn, description: 'HMAC key the bot uses to verify /api/notify (JIT_NOTIFY_SECRET)' });
+    if (notifySecret) new CfnOutput(this, 'NotifySecretArn', { value: notifySecret.secretArn, description: 'HMAC key the bot uses to verify /api/notify (JIT_NOTIFY_SECRET)' });
     new CfnOutput(this, 'BotCredentialsSecretArn', { value: botSecret.secretArn, description: 'Put the bot\'s Entra client secret here' });
     new CfnOutput(this, 'ConversationsTableName', { value: this.data.conversations.tableName });
     new CfnOutput(this, 'StateMachineArn', { value: this.workflow.stateMachine.stateMachineArn });

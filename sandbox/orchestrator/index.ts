@@ -11,16 +11,18 @@
  *                                stand-in, its Tasks bound to the REAL workflow/notify/revoke handlers
  *   scheduler target             the REAL revoke handler; reconcile on an interval
  *   findings                     Security Hub imported-findings events -> the on-call channel
- *   bot                          bot/server.ts in sandbox mode (authentication off)
+ *   bot                          the REAL bot Lambda handler (bot/lambda-entry.ts) in sandbox mode
+ *                                (authentication off) behind a local HTTP API v2 shim; the backend's
+ *                                notices reach it as Lambda invokes, as in the stack (bot-server.ts)
  *   Agents Playground            optional child process (the Teams client)
  *
  * startSandbox runs these as named steps, in the order their dependencies force: the bridge
  * listens before the bot exists (the bot's config names its URL), the bot before the backend (the
- * notifier posts to it), the backend before the handlers are bound to the bridge and the workflow.
+ * notifier invokes it), the backend before the handlers are bound to the bridge and the workflow.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadPolicyFile } from '../../infra/config';
 import { TASK_FUNCTIONS, STATES } from '../../infra/constructs/approval-workflow';
@@ -28,7 +30,6 @@ import { synthesizeWorkflowDefinition } from '../../infra/build';
 import type { StateMachineDefinition } from '../../infra/workflow-definition';
 import type { CoreDeps } from '../../core/services/types';
 import type { Log } from '../../core/ports';
-import { staticSecret } from '../../lambdas/adapters/bot-notifier';
 import { SEVERITY_ORDER as SEVERITY_LABELS } from '../../lambdas/adapters/finding-views';
 import { asffFindingsPattern } from '../../infra/constructs/findings-routing';
 import { matchesEventPattern, wirePattern } from '../aws/event-pattern';
@@ -45,15 +46,17 @@ import type { MetricsSink } from '../../lambdas/observability/emf';
 import { createReconcileHandler } from '../../lambdas/reconcile/handler';
 import { createRevokeHandler } from '../../lambdas/revoke/handler';
 import { createWorkflowHandler } from '../../lambdas/workflow/handler';
+import { type BotApplication, createBotApplication } from '../../bot/app';
 import { parseBotConfig } from '../../bot/config';
+import { type BotLambdaHandler, createBotLambdaHandler } from '../../bot/lambda-entry';
 import { jsonLog } from '../../bot/log';
-import { type RunningBot, startBot } from '../../bot/server';
 import { type AwsStandIns, startAwsStandIns } from '../aws';
 import { DEFAULT_DATA_DIR, SANDBOX_DATA_MARKER } from '../aws/persistence';
 import { PLAYGROUND_DEFAULT_PORT, PLAYGROUND_IDS, playgroundLaunch, writePlaygroundConfig } from '../playground';
 import { assertPortsFree, explainListenError, type PortNeed, portFromEnv, SANDBOX_PORTS } from '../ports';
 import { type DemoPeople, loadDemoPeople } from '../seed';
 import { openSandboxStores, type SandboxStores } from '../stores';
+import { localBotInvoker, startLocalBotServer } from './bot-server';
 import { type RunningBridge, startLocalBridge } from './bridge-server';
 import {
   SANDBOX_BOT_APP_ID,
@@ -75,6 +78,17 @@ export const STATE_MACHINE_NAME = 'jit-access-sandbox-approval';
 export { SANDBOX_BOT_APP_ID } from '../jwt-authorizer';
 export const SCHEDULER_GROUP = 'jit-access-sandbox';
 export const SCHEDULER_TARGET_ARN = 'arn:aws:lambda:us-east-1:123456789012:function:jit-access-sandbox-revoke';
+/** The sandbox bot's alias, as the stack names the hosted bot's (JIT_BOT_FUNCTION_ARN). */
+export const BOT_FUNCTION_ARN = 'arn:aws:lambda:us-east-1:123456789012:function:jit-access-sandbox-bot:live';
+
+/** The bot as the sandbox runs it: the Lambda handler behind the HTTP API shim. */
+export interface SandboxBot {
+  url: string;
+  application: BotApplication;
+  /** The function's handler (HTTP API events and direct invokes). */
+  handler: BotLambdaHandler;
+  close(): Promise<void>;
+}
 
 type LogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
 
@@ -114,7 +128,7 @@ export interface Sandbox {
   /** The notice flushes queued for the notify function (Lambda's asynchronous invoke); `idle()` waits for them. */
   notices: LocalAsyncInvoke;
   config: LambdaConfig;
-  bot: RunningBot;
+  bot: SandboxBot;
   bridge: RunningBridge;
   playground?: ChildProcess;
   /** Runs the reconcile handler once now. */
@@ -148,17 +162,6 @@ function handlerLog(level: LogLevel, name: string): Log {
 function debugMetrics(level: LogLevel): MetricsSink {
   const log = handlerLog(level, 'metrics');
   return { emit: (points) => points.forEach((p) => log.debug('metric', { metric: p.name, value: p.value, unit: p.unit, dimensions: p.dimensions })) };
-}
-
-/** The shared notify secret: kept in the data folder so a restart does not invalidate signed retries. */
-function notifySecret(dataDir: string | undefined): string {
-  if (!dataDir) return randomBytes(32).toString('hex');
-  const file = join(dataDir, 'notify-secret');
-  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
-  const secret = randomBytes(32).toString('hex');
-  mkdirSync(dataDir, { recursive: true });
-  writeFileSync(file, `${secret}\n`, { mode: 0o600 });
-  return secret;
 }
 
 /** What startSandbox has started, stopped in reverse order (also when a later step fails). */
@@ -307,15 +310,20 @@ function connectorUrl(settings: Settings, options: SandboxOptions): { playground
   return { playgroundPort, connector: options.teamsServiceUrl ?? `http://127.0.0.1:${playgroundPort}/_connector` };
 }
 
-/** Step 5: the bot, in sandbox mode: authentication off (explicitly), the local bridge, the shared secret. */
-async function startSandboxBot(settings: Settings, people: DemoPeople, clock: OffsetClock, started: StartedBridge, secret: string, connector: string, life: Stoppers): Promise<RunningBot> {
+/**
+ * Step 5: the bot, in sandbox mode (authentication off, explicitly) against the local bridge, run
+ * as the stack runs it: the Lambda handler behind the HTTP API shim, so the playground and the e2e
+ * suite exercise the production entry. Like the hosted bot it has no /api/notify door (a random
+ * key nobody holds): the backend's notices are Lambda invokes (localBotInvoker).
+ */
+async function startSandboxBot(settings: Settings, people: DemoPeople, clock: OffsetClock, started: StartedBridge, connector: string, life: Stoppers): Promise<SandboxBot> {
   const dataDir = settings.dataDir;
   const approverAadIds = people.people.filter((p) => p.groups.includes('approvers')).map((p) => p.aadObjectId);
   const botConfig = parseBotConfig({
     JIT_BOT_MODE: 'sandbox',
     JIT_ALLOWED_TENANT_IDS: people.tenantId,
     JIT_BRIDGE_URL: started.bridge.url,
-    JIT_NOTIFY_SECRET: secret,
+    JIT_NOTIFY_SECRET: randomBytes(32).toString('hex'),
     JIT_ONCALL_TEAM_ID: PLAYGROUND_IDS.team,
     JIT_ONCALL_CHANNEL_ID: PLAYGROUND_IDS.oncallChannel,
     JIT_APPROVER_AAD_IDS: approverAadIds.join(','),
@@ -329,15 +337,26 @@ async function startSandboxBot(settings: Settings, people: DemoPeople, clock: Of
     JIT_SSO_CONNECTION_NAME: SANDBOX_SSO_CONNECTION_NAME,
     JIT_SSO_APPLICATION_ID_URI: SANDBOX_SSO_APPLICATION_ID_URI,
   });
-  const bot = await startBot(botConfig, { clock, tokens: started.botTokens, stepUpKeys: started.jwks, log: jsonLog(settings.logLevel, (line) => process.stderr.write(`${line}\n`)) }).catch((e: unknown) => {
+  const log = jsonLog(settings.logLevel, (line) => process.stderr.write(`${line}\n`));
+  // Built once, before the port opens (a bad configuration fails the start, as a cold start would).
+  const application = await createBotApplication(botConfig, { clock, tokens: started.botTokens, stepUpKeys: started.jwks, log });
+  const handler = createBotLambdaHandler(async () => application, log);
+  await handler.ready();
+  const server = await startLocalBotServer({ handler, port: settings.ports.bot.port, log: settings.log }).catch((e: unknown) => {
     throw explainListenError(e, settings.ports.bot);
   });
+  const bot: SandboxBot = {
+    url: server.url,
+    application,
+    handler,
+    close: () => server.close(),
+  };
   life.add(() => bot.close());
   return bot;
 }
 
 /** Step 6: the functions' environment as the stack sets it, parsed by the same schema as on AWS. */
-function loadFunctionConfig(settings: Settings, aws: AwsStandIns, people: DemoPeople, bot: RunningBot): LambdaConfig {
+function loadFunctionConfig(settings: Settings, aws: AwsStandIns, people: DemoPeople): LambdaConfig {
   const env: Record<string, string> = {
     ...aws.env,
     [ENV.stage]: 'sandbox',
@@ -352,8 +371,8 @@ function loadFunctionConfig(settings: Settings, aws: AwsStandIns, people: DemoPe
     [ENV.schedulerRoleArn]: 'arn:aws:iam::123456789012:role/jit-access-sandbox-scheduler',
     [ENV.schedulerTargetArn]: SCHEDULER_TARGET_ARN,
     [ENV.schedulerDlqArn]: 'arn:aws:sqs:us-east-1:123456789012:jit-access-sandbox-revoke-dlq',
-    [ENV.notifyUrl]: `${bot.url}/api/notify`,
-    [ENV.notifySecretArn]: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:jit-access-sandbox-notify',
+    // As the stack with hostBot: notices are Lambda invokes of the bot's alias (no notify URL, no key).
+    [ENV.botFunctionArn]: BOT_FUNCTION_ARN,
     [ENV.noticeFunctionArn]: 'arn:aws:lambda:us-east-1:123456789012:function:jit-access-sandbox-notify',
     [ENV.findingsMinSeverity]: 'HIGH',
     [ENV.botAppId]: SANDBOX_BOT_APP_ID,
@@ -366,16 +385,16 @@ function loadFunctionConfig(settings: Settings, aws: AwsStandIns, people: DemoPe
 
 /**
  * Step 7: the backend, composed exactly as a Lambda composes it (lambdas/composition.ts). What
- * differs is where things go: the stand-ins' endpoint, the time-travel clock, the notify key
- * without Secrets Manager, the stores in DynamoDB's place, the JSON-lines log.
+ * differs is where things go: the stand-ins' endpoint, the time-travel clock, the bot's Lambda
+ * invoke served in-process, the stores in DynamoDB's place, the JSON-lines log.
  */
-function buildBackend(settings: Settings, options: SandboxOptions, config: LambdaConfig, aws: AwsStandIns, stores: SandboxStores, people: DemoPeople, clock: OffsetClock, secret: string, notices: LocalAsyncInvoke, life: Stoppers): Backend {
+function buildBackend(settings: Settings, options: SandboxOptions, config: LambdaConfig, aws: AwsStandIns, stores: SandboxStores, people: DemoPeople, clock: OffsetClock, bot: SandboxBot, notices: LocalAsyncInvoke, life: Stoppers): Backend {
   const backend = composeBackend(config, {
     clientSettings: aws.clientConfig,
     clock,
     log: (name) => handlerLog(settings.logLevel, name),
     metrics: options.metrics ?? debugMetrics(settings.logLevel),
-    notifySecret: staticSecret(secret),
+    botInvoker: localBotInvoker(BOT_FUNCTION_ARN, (event) => bot.handler(event), settings.log),
     externalIdIssuer: people.externalIdIssuer,
     // The session-cut queue in memory: a restart forgets pending cuts (the sandbox has no DynamoDB stand-in).
     stores: { requests: stores.requests, ledger: stores.ledger, findingsState: stores.findingsState, audit: stores.audit, sessionCuts: new MemorySessionCutStore() },
@@ -481,14 +500,13 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   try {
     const aws = await startStandIns(settings, options, clock, life);
     const stores = openStores(settings, life);
-    const secret = notifySecret(dataDir);
     const started = await startBridge(settings, people, clock, life);
     const { playgroundPort, connector } = connectorUrl(settings, options);
-    const bot = await startSandboxBot(settings, people, clock, started, secret, connector, life);
-    const config = loadFunctionConfig(settings, aws, people, bot);
+    const bot = await startSandboxBot(settings, people, clock, started, connector, life);
+    const config = loadFunctionConfig(settings, aws, people);
     const notices = new LocalAsyncInvoke(log);
     life.add(() => notices.stop());
-    const backend = buildBackend(settings, options, config, aws, stores, people, clock, secret, notices, life);
+    const backend = buildBackend(settings, options, config, aws, stores, people, clock, bot, notices, life);
 
     // The reconcile function's cold-start check, at startup: a session already started outlives a revocation.
     const sessionDurationWarnings = await backend.checkSessionDurations(backend.log('reconcile'));

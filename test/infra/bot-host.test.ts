@@ -69,6 +69,24 @@ describe('infra: hosted bot context keys', function () {
     assert.ok(!Object.keys(t.Outputs).some((k) => k === 'BotMessagingEndpoint'));
   });
 
+  it('hostBot=false: the notifying functions sign HTTP posts to botNotifyUrl with the notify key (read only), invoke nothing, and have no bot ARN', () => {
+    const t = synth({ hostBot: 'false' });
+    const [[secretId]] = ofType(t, 'AWS::SecretsManager::Secret').filter(([, r]) => String(r.Properties.Name).endsWith('/notify-hmac')) as [[string, any]];
+    const backend = ofType(t, 'AWS::Lambda::Function').filter(([, f]) => JSON.stringify(f.Properties.Environment ?? {}).includes('JIT_STAGE'));
+    assert.equal(backend.length, 7);
+    for (const [id, f] of backend) {
+      const vars = f.Properties.Environment.Variables;
+      assert.equal(vars.JIT_NOTIFY_URL, 'https://bot.example.com/api/notify', id);
+      assert.deepEqual(vars.JIT_NOTIFY_SECRET_ARN, { Ref: secretId }, id);
+      assert.equal(vars.JIT_BOT_FUNCTION_ARN, undefined, id);
+    }
+    const statements = ofType(t, 'AWS::IAM::Policy').flatMap(([, p]) => p.Properties.PolicyDocument.Statement as any[]);
+    assert.ok(!statements.some((st) => [st.Action].flat().includes('lambda:InvokeFunction') && JSON.stringify(st.Resource).includes('Bot')));
+    const readers = ofType(t, 'AWS::IAM::Policy').filter(([, p]) => (p.Properties.PolicyDocument.Statement as any[]).some((st) => [st.Action].flat().includes('secretsmanager:GetSecretValue') && JSON.stringify(st.Resource) === JSON.stringify({ Ref: secretId })));
+    assert.equal(readers.length, 6, 'bridge, workflow, notify, revoke, reconcile, findings');
+    assert.ok(Object.keys(t.Outputs).includes('NotifySecretArn'));
+  });
+
   it('approverAadObjectIds reach the bot as JIT_APPROVER_AAD_IDS', () => {
     const ids = '00000000-0000-0000-0000-0000000000a1,00000000-0000-0000-0000-0000000000a2';
     const t = synth({ approverAadObjectIds: ids });
@@ -79,6 +97,11 @@ describe('infra: hosted bot context keys', function () {
   it('refuses, naming the key: a real stage without oncallTeamId, a Graph group id as team id, a domain without certificate, negative or huge provisioned concurrency', () => {
     assert.match(configError(REAL), /context key 'oncallTeamId' is required when hostBot is true/);
     assert.doesNotThrow(() => loadConfig((k) => ({ ...REAL, hostBot: 'false' })[k as keyof typeof REAL]));
+    // A hosted bot needs no notify URL; a self-hosted one does.
+    const { botNotifyUrl: _url, ...withoutUrl } = REAL;
+    const hosted: Record<string, unknown> = { ...withoutUrl, oncallTeamId: '19:team@thread.tacv2' };
+    assert.doesNotThrow(() => loadConfig((k) => hosted[k]));
+    assert.match(configError({ ...withoutUrl, hostBot: 'false' }), /context key 'botNotifyUrl' is required when hostBot is false/);
     assert.doesNotThrow(() => loadConfig((k) => ({ ...REAL, oncallTeamId: '19:team@thread.tacv2' })[k as keyof typeof REAL]));
     assert.match(configError({ ...REAL, oncallTeamId: '00000000-0000-0000-0000-000000000009' }), /context key 'oncallTeamId' must be a Bot Framework team id/);
     assert.match(configError({ ...REAL, oncallTeamId: '19:team@thread.tacv2', botDomainName: 'jit-bot.example.com' }), /'botDomainName' and 'botCertificateArn' go together/);

@@ -76,9 +76,11 @@ describe('infra: configuration', () => {
     assert.equal(loadConfig(from({ stage: 'synth' })).placeholder, true);
     assert.equal(loadConfig(from({ stage: 'test' })).ssoInstanceArn, PLACEHOLDER_CONTEXT.ssoInstanceArn);
     const message = configError({ stage: 'staging' });
-    for (const key of ['ssoInstanceArn', 'identityStoreId', 'entraTenantId', 'bridgeAudience', 'botAppId', 'approvalChannelId', 'botNotifyUrl', 'policyFile']) {
+    for (const key of ['ssoInstanceArn', 'identityStoreId', 'entraTenantId', 'bridgeAudience', 'botAppId', 'approvalChannelId', 'policyFile']) {
       assert.match(message, new RegExp(`'${key}' is required`), key);
     }
+    // The hosted bot (the default) gets its notices over IAM: no notify URL is asked for.
+    assert.doesNotMatch(message, /'botNotifyUrl' is required/);
   });
 
   it('bridgeAudience is the bridge app\'s client id: an api:// Application ID URI is refused with the reason (Entra v2 puts the client id in aud)', () => {

@@ -16,6 +16,7 @@ import { PLACEHOLDER_CONTEXT } from '../../infra/config';
 import { definitionFromTemplate } from '../../infra/workflow-definition';
 import { cardPostRetry, STATES } from '../../infra/constructs/approval-workflow';
 import { FUNCTION_NOTIFIER, notifierWorstCaseMs } from '../../lambdas/adapters/bot-notifier';
+import { invokeNotifierWorstCaseMs } from '../../lambdas/adapters/bot-invoke-notifier';
 import { AUDIT_DETAIL_TYPE, AUDIT_EVENT_SOURCE } from '../../lambdas/adapters/eventbridge-audit';
 import { REQUESTS_INDEXES } from '../../lambdas/adapters/dynamo-requests';
 import { AUDIT_BUS_EVENT, ENV, LAMBDA_ENTRIES } from '../../lambdas/contract';
@@ -155,15 +156,15 @@ describe('infra: synthesized stack', function () {
       );
     });
 
-    it('keeps the bot credentials and the notify signing key in Secrets Manager (generated, never in the template)', () => {
+    it('keeps the bot credentials in Secrets Manager (generated, never in the template); a hosted bot needs no notify signing key', () => {
       const secrets = resourcesOf('AWS::SecretsManager::Secret').map(([, r]) => r.Properties!);
-      assert.equal(secrets.length, 2);
+      assert.equal(secrets.length, 1);
       for (const secret of secrets) {
         assert.ok(secret.GenerateSecretString, `${secret.Name} is generated`);
         assert.equal(secret.SecretString, undefined);
       }
       assert.ok(secrets.some((x) => String(x.Name).endsWith('/bot-credentials')));
-      assert.ok(secrets.some((x) => String(x.Name).endsWith('/notify-hmac')));
+      assert.ok(!secrets.some((x) => String(x.Name).endsWith('/notify-hmac')), 'notices reach the hosted bot over IAM, not with a shared key');
     });
 
     it('has a Scheduler role that the Scheduler (only) assumes and a schedule group named after the stage; schedules dead-letter to the DLQ', () => {
@@ -315,8 +316,9 @@ describe('infra: synthesized stack', function () {
       // What one send may take (lambdas/composition.ts uses FUNCTION_NOTIFIER); the rest of an
       // invocation (DynamoDB, Secrets Manager, Identity Center) gets at least NOTIFY_MARGIN_S.
       const NOTIFY_MARGIN_S = 10;
-      const send = notifierWorstCaseMs(FUNCTION_NOTIFIER);
-      const notifying = resourcesOf('AWS::Lambda::Function').filter(([, f]) => f.Properties?.Environment?.Variables?.[ENV.notifyUrl] !== undefined);
+      // The hosted bot (this stack) is invoked; a self-hosted one gets the HTTP post (test/infra/bot-host.test.ts): the longer of the two.
+      const send = Math.max(notifierWorstCaseMs(FUNCTION_NOTIFIER), invokeNotifierWorstCaseMs());
+      const notifying = resourcesOf('AWS::Lambda::Function').filter(([, f]) => f.Properties?.Environment?.Variables?.[ENV.botFunctionArn] !== undefined);
       assert.ok(notifying.length >= 5, notifying.map(([id]) => id).join(', '));
       for (const [id, f] of notifying) {
         const timeout = Number(f.Properties!.Timeout);
@@ -612,9 +614,49 @@ describe('infra: synthesized stack', function () {
       assert.ok(!statements.some((s) => asArray(s.Action).some((a) => a.startsWith('sso:') || a.startsWith('states:'))));
     });
 
-    it('gives the findings forwarder nothing but the notify secret', () => {
+    it('gives the findings forwarder nothing but the invoke of the hosted bot', () => {
       const actions = statementsOfFunction('jit-access-test-findings').flatMap((s) => asArray(s.Action));
-      assert.ok(actions.every((a) => a.startsWith('secretsmanager:') || a.startsWith('logs:') || a.startsWith('xray:')), actions.join(', '));
+      assert.ok(actions.every((a) => a === 'lambda:InvokeFunction' || a.startsWith('logs:') || a.startsWith('xray:')), actions.join(', '));
+    });
+
+    it('backend -> hosted bot: exactly the six notifying functions may invoke the bot, on its live alias only; nobody reads a notify key', () => {
+      const [aliasId] = resourcesOf('AWS::Lambda::Alias').find(([, a]) => a.Properties?.Name === 'live')!;
+      const invokers: string[] = [];
+      for (const { owner, statement } of allStatements()) {
+        if (!asArray(statement.Action).includes('lambda:InvokeFunction')) continue;
+        // Other invokes (the state machine's Tasks, the Scheduler's target) have their own tests.
+        if (!flat(statement.Resource).includes(aliasId) && !flat(statement.Resource).includes('BotFunction')) continue;
+        assert.deepEqual(asArray(statement.Action), ['lambda:InvokeFunction'], owner);
+        assert.deepEqual(asArray(statement.Resource), [{ Ref: aliasId }], `${owner}: the alias only, not the function or its other versions`);
+        assert.equal(statement.Effect, 'Allow');
+        invokers.push(owner);
+      }
+      const roleOf = (name: string) => {
+        const [, fn] = resourcesOf('AWS::Lambda::Function').find(([, f]) => f.Properties?.FunctionName === `jit-access-test-${name}`)!;
+        return (fn.Properties!.Role as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+      };
+      const expected = ['bridge', 'workflow', 'notify', 'revoke', 'reconcile', 'findings'].map(roleOf);
+      const policyRoles = invokers.map((owner) => {
+        const [, policy] = resourcesOf('AWS::IAM::Policy').find(([id]) => id === owner)!;
+        return (asArray(policy.Properties!.Roles as unknown) as Array<{ Ref: string }>).map((r) => r.Ref);
+      });
+      assert.deepEqual(policyRoles.flat().sort(), expected.sort());
+      assert.ok(!allStatements().some(({ statement }) => asArray(statement.Action).includes('secretsmanager:GetSecretValue') && flat(statement.Resource).includes('NotifySecret')));
+      // The bot's resource policy: API Gateway only (identity-based allows suffice within the account).
+      const permissions = resourcesOf('AWS::Lambda::Permission').filter(([, p]) => flat(p.Properties?.FunctionName).includes(aliasId) || flat(p.Properties?.FunctionName).includes('BotFunction'));
+      assert.ok(permissions.length > 0 && permissions.every(([, p]) => p.Properties?.Principal === 'apigateway.amazonaws.com'));
+    });
+
+    it('every backend function learns the bot alias ARN (JIT_BOT_FUNCTION_ARN) and no notify URL or key', () => {
+      const [aliasId] = resourcesOf('AWS::Lambda::Alias').find(([, a]) => a.Properties?.Name === 'live')!;
+      const backend = resourcesOf('AWS::Lambda::Function').filter(([, f]) => f.Properties?.FunctionName !== 'jit-access-test-bot' && flat(f.Properties?.Environment).includes(ENV.stage));
+      assert.equal(backend.length, 7);
+      for (const [id, f] of backend) {
+        const vars = f.Properties!.Environment!.Variables as Record<string, unknown>;
+        assert.deepEqual(vars[ENV.botFunctionArn], { Ref: aliasId }, id);
+        assert.equal(vars[ENV.notifyUrl], undefined, id);
+        assert.equal(vars[ENV.notifySecretArn], undefined, id);
+      }
     });
 
     it('acknowledges every accepted cdk-nag finding with a written reason and a full finding id', () => {

@@ -10,6 +10,8 @@ import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { createBotApplication } from '../../bot/app';
 import { parseBotConfig } from '../../bot/config';
 import { type BotLambdaTarget, LAMBDA_MESSAGES_MAX_BYTES, buildFromEnvironment, createBotLambdaHandler } from '../../bot/lambda';
+import { isHttpApiEvent } from '../../bot/lambda-entry';
+import type { NotificationBody, NotifyInvokeAnswer } from '../../contract/notify';
 import { recordingLog } from '../../bot/log';
 import { MemoryConversationStore } from '../../bot/storage/memory';
 import { staticTokenProvider } from '../../bot/token-provider';
@@ -182,6 +184,98 @@ describe('bot Lambda entry: API Gateway HTTP API v2 events', function () {
     assert.ok(log.entries.some((e) => e.message === 'bot initialisation failed'));
     assert.equal((await flaky(event())).statusCode, 200);
     assert.equal(attempts, 2);
+  });
+});
+
+describe('bot Lambda entry: backend notices as direct invokes (the hosted bot, over IAM)', function () {
+  this.timeout(20_000);
+  let bridge: RealBridge;
+  let connector: ConnectorRecorder;
+  let handler: ReturnType<typeof createBotLambdaHandler>;
+  let seq = 0;
+
+  before(async () => {
+    bridge = await startRealBridge();
+    connector = new ConnectorRecorder();
+    await connector.start();
+    for (const u of Object.values(USERS) as BridgeUser[]) connector.addMember({ id: `29:${u.userId}`, aadObjectId: u.aadObjectId, name: u.displayName, userPrincipalName: u.upn, email: u.upn });
+    const config = parseBotConfig({
+      JIT_BOT_MODE: 'test',
+      JIT_ALLOWED_TENANT_IDS: TENANT_ID,
+      JIT_BRIDGE_URL: bridge.url,
+      JIT_NOTIFY_SECRET: 'test-notify-secret-0123456789-abcdefghij',
+      JIT_ONCALL_TEAM_ID: '19:team@thread.tacv2',
+      JIT_ONCALL_CHANNEL_ID: CHANNEL,
+      JIT_TEAMS_SERVICE_URL: connector.url,
+    });
+    handler = createBotLambdaHandler(async () => createBotApplication(config, { tokens: staticTokenProvider(bridge.token), store: new MemoryConversationStore(), retry: { baseDelayMs: 1 } }));
+  });
+  after(async () => {
+    await connector.close();
+    await bridge.close();
+  });
+
+  let requestId: string | undefined;
+  const notice = async (): Promise<NotificationBody> => {
+    requestId ??= (await bridge.submit(USERS.alice, { permissionSetName: 'ReadOnly' })).id;
+    return { kind: 'request', event: 'approval_requested', request: bridge.view(requestId), notificationId: `n-invoke-${++seq}-${requestId.slice(-6)}` };
+  };
+  const channelPosts = () => connector.calls.filter((c) => c.method === 'POST' && c.path === '/v3/conversations');
+
+  it('a valid notice posts the approval card to the on-call channel and answers {status: 200}; the same notice again is 409 DUPLICATE and posts nothing', async () => {
+    const body = await notice();
+    const before = channelPosts().length;
+    const first = (await handler(JSON.parse(JSON.stringify(body)))) as NotifyInvokeAnswer;
+    assert.equal(first.status, 200, JSON.stringify(first));
+    assert.deepEqual({ ...(first.body as Json), posted: undefined, updated: undefined, skipped: undefined }, { status: 'delivered', posted: undefined, updated: undefined, skipped: undefined });
+    assert.equal(channelPosts().length, before + 1);
+    const post = JSON.stringify(channelPosts().at(-1)!.body);
+    assert.match(post, /AWS access request/);
+    assert.ok(post.includes(body.kind === 'request' ? body.request.id : '?'));
+    const again = (await handler(JSON.parse(JSON.stringify(body)))) as NotifyInvokeAnswer;
+    assert.equal(again.status, 409);
+    assert.equal((again.body as Json).code, 'DUPLICATE');
+    assert.equal(channelPosts().length, before + 1);
+  });
+
+  it('a malformed notice (schema, not an object) is 400 VALIDATION with the issues, and nothing is posted or claimed', async () => {
+    const before = connector.calls.length;
+    const good = await notice();
+    const bad = (await handler({ ...good, event: 'granted-maybe' })) as NotifyInvokeAnswer;
+    assert.equal(bad.status, 400);
+    assert.equal((bad.body as Json).code, 'VALIDATION');
+    assert.ok(Array.isArray((bad.body as Json).issues));
+    for (const payload of [null, 'approval_requested', 42, [good], {}]) {
+      const r = (await handler(payload)) as NotifyInvokeAnswer;
+      assert.equal(r.status, 400, JSON.stringify(payload));
+    }
+    assert.equal(connector.calls.length, before);
+    // The refused notice's id was not claimed: the corrected notice with it is delivered.
+    assert.equal(((await handler(good)) as NotifyInvokeAnswer).status, 200);
+  });
+
+  it('an HTTP API event whose body IS a notice is never taken for a direct invoke: /api/messages refuses it as no activity, /api/notify does not exist', async () => {
+    const body = JSON.stringify(await notice());
+    const before = connector.calls.length;
+    const asMessage = await handler(httpApiEvent(body));
+    assert.equal(asMessage.statusCode, 400);
+    assert.equal((JSON.parse(asMessage.body ?? '{}') as Json).code, 'NOT_AN_ACTIVITY');
+    const asNotify = await handler(httpApiEvent(body, { path: '/api/notify' }));
+    assert.equal(asNotify.statusCode, 404);
+    // Even an event that carries the notice's members at the top level is HTTP: it has API Gateway's members.
+    const crafted = { ...(JSON.parse(body) as Json), ...httpApiEvent(body) };
+    const r = (await handler(crafted)) as { statusCode?: number };
+    assert.equal(r.statusCode, 400);
+    for (const member of ['version', 'routeKey', 'rawPath', 'requestContext', 'headers', 'isBase64Encoded']) assert.equal(isHttpApiEvent({ ...(JSON.parse(body) as Json), [member]: undefined }), true, member);
+    assert.equal(isHttpApiEvent(JSON.parse(body)), false);
+    assert.equal(connector.calls.length, before, 'nothing posted');
+  });
+
+  it('a bot without notice delivery (the echo bot shape) answers 501, and a failed initialisation 503', async () => {
+    const echo = createBotLambdaHandler(async (): Promise<BotLambdaTarget> => ({ messages: { process: async (_q, res) => void res.status(200) }, log: recordingLog() }));
+    assert.equal(((await echo(await notice())) as NotifyInvokeAnswer).status, 501);
+    const broken = createBotLambdaHandler(async () => Promise.reject(new Error('no secret yet')), recordingLog());
+    assert.equal(((await broken(await notice())) as NotifyInvokeAnswer).status, 503);
   });
 });
 

@@ -123,16 +123,19 @@ describe('scripts/deploy: preflight checks', function () {
     const f = fake();
     const r = f.run(['dev', '-c', 'botAppId=00000000-0000-0000-0000-000000000000']);
     assert.equal(r.status, 1);
-    for (const key of ['ssoInstanceArn', 'identityStoreId', 'entraTenantId', 'bridgeAudience', 'approvalChannelId', 'botNotifyUrl', 'policyFile', 'oncallTeamId']) {
+    for (const key of ['ssoInstanceArn', 'identityStoreId', 'entraTenantId', 'bridgeAudience', 'approvalChannelId', 'policyFile', 'oncallTeamId']) {
       assert.match(r.stderr, new RegExp(`missing: ${key} `));
     }
     assert.doesNotMatch(r.stderr, /missing: botAppId/);
-    assert.match(r.stderr, /8 required context key\(s\) missing/);
+    // The hosted bot gets its notices over IAM: no notify URL to ask for.
+    assert.doesNotMatch(r.stderr, /missing: botNotifyUrl/);
+    assert.match(r.stderr, /7 required context key\(s\) missing/);
     assert.ok(!existsSync(f.awsLog));
     // Hosting the bot yourself: the stack does not need the on-call team.
     const selfHosted = f.run(['dev', '-c', 'botAppId=00000000-0000-0000-0000-000000000000', '-c', 'hostBot=false']);
     assert.match(selfHosted.stderr, /7 required context key\(s\) missing/);
     assert.doesNotMatch(selfHosted.stderr, /missing: oncallTeamId/);
+    assert.match(selfHosted.stderr, /missing: botNotifyUrl /);
   });
 
   it('an invalid policy file stops the deploy with errors naming the field', () => {
