@@ -138,6 +138,7 @@ describe('composition: how notices reach the bot', () => {
     [ENV.botAppId]: '00000000-0000-0000-0000-000000000001',
     [ENV.entraTenantId]: '00000000-0000-0000-0000-000000000002',
     [ENV.policyJson]: JSON.stringify(parse(readFileSync('sandbox/demo-policy.yaml', 'utf8'))),
+    [ENV.noticeFunctionArn]: 'arn:aws:lambda:us-east-1:111111111111:function:jit-access-test-notify',
   };
   const http = { [ENV.notifyUrl]: 'https://bot.example.com/api/notify', [ENV.notifySecretArn]: 'arn:aws:secretsmanager:us-east-1:111111111111:secret:n' };
   const tryParse = (env: Record<string, string>) => {
