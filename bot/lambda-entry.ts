@@ -184,7 +184,9 @@ export function createBotLambdaHandler(build: () => Promise<BotLambdaTarget>, fa
     }
     // CloudAdapter answers a refused token with 401 and the library's message as text: keep the
     // status, replace the text with a problem (no library internals on the wire).
-    if (res.statusCode === 401) return problemResult(401, 'UNAUTHORIZED', 'The request is not authenticated by the Bot Framework.');
+    // An invoke the bot itself answers 401 with a body (Teams SSO's loginRequest for a step-up vote)
+    // passes through: only the adapter's own refusal (no body, or its text) is replaced.
+    if (res.statusCode === 401 && (res.body === undefined || res.body === null || typeof res.body === 'string')) return problemResult(401, 'UNAUTHORIZED', 'The request is not authenticated by the Bot Framework.');
     if (res.statusCode >= 500) return problemResult(res.statusCode, 'INTERNAL', 'The bot could not process this activity.');
     if (res.statusCode === 400 && typeof res.body === 'string') return problemResult(400, 'NOT_AN_ACTIVITY', 'The body is not a Bot Framework activity.');
     if (res.body === undefined || res.body === null || res.body === '') return { statusCode: res.statusCode, headers: res.headers };

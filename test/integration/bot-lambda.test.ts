@@ -168,6 +168,22 @@ describe('bot Lambda entry: API Gateway HTTP API v2 events', function () {
     assert.equal(get.headers?.allow, 'POST');
   });
 
+  it('an invoke the bot answers 401 with a body (the step-up loginRequest) reaches Teams as it is; only the adapter\'s own 401 becomes a problem', async () => {
+    const loginRequest = { statusCode: 401, type: 'application/vnd.microsoft.activity.loginRequest', value: { text: 'Sign in', connectionName: 'sso', tokenExchangeResource: { id: 'x', uri: 'api://botid-x', providerId: 'p' } } };
+    const h = createBotLambdaHandler(async (): Promise<BotLambdaTarget> => ({ messages: { process: async (_req, res) => {
+          res.status(401);
+          res.send(loginRequest);
+        } }, log: recordingLog() }));
+    const answer = await h(httpApiEvent(JSON.stringify({ type: 'invoke', name: 'adaptiveCard/action' })));
+    assert.equal(answer.statusCode, 401);
+    assert.deepEqual(JSON.parse(answer.body ?? '{}'), loginRequest);
+    const refused = createBotLambdaHandler(async (): Promise<BotLambdaTarget> => ({ messages: { process: async (_req, res) => {
+          res.status(401);
+          res.send('Unauthorized Access. Request is not authorized');
+        } }, log: recordingLog() }));
+    assertProblem(await refused(httpApiEvent(JSON.stringify({ type: 'message' }))), 401, 'UNAUTHORIZED');
+  });
+
   it('a failed initialisation answers 503 without details, is logged, and is retried on the next invoke', async () => {
     const log = recordingLog();
     let attempts = 0;
