@@ -25,7 +25,6 @@ export async function decide(ctx: ActionContext, requestId: string, decision: De
     const { request } = result;
     const canStillVote = request.state === 'PENDING_APPROVAL' && !hasVoted(actor, request);
     const card = await approvalView(ctx, request, canStillVote);
-    ctx.deps.onRequestChanged?.(request);
     if (result.duplicate) return withNotice(card, 'Your vote was already counted; it was not counted twice.', 'warning');
     return card;
   } catch (e) {

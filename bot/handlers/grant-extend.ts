@@ -11,7 +11,6 @@ import { defineHandler } from './types';
 export default defineHandler('grant.extend', cardActionSchemas['grant.extend'], async (ctx, data) => {
   try {
     const { request } = await ctx.deps.bridge.extend(await ctx.actor(), data.requestId, { additionalMinutes: data.additionalMinutes });
-    ctx.deps.onRequestChanged?.(request);
     return requesterView(ctx, request);
   } catch (e) {
     if (e instanceof BridgeUnavailableError) return errorCard(e, { retrySafe: false });

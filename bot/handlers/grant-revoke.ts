@@ -7,7 +7,6 @@ import { defineHandler } from './types';
 export default defineHandler('grant.revoke', cardActionSchemas['grant.revoke'], async (ctx, data) => {
   try {
     const { request } = await ctx.deps.bridge.revoke(await ctx.actor(), data.requestId, {});
-    ctx.deps.onRequestChanged?.(request);
     return viewFor(ctx, request);
   } catch (e) {
     if (isRefusalAboutRequest(e)) return refusalWithState(ctx, e, data.requestId, (r) => viewFor(ctx, r));

@@ -7,7 +7,6 @@ import { defineHandler } from './types';
 export default defineHandler('review.acknowledge', cardActionSchemas['review.acknowledge'], async (ctx, data) => {
   try {
     const { request } = await ctx.deps.bridge.review(await ctx.actor(), data.requestId, data.reviewNote ? { note: data.reviewNote } : {});
-    ctx.deps.onRequestChanged?.(request);
     return approvalView(ctx, request, false);
   } catch (e) {
     if (isRefusalAboutRequest(e)) return refusalWithState(ctx, e, data.requestId, (r) => approvalView(ctx, r, false));

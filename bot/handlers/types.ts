@@ -4,7 +4,6 @@
  * the authenticated activity, and returns the card that replaces the clicked one.
  */
 import type { z } from 'zod';
-import type { RequestView } from '../../core/api';
 import type { Clock } from '../../core/ports';
 import type { Turn } from '../activity';
 import type { ActorIdentity, BridgeClient } from '../bridge-client';
@@ -29,8 +28,6 @@ export interface HandlerDeps {
   newClientRequestId: () => string;
   /** Checks Teams SSO tokens for step-up; absent when SSO is not configured (step-up votes are then refused). */
   stepUp?: StepUpVerifier;
-  /** Told after an action changed a request, so the posted cards can follow without waiting for the backend. */
-  onRequestChanged?: (request: RequestView) => void;
 }
 
 export interface ActionContext {
