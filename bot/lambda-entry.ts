@@ -24,7 +24,7 @@ import type { NotifyInvokeAnswer } from '../contract/notify';
 import type { Clock } from '../core/ports';
 import type { MessagesEndpoint } from './activity';
 import { type Log, errorDetails, jsonLog } from './log';
-import { type NotificationHandler, deliverNotification } from './notify';
+import { type NotificationHandler, deliverNotification } from './notify-delivery';
 import { PROBLEM_CONTENT_TYPE, problem } from './problem';
 import type { ConversationStore } from './storage/types';
 
