@@ -58,14 +58,18 @@ export class LocalAsyncInvoke implements NoticeDispatch {
     while (this.running.size > 0) await Promise.allSettled([...this.running]);
   }
 
-  /** Pending retries are abandoned, as a deleted function's would be. */
-  stop(): void {
+  /**
+   * Pending retries are abandoned, as a deleted function's would be; a flush already running is
+   * awaited, so that nothing writes to the sandbox's stores after the sandbox has stopped.
+   */
+  async stop(): Promise<void> {
     this.stopped = true;
     for (const t of this.timers) {
       clearTimeout(t.timer);
       t.wake();
     }
     this.timers.clear();
+    await this.idle();
   }
 
   private async run(target: Target, raw: string): Promise<void> {

@@ -53,7 +53,7 @@ describe('end to end through the Agents Playground', function () {
   after(async () => {
     await pg?.stop();
     await sandbox?.stop();
-    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+    if (dataDir) await rm(dataDir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
   });
 
   const stored = async (id: string) => (await sandbox.stores.requests.get(id)) as StoredRequest;

@@ -34,7 +34,7 @@ describe('sandbox/act.ts: acting as another demo person', function () {
   after(async () => {
     await sandbox?.stop();
     await connector?.close();
-    await rm(dataDir, { recursive: true, force: true });
+    await rm(dataDir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
   });
 
   async function requestAs(who: DemoPerson, permissionSetName: string, extra: Record<string, unknown> = {}): Promise<string> {

@@ -95,7 +95,7 @@ describe('sandbox configuration: Agents Playground', () => {
       assert.equal(file, join(dir, PLAYGROUND_CONFIG_FILE));
       assert.ok(validate(parse(readFileSync(file, 'utf8'))));
     } finally {
-      rmSync(dir, { recursive: true, force: true });
+      rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
     }
   });
 });
@@ -125,7 +125,7 @@ describe('sandbox configuration: demo directory and seed', () => {
       assert.throws(() => loadDemoPeople(write({ ...good, people: good.people.map((p, i) => (i === 1 ? { ...p, upn: 'bob@contoso.com' } : p)) })), /upn/);
       assert.throws(() => loadDemoPeople(write({ ...good, people: good.people.map((p) => ({ ...p, teamsUserId: '29:same' })) })), /duplicate teamsUserId/);
     } finally {
-      rmSync(dir, { recursive: true, force: true });
+      rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
     }
   });
 
@@ -187,7 +187,7 @@ describe('sandbox configuration: data folder', () => {
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'jit-data-'));
   });
-  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  afterEach(() => rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 }));
 
   it('writes JSON atomically: no temporary file is left, the old content stays whole until the rename', async () => {
     const file = join(dir, 'state.json');

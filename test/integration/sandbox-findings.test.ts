@@ -30,7 +30,7 @@ describe('sandbox: Security Hub findings reach the on-call channel', function ()
   after(async () => {
     await sandbox?.stop();
     await connector?.close();
-    await rm(dataDir, { recursive: true, force: true });
+    await rm(dataDir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
   });
 
   const findingPosts = () => connector.cards().filter(({ call, card }) => call.path === '/v3/conversations' && /Security Hub: \d+ finding/.test(JSON.stringify(card)));

@@ -414,7 +414,7 @@ describe('sandbox Identity Center stand-in (real sso-admin SDK client)', () => {
     } finally {
       sso?.destroy();
       await aws?.stop();
-      rmSync(dir, { recursive: true, force: true });
+      rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
     }
   });
 

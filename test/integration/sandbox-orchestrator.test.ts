@@ -77,7 +77,7 @@ describe('sandbox orchestrator (whole product in-process)', function () {
     await sandbox?.stop();
     sandbox = undefined;
     await connector.close();
-    await rm(dataDir, { recursive: true, force: true });
+    await rm(dataDir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
   });
 
   function activity(user: DemoPerson, o: { type?: string; text?: string; name?: string; value?: unknown; where: 'personal' | 'channel' }): Json {

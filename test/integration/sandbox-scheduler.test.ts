@@ -250,7 +250,7 @@ describe('sandbox Scheduler stand-in (real scheduler SDK client)', () => {
     } finally {
       client.destroy();
       await aws.stop();
-      rmSync(dir, { recursive: true, force: true });
+      rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
     }
   });
 

@@ -263,7 +263,7 @@ describe('sandbox Security Hub stand-in (real securityhub SDK client)', () => {
     } finally {
       client.destroy();
       await aws.stop();
-      rmSync(dir, { recursive: true, force: true });
+      rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
     }
   });
 
@@ -293,7 +293,7 @@ describe('sandbox Security Hub stand-in (real securityhub SDK client)', () => {
     } finally {
       client.destroy();
       await aws.stop();
-      rmSync(dir, { recursive: true, force: true });
+      rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
     }
   });
 });

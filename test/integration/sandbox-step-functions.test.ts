@@ -317,7 +317,7 @@ describe('sandbox Step Functions stand-in (real sfn SDK client, aws-local-stepfu
     } finally {
       sfn.destroy();
       await aws.stop();
-      rmSync(dir, { recursive: true, force: true });
+      rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
     }
   });
 
@@ -337,7 +337,7 @@ describe('sandbox Step Functions stand-in (real sfn SDK client, aws-local-stepfu
     } finally {
       sfn.destroy();
       await aws.stop();
-      rmSync(dir, { recursive: true, force: true });
+      rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
     }
   });
 });
