@@ -14,7 +14,8 @@
  * container bundle carries it, so the image needs dist/ only and no node_modules.
  *
  * The Lambda options follow infra/constructs/jit-function.ts (NodejsFunction bundles again at
- * `cdk synth`, with the same settings): ESBUILD_TARGET, externals, the YAML alias.
+ * `cdk synth`, with the same settings): ESBUILD_TARGET, externals, the inlined policy (JSON: the
+ * functions carry no YAML parser).
  */
 import { mkdirSync, rmSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -68,7 +69,6 @@ export async function buildLambdas(outDir: string, policyFile = join(REPO_ROOT, 
         outfile,
         external: ['@aws-sdk/*'],
         define: { [`process.env.${ENV.policyJson}`]: JSON.stringify(policyJson) },
-        alias: { yaml: './lambdas/yaml-unavailable.ts' },
       });
       return outfile;
     }),
