@@ -5,7 +5,6 @@
  * on ThrottlingException, ConflictException and 5xx with full-jitter backoff on the Clock.
  */
 import {
-  type AccountAssignmentOperationStatus,
   CreateAccountAssignmentCommand,
   DeleteAccountAssignmentCommand,
   DescribeAccountAssignmentCreationStatusCommand,
@@ -126,13 +125,17 @@ export class SsoAdminAssignmentGateway implements AssignmentGateway {
   }
 }
 
-function toOperation(operation: string, status: AccountAssignmentOperationStatus | undefined, knownId?: string): AssignmentOperation {
+/**
+ * An asynchronous Identity Center write's status (an account assignment's, or a permission set's
+ * provisioning: both answer RequestId, Status IN_PROGRESS|SUCCEEDED|FAILED and FailureReason).
+ */
+export function toOperation(operation: string, status: { RequestId?: string; Status?: string; FailureReason?: string } | undefined, knownId?: string): AssignmentOperation {
   const operationId = status?.RequestId ?? knownId;
   const state = status?.Status;
   if (!operationId || (state !== 'IN_PROGRESS' && state !== 'SUCCEEDED' && state !== 'FAILED')) {
     throw new DependencyError(DEPENDENCY, `${DEPENDENCY} ${operation} returned no usable status (status ${String(state)}).`, false);
   }
   const result: AssignmentOperation = { operationId, status: state };
-  if (state === 'FAILED') result.failureReason = status?.FailureReason || `${DEPENDENCY} reported the operation as FAILED without a reason.`;
+  if (state === 'FAILED') result.failureReason = status?.FailureReason || `${DEPENDENCY} reported ${operation} as FAILED without a reason.`;
   return result;
 }

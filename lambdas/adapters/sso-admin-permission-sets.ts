@@ -11,7 +11,6 @@ import {
   DescribePermissionSetCommand,
   DescribePermissionSetProvisioningStatusCommand,
   GetInlinePolicyForPermissionSetCommand,
-  type PermissionSetProvisioningStatus,
   ProvisionPermissionSetCommand,
   PutInlinePolicyToPermissionSetCommand,
   type SSOAdminClient,
@@ -21,7 +20,7 @@ import type { PermissionSetGateway, ProvisioningOperation } from '../../core/por
 import { IdentityCenterLimiter } from './limiter';
 import { DEFAULT_RETRY, withRetry } from './retry';
 import { DEFAULT_SESSION_DURATION, durationSeconds } from './session-duration';
-import type { SsoAdminAssignmentsOptions } from './sso-admin-assignments';
+import { type SsoAdminAssignmentsOptions, toOperation } from './sso-admin-assignments';
 
 const DEPENDENCY = 'IAM Identity Center';
 
@@ -101,13 +100,3 @@ export class SsoAdminPermissionSetGateway implements PermissionSetGateway {
   }
 }
 
-function toOperation(operation: string, status: PermissionSetProvisioningStatus | undefined, knownId?: string): ProvisioningOperation {
-  const operationId = status?.RequestId ?? knownId;
-  const state = status?.Status;
-  if (!operationId || (state !== 'IN_PROGRESS' && state !== 'SUCCEEDED' && state !== 'FAILED')) {
-    throw new DependencyError(DEPENDENCY, `${DEPENDENCY} ${operation} returned no usable status (status ${String(state)}).`, false);
-  }
-  const result: ProvisioningOperation = { operationId, status: state };
-  if (state === 'FAILED') result.failureReason = status?.FailureReason || `${DEPENDENCY} reported the provisioning as FAILED without a reason.`;
-  return result;
-}
