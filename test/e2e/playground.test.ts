@@ -31,7 +31,9 @@ const frank = person('frank');
 const BOT_ID = 'jit-access-sandbox-bot';
 const PERSONAL = PLAYGROUND_IDS.personalChat;
 const CHANNEL = PLAYGROUND_IDS.oncallChannel;
-const PORTS = { bot: 3988, bridge: 3989, aws: 4609, playground: 56160 };
+// JIT_E2E_PORT_OFFSET lets two checkouts on one machine run the suite at once without colliding.
+const PORT_OFFSET = Number(process.env.JIT_E2E_PORT_OFFSET ?? 0);
+const PORTS = { bot: 3988 + PORT_OFFSET, bridge: 3989 + PORT_OFFSET, aws: 4609 + PORT_OFFSET, playground: 56160 + PORT_OFFSET };
 
 describe('end to end through the Agents Playground', function () {
   this.timeout(120_000);
