@@ -16,6 +16,8 @@ export const isoSchema = z.iso.datetime({ offset: true });
 const iso = isoSchema;
 const stepUpRequirement = z.object({ acrs: z.array(str(64)).max(100), amr: z.array(str(64)).max(20), maxTokenAgeSeconds: z.number().int().min(0) });
 const stepUpEvidence = z.object({ method: z.enum(['acrs', 'amr']), values: z.array(str(64)).max(120), tokenIssuedAt: iso, tokenAgeSeconds: z.number().int().min(0) });
+const tag = z.object({ id: str(256).min(1), name: str(256).min(1) });
+const channelId = str(256).regex(/^19:[^\s@]+@thread\.(tacv2|skype)$/);
 const actor = z.object({ userId: str(128).min(1), aadObjectId: str(64).optional(), userName: str(256), displayName: str(256) });
 
 export const requestViewSchema = z.object({
@@ -46,6 +48,14 @@ export const requestViewSchema = z.object({
     approvalTimeoutSeconds: z.number().int().min(0),
     endSessionsAtExpiry: z.boolean().optional(),
     stepUp: z.object({ approve: stepUpRequirement.optional(), breakGlass: stepUpRequirement.optional() }).optional(),
+    reminders: z
+      .object({
+        afterSeconds: z.number().int().min(0),
+        everySeconds: z.number().int().min(0).optional(),
+        tag: tag.optional(),
+        escalation: z.object({ afterSeconds: z.number().int().min(0), groups: z.array(str(256)).max(50), channelId: channelId.optional(), tag: tag.optional() }).optional(),
+      })
+      .optional(),
   }),
   policyReason: str(2000),
   votes: z.array(z.object({ approver: actor, decision: z.enum(['approve', 'deny']), reason: str(2000).optional(), at: iso, stepUp: stepUpEvidence.optional() })).max(100),
@@ -53,6 +63,7 @@ export const requestViewSchema = z.object({
   updatedAt: iso,
   approvalDeadline: iso,
   cardPostedAt: iso.optional(),
+  reminders: z.object({ sent: z.number().int().min(0), lastAt: iso, escalation: z.object({ at: iso, groups: z.array(str(256)).max(50), channelId: channelId.optional() }).optional() }).optional(),
   decidedAt: iso.optional(),
   decidedBy: actor.optional(),
   decisionReason: str(2000).optional(),

@@ -41,6 +41,10 @@ export const NOTIFICATION_EVENTS = [
   'sessions_ended',
   'break_glass_used',
   'review_acknowledged',
+  /** An undecided request's approvers were reminded (a reply in the approval card's thread). */
+  'reminder',
+  /** An undecided request was escalated to its rule's secondary approvers (core/reminders.ts). */
+  'escalated',
 ] as const;
 export type NotificationEvent = (typeof NOTIFICATION_EVENTS)[number];
 
@@ -134,6 +138,45 @@ export interface EffectiveTerms {
   endSessionsAtExpiry?: boolean;
   /** Fresh-sign-in requirements (absent on requests stored before step-up existed: none). */
   stepUp?: { approve?: StepUpRequirement; breakGlass?: StepUpRequirement };
+  /** Reminders and escalation while undecided (docs/POLICY.md `reminders`); absent: none. */
+  reminders?: ReminderTerms;
+}
+
+/** A Teams tag (a named group of team members) that a message can @mention instead of people. */
+export interface TeamsTag {
+  id: string;
+  name: string;
+}
+
+/**
+ * When an undecided request reminds its approvers and escalates, counted from when the approval
+ * card was posted. The approval deadline never moves: every step lies before it (policy/validate).
+ */
+export interface ReminderTerms {
+  /** The first reminder. */
+  afterSeconds: number;
+  /** Further reminders this far apart; absent: one reminder only. */
+  everySeconds?: number;
+  /** Mention this tag in reminders instead of the approvers one by one. */
+  tag?: TeamsTag;
+  /** When, and to whom, the request is escalated; absent: never. */
+  escalation?: {
+    afterSeconds: number;
+    /** Groups whose members may vote once the request is escalated (the server checks). */
+    groups: string[];
+    /** A second Teams channel that gets the approval card on escalation. */
+    channelId?: string;
+    tag?: TeamsTag;
+  };
+}
+
+/** What reminding an undecided request has done so far (core/reminders.ts). */
+export interface ReminderState {
+  /** Reminders sent, numbered from 1 (an escalation counts as the reminder it replaces). */
+  sent: number;
+  lastAt: string;
+  /** Set once, when the request was escalated: from then on these groups' members may vote too. */
+  escalation?: { at: string; groups: string[]; channelId?: string };
 }
 
 export type Route = 'approval' | 'auto_approve' | 'break_glass';
@@ -175,6 +218,8 @@ export interface AccessRequest {
   approvalDeadline: string;
   /** When the approval card reached the bot (approval route only): set once, never re-posted. */
   cardPostedAt?: string;
+  /** Reminders and escalation of the undecided request (absent: none yet). */
+  reminders?: ReminderState;
   decidedAt?: string;
   decidedBy?: Actor;
   decisionReason?: string;
@@ -292,6 +337,8 @@ export type AuditAction =
   | 'request.approval_requested'
   | 'request.approval_wait_started'
   | 'request.expiring_soon'
+  | 'request.reminded'
+  | 'request.escalated'
   | 'assignment.created'
   | 'assignment.deleted'
   | 'assignment.kept_external'

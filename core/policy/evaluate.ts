@@ -8,7 +8,7 @@
  * that every approving rule names. Adding a rule can therefore never widen access to something
  * another rule already covers.
  */
-import type { EffectiveTerms, Route, StepUpRequirement } from '../model';
+import type { EffectiveTerms, ReminderTerms, Route, StepUpRequirement } from '../model';
 import { formatDuration, MINUTE_SECONDS } from './duration';
 import { ticketMatches } from './ticket';
 import type {
@@ -147,8 +147,39 @@ export function mergeRules(rules: readonly PolicyRule[]): MergeResult {
       // Ending sessions is the stricter choice: any matching rule asking for it wins.
       endSessionsAtExpiry: rules.some((r) => r.endSessionsAtExpiry === true),
       ...stepUpTerms(rules),
+      ...reminderTerms(approving, min((r) => r.approvalTimeoutSeconds)),
     },
   };
+}
+
+/**
+ * Reminders only nudge people who may already approve, so the most attentive schedule wins: the
+ * earliest first reminder and the shortest interval. Escalation WIDENS who may approve, so like
+ * approver groups it follows most restrictive wins: only when every approving rule escalates, to
+ * the groups they all name, at the latest time any of them names, and to a channel only when they
+ * all name the same one. A step at or past the merged deadline would never happen and is dropped.
+ */
+function reminderTerms(approving: readonly PolicyRule[], timeoutSeconds: number): Pick<EffectiveTerms, 'reminders'> {
+  const all = approving.map((r) => r.reminders);
+  const set = all.filter((x): x is ReminderTerms => x !== undefined);
+  if (set.length === 0) return {};
+  const afterSeconds = Math.min(...set.map((x) => x.afterSeconds));
+  if (afterSeconds >= timeoutSeconds) return {};
+  const everys = set.flatMap((x) => (x.everySeconds !== undefined ? [x.everySeconds] : []));
+  const tag = set.find((x) => x.tag)?.tag;
+  const out: ReminderTerms = { afterSeconds, ...(everys.length > 0 ? { everySeconds: Math.min(...everys) } : {}), ...(tag ? { tag } : {}) };
+  const escalations = all.map((x) => x?.escalation);
+  if (escalations.every((e) => e !== undefined)) {
+    const [first, ...others] = escalations as NonNullable<ReminderTerms['escalation']>[];
+    const groups = first!.groups.filter((g) => others.every((e) => e.groups.includes(g)));
+    const channelId = first!.channelId !== undefined && others.every((e) => e.channelId === first!.channelId) ? first!.channelId : undefined;
+    const at = Math.max(...escalations.map((e) => e!.afterSeconds));
+    const escalationTag = escalations.length === 1 ? first!.tag : undefined;
+    if ((groups.length > 0 || channelId !== undefined) && at < timeoutSeconds) {
+      out.escalation = { afterSeconds: at, groups, ...(channelId !== undefined ? { channelId } : {}), ...(escalationTag ? { tag: escalationTag } : {}) };
+    }
+  }
+  return { reminders: out };
 }
 
 /**

@@ -3,7 +3,7 @@
  * `validatePolicy` (policy/validate.ts) validates and normalizes a policy document into `Policy`;
  * `evaluateRequest` / `evaluateApprover` (policy/evaluate.ts) are pure functions.
  */
-import type { EffectiveTerms, Route, StepUpRequirement } from '../model';
+import type { EffectiveTerms, ReminderTerms, Route, StepUpRequirement } from '../model';
 
 export interface AccountEntry {
   id: string; // 12 digits
@@ -37,6 +37,8 @@ export interface PolicyRule {
   endSessionsAtExpiry?: boolean;
   /** A fresh Entra sign-in to vote on its requests, and (separately) to request break-glass. */
   stepUp?: { approve?: StepUpRequirement; breakGlass?: StepUpRequirement };
+  /** Reminders and escalation of undecided requests (docs/POLICY.md `reminders`). */
+  reminders?: ReminderTerms;
 }
 
 export interface Policy {

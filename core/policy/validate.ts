@@ -11,7 +11,7 @@ import * as z from 'zod';
 import { PolicyError, type FieldIssue } from '../errors';
 import { HOUR_SECONDS, parsePolicyDuration, toIsoDuration } from './duration';
 import { compileTicketPattern } from './ticket';
-import type { StepUpRequirement } from '../model';
+import type { ReminderTerms, StepUpRequirement } from '../model';
 import type { AccountEntry, PermissionSetEntry, Policy, PolicyRule } from './types';
 
 export const APPROVALS_REQUIRED_MAX = 10;
@@ -46,6 +46,28 @@ const stepUpSchema = z
   })
   .refine((v) => (v.acrs === undefined) !== (v.amr === undefined), 'must name exactly one of acrs (an authentication context such as c1) or amr: mfa');
 
+/**
+ * Reminders are sent by the reconcile sweep (lambdas/reconcile, every 5 minutes: infra
+ * jit-access-stack.ts): a shorter interval could not be kept, so it is refused.
+ */
+export const REMINDER_MIN_INTERVAL_SECONDS = 5 * 60;
+
+/**
+ * A Teams channel id as the Bot Framework names it (`19:…@thread.tacv2`, older teams
+ * `@thread.skype`): "Get Teams context", channel ids from `channelData.channel.id`. A Graph team
+ * GUID or a channel name is not one.
+ */
+const TEAMS_CHANNEL_ID = /^19:[^\s@]+@thread\.(tacv2|skype)$/;
+
+/**
+ * A Teams tag ("Channel and group chat conversations with a bot", Add mentions: tag mention, the
+ * mention entity's `mentioned: {id, name, type: "tag"}`; the id is the Graph teamworkTag id).
+ */
+const tagSchema = z.strictObject({
+  id: z.string().trim().min(1, 'must not be empty').max(256, 'must be at most 256 characters'),
+  name: z.string().trim().min(1, 'must not be empty').max(256, 'must be at most 256 characters'),
+});
+
 const ACCOUNT_ID = /^\d{12}$/;
 const OU_OR_ROOT_ID = /^(r-[0-9a-z]{4,32}|ou-[0-9a-z]{4,32}-[0-9a-z]{8,32})$/;
 const PERMISSION_SET_NAME = /^[\w+=,.@-]{1,32}$/;
@@ -67,6 +89,20 @@ const durationSchema = z.unknown().transform((v, ctx) => {
     return z.NEVER;
   }
   return parsed.seconds;
+});
+
+const remindersSchema = z.strictObject({
+  after: durationSchema,
+  every: durationSchema.optional(),
+  tag: tagSchema.optional(),
+  escalateAfter: durationSchema.optional(),
+  escalateTo: z
+    .strictObject({
+      groups: z.array(groupSchema).optional(),
+      channel: z.string().regex(TEAMS_CHANNEL_ID, 'must be a Teams channel id like 19:abc123@thread.tacv2 (channelData.channel.id), not a channel name or a team GUID').optional(),
+      tag: tagSchema.optional(),
+    })
+    .optional(),
 });
 
 const accountSchema = z.strictObject({
@@ -121,6 +157,7 @@ const ruleSchema = z.strictObject({
       breakGlass: stepUpSchema.optional(),
     })
     .optional(),
+  reminders: remindersSchema.optional(),
 });
 
 const policySchema = z.strictObject({
@@ -164,6 +201,16 @@ const FIELD_HINTS: Record<string, string> = {
   step_up: 'stepUp',
   acr: 'acrs',
   maxTokenAge: 'maxTokenAgeMinutes',
+  reminder: 'reminders',
+  remind: 'reminders',
+  remindAfter: 'reminders.after',
+  escalate: 'reminders.escalateAfter and reminders.escalateTo',
+  escalation: 'reminders.escalateAfter and reminders.escalateTo',
+  escalateAfter: 'reminders.escalateAfter',
+  escalateTo: 'reminders.escalateTo',
+  interval: 'every',
+  repeat: 'every',
+  group: 'groups',
 };
 
 function allowedKeysAt(path: readonly PathSegment[]): string[] {
@@ -190,6 +237,13 @@ function allowedKeysAt(path: readonly PathSegment[]): string[] {
     case 'rules/#/stepUp/approve':
     case 'rules/#/stepUp/breakGlass':
       return ['acrs', 'amr', 'maxTokenAgeMinutes'];
+    case 'rules/#/reminders':
+      return Object.keys(remindersSchema.shape);
+    case 'rules/#/reminders/escalateTo':
+      return ['groups', 'channel', 'tag'];
+    case 'rules/#/reminders/tag':
+    case 'rules/#/reminders/escalateTo/tag':
+      return ['id', 'name'];
     default:
       return [];
   }
@@ -390,6 +444,9 @@ function normalizeRule(
     stepUp.breakGlass = stepUpRequirement(rule.stepUp.breakGlass);
   }
 
+  const approvalTimeoutSeconds = rule.approvalTimeout ?? POLICY_DEFAULTS.approvalTimeoutSeconds;
+  const reminders = rule.reminders ? reminderTerms(rule.reminders, { approvalTimeoutSeconds, approverGroups, approvalsRequired: rule.approvers.required, timeoutWritten: rule.approvalTimeout !== undefined }, (path, message) => at(['reminders', ...path], message)) : undefined;
+
   return {
     id: rule.id,
     description: rule.description ?? '',
@@ -403,10 +460,56 @@ function normalizeRule(
     approvalsRequired: rule.approvers.required,
     ticket,
     breakGlass,
-    approvalTimeoutSeconds: rule.approvalTimeout ?? POLICY_DEFAULTS.approvalTimeoutSeconds,
+    approvalTimeoutSeconds,
     endSessionsAtExpiry: rule.endSessionsAtExpiry ?? grantsAdmin(rule.permissionSets),
     ...(stepUp.approve || stepUp.breakGlass ? { stepUp } : {}),
+    ...(reminders ? { reminders } : {}),
   };
+}
+
+/**
+ * Reminders and escalation happen while the request waits, so every step must come before the
+ * approval deadline (which they never move), the reminder before the escalation, and at the
+ * sweep's pace at most. The escalation group must add approvers: one of the rule's own approver
+ * groups would change nothing.
+ */
+function reminderTerms(
+  v: z.output<typeof remindersSchema>,
+  rule: { approvalTimeoutSeconds: number; approverGroups: readonly string[]; approvalsRequired: number; timeoutWritten: boolean },
+  at: (path: PathSegment[], message: string) => void,
+): ReminderTerms {
+  const iso = toIsoDuration;
+  const timeout = rule.approvalTimeoutSeconds;
+  const timeoutLabel = `approvalTimeout (${iso(timeout)}${rule.timeoutWritten ? '' : ', the default'})`;
+  const minLabel = iso(REMINDER_MIN_INTERVAL_SECONDS);
+  if (rule.approvalsRequired === 0) at([], 'is set but approvers.required is 0: these requests are approved at once, nobody is waited for');
+  if (v.after < REMINDER_MIN_INTERVAL_SECONDS) at(['after'], `must be at least ${minLabel}: reminders are sent by the reconcile sweep, which runs every 5 minutes`);
+  if (v.after >= timeout) at(['after'], `must be shorter than ${timeoutLabel}: the request times out before the reminder (${iso(v.after)})`);
+  if (v.every !== undefined && v.every < REMINDER_MIN_INTERVAL_SECONDS) at(['every'], `must be at least ${minLabel}: reminders are sent by the reconcile sweep, which runs every 5 minutes`);
+  const out: ReminderTerms = { afterSeconds: v.after, ...(v.every !== undefined ? { everySeconds: v.every } : {}), ...(v.tag ? { tag: { id: v.tag.id, name: v.tag.name } } : {}) };
+  if (v.escalateAfter === undefined && v.escalateTo === undefined) return out;
+  if (v.escalateAfter === undefined) {
+    at(['escalateAfter'], 'is required when escalateTo is set (when to escalate, e.g. PT45M)');
+    return out;
+  }
+  if (v.escalateTo === undefined) {
+    at(['escalateTo'], 'is required when escalateAfter is set (write escalateTo: { groups: [...] } and/or a channel)');
+    return out;
+  }
+  if (v.escalateAfter <= v.after) at(['escalateAfter'], `must be later than after (${iso(v.escalateAfter)} <= ${iso(v.after)}): approvers are reminded before the request is escalated`);
+  if (v.escalateAfter >= timeout) at(['escalateAfter'], `must be shorter than ${timeoutLabel} (${iso(v.escalateAfter)}): the deadline does not move, so a later escalation would never happen`);
+  const groups = unique(v.escalateTo.groups ?? []);
+  if (groups.length === 0 && v.escalateTo.channel === undefined) at(['escalateTo'], 'must name groups (secondary approvers) or a channel, or both');
+  (v.escalateTo.groups ?? []).forEach((g, j) => {
+    if (rule.approverGroups.includes(g)) at(['escalateTo', 'groups', j], `"${g}" is already an approver group of this rule: escalating to it changes nothing (name a secondary group)`);
+  });
+  out.escalation = {
+    afterSeconds: v.escalateAfter,
+    groups,
+    ...(v.escalateTo.channel !== undefined ? { channelId: v.escalateTo.channel } : {}),
+    ...(v.escalateTo.tag ? { tag: { id: v.escalateTo.tag.id, name: v.escalateTo.tag.name } } : {}),
+  };
+  return out;
 }
 
 function stepUpRequirement(v: z.output<typeof stepUpSchema>): StepUpRequirement {

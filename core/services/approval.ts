@@ -7,6 +7,7 @@ import { amend, isTerminal, stateRefusal, transition, withEvent } from '../lifec
 import type { AccessRequest, Route, StepUpEvidence, StoredRequest, Vote } from '../model';
 import { SYSTEM_ACTOR } from '../model';
 import { evaluateApprover } from '../policy/evaluate';
+import { approvalTerms } from '../reminders';
 import type { WorkflowOutcome } from '../ports';
 import { humanDuration, iso, ms } from '../time';
 import { announce, commit, load, toView, withRetry } from './context';
@@ -160,7 +161,7 @@ export async function castVote(deps: CoreDeps, input: VoteInput): Promise<VoteRe
       throw new IllegalTransitionError(current.state, input.decision === 'approve' ? 'APPROVED' : 'DENIED', decidedMessage(current));
     }
     const groups = await groupNamesAndIds(deps, input.actor.userId);
-    const allowed = evaluateApprover({ approverUserId: input.actor.userId, approverGroups: groups, requesterUserId: current.requester.userId, terms: current.terms });
+    const allowed = evaluateApprover({ approverUserId: input.actor.userId, approverGroups: groups, requesterUserId: current.requester.userId, terms: approvalTerms(current) });
     if (!allowed.allowed) {
       if (allowed.code === 'SELF_APPROVAL') throw new SelfApprovalError();
       throw new NotApproverError(allowed.reason);

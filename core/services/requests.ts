@@ -6,6 +6,7 @@ import { SYSTEM_ACTOR } from '../model';
 import { ACCOUNT_SEARCH_MAX_LIMIT, eligibilitySearchIndex, evaluateApprover, evaluateRequest } from '../policy/evaluate';
 import type { EffectiveTerms } from '../model';
 import { iso } from '../time';
+import { approvalTerms } from '../reminders';
 import { OPEN_STATES, amend, auditEventId, describeState } from '../lifecycle';
 import { announce, commit, flushAudit, load, toView, withRetry } from './context';
 import { checkStepUp } from './step-up';
@@ -180,7 +181,7 @@ export async function startWorkflow(deps: CoreDeps, request: StoredRequest): Pro
 export async function canView(deps: CoreDeps, request: AccessRequest, actor: Actor): Promise<boolean> {
   if (request.requester.userId === actor.userId) return true;
   const groups = await groupNamesAndIds(deps, actor.userId);
-  const d = evaluateApprover({ approverUserId: actor.userId, approverGroups: groups, requesterUserId: request.requester.userId, terms: request.terms });
+  const d = evaluateApprover({ approverUserId: actor.userId, approverGroups: groups, requesterUserId: request.requester.userId, terms: approvalTerms(request) });
   return d.allowed || (!d.allowed && d.code === 'SELF_APPROVAL');
 }
 
@@ -200,7 +201,7 @@ export async function listRequests(deps: CoreDeps, input: { actor: Actor; view: 
   const pending = await deps.requests.list({ states: ['PENDING_APPROVAL'] });
   const groups = await groupNamesAndIds(deps, input.actor.userId);
   return pending
-    .filter((r) => evaluateApprover({ approverUserId: input.actor.userId, approverGroups: groups, requesterUserId: r.requester.userId, terms: r.terms }).allowed)
+    .filter((r) => evaluateApprover({ approverUserId: input.actor.userId, approverGroups: groups, requesterUserId: r.requester.userId, terms: approvalTerms(r) }).allowed)
     .filter((r) => !r.votes.some((v) => v.approver.userId === input.actor.userId))
     .sort((a, b) => a.approvalDeadline.localeCompare(b.approvalDeadline))
     .slice(0, LIST_LIMIT)

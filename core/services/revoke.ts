@@ -9,6 +9,7 @@ import { type Change, amend, describeState, isTerminal, transition, withEvent } 
 import type { AccessRequest, Actor, StoredRequest } from '../model';
 import { SYSTEM_ACTOR, assignmentKeyId } from '../model';
 import { evaluateApprover } from '../policy/evaluate';
+import { approvalTerms } from '../reminders';
 import { humanDuration, iso, ms } from '../time';
 import { type Released, releaseAssignment } from './assignments';
 import { announce, assignmentKeyOf, commit, load, toView, withRetry } from './context';
@@ -116,7 +117,7 @@ export function withReleaseEvent(change: Change, request: StoredRequest, release
 async function assertRequesterOrApprover(deps: CoreDeps, request: StoredRequest, actor: Actor, verb: string): Promise<void> {
   if (request.requester.userId === actor.userId) return;
   const groups = await groupNamesAndIds(deps, actor.userId);
-  const d = evaluateApprover({ approverUserId: actor.userId, approverGroups: groups, requesterUserId: request.requester.userId, terms: request.terms });
+  const d = evaluateApprover({ approverUserId: actor.userId, approverGroups: groups, requesterUserId: request.requester.userId, terms: approvalTerms(request) });
   if (d.allowed) return;
   const anyApproverGroup = new Set(deps.policy().rules.flatMap((r) => r.approverGroups));
   if (groups.some((g) => anyApproverGroup.has(g))) return;

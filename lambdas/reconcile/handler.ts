@@ -1,11 +1,13 @@
 /**
  * The `reconcile` function, every 5 minutes: compares live assignments with the grant ledger
- * (revokes expired grants still live, reports drift) and sends the expiring-soon notices.
- * Both run even if the other fails; the function fails if either did, so the Errors alarm fires.
+ * (revokes expired grants still live, reports drift), sends the expiring-soon notices, and
+ * reminds the approvers of undecided requests or escalates them (core/services/reminders.ts: the
+ * sweep is the reminders' timer, see docs/POLICY.md `reminders`).
+ * All run even if another fails; the function fails if any did, so the Errors alarm fires.
  * Once per cold start it also warns about managed permission sets whose sessions outlive a
  * revocation (SessionDuration over 1 hour); that check never fails the sweep.
  */
-import { notifyExpiringSoon, reconcile } from '../../core/services';
+import { notifyExpiringSoon, reconcile, remindApprovers } from '../../core/services';
 import type { ReconcileResult } from '../../core/services/types';
 import { type Log, silentLog } from '../http';
 import { inInvocation } from '../observability/correlation';
@@ -16,6 +18,8 @@ export interface ReconcileSummary {
   actions: ReconcileResult['actions'];
   drift: number;
   expiringSoonNotified: number;
+  reminded: number;
+  escalated: number;
 }
 
 export interface ReconcileHandlerOptions {
@@ -40,17 +44,22 @@ export function createReconcileHandler(source: DepsSource, options: ReconcileHan
       }
     }
     const deps = await resolveDeps(source);
-    const [swept, warned] = await Promise.allSettled([reconcile(deps, {}), notifyExpiringSoon(deps, {})]);
+    const [swept, warned, reminded] = await Promise.allSettled([reconcile(deps, {}), notifyExpiringSoon(deps, {}), remindApprovers(deps, {})]);
     if (swept.status === 'rejected') log.error('reconcile failed', { error: String(swept.reason) });
     if (warned.status === 'rejected') log.error('expiring-soon notices failed', { error: String(warned.reason) });
-    if (swept.status === 'rejected' || warned.status === 'rejected') countFailure(metrics, 'reconcile_failed');
+    if (reminded.status === 'rejected') log.error('reminders failed', { error: String(reminded.reason) });
+    if (swept.status === 'rejected' || warned.status === 'rejected' || reminded.status === 'rejected') countFailure(metrics, 'reconcile_failed');
     if (swept.status === 'rejected') throw swept.reason;
     if (warned.status === 'rejected') throw warned.reason;
+    if (reminded.status === 'rejected') throw reminded.reason;
     const summary: ReconcileSummary = {
       actions: swept.value.actions,
       drift: swept.value.drift.length,
       expiringSoonNotified: countOf(warned.value),
+      reminded: reminded.value.reminded.length,
+      escalated: reminded.value.escalated.length,
     };
+    if (summary.reminded > 0 || summary.escalated > 0) log.info('approvers reminded', { reminded: reminded.value.reminded, escalated: reminded.value.escalated });
     if (summary.actions.length > 0 || summary.drift > 0) log.warn('reconcile acted', { actions: summary.actions, drift: summary.drift });
     else log.debug('reconcile: nothing to do', {});
     return summary;

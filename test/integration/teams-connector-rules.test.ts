@@ -184,6 +184,31 @@ describe('Teams connector stand-in: the rules Teams enforces', () => {
     });
   });
 
+  describe('@mentions ("Channel and group chat conversations with a bot", Add mentions to your messages)', () => {
+    const mention = (text: string, id = '29:user-carol', name = 'Carol Chen', type?: 'tag') => ({ type: 'mention', text, mentioned: { id, name, ...(type ? { type } : {}) } });
+    it('refuses a mention whose <at> text is not in the message text (Teams would silently drop the mention)', async () => {
+      const missing = await post('19:a@thread.tacv2;messageid=1', { type: 'message', text: 'Reminder: please decide.', entities: [mention('<at>Carol Chen</at>')] });
+      assert.equal(missing.status, 400);
+      assert.equal(missing.json.error?.code, 'BadArgument');
+      assert.match(missing.json.error?.message ?? '', /<at>Carol Chen<\/at>/);
+      const different = await post('19:a@thread.tacv2;messageid=1', { type: 'message', text: 'Reminder: <at>Carol</at>', entities: [mention('<at>Carol Chen</at>')] });
+      assert.equal(different.status, 400, 'the tag must be exactly the entity text');
+      const noTag = await post('19:a@thread.tacv2;messageid=1', { type: 'message', text: 'Reminder: Carol Chen', entities: [mention('Carol Chen')] });
+      assert.equal(noTag.status, 400, 'the entity text is the <at> tag');
+      const noId = await post('19:a@thread.tacv2;messageid=1', { type: 'message', text: 'Reminder: <at>Carol Chen</at>', entities: [mention('<at>Carol Chen</at>', '')] });
+      assert.equal(noId.status, 400, 'a mention names who is mentioned');
+      assert.equal(connector.writes().length, 0);
+    });
+
+    it('accepts people and tag mentions whose tags are in the text, with the card or without', async () => {
+      const ok = await post('19:a@thread.tacv2;messageid=1', { type: 'message', text: 'Reminder: <at>Carol Chen</at>, <at>Dan Diaz</at>', entities: [mention('<at>Carol Chen</at>'), mention('<at>Dan Diaz</at>', '8:orgid:' + GUID, 'Dan Diaz')] });
+      assert.equal(ok.status, 201);
+      const tag = await post('19:a@thread.tacv2;messageid=1', { type: 'message', text: 'Escalated: <at>Platform Leads</at>', entities: [mention('<at>Platform Leads</at>', 'MjQzMmYzYzEtZDk2Ny00ZDM4LTk3MTEtNmM5MGQ5M2E0NTZh', 'Platform Leads', 'tag')] });
+      assert.equal(tag.status, 201);
+      assert.equal((await post('19:a@thread.tacv2', { ...withCard(card()), text: 'New: <at>Carol Chen</at>', entities: [mention('<at>Carol Chen</at>')] })).status, 201);
+    });
+  });
+
   describe('the product keeps to these rules at its limits', () => {
     // ASCII is the worst case for UTF-16 (2 bytes per character against 1 in UTF-8).
     const a = (n: number) => 'a'.repeat(n);

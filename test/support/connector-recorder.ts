@@ -20,6 +20,10 @@
  *   - an update must name an activity that was posted in that conversation -> 404 otherwise;
  *   - conversation and channel ids must have Teams' forms (`19:…@thread.tacv2`, `a:…`): a Graph
  *     team GUID names no conversation -> 404 `ConversationNotFound`;
+ *   - @mentions: each mention entity's `<at>…</at>` text must be in the message text, and it names
+ *     someone (`mentioned.id`, `mentioned.name`); Teams ignores such a mention silently, the
+ *     recorder answers 400 `BadArgument` ("Channel and group chat conversations with a bot", Add
+ *     mentions to your messages);
  *   - Adaptive Cards: `type: AdaptiveCard` and a `version` of at most 1.5 ("Cards reference":
  *     Teams supports Adaptive Cards up to v1.5); `refresh.action` an Action.Execute with a verb
  *     and `refresh.userIds` at most 60 user MRIs ("Universal Actions: User Specific Views":
@@ -149,6 +153,31 @@ function findExecuteWithoutVerb(node: unknown): string | true | undefined {
   return undefined;
 }
 
+/**
+ * Why Teams would not show a mention of this activity, or undefined. "Channel and group chat
+ * conversations with a bot", Add mentions to your messages
+ * (learn.microsoft.com/microsoftteams/platform/bots/how-to/conversations/channel-and-group-conversations):
+ * the mention is `<at>name</at>` in the message text and an entity `{type: "mention", text, mentioned:
+ * {id, name}}` (a tag: `mentioned.type: "tag"`); "The text field in the object in the entities
+ * array must match a portion of the message text field. If it doesn't, the mention is ignored."
+ * Teams drops such a mention silently (nobody is notified); the recorder refuses it with 400
+ * `BadArgument`, deliberately, so that the defect fails a test instead of reaching a channel.
+ */
+export function mentionViolation(activity: Record<string, unknown> | undefined): string | undefined {
+  const entities = activity?.entities;
+  if (!Array.isArray(entities)) return undefined;
+  const text = typeof activity?.text === 'string' ? activity.text : '';
+  for (const e of entities as Array<Record<string, unknown>>) {
+    if (e?.type !== 'mention') continue;
+    const tag = e.text;
+    const mentioned = e.mentioned as { id?: unknown; name?: unknown } | undefined;
+    if (typeof tag !== 'string' || !/^<at>[^<]+<\/at>$/.test(tag)) return `a mention's text must be its <at>name</at> tag, not ${JSON.stringify(tag)}`;
+    if (!text.includes(tag)) return `the mention ${tag} is not in the message text, so Teams would ignore it`;
+    if (typeof mentioned?.id !== 'string' || mentioned.id.length === 0 || typeof mentioned.name !== 'string') return `the mention ${tag} names nobody (mentioned.id and mentioned.name are required)`;
+  }
+  return undefined;
+}
+
 /** Bytes of the JSON activity in UTF-16, as Teams counts a message. */
 export function utf16Bytes(value: unknown): number {
   return JSON.stringify(value ?? null).length * 2;
@@ -259,6 +288,11 @@ export class ConnectorRecorder {
       const size = utf16Bytes(activity);
       if (size > this.maxMessageBytes) {
         refuse(req, res, 413, 'MessageSizeTooBig', `The message is ${size} bytes in UTF-16; the limit is ${this.maxMessageBytes}.`, extra);
+        return true;
+      }
+      const badMention = mentionViolation(activity);
+      if (badMention) {
+        refuse(req, res, 400, 'BadArgument', `Invalid mention: ${badMention}.`, extra);
         return true;
       }
       const attachments = (activity?.attachments as Array<{ contentType?: string; content?: unknown }> | undefined) ?? [];

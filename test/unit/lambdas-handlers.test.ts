@@ -374,7 +374,7 @@ describe('lambdas: workflow-side handlers over in-memory ports', function () {
       assert.equal((await w.requests.get(stale))?.state, 'EXPIRED');
       assert.ok(w.notifier.eventsFor(soon).includes('expiring_soon'));
       const again = await handler({});
-      assert.deepEqual(again, { actions: [], drift: 0, expiringSoonNotified: 0 }, 'idempotent');
+      assert.deepEqual(again, { actions: [], drift: 0, expiringSoonNotified: 0, reminded: 0, escalated: 0 }, 'idempotent');
     });
 
     it('reports an assignment nobody granted as drift, without deleting it', async () => {
