@@ -81,7 +81,8 @@ export interface MentionEntity {
   type: 'mention';
   /** The `<at>name</at>` tag exactly as it appears in the message text. */
   text: string;
-  mentioned: { id: string; name: string };
+  /** `type: 'tag'` mentions a Teams tag (its Graph teamworkTag id) instead of a person. */
+  mentioned: { id: string; name: string; type?: 'tag' };
 }
 
 /** A message the bot sends or updates. */

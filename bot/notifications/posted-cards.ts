@@ -8,6 +8,9 @@
  *   never overwrites a newer card (the stored `renderedVersion`), also across restarts.
  * - `break_glass_used`: an alert thread in the channel (tracked the same way, so the review
  *   acknowledgement updates it).
+ * - `reminder` / `escalated`: a reply in the approval card's thread with @mentions, and a line to
+ *   the requester (./reminders.ts); an escalation to another channel posts a copy of the approval
+ *   card there (tracked as `escalation`, updated in place like the original).
  * - Requester, in their 1:1 chat (the reference stored when they last talked to the bot): the
  *   status card is updated in place, and the events a person must hear about (approved, denied,
  *   timed out, active, expiring soon, expired, revoked, failed) come as a new message.
@@ -32,6 +35,7 @@ import { cardActivity, cardOnly, mentionText } from './activities';
 import type { CardAddresses } from './addresses';
 import type { ApproverDirectory } from './approvers';
 import type { Outcome } from './outcome';
+import { isReminderEvent, ReminderPosts } from './reminders';
 
 export interface PostedCardsDeps {
   messenger: Messenger;
@@ -65,14 +69,22 @@ interface TrackedCard {
 }
 
 export class PostedCards {
-  constructor(private readonly deps: PostedCardsDeps) {}
+  private readonly reminders: ReminderPosts;
+
+  constructor(private readonly deps: PostedCardsDeps) {
+    this.reminders = new ReminderPosts(deps);
+  }
 
   /** A backend event: post the cards it creates, update the others, and tell the requester. Callers hold the request's lock. */
   async requestChanged(event: NotificationEventName, request: RequestView, out: Outcome): Promise<void> {
     await this.upsert(request, this.trackedFor('approval', request, event === 'approval_requested'), out);
     await this.upsert(request, this.trackedFor('breakglass', request, event === 'break_glass_used'), out);
     await this.upsert(request, this.trackedFor('status', request, event === 'submitted'), out);
+    // The escalation channel's copy of the approval card: posted on escalation, then updated like the original.
+    await this.upsert(request, this.trackedFor('escalation', request, event === 'escalated' && !!request.reminders?.escalation?.channelId), out);
     if (NEW_MESSAGE_EVENTS.has(event)) await this.tellRequester(event, request, out);
+    // After the cards: a reminder checks that the approval card shows nothing newer than its request.
+    if (isReminderEvent(event)) await this.reminders.handle(event, request, out);
   }
 
   private trackedFor(kind: CardKind, request: RequestView, create: boolean): TrackedCard {
@@ -85,6 +97,20 @@ export class PostedCards {
           return reference ? { reference, thread: false } : undefined;
         },
         activity: async () => cardActivity(this.requesterCard(request, false)),
+      };
+    }
+    if (kind === 'escalation') {
+      const channelId = request.reminders?.escalation?.channelId;
+      return {
+        kind,
+        create,
+        target: async () => (channelId ? { reference: await this.reminders.escalationChannel(channelId), thread: true } : undefined),
+        activity: async () => {
+          const approvers = await this.deps.approvers.list();
+          const card = cards.approvalCard(request, { approverUserIds: approvers.map((a) => a.teamsUserId), viewerIsApprover: false, now: this.nowIso(), accessPortalUrl: this.deps.accessPortalUrl });
+          return { ...cardActivity(card), ...this.reminders.escalationChannelText(request) };
+        },
+        extra: async () => ({ approverUserIds: await this.deps.approvers.refreshUserIds() }),
       };
     }
     return {

@@ -12,8 +12,9 @@ export type StoredReference = ConversationRef;
 /**
  * Which card a record tracks: a card of a request, or for findings (bot/notifications/findings.ts) a posted
  * findings card (`findings`, keyed by its message) and one pointer per finding id to it (`finding`).
+ * `escalation`: the copy of an approval card posted in a rule's escalation channel (reminders).
  */
-export type CardKind = 'approval' | 'status' | 'breakglass' | 'review' | 'finding' | 'findings';
+export type CardKind = 'approval' | 'status' | 'breakglass' | 'review' | 'finding' | 'findings' | 'escalation';
 
 export interface CardRecord {
   requestId: string;

@@ -73,7 +73,7 @@ describe('sandbox configuration: Agents Playground', () => {
     const everyone = [config.currentUser, ...config.users].map((u) => [u.name.split(' ')[0], groupsOf(u.userPrincipleName).join('+')]);
     assert.deepEqual(Object.fromEntries(everyone), {
       Alice: 'Engineers',
-      Bob: 'Engineers',
+      Bob: 'Engineers+Platform-Leads',
       Carol: 'AWS-Approvers',
       Dan: 'AWS-Approvers',
       Erin: 'Contractors',
@@ -105,7 +105,7 @@ describe('sandbox configuration: demo directory and seed', () => {
     const people = loadDemoPeople();
     const directory = demoDirectory(people);
     assert.equal(directory.users.length, 6);
-    assert.deepEqual(directory.groups.map((g) => g.displayName), ['Engineers', 'AWS-Approvers', 'Contractors']);
+    assert.deepEqual(directory.groups.map((g) => g.displayName), ['Engineers', 'AWS-Approvers', 'Contractors', 'Platform-Leads']);
     for (const p of people.people) {
       const user = directory.users.find((u) => u.userId === p.identityStoreUserId)!;
       assert.equal(user.userName, p.upn);
