@@ -44,8 +44,44 @@ export function installDeliveryPolicy(client: ConnectorClient, policy: PipelineP
     throw new Error('The botframework-connector client no longer exposes its pipeline; the delivery policy cannot be installed.');
   }
   pipeline.removePolicy({ phase: 'Retry' });
-  pipeline.addPolicy(policy, { phase: 'Retry' });
+  pipeline.addPolicy({ name: policy.name, sendRequest: (request, next) => policy.sendRequest(liftMentionTypes(request), next) }, { phase: 'Retry' });
   return client;
+}
+
+/**
+ * A Teams tag mention is `mentioned: {id, name, type: "tag"}` ("Channel and group chat
+ * conversations with a bot", Add mentions to your messages: tag mention). botbuilder 4.23's
+ * connector serializes `mentioned` as a ChannelAccount, whose model has no `type`: the key is
+ * dropped on the way out (test/integration/bot-reminders.test.ts caught it). So the messenger
+ * carries it in ChannelAccount's `properties` (which the serializer keeps, nested), and this lifts
+ * it back to `mentioned.type` in the serialized body, where the .NET SDK's extension data puts it.
+ */
+export function liftMentionTypes<R extends { body?: unknown }>(request: R): R {
+  if (typeof request.body !== 'string' || !request.body.includes('"mentioned"') || !request.body.includes('"properties"')) return request;
+  let parsed: { entities?: unknown; activity?: { entities?: unknown } };
+  try {
+    parsed = JSON.parse(request.body) as typeof parsed;
+  } catch {
+    return request;
+  }
+  let changed = false;
+  for (const list of [parsed.entities, parsed.activity?.entities]) {
+    if (!Array.isArray(list)) continue;
+    for (const e of list as Array<{ mentioned?: { properties?: { type?: unknown }; type?: unknown } }>) {
+      const type = e?.mentioned?.properties?.type;
+      if (e?.mentioned && type === 'tag') {
+        const { properties: _carried, ...rest } = e.mentioned;
+        e.mentioned = { ...rest, type };
+        changed = true;
+      }
+    }
+  }
+  return changed ? { ...request, body: JSON.stringify(parsed) } : request;
+}
+
+/** The SDK's form of a mention (see liftMentionTypes): a tag's `type` rides in `properties`. */
+function sdkEntities(entities: OutboundActivity['entities']): unknown[] | undefined {
+  return entities?.map((e) => (e.mentioned.type ? { ...e, mentioned: { id: e.mentioned.id, name: e.mentioned.name, properties: { type: e.mentioned.type } } } : e));
 }
 
 class PolicyConnectorFactory extends ConnectorFactory {
@@ -156,7 +192,7 @@ export class ConnectorMessenger implements Messenger {
       topicName: '',
       tenantId: tenantId ?? '',
       channelData: { channel: { id: channelId }, ...(tenantId ? { tenant: { id: tenantId } } : {}) },
-      activity: { type: 'message', ...activity } as Partial<Activity> as Activity,
+      activity: { type: 'message', ...activity, ...(activity.entities ? { entities: sdkEntities(activity.entities) } : {}) } as Partial<Activity> as Activity,
     };
     const created = await connector.conversations.createConversation(params);
     const conversationId = created.id;
@@ -193,6 +229,7 @@ export class ConnectorMessenger implements Messenger {
     return {
       type: 'message',
       ...activity,
+      ...(activity.entities ? { entities: sdkEntities(activity.entities) as Activity['entities'] } : {}),
       channelId: reference.channelId ?? 'msteams',
       serviceUrl: reference.serviceUrl,
       conversation: reference.conversation as Activity['conversation'],
