@@ -69,7 +69,7 @@ export class ReminderPosts {
   async handle(event: 'reminder' | 'escalated', request: RequestView, out: Outcome): Promise<void> {
     const { store, log } = this.deps;
     if (request.state !== 'PENDING_APPROVAL' || !request.reminders) {
-      log.info('reminder dropped: the request was decided', { requestId: request.id, event, state: request.state });
+      log.info('reminder dropped: the request is no longer pending', { requestId: request.id, event, state: request.state });
       out.skipped++;
       return;
     }

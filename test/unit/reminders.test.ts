@@ -5,6 +5,7 @@
  * the escalation group's members may vote (quorum and the self-approval refusal still hold).
  */
 import { strict as assert } from 'node:assert';
+import { liftMentionTypes } from '../../bot/teams/connector';
 import { PolicyError } from '../../core/errors';
 import { FakeClock, type MemoryUser } from '../../core/memory';
 import type { ReminderTerms } from '../../core/model';
@@ -271,5 +272,23 @@ describe('reminders: the sweep (core/services/reminders.ts)', () => {
     await startWorkflow(plain, r2.id);
     await plain.clock.advance(14 * MIN);
     assert.deepEqual(await svc.remindApprovers(plain.deps), { reminded: [], escalated: [] });
+  });
+});
+
+describe('reminders: Teams tag mentions through botbuilder (bot/teams/connector.ts liftMentionTypes)', () => {
+  const tag = { type: 'mention', text: '<at>Leads</at>', mentioned: { id: 'dGFn', name: 'Leads', properties: { type: 'tag' } } };
+  const person = { type: 'mention', text: '<at>Carol</at>', mentioned: { id: '29:carol', name: 'Carol' } };
+
+  it('lifts a tag mention\'s type out of properties, in a send and in a new thread\'s activity; people are left alone', () => {
+    const sent = liftMentionTypes({ body: JSON.stringify({ type: 'message', text: 'x <at>Leads</at> <at>Carol</at>', entities: [tag, person] }) });
+    assert.deepEqual(JSON.parse(sent.body).entities, [{ type: 'mention', text: '<at>Leads</at>', mentioned: { id: 'dGFn', name: 'Leads', type: 'tag' } }, person]);
+    const created = liftMentionTypes({ body: JSON.stringify({ isGroup: true, activity: { text: '<at>Leads</at>', entities: [tag] } }) });
+    assert.equal(JSON.parse(created.body).activity.entities[0].mentioned.type, 'tag');
+  });
+
+  it('leaves other bodies untouched (same object)', () => {
+    for (const request of [{ body: JSON.stringify({ text: 'hi', entities: [person] }) }, { body: undefined }, { body: '{not json "mentioned" "properties"' }, { body: JSON.stringify({ entities: [{ mentioned: { id: 'x', name: 'y', properties: { type: 'other' } } }] }) }]) {
+      assert.equal(liftMentionTypes(request), request);
+    }
   });
 });
