@@ -137,7 +137,11 @@ export async function measure(prefix: string, outDir = join(__dirname, '..', 'do
           // Bold and italics only (the Commonmark subset the cards use); text is HTML-escaped first.
           AC.AdaptiveCard.onProcessMarkdown = (text, result) => {
             const esc = text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-            result.outputHtml = esc.replace(/\*\*([^*]+)\*\*/g, '<b>$1</b>').replace(/\n/g, '<br>');
+            // Bold, then CommonMark's backslash escapes (a backslash before punctuation shows the punctuation).
+            result.outputHtml = esc
+              .replace(/\*\*([^*]+)\*\*/g, '<b>$1</b>')
+              .replace(/\\([!-/:-@[-`{-~])/g, '$1')
+              .replace(/\n/g, '<br>');
             result.didProcess = true;
           };
           const ac = new AC.AdaptiveCard();
