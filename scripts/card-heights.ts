@@ -147,7 +147,8 @@ export async function measure(prefix: string, outDir = join(__dirname, '..', 'do
           const ac = new AC.AdaptiveCard();
           ac.hostConfig = new AC.HostConfig(hostConfig);
           ac.parse(json);
-          const host = document.getElementById('card')!;
+          // Runs in the page; the project's type library has no DOM.
+          const host = (globalThis as unknown as { document: { getElementById(id: string): { replaceChildren(e: unknown): void; getBoundingClientRect(): { height: number } } } }).document.getElementById('card');
           host.replaceChildren(ac.render()!);
           return Math.round(host.getBoundingClientRect().height);
         },
