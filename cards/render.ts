@@ -35,6 +35,21 @@ export interface ApprovalCardOptions {
   viewerIsApprover: boolean;
   now: string;
   accessPortalUrl?: string;
+  /**
+   * SANDBOX ONLY: buttons that vote as a demo person (verb `sandbox.act`). Given only by the
+   * sandbox's composition (bot/app.ts drops them outside sandbox mode); shown while a vote can be
+   * cast, under a banner that says what they are.
+   */
+  sandboxActions?: SandboxCardAction[];
+}
+
+/** One "Sandbox: approve as Carol" button. */
+export interface SandboxCardAction {
+  /** The demo person's key (sandbox/demo-directory.json), e.g. "carol". */
+  person: string;
+  /** The name on the button, e.g. "Carol". */
+  name: string;
+  decision: 'approve' | 'deny';
 }
 export interface RequesterCardOptions {
   now: string;
@@ -82,6 +97,7 @@ const MAX = {
   messageText: 2000,
   refreshUserIds: 60,
   refreshUserIdLength: 128,
+  sandboxActions: 4,
 } as const;
 
 // ---------------------------------------------------------------------------------------------
@@ -403,6 +419,8 @@ function baseStatusModel(request: AccessRequest, now: string, audience: 'approve
     hasExtendNote: false,
     extendNote: '',
     refresh: null as ReturnType<typeof refreshFor>,
+    hasSandboxActions: false,
+    sandboxActions: [] as Array<{ title: string; person: string; decision: string }>,
   };
 }
 
@@ -416,6 +434,13 @@ export function approvalViewModel(request: AccessRequest, opts: ApprovalCardOpti
   model.canVote = pending && opts.viewerIsApprover && request.route === 'approval';
   model.canAcknowledge = request.route === 'break_glass' && granted && !request.review && opts.viewerIsApprover;
   model.refresh = refreshFor(model.requestId, opts.approverUserIds);
+  const sandbox = pending && request.route === 'approval' ? (opts.sandboxActions ?? []).slice(0, MAX.sandboxActions) : [];
+  model.hasSandboxActions = sandbox.length > 0;
+  model.sandboxActions = sandbox.map((a) => ({
+    title: plainLine(`Sandbox: ${a.decision === 'deny' ? 'deny' : 'approve'} as ${a.name}`, 64),
+    person: plainLine(a.person, 32),
+    decision: a.decision === 'deny' ? 'deny' : 'approve',
+  }));
   if (request.route === 'break_glass' && granted && !request.review) {
     model.showBanner = true;
     model.bannerText = 'Post-incident review pending: an approver must acknowledge it.';

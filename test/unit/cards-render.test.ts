@@ -302,6 +302,33 @@ describe('cards: approval card (on-call channel)', () => {
     assert.deepEqual(datesShown(approvalCard(makeRequest('PENDING_APPROVAL', { createdAt: '2030-05-01T10:00:00.123Z' }), { approverUserIds: APPROVERS, viewerIsApprover: false, now: NOW })), ['2030-05-01T11:00:00Z', '2030-05-01T10:00:00Z', '2030-05-01T10:05:00Z']);
   });
 
+  it('sandbox votes: only when the sandbox gives them, only while a vote can be cast, clearly labelled, with the person and decision as data', () => {
+    const sandboxActions = [
+      { person: 'carol', name: 'Carol', decision: 'approve' as const },
+      { person: 'dan', name: 'Dan', decision: 'deny' as const },
+      { person: 'erin', name: 'Erin', decision: 'approve' as const },
+    ];
+    for (const state of REQUEST_STATES) {
+      const without = approvalCard(makeRequest(state), { approverUserIds: APPROVERS, viewerIsApprover: true, now: NOW });
+      assert.ok(!verbs(without).includes('sandbox.act'), `${state}: no sandbox buttons unless the sandbox gives them`);
+      assert.doesNotMatch(allText(without), /Sandbox/);
+      const card = approvalCard(makeRequest(state), { approverUserIds: APPROVERS, viewerIsApprover: false, now: NOW, sandboxActions });
+      assertWellFormed(card, `sandbox ${state}`);
+      assertButtonsSubmitValidData(card, `sandbox ${state}`);
+      const buttons = executes(card).filter((a) => a.verb === 'sandbox.act');
+      if (state !== 'PENDING_APPROVAL') {
+        assert.equal(buttons.length, 0, `${state}: nothing to vote on`);
+        continue;
+      }
+      assert.deepEqual(buttons.map((b) => b.title), ['Sandbox: approve as Carol', 'Sandbox: deny as Dan', 'Sandbox: approve as Erin']);
+      assert.deepEqual(buttons.map((b) => b.data), sandboxActions.map((a) => ({ requestId: 'req-01HZX0000000000000', person: a.person, decision: a.decision })));
+      assert.ok(buttons.every((b) => b.associatedInputs === 'none'));
+      assert.match(allText(card), /Sandbox only: vote as a demo person/);
+    }
+    const breakGlass = approvalCard(makeRequest('PENDING_APPROVAL', { route: 'break_glass' }), { approverUserIds: APPROVERS, viewerIsApprover: false, now: NOW, sandboxActions });
+    assert.ok(!verbs(breakGlass).includes('sandbox.act'), 'break-glass has no vote');
+  });
+
   it('the deciding vote is not repeated under the status line; a quorum\'s other votes are', () => {
     const denied = approvalCard(makeRequest('DENIED'), { approverUserIds: APPROVERS, viewerIsApprover: false, now: NOW });
     assert.equal(runText(denied).split('use read-only').length - 1, 1, 'the reason once');
