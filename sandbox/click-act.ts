@@ -43,7 +43,8 @@ export function createSandboxActing(o: SandboxActingOptions): SandboxActing {
       const voted = (p: DemoPerson) => request.votes.some((v) => sameUser(p, v.approver));
       const requester = (p: DemoPerson) => sameUser(p, request.requester);
       const eligible = o.people.people.filter((p) => isApprover(p) && !requester(p) && !voted(p)).slice(0, 2);
-      const refused = o.people.people.find((p) => requester(p) && isApprover(p)) ?? o.people.people.find((p) => !isApprover(p) && !requester(p));
+      const outsider = (p: DemoPerson) => !isApprover(p) && !requester(p);
+      const refused = o.people.people.find((p) => requester(p) && isApprover(p)) ?? o.people.people.find((p) => outsider(p) && p.role === 'not-eligible') ?? o.people.people.find(outsider);
       return [...eligible.map((p, i) => button(p, i === 0 ? 'approve' : 'deny')), ...(refused ? [button(refused, 'approve')] : [])];
     },
     async act(person, decision, requestId) {
