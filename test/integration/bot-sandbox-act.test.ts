@@ -114,6 +114,31 @@ describe('sandbox votes on the channel card: sandbox mode only', function () {
     assert.equal(recorded.offered(), 0);
   });
 
+  it('production config: the forged invoke is refused (no Bot Framework token) and the sandbox acting handed in is never used', async () => {
+    const recorded = recordingActing({ ok: true, lines: ['should never run'] });
+    const config = parseBotConfig({
+      JIT_ALLOWED_TENANT_IDS: TENANT_ID,
+      JIT_BRIDGE_URL: 'https://bridge.example.com/prod/',
+      JIT_NOTIFY_SECRET: 'test-notify-secret-0123456789-abcdefghij',
+      JIT_ONCALL_TEAM_ID: '19:team@thread.tacv2',
+      JIT_ONCALL_CHANNEL_ID: CHANNEL,
+      MicrosoftAppId: '00000000-0000-0000-0000-00000000000a',
+      MicrosoftAppPassword: 'app-secret',
+      MicrosoftAppType: 'SingleTenant',
+      MicrosoftAppTenantId: TENANT_ID,
+      JIT_BRIDGE_SCOPE: 'api://00000000-0000-0000-0000-00000000000b/.default',
+      JIT_BOT_STORE_TABLE: 'jit-bot-store',
+      JIT_BOT_HOST: '127.0.0.1',
+      JIT_BOT_PORT: '0',
+    });
+    assert.equal(config.mode, 'production');
+    bot = await startBot(config, { tokens: staticTokenProvider('unused'), store: new MemoryConversationStore(), sandboxActing: recorded.acting });
+    const answer = await click(USERS.alice, 'sandbox.act', { requestId: 'req-01KB0000000000000000000000', person: 'carol', decision: 'approve' });
+    assert.ok(answer.status === 401 || answer.status === 403, `refused: ${answer.status}`);
+    assert.deepEqual(recorded.calls, []);
+    assert.equal(recorded.offered(), 0);
+  });
+
   it('in sandbox mode: the click is one call of sandbox:act\'s path as that person, and the card says what happened', async () => {
     const request = await bridge.submit(USERS.alice, { permissionSetName: 'AdministratorAccess', ticketId: 'INC-42' });
     const recorded = recordingActing({ ok: false, lines: ['Erin cannot approve: not an approver of this request (NOT_AN_APPROVER)'] });
