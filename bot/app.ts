@@ -13,6 +13,7 @@ import { EligibilityCache } from './eligibility';
 import { IdentityResolver, type RosterLookup } from './identity';
 import { type Log, silentLog } from './log';
 import type { Messenger } from './messenger';
+import type { SandboxActing } from './handlers';
 import { ApproverDirectory, TeamsNotifications } from './notifications';
 import { DynamoConversationStore } from './storage/dynamodb';
 import { FileConversationStore } from './storage/file';
@@ -36,6 +37,12 @@ export interface BotOverrides {
   claimStaleMs?: number;
   /** The keys step-up tokens are checked against (the sandbox's local issuer); default: Entra's, from config.sso.jwksUrl. */
   stepUpKeys?: JSONWebKeySet;
+  /**
+   * The sandbox's "Sandbox: approve as Carol" clicks (sandbox/click-act.ts). Used ONLY when the
+   * config's mode is `sandbox`: in any other mode it is dropped here, so no card shows the buttons
+   * and the `sandbox.act` verb is refused (bot/handlers/sandbox-act.ts).
+   */
+  sandboxActing?: SandboxActing;
 }
 
 export interface BotApplication {
@@ -71,6 +78,8 @@ function tokenProviderFor(config: BotConfig): TokenProvider {
 export async function createBotApplication(config: BotConfig, o: BotOverrides = {}): Promise<BotApplication> {
   const clock = o.clock ?? systemClock;
   const log = o.log ?? silentLog;
+  const sandbox = config.mode === 'sandbox' ? o.sandboxActing : undefined;
+  if (o.sandboxActing && !sandbox) log.warn('sandbox actions ignored: the bot is not in sandbox mode', { mode: config.mode });
   const store = o.store ?? (await openStore(config));
   const bridge = new BridgeClient({ baseUrl: config.bridge.baseUrl, tokens: o.tokens ?? tokenProviderFor(config), timeoutMs: config.bridge.timeoutMs, fetch: o.fetch });
   const policy = deliveryPolicy(new ConversationPacer(clock), new RetryingSender(clock, o.retry, log));
@@ -92,6 +101,7 @@ export async function createBotApplication(config: BotConfig, o: BotOverrides = 
     log,
     accessPortalUrl: config.accessPortalUrl,
     claimStaleMs: o.claimStaleMs,
+    ...(sandbox ? { sandboxActions: (request: Parameters<SandboxActing['actionsFor']>[0]) => sandbox.actionsFor(request) } : {}),
     channel: {
       channelId: config.oncall.channelId,
       teamId: config.oncall.teamId,
@@ -111,6 +121,7 @@ export async function createBotApplication(config: BotConfig, o: BotOverrides = 
     accessPortalUrl: config.accessPortalUrl,
     newClientRequestId: o.newClientRequestId ?? (() => randomUUID()),
     ...(config.sso ? { stepUp: new StepUpVerifier(config.sso, () => clock.now(), o.stepUpKeys) } : {}),
+    ...(sandbox ? { sandbox } : {}),
     // No onRequestChanged: the posted cards have one writer, the backend's notice (bot/notifications);
     // the clicker gets the updated card in the invoke response.
     oncallChannelId: config.oncall.channelId,

@@ -25,6 +25,7 @@ export const CARD_VERBS = {
   menuMine: 'menu.mine',
   menuPending: 'menu.pending',
   menuHelp: 'menu.help',
+  sandboxAct: 'sandbox.act',
 } as const;
 export type CardVerb = (typeof CARD_VERBS)[keyof typeof CARD_VERBS];
 export const ALL_CARD_VERBS: readonly CardVerb[] = Object.values(CARD_VERBS);
@@ -105,6 +106,14 @@ export const cardActionSchemas = {
   'menu.mine': z.object({}),
   'menu.pending': z.object({}),
   'menu.help': z.object({}),
+  /**
+   * SANDBOX ONLY: vote as a demo person (sandbox/seed.ts), the way `npm run sandbox:act` does. The
+   * one schema that names a person in card data: the bot acts on it only in sandbox mode, where
+   * every person is a fake demo identity (bot/handlers/sandbox-act.ts); anywhere else the verb is
+   * refused before anything is called. The decision is in the data (not the verb) because the
+   * buttons play several people with either decision.
+   */
+  'sandbox.act': z.object({ ...requestRef, person: z.string().regex(/^[a-z]{1,32}$/, 'must be a demo person\'s key'), decision: z.enum(['approve', 'deny']) }),
 } as const satisfies Record<CardVerb, z.ZodType>;
 
 export type CardActionData<V extends CardVerb> = z.infer<(typeof cardActionSchemas)[V]>;

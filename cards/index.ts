@@ -17,7 +17,7 @@ export {
   accountSearchResults,
   STATIC_ACCOUNT_CHOICES_MAX,
 } from './render';
-export type { RequestFormInput, ApprovalCardOptions, RequesterCardOptions, FindingsCardOptions, RequestListOptions, MessageCardOptions } from './render';
+export type { RequestFormInput, ApprovalCardOptions, SandboxCardAction, RequesterCardOptions, FindingsCardOptions, RequestListOptions, MessageCardOptions } from './render';
 export { TEAMS_CARD_MAX_BYTES, cardByteSize } from './text';
 export { escapeMarkdown, escapeMessageText, escapeXml } from './escape';
 export { channelPostLead, requesterSummary } from './notice-text';

@@ -9,6 +9,7 @@ import type { EligibilityResponse } from '../core/api';
 import type { FindingView } from '../contract/notify';
 import type { AccessRequest, Actor, RequestState } from '../core/model';
 import { REQUEST_FORM_FIELDS } from './actions';
+import { escapeMarkdown } from './escape';
 import { TEAMS_CARD_MAX_BYTES, cardByteSize, cardTime, formatDuration, plain, plainLine, relative, safeUrl, sessionsEndedText } from './text';
 import type { AdaptiveCard, CardChoice } from './types';
 import findingsTemplate from './templates/findings.json';
@@ -34,6 +35,21 @@ export interface ApprovalCardOptions {
   viewerIsApprover: boolean;
   now: string;
   accessPortalUrl?: string;
+  /**
+   * SANDBOX ONLY: buttons that vote as a demo person (verb `sandbox.act`). Given only by the
+   * sandbox's composition (bot/app.ts drops them outside sandbox mode); shown while a vote can be
+   * cast, under a banner that says what they are.
+   */
+  sandboxActions?: SandboxCardAction[];
+}
+
+/** One "Sandbox: approve as Carol" button. */
+export interface SandboxCardAction {
+  /** The demo person's key (sandbox/demo-directory.json), e.g. "carol". */
+  person: string;
+  /** The name on the button, e.g. "Carol". */
+  name: string;
+  decision: 'approve' | 'deny';
 }
 export interface RequesterCardOptions {
   now: string;
@@ -81,6 +97,7 @@ const MAX = {
   messageText: 2000,
   refreshUserIds: 60,
   refreshUserIdLength: 128,
+  sandboxActions: 4,
 } as const;
 
 // ---------------------------------------------------------------------------------------------
@@ -224,7 +241,7 @@ interface StatusLine {
 }
 
 function line(text: string, at?: string, color: TextColor = 'Default'): StatusLine {
-  return { text, color, time: at ? cardTime(at) : '', hasTime: Boolean(at) };
+  return { text, color, time: at ? ` · ${cardTime(at)}` : '', hasTime: Boolean(at) };
 }
 
 function because(reason: string | undefined, max: number = MAX.reason): string {
@@ -232,20 +249,35 @@ function because(reason: string | undefined, max: number = MAX.reason): string {
   return r ? `: ${r}` : '';
 }
 
+/** How a vote's sign-in was checked (step-up), if it was. */
+function verified(v: AccessRequest['votes'][number] | undefined): string {
+  if (!v?.stepUp) return '';
+  return ` (${v.stepUp.method === 'acrs' ? `verified with sign-in context ${plainLine(v.stepUp.values.filter((x) => /^c\d{1,2}$/.test(x)).join(', '), 40)}` : 'verified with MFA'})`;
+}
+
+/** The vote that decided the request (the status line tells it, with its reason), if any. */
+function decidingVote(request: AccessRequest): AccessRequest['votes'][number] | undefined {
+  const by = request.state !== 'PENDING_APPROVAL' && request.route === 'approval' ? request.decidedBy?.userId : undefined;
+  if (!by) return undefined;
+  const wanted = request.state === 'DENIED' ? 'deny' : 'approve';
+  return [...request.votes].reverse().find((v) => v.approver?.userId === by && v.decision === wanted);
+}
+
 /** Who decided and when, for every state: the part of the card everyone sees after a decision. */
 function statusLines(request: AccessRequest, now: string, audience: 'approvers' | 'requester'): StatusLine[] {
   const lines: StatusLine[] = [];
   const decided = () => {
-    if (request.route === 'break_glass') lines.push(line('Break-glass: granted without approval', request.createdAt, 'Attention'));
+    if (request.route === 'break_glass') lines.push(line('Break-glass: granted without approval', undefined, 'Attention'));
     else if (request.route === 'auto_approve') lines.push(line('Approved automatically by policy', request.decidedAt ?? request.createdAt, 'Good'));
-    else if (request.decidedBy) lines.push(line(`Approved by ${who(request.decidedBy)}${because(request.decisionReason)}`, request.decidedAt, 'Good'));
+    else if (request.decidedBy) lines.push(line(`Approved by ${who(request.decidedBy)}${verified(decidingVote(request))}${because(request.decisionReason ?? decidingVote(request)?.reason)}`, request.decidedAt, 'Good'));
     else lines.push(line('Approved', request.decidedAt, 'Good'));
   };
   switch (request.state) {
     case 'PENDING_APPROVAL': {
       const left = relative(request.approvalDeadline, now);
-      const waiting = audience === 'requester' ? 'Waiting for an approver in the on-call channel' : 'Waiting for a decision';
-      lines.push(line(`${waiting}: ${approvalsSoFar(request)} of ${approvalsRequired(request)} approvals${left ? `, deadline ${left}` : ''}`, undefined, 'Accent'));
+      // The state label above says "Waiting for approval"; the requester also learns where.
+      const waiting = audience === 'requester' ? 'Waiting for an approver in the on-call channel: ' : '';
+      lines.push(line(`${waiting}${approvalsSoFar(request)} of ${approvalsRequired(request)} approvals${left ? `, deadline ${left}` : ''}`, request.approvalDeadline, 'Accent'));
       break;
     }
     case 'APPROVED':
@@ -257,7 +289,7 @@ function statusLines(request: AccessRequest, now: string, audience: 'approvers' 
       decided();
       const endsAt = request.grant?.endsAt;
       const left = relative(endsAt, now);
-      lines.push(line(`Active until${left ? ` (${left})` : ''}`, endsAt, 'Good'));
+      lines.push(line(`Active, ends ${left || 'now'}`, endsAt, 'Good'));
       break;
     }
     case 'REVOKING':
@@ -273,7 +305,7 @@ function statusLines(request: AccessRequest, now: string, audience: 'approvers' 
       lines.push(line(`Revoked by ${who(request.endedBy)}${because(request.endReason)}`, request.endedAt, 'Warning'));
       break;
     case 'DENIED':
-      lines.push(line(`Denied by ${who(request.decidedBy)}${because(request.decisionReason)}`, request.decidedAt, 'Attention'));
+      lines.push(line(`Denied by ${who(request.decidedBy)}${verified(decidingVote(request))}${because(request.decisionReason ?? decidingVote(request)?.reason)}`, request.decidedAt, 'Attention'));
       break;
     case 'TIMED_OUT':
       lines.push(line('Timed out: no decision before the deadline', request.endedAt ?? request.decidedAt ?? request.approvalDeadline, 'Warning'));
@@ -294,27 +326,51 @@ function statusLines(request: AccessRequest, now: string, audience: 'approvers' 
   return lines;
 }
 
-function requestFields(request: AccessRequest, audience: 'approvers' | 'requester'): Array<{ label: string; value: string }> {
-  const rules = (request.terms?.ruleIds ?? []).map((r) => plainLine(r, 64)).join(', ');
-  const fields = [
-    ...(audience === 'approvers' ? [{ label: 'Requester', value: who(request.requester) }] : []),
-    { label: 'Account', value: account(request) },
-    { label: 'Permission set', value: plainLine(request.permissionSetName, 64) },
-    { label: 'Duration', value: formatDuration(request.grant?.totalSeconds ?? request.requestedDurationSeconds) },
-    { label: 'Ticket', value: plainLine(request.ticketId, MAX.ticket) || 'none' },
-    { label: 'Policy', value: `${plainLine(rules, MAX.ruleIds) || 'no rule'}: ${plain(request.policyReason, MAX.policyReason) || 'no reason given'}` },
-    { label: 'Request id', value: plainLine(request.id, 64) },
-  ];
-  return fields;
+/**
+ * The policy line, once: the core's reason already names its rules ("Rule x: 1 approval from …"),
+ * so the rule ids are added only when the reason does not mention them.
+ */
+function policyText(request: AccessRequest): string {
+  const reason = plainLine(request.policyReason, MAX.policyReason);
+  const rules = (request.terms?.ruleIds ?? []).map((r) => plainLine(r, 64)).filter(Boolean);
+  const unnamed = rules.filter((r) => !reason.includes(r));
+  const prefix = unnamed.length > 0 ? plainLine(`${unnamed.length === 1 ? 'Rule' : 'Rules'} ${unnamed.join(', ')}`, MAX.ruleIds) : '';
+  return [prefix, reason].filter(Boolean).join(': ') || 'no rule';
 }
 
+/**
+ * The request at a glance, as a FactSet. FactSet values are rendered as markdown (unlike TextRuns),
+ * so every value that carries user or directory text goes through escapeMarkdown; times are the
+ * client's DATE/TIME functions (cardTime), which FactSet values expand.
+ */
+function requestFacts(request: AccessRequest, audience: 'approvers' | 'requester'): Array<{ title: string; value: string }> {
+  const md = (s: string) => escapeMarkdown(s);
+  const ticket = plainLine(request.ticketId, MAX.ticket);
+  return [
+    ...(audience === 'approvers' ? [{ title: 'Requester', value: md(who(request.requester)) }] : []),
+    { title: 'Account', value: md(account(request)) },
+    { title: 'Role', value: `${md(plainLine(request.permissionSetName, 64))} for ${formatDuration(request.grant?.totalSeconds ?? request.requestedDurationSeconds)}` },
+    ...(ticket ? [{ title: 'Ticket', value: md(ticket) }] : []),
+    { title: 'Policy', value: md(policyText(request)) },
+    { title: 'Requested', value: cardTime(request.createdAt) },
+    { title: 'Id', value: md(plainLine(request.id, 64)) },
+  ];
+}
+
+/**
+ * Votes, without the one the status line already tells ("Approved by Carol: looks right" is not
+ * repeated as Carol's vote): only a quorum's other votes, or the votes while still pending.
+ */
 function votes(request: AccessRequest) {
-  return request.votes.slice(0, MAX.votesShown).map((v) => ({
+  const decisive = decidingVote(request);
+  const shown = request.votes.filter((v) => v !== decisive);
+  const items = shown.slice(0, MAX.votesShown).map((v) => ({
     decision: v.decision === 'approve' ? 'Approved' : 'Denied',
     color: (v.decision === 'approve' ? 'Good' : 'Attention') as TextColor,
-    text: `by ${who(v.approver)}${v.stepUp ? ` (${v.stepUp.method === 'acrs' ? `verified with sign-in context ${plainLine(v.stepUp.values.filter((x) => /^c\d{1,2}$/.test(x)).join(', '), 40)}` : 'verified with MFA'})` : ''}${because(v.reason, MAX.voteReason)}`,
-    time: cardTime(v.at),
+    text: ` by ${who(v.approver)}${verified(v)}${because(v.reason, MAX.voteReason)}`,
+    time: ` · ${cardTime(v.at)}`,
   }));
+  return { items, listed: shown.length };
 }
 
 function refreshFor(requestId: string, userIds: string[]) {
@@ -326,27 +382,24 @@ function refreshFor(requestId: string, userIds: string[]) {
 function baseStatusModel(request: AccessRequest, now: string, audience: 'approvers' | 'requester') {
   const state = request.state;
   const isBreakGlass = request.route === 'break_glass';
-  const deadline = state === 'PENDING_APPROVAL' ? [{ label: 'Deadline', time: cardTime(request.approvalDeadline) }] : [];
-  const grantTimes = request.grant && (state === 'ACTIVE' || state === 'REVOKING') ? [{ label: 'Expires', time: cardTime(request.grant.endsAt) }] : [];
-  const voteItems = votes(request);
-  const totalVotes = request.votes.length;
+  const { items: voteItems, listed } = votes(request);
+  const shownOf = listed > voteItems.length ? ` (showing ${voteItems.length} of ${listed})` : '';
   return {
     requestId: plainLine(request.id, 64),
     version: Number.isSafeInteger(request.version) ? request.version : 0,
     breakGlass: isBreakGlass,
-    breakGlassText: 'Granted at once without approval. The on-call channel was alerted and a CRITICAL Security Hub finding was raised; an approver must acknowledge the post-incident review.',
+    breakGlassText: 'Granted at once without approval. A CRITICAL Security Hub finding was raised; an approver must acknowledge the post-incident review.',
     showBanner: false,
     bannerText: '',
     headerStyle: STATE_STYLE[state] ?? 'default',
-    heading: audience === 'approvers' ? 'AWS access request' : 'Your AWS access request',
+    heading: `${plainLine(request.permissionSetName, 64)} on ${plainLine(request.accountName, MAX.accountName) || plainLine(request.accountId, 20)}`,
     stateLabel: stateLabel(state),
     stateColor: STATE_COLOR[state] ?? 'Default',
     statusLines: statusLines(request, now, audience),
-    fields: requestFields(request, audience),
-    times: [{ label: 'Requested', time: cardTime(request.createdAt) }, ...deadline, ...grantTimes],
+    facts: requestFacts(request, audience),
     justification: plain(request.justification, MAX.justification) || '(none)',
-    hasVotes: totalVotes > 0,
-    votesHeading: `Votes: ${approvalsSoFar(request)} of ${approvalsRequired(request)} approvals${totalVotes > voteItems.length ? ` (showing ${voteItems.length} of ${totalVotes})` : ''}`,
+    hasVotes: voteItems.length > 0,
+    votesHeading: `${state === 'PENDING_APPROVAL' ? 'Votes' : 'Other votes'}${shownOf}`,
     votes: voteItems,
     hasSignIn: false,
     signInText: '',
@@ -366,6 +419,8 @@ function baseStatusModel(request: AccessRequest, now: string, audience: 'approve
     hasExtendNote: false,
     extendNote: '',
     refresh: null as ReturnType<typeof refreshFor>,
+    hasSandboxActions: false,
+    sandboxActions: [] as Array<{ title: string; person: string; decision: string }>,
   };
 }
 
@@ -379,6 +434,13 @@ export function approvalViewModel(request: AccessRequest, opts: ApprovalCardOpti
   model.canVote = pending && opts.viewerIsApprover && request.route === 'approval';
   model.canAcknowledge = request.route === 'break_glass' && granted && !request.review && opts.viewerIsApprover;
   model.refresh = refreshFor(model.requestId, opts.approverUserIds);
+  const sandbox = pending && request.route === 'approval' ? (opts.sandboxActions ?? []).slice(0, MAX.sandboxActions) : [];
+  model.hasSandboxActions = sandbox.length > 0;
+  model.sandboxActions = sandbox.map((a) => ({
+    title: plainLine(`Sandbox: ${a.decision === 'deny' ? 'deny' : 'approve'} as ${a.name}`, 64),
+    person: plainLine(a.person, 32),
+    decision: a.decision === 'deny' ? 'deny' : 'approve',
+  }));
   if (request.route === 'break_glass' && granted && !request.review) {
     model.showBanner = true;
     model.bannerText = 'Post-incident review pending: an approver must acknowledge it.';
@@ -401,7 +463,7 @@ export function requesterViewModel(request: AccessRequest, opts: RequesterCardOp
   if (state === 'ACTIVE') {
     model.canRevoke = true;
     model.hasSignIn = true;
-    model.signInText = `Sign in through the AWS access portal${portal ? '' : ' (ask your administrator for its address)'}, then choose account ${account(request)} and role ${plainLine(request.permissionSetName, 64)}.`;
+    model.signInText = `Sign in at the AWS access portal${portal ? '' : ' (ask your administrator for its address)'}: account ${account(request)}, role ${plainLine(request.permissionSetName, 64)}.`;
     model.hasPortal = Boolean(portal);
     model.portalUrl = portal ?? '';
     const maxTotal = request.terms?.maxTotalDurationSeconds ?? 0;
@@ -411,7 +473,7 @@ export function requesterViewModel(request: AccessRequest, opts: RequesterCardOp
       model.canExtend = true;
       model.extendMaxMinutes = extendable;
       model.extendDefaultMinutes = Math.min(extendable, 60);
-      model.extendLabel = `Extend by (minutes, at most ${extendable} = ${formatDuration(extendable * 60)} left under the policy's total limit)`;
+      model.extendLabel = `Extend by minutes (up to ${extendable} = ${formatDuration(extendable * 60)})`;
       model.extendErrorMessage = `Enter 1 to ${extendable} minutes`;
       model.extendStyle = opts.expiringSoon ? 'positive' : 'default';
     } else {
@@ -559,9 +621,9 @@ function durationLabel(d: ReturnType<typeof durationInput>, selectedSet: Eligibl
 }
 
 function ticketLabel(required: boolean, sometimes: boolean): string {
-  if (required) return 'Ticket id (required; its format is checked against the policy)';
-  if (sometimes) return 'Ticket id (required for some permission sets; its format is checked against the policy)';
-  return 'Ticket id (optional; its format is checked against the policy)';
+  if (required) return 'Ticket id (required; its format is checked)';
+  if (sometimes) return 'Ticket id (required for some permission sets; its format is checked)';
+  return 'Ticket id (optional; its format is checked)';
 }
 
 export function requestFormViewModel(input: RequestFormInput) {
@@ -604,7 +666,7 @@ export function requestFormViewModel(input: RequestFormInput) {
       errorMessage: firstError('accountId', 'Choose an AWS account'),
     },
     permissionSet: {
-      label: sets.narrowed && selectedAccount ? `Permission set (your options for ${accountTitle(selectedAccount)})` : 'Permission set (all you are eligible for; pick an account and Refresh choices to narrow)',
+      label: sets.narrowed && selectedAccount ? 'Permission set (your options for this account)' : 'Permission set (all you are eligible for; pick an account and Refresh choices to narrow)',
       value: selectedSet ? plainLine(selectedSet.name, 64) : null,
       choices: setChoices,
       errors: errorsFor('permissionSetName'),
@@ -670,6 +732,32 @@ function findingsLimit(opts: FindingsCardOptions): number {
   return Math.max(1, Math.min(Math.floor(opts.maxItems ?? MAX.findingsDefault) || MAX.findingsDefault, MAX.findingsCeiling));
 }
 
+/**
+ * A human label for a finding's resource instead of its raw id:
+ * - our own findings name an Identity Center account assignment by its key,
+ *   `<account>|<permission set ARN>|<principal id>` (core/model.ts assignmentKeyId);
+ * - an ARN (`arn:partition:service:region:account:resource`) is labelled by service and resource;
+ * - Security Hub's account resource `AWS::::Account:<id>` is the account.
+ * Anything else is shown as given.
+ */
+export function resourceLabel(resourceId: string): string {
+  const id = plainLine(resourceId, MAX.findingResource);
+  const assignment = /^\d{12}\|arn:aws[a-z-]*:sso:::permissionSet\/[^/|]+\/(ps-[0-9a-z]+)\|([^|]+)$/.exec(resourceId);
+  if (assignment) return `Identity Center assignment of ${assignment[1]} to user ${plainLine(assignment[2], 64)}`;
+  const account = /^AWS::::Account:(\d{12})$/.exec(resourceId);
+  if (account) return `AWS account ${account[1]}`;
+  const arn = /^arn:aws[a-z-]*:([a-z0-9-]+):[a-z0-9-]*:(\d{12})?:(.+)$/.exec(resourceId);
+  if (arn) {
+    const service = ARN_SERVICE[arn[1]!] ?? arn[1]!.toUpperCase();
+    const [kind, ...rest] = arn[3]!.split(/[/:]/);
+    const name = rest.length > 0 ? rest.join('/') : kind!;
+    return plainLine(`${service} ${rest.length > 0 ? `${kind!.replace(/-/g, ' ')} ` : ''}${name}`, MAX.findingResource);
+  }
+  return id || 'no resource';
+}
+
+const ARN_SERVICE: Record<string, string> = { iam: 'IAM', s3: 'S3 bucket', ec2: 'EC2', sso: 'IAM Identity Center', lambda: 'Lambda', rds: 'RDS', kms: 'KMS', sts: 'STS' };
+
 export function findingsViewModel(findings: FindingView[], opts: FindingsCardOptions, limit = findingsLimit(opts)) {
   const shown = findings.slice(0, limit);
   const more = findings.length - shown.length;
@@ -678,7 +766,6 @@ export function findingsViewModel(findings: FindingView[], opts: FindingsCardOpt
   return {
     headerStyle: worst ? 'attention' : open.length === 0 && findings.length > 0 ? 'good' : 'emphasis',
     heading: `Security Hub: ${findings.length} finding${findings.length === 1 ? '' : 's'}`,
-    subheading: `As of ${cardTime(opts.now)}`,
     isEmpty: findings.length === 0,
     items: shown.map((f) => {
       const link = safeUrl(f.link);
@@ -686,10 +773,12 @@ export function findingsViewModel(findings: FindingView[], opts: FindingsCardOpt
         severity: SEVERITY_COLOR[f.severity] ? f.severity : plainLine(f.severity, 16),
         color: SEVERITY_COLOR[f.severity] ?? 'Default',
         title: plainLine(f.title, MAX.findingTitle),
-        resource: plainLine(f.resourceId, MAX.findingResource),
-        account: plainLine(f.accountId, 20),
-        product: plainLine(f.productName, 80),
-        updated: cardTime(f.updatedAt),
+        facts: [
+          { title: 'Resource', value: escapeMarkdown(resourceLabel(f.resourceId)) },
+          { title: 'Account', value: escapeMarkdown(plainLine(f.accountId, 20)) },
+          { title: 'Source', value: escapeMarkdown(plainLine(f.productName, 80)) },
+          { title: 'Updated', value: cardTime(f.updatedAt) },
+        ],
         isResolved: f.status === 'RESOLVED',
         hasLink: Boolean(link),
         link: link ?? '',

@@ -51,14 +51,20 @@ export function epochMs(iso: string | undefined): number | undefined {
 }
 
 /**
- * A time for a TextBlock: the client renders DATE/TIME in the viewer's local time zone; the ISO
- * value stays beside it so that the text is unambiguous in every client and in screenshots.
+ * A time, once, in the viewer's own time zone and locale: the client expands {{DATE()}}/{{TIME()}}
+ * on the device ("Text features", Adaptive Cards: https://learn.microsoft.com/adaptive-cards/authoring-cards/text-features;
+ * Teams renders them in TextBlocks, TextRuns and FactSet values). The function rules there: upper
+ * case, no spaces inside the braces or parentheses (other than ", " before the style), and a
+ * strict RFC 3339 date-time, `YYYY-MM-DDThh:mm:ssZ` or with a `±hh:mm` offset. The SDK's own
+ * pattern (adaptivecards lib/text-formatters.js) admits no fractional seconds, so the stored
+ * `….123Z` is cut to whole seconds; an input that fails shows as raw text (the card checks in
+ * test/support/connector-recorder.ts refuse it).
  */
 export function cardTime(iso: string | undefined): string {
   const m = iso ? ISO.exec(iso) : null;
   if (!m || epochMs(iso) === undefined) return 'unknown time';
   const t = `${m[1]}Z`;
-  return `{{DATE(${t}, SHORT)}} {{TIME(${t})}} (${m[1]!.slice(0, 16)} UTC)`;
+  return `{{DATE(${t}, COMPACT)}} {{TIME(${t})}}`;
 }
 
 /** Whole minutes on cards (a grant is never shown as seconds): the core's wording otherwise. */

@@ -20,6 +20,7 @@ import requestForm from './request-form';
 import requestSubmit from './request-submit';
 import requestView from './request-view';
 import reviewAcknowledge from './review-acknowledge';
+import sandboxAct from './sandbox-act';
 import type { ActionHandler } from './types';
 
 /** Exactly one handler per card verb, each filed under its own verb. */
@@ -40,6 +41,7 @@ export const ACTION_HANDLERS: ActionHandlerTable = {
   'menu.mine': menuMine,
   'menu.pending': menuPending,
   'menu.help': menuHelp,
+  'sandbox.act': sandboxAct,
 };
 
 export function handlerFor(verb: unknown): ActionHandler | undefined {
@@ -47,4 +49,4 @@ export function handlerFor(verb: unknown): ActionHandler | undefined {
 }
 
 export { default as accountSearch } from './account-search';
-export type { ActionContext, ActionHandler, HandlerDeps } from './types';
+export type { ActionContext, ActionHandler, HandlerDeps, SandboxActing } from './types';

@@ -33,7 +33,8 @@ export function withNotice(card: AdaptiveCard, text: string, tone: Tone = 'atten
 
 export async function approvalView(ctx: ActionContext, request: RequestView, viewerIsApprover: boolean): Promise<AdaptiveCard> {
   const approverUserIds = await ctx.deps.approvers.refreshUserIds();
-  return cards.approvalCard(request, { approverUserIds, viewerIsApprover, now: iso(ctx.now), accessPortalUrl: ctx.deps.accessPortalUrl });
+  const sandboxActions = ctx.deps.sandbox?.actionsFor(request);
+  return cards.approvalCard(request, { approverUserIds, viewerIsApprover, now: iso(ctx.now), accessPortalUrl: ctx.deps.accessPortalUrl, ...(sandboxActions ? { sandboxActions } : {}) });
 }
 
 export function requesterView(ctx: ActionContext, request: RequestView, expiringSoon = false): AdaptiveCard {

@@ -14,7 +14,20 @@ import type { ApproverDirectory } from '../notifications';
 import type { StepUpVerifier } from '../step-up';
 
 export type { AdaptiveCard } from '../../cards';
-import type { AdaptiveCard, CardVerb } from '../../cards';
+import type { AdaptiveCard, CardVerb, SandboxCardAction } from '../../cards';
+import type { RequestView } from '../../core/api';
+
+/**
+ * SANDBOX ONLY: clicks that vote as a demo person (sandbox/click-act.ts implements it with
+ * `sandbox:act`'s own function). bot/app.ts passes it on only when the bot runs in sandbox mode;
+ * without it the `sandbox.act` verb is refused and no card shows the buttons.
+ */
+export interface SandboxActing {
+  /** The labelled buttons for a request's channel card (empty when nobody can be played). */
+  actionsFor(request: RequestView): SandboxCardAction[];
+  /** Votes as `person` through the bridge exactly as `npm run sandbox:act` does. */
+  act(person: string, decision: 'approve' | 'deny', requestId: string): Promise<{ ok: boolean; lines: string[]; actor?: ActorIdentity }>;
+}
 
 export interface HandlerDeps {
   bridge: BridgeClient;
@@ -28,6 +41,8 @@ export interface HandlerDeps {
   newClientRequestId: () => string;
   /** Checks Teams SSO tokens for step-up; absent when SSO is not configured (step-up votes are then refused). */
   stepUp?: StepUpVerifier;
+  /** Sandbox mode only (see SandboxActing). */
+  sandbox?: SandboxActing;
 }
 
 export interface ActionContext {

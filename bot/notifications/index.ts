@@ -6,7 +6,9 @@
  * findings cards (./findings.ts); ./approvers.ts names who is @mentioned. Work on one request (and
  * all findings deliveries) runs one at a time in this process.
  */
+import type { SandboxCardAction } from '../../cards';
 import type { FindingView, NotificationBody } from '../../contract/notify';
+import type { RequestView } from '../../core/api';
 import type { Clock } from '../../core/ports';
 import type { Log } from '../log';
 import type { Messenger } from '../messenger';
@@ -34,6 +36,8 @@ export interface TeamsNotificationsDeps {
   log: Log;
   accessPortalUrl?: string;
   claimStaleMs?: number;
+  /** Sandbox mode only: the "Sandbox: approve as …" buttons for the channel card. */
+  sandboxActions?: (request: RequestView) => SandboxCardAction[];
 }
 
 export class TeamsNotifications implements NotificationHandler {
@@ -45,7 +49,7 @@ export class TeamsNotifications implements NotificationHandler {
   constructor(private readonly deps: TeamsNotificationsDeps) {
     const { messenger, store, clock, log } = deps;
     this.addresses = new CardAddresses(deps.channel, store);
-    this.posted = new PostedCards({ messenger, store, clock, log, approvers: deps.approvers, addresses: this.addresses, accessPortalUrl: deps.accessPortalUrl, claimStaleMs: deps.claimStaleMs ?? 60_000 });
+    this.posted = new PostedCards({ messenger, store, clock, log, approvers: deps.approvers, addresses: this.addresses, accessPortalUrl: deps.accessPortalUrl, claimStaleMs: deps.claimStaleMs ?? 60_000, ...(deps.sandboxActions ? { sandboxActions: deps.sandboxActions } : {}) });
     this.findingsCards = new FindingsCards({ messenger, store, clock, log, addresses: this.addresses });
   }
 

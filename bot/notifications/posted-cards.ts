@@ -24,6 +24,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import * as cards from '../../cards';
+import type { SandboxCardAction } from '../../cards';
 import type { NotificationEvent as NotificationEventName } from '../../contract/notify';
 import type { RequestView } from '../../core/api';
 import type { Clock } from '../../core/ports';
@@ -46,6 +47,8 @@ export interface PostedCardsDeps {
   log: Log;
   accessPortalUrl?: string;
   claimStaleMs: number;
+  /** Sandbox mode only: the "Sandbox: approve as …" buttons for the channel card. */
+  sandboxActions?: (request: RequestView) => SandboxCardAction[];
 }
 
 /** Another delivery is posting this card right now; the sender retries (503) and then updates it. */
@@ -119,7 +122,8 @@ export class PostedCards {
       target: async () => ({ reference: await this.deps.addresses.channelReference(), thread: true }),
       activity: async () => {
         const approvers = await this.deps.approvers.list();
-        const card = cards.approvalCard(request, { approverUserIds: approvers.map((a) => a.teamsUserId), viewerIsApprover: false, now: this.nowIso(), accessPortalUrl: this.deps.accessPortalUrl });
+        const sandboxActions = this.deps.sandboxActions?.(request);
+        const card = cards.approvalCard(request, { approverUserIds: approvers.map((a) => a.teamsUserId), viewerIsApprover: false, now: this.nowIso(), accessPortalUrl: this.deps.accessPortalUrl, ...(sandboxActions ? { sandboxActions } : {}) });
         return { ...cardActivity(card), ...mentionText(cards.channelPostLead(kind === 'breakglass' ? 'breakglass' : 'approval', request), approvers) };
       },
       extra: async () => ({ approverUserIds: await this.deps.approvers.refreshUserIds() }),

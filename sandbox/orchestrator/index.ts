@@ -46,6 +46,7 @@ import type { MetricsSink } from '../../lambdas/observability/emf';
 import { createReconcileHandler } from '../../lambdas/reconcile/handler';
 import { createRevokeHandler } from '../../lambdas/revoke/handler';
 import { createWorkflowHandler } from '../../lambdas/workflow/handler';
+import { createSandboxActing } from '../click-act';
 import { type BotApplication, createBotApplication } from '../../bot/app';
 import { parseBotConfig } from '../../bot/config';
 import { type BotLambdaHandler, createBotLambdaHandler } from '../../bot/lambda-entry';
@@ -245,6 +246,8 @@ interface StartedBridge {
   botTokens: { getToken(): Promise<string> };
   /** The local issuer's public keys: the bot checks the demo people's step-up (Teams SSO) tokens with them. */
   jwks: { keys: JWK[] };
+  /** The local issuer itself (it plays Entra): the channel card's sandbox votes sign people in with it, as `sandbox:act` does. */
+  issuer: LocalIssuer;
   /** Binds the real bridge handler and the reconcile control once the backend exists. */
   bind(handler: Parameters<typeof startLocalBridge>[0]['handler'], reconcile: () => Promise<unknown>): void;
 }
@@ -297,6 +300,7 @@ async function startBridge(settings: Settings, people: DemoPeople, clock: Offset
     mintUserToken: (claims) => issuer.mintUser(claims),
     botTokens,
     jwks: issuer.jwks,
+    issuer,
     bind(handler, reconcile) {
       bridgeHandler = handler;
       reconcileNow = reconcile;
@@ -339,7 +343,9 @@ async function startSandboxBot(settings: Settings, people: DemoPeople, clock: Of
   });
   const log = jsonLog(settings.logLevel, (line) => process.stderr.write(`${line}\n`));
   // Built once, before the port opens (a bad configuration fails the start, as a cold start would).
-  const application = await createBotApplication(botConfig, { clock, tokens: started.botTokens, stepUpKeys: started.jwks, log });
+  // The channel card's "Sandbox: approve as Carol" buttons: sandbox:act's own path, offered in sandbox mode only.
+  const sandboxActing = createSandboxActing({ bridgeUrl: started.bridge.url, people, bridgeToken: started.mintBridgeToken, issuer: started.issuer });
+  const application = await createBotApplication(botConfig, { clock, tokens: started.botTokens, stepUpKeys: started.jwks, log, sandboxActing });
   const handler = createBotLambdaHandler(async () => application, log);
   await handler.ready();
   const server = await startLocalBotServer({ handler, port: settings.ports.bot.port, log: settings.log }).catch((e: unknown) => {

@@ -2,6 +2,8 @@
  * Drives the Agents Playground for the end-to-end suite:
  * - the UI in headless Chromium (playwright-core, Debian's /usr/bin/chromium): the current user
  *   (Alice) types in the compose box, and every step is photographed;
+ * - card buttons clicked in the UI (`clickInUi`), among them the sandbox's "Sandbox: approve as
+ *   Carol" votes;
  * - the playground's own conversation API for what its UI cannot do headlessly here: acting as
  *   another configured user (`from.id`), and card actions (`POST /_conversation/v1/invoke`, an
  *   `adaptiveCard/action` invoke exactly as the UI sends it);
@@ -171,6 +173,21 @@ export class PlaygroundDriver {
     const sent = this.page!.waitForRequest((r) => r.method() === 'POST' && /\/_conversation\/v1\/conversations\/[^/]+\/messages$/.test(r.url()), { timeout: 10_000 });
     await this.page!.keyboard.press('Enter');
     await sent;
+  }
+
+  /**
+   * Clicks a card button in the UI, as the current user (the playground sends the
+   * `adaptiveCard/action` invoke itself). `within` picks the card: the one whose text contains it
+   * (a request id), the newest if several do. Resolves with the bot's answer to the invoke.
+   */
+  async clickInUi(title: string, within: string): Promise<string> {
+    const page = this.page!;
+    const button = page.locator('.ac-adaptiveCard', { hasText: within }).getByRole('button', { name: title, exact: true }).last();
+    await button.scrollIntoViewIfNeeded({ timeout: 10_000 });
+    const answered = page.waitForResponse((r) => r.request().method() === 'POST' && /invoke/i.test(r.url()), { timeout: 30_000 });
+    await button.click();
+    const response = await answered;
+    return response.text().catch(() => '');
   }
 
   /** Opens a conversation in the UI by its sidebar label ("Personal Chat", "Platform - on-call"). */

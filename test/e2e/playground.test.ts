@@ -4,10 +4,12 @@
  * screenshot in test-artifacts/e2e/.
  *
  * What goes through the UI and what does not (honestly): the current user (Alice) types in the
- * UI; the playground's UI can show only one user at a time, so actions of other users (approvers,
- * Frank) and card button clicks go through the playground's own conversation API (the same
- * `adaptiveCard/action` invoke the UI sends), and Frank's own request, whose 1:1 chat the
- * playground does not have, goes straight to the bridge. Expiry is reached by moving the
+ * UI, and the approvers' votes are clicks in the UI on the channel card's sandbox buttons
+ * ("Sandbox: approve as Carol"; sandbox mode only), which vote as that person through
+ * `sandbox:act`'s path. Carol's first step-up vote still goes through the playground's own
+ * conversation API, to show the bot's loginRequest answer; form submissions and Alice's own card
+ * buttons are sent the same way (the same `adaptiveCard/action` invoke the UI sends); Frank's own
+ * request, whose 1:1 chat the playground does not have, goes straight to the bridge. Expiry is reached by moving the
  * sandbox clock forward, which makes the Scheduler stand-in fire the revoke schedule.
  */
 import { strict as assert } from 'node:assert';
@@ -123,8 +125,10 @@ describe('end to end through the Agents Playground', function () {
     assert.equal((await stored(request.id)).state, 'PENDING_APPROVAL');
 
     const approvedMark = pg.messages.length;
-    await vote(carol, request.id, 'approve');
+    // Carol approves by a click in the UI: the channel card's sandbox button (sandbox:act's path).
+    await pg.clickInUi('Sandbox: approve as Carol', request.id);
     const active = await waitState(request.id, 'ACTIVE');
+    assert.equal(active.votes[0]?.approver.userName, carol.upn, 'the vote is Carol\'s');
     assert.equal(live(active), true, 'the assignment exists in the Identity Center stand-in');
     await pg.waitForCard('Alice told it is active', PERSONAL, (c) => /active/i.test(JSON.stringify(c)), approvedMark);
     await pg.screenshot('channel-after-approval');
@@ -150,8 +154,11 @@ describe('end to end through the Agents Playground', function () {
   it('deny: the approver denies, nothing is granted, Alice is told', async () => {
     const request = await aliceRequests({ accountId: '222222222222', permissionSetName: 'PowerUser', durationMinutes: '2', justification: 'Look at the production incident logs' });
     const mark = pg.messages.length;
-    await vote(dan, request.id, 'deny');
+    await channelCardFor(request.id);
+    await pg.open('Platform - on-call');
+    await pg.clickInUi('Sandbox: deny as Dan', request.id);
     const denied = await waitState(request.id, 'DENIED');
+    assert.equal(denied.decidedBy?.userName, dan.upn);
     assert.equal(live(denied), false);
     await pg.waitForCard('Alice told it was denied', PERSONAL, (c) => /denied/i.test(JSON.stringify(c)), mark);
     await pg.open('Personal Chat');
@@ -166,12 +173,15 @@ describe('end to end through the Agents Playground', function () {
     });
     assert.equal(res.status, 201);
     const id = ((await res.json()) as { request: { id: string } }).request.id;
-    const answer = await vote(frank, id, 'approve');
+    // The card offers Frank's own vote to show the policy's refusal, clicked in the UI.
+    await channelCardFor(id);
+    await pg.open('Platform - on-call');
+    const answer = await pg.clickInUi('Sandbox: approve as Frank', id);
     assert.match(answer, /own|yourself|self/i, `Frank is told why: ${answer.slice(0, 300)}`);
     assert.equal((await stored(id)).state, 'PENDING_APPROVAL');
-    await pg.open('Platform - on-call');
-    await pg.screenshot('self-approval-refused');
-    await vote(carol, id, 'approve');
+    assert.equal((await stored(id)).votes.length, 0, 'nothing recorded');
+    await pg.screenshot('self-approval-refused', /own|yourself|self/i);
+    await pg.clickInUi('Sandbox: approve as Carol', id);
     await waitState(id, 'ACTIVE');
   });
 
@@ -183,8 +193,10 @@ describe('end to end through the Agents Playground', function () {
     assert.equal((await stored(request.id)).votes[0]?.stepUp?.method, 'amr', 'Carol\'s vote carries her MFA sign-in');
     await pg.open('Platform - on-call');
     await pg.screenshot('quorum-one-of-two');
-    await vote(dan, request.id, 'approve', { stepUp: true });
+    // Dan by a click in the UI: sandbox:act's path signs him in with MFA from the local issuer.
+    await pg.clickInUi('Sandbox: approve as Dan', request.id);
     const active = await waitState(request.id, 'ACTIVE');
+    assert.equal(active.votes[1]?.stepUp?.method, 'amr', 'Dan\'s vote carries his MFA sign-in');
     assert.equal(live(active), true);
     await pg.screenshot('quorum-two-of-two-active');
   });

@@ -246,7 +246,7 @@ describe('bot Lambda entry: backend notices as direct invokes (the hosted bot, o
     assert.deepEqual({ ...(first.body as Json), posted: undefined, updated: undefined, skipped: undefined }, { status: 'delivered', posted: undefined, updated: undefined, skipped: undefined });
     assert.equal(channelPosts().length, before + 1);
     const post = JSON.stringify(channelPosts().at(-1)!.body);
-    assert.match(post, /AWS access request/);
+    assert.match(post, /"type":"FactSet"/);
     assert.ok(post.includes(body.kind === 'request' ? body.request.id : '?'));
     const again = (await handler(JSON.parse(JSON.stringify(body)))) as NotifyInvokeAnswer;
     assert.equal(again.status, 409);

@@ -159,6 +159,13 @@ describe('Teams connector stand-in: the rules Teams enforces', () => {
       ['a refresh action that is not Action.Execute', card({ refresh: { action: { type: 'Action.Submit' }, userIds: ['29:u'] } }), /Action\.Execute/],
       ['an Action.Execute without a verb', card({ actions: [{ type: 'Action.Execute', title: 'Approve', data: {} }] }), /Approve.*no verb/],
       ['a nested Action.Execute without a verb', card({ body: [{ type: 'ActionSet', actions: [{ type: 'Action.Execute', verb: '' }] }] }), /no verb/],
+      // "Text features": a DATE/TIME function the clients do not expand is shown raw.
+      ['a DATE() with fractional seconds', card({ body: [{ type: 'TextBlock', text: 'at {{DATE(2030-05-01T10:00:00.000Z, SHORT)}}' }] }), /DATE\/TIME function/],
+      ['a TIME() without a time zone', card({ body: [{ type: 'FactSet', facts: [{ title: 'At', value: '{{TIME(2030-05-01T10:00:00)}}' }] }] }), /DATE\/TIME function/],
+      ['a lower-case date()', card({ body: [{ type: 'RichTextBlock', inlines: [{ type: 'TextRun', text: '{{date(2030-05-01T10:00:00Z)}}' }] }] }), /DATE\/TIME function/],
+      ['a DATE() with spaces inside', card({ body: [{ type: 'TextBlock', text: '{{ DATE(2030-05-01T10:00:00Z) }}' }] }), /DATE\/TIME function/],
+      ['a DATE() with an unknown style', card({ body: [{ type: 'TextBlock', text: '{{DATE(2030-05-01T10:00:00Z, MEDIUM)}}' }] }), /DATE\/TIME function/],
+      ['a DATE() of a day that does not exist', card({ body: [{ type: 'TextBlock', text: '{{DATE(2030-02-30T10:00:00Z)}}' }] }), /DATE\/TIME function/],
     ];
     for (const [name, content, why] of refused) {
       it(`refuses ${name}`, async () => {
@@ -175,12 +182,14 @@ describe('Teams connector stand-in: the rules Teams enforces', () => {
         card(),
         card({ version: '1.2' }),
         card({ refresh: { action: { type: 'Action.Execute', verb: 'approval.refresh', data: {} }, userIds: [...Array.from({ length: 59 }, (_, i) => `29:u${i}`), `8:orgid:${GUID}`] }, actions: [{ type: 'Action.Execute', verb: 'approval.approve', title: 'Approve' }] }),
+        // Well-formed DATE/TIME functions (Z or an offset, with or without a style), and a neutralized one (a zero-width space after "{").
+        card({ body: [{ type: 'TextBlock', text: '{{DATE(2030-05-01T10:00:00Z, COMPACT)}} {{TIME(2030-05-01T10:00:00-07:00)}} {{DATE(2030-05-01T10:00:00+05:30,LONG)}} {\u200b{date(x)}}' }] }),
       ];
       for (const c of good) {
         assert.equal(cardViolation(c), undefined);
         assert.equal((await post(`a:c-${good.indexOf(c)}`, withCard(c))).status, 201);
       }
-      assert.equal(connector.cards().length, 3);
+      assert.equal(connector.cards().length, 4);
     });
   });
 

@@ -28,7 +28,11 @@
  *     Teams supports Adaptive Cards up to v1.5); `refresh.action` an Action.Execute with a verb
  *     and `refresh.userIds` at most 60 user MRIs ("Universal Actions: User Specific Views":
  *     maximum 60 users, "user MRI"s: `29:` ids from `activity.from.id`, or `8:orgid:<object id>`); every Action.Execute carries a
- *     verb (the bot routes invokes on it). Teams' own answer to a malformed card is not
+ *     verb (the bot routes invokes on it); every {{DATE()}}/{{TIME()}} function well formed ("Text
+ *     features", https://learn.microsoft.com/adaptive-cards/authoring-cards/text-features: upper
+ *     case, no spaces inside, strict RFC 3339 `YYYY-MM-DDThh:mm:ssZ` or `±hh:mm`; the clients'
+ *     pattern, adaptivecards lib/text-formatters.js, admits no fractional seconds; a malformed one
+ *     is shown to the viewer as the raw string). Teams' own answer to a malformed card is not
  *     documented (it may accept the message and render an error); the recorder answers 400
  *     `BadArgument`, deliberately, so the defect cannot pass unnoticed.
  */
@@ -130,8 +134,39 @@ export function cardViolation(card: unknown): string | undefined {
       if (bad !== undefined) return `refresh.userIds must hold Teams user MRIs (29:... or 8:orgid:<object id>), not ${JSON.stringify(bad)}`;
     }
   }
+  const badTime = malformedDateTimeFunction(c);
+  if (badTime) return `${JSON.stringify(badTime)} is not a DATE/TIME function Teams expands (upper case, no spaces, RFC 3339 date-time with Z or ±hh:mm and whole seconds): it would be shown raw`;
   const unnamed = findExecuteWithoutVerb(c);
   if (unnamed) return `an Action.Execute${unnamed === true ? '' : ` (${unnamed})`} has no verb`;
+  return undefined;
+}
+
+/** "Text features" (Adaptive Cards): the DATE/TIME functions as the clients parse them. */
+const RFC3339_WHOLE_SECONDS = String.raw`\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:Z|[+-]\d{2}:\d{2})`;
+const DATE_TIME_FUNCTION = new RegExp(String.raw`^\{\{(?:DATE\((${RFC3339_WHOLE_SECONDS})(?:, ?(?:COMPACT|LONG|SHORT))?\)|TIME\((${RFC3339_WHOLE_SECONDS})\))\}\}`);
+/** Anything a card author meant as one: `{{`, optional spaces, date/time in any case, `(`. */
+const DATE_TIME_ATTEMPT = /\{\{\s*(?:date|time)\s*\(/gi;
+
+/** The first DATE/TIME function in any string of the card that the clients would not expand. */
+export function malformedDateTimeFunction(node: unknown): string | undefined {
+  if (typeof node === 'string') {
+    for (const m of node.matchAll(DATE_TIME_ATTEMPT)) {
+      const rest = node.slice(m.index);
+      const ok = DATE_TIME_FUNCTION.exec(rest);
+      // "Must be a valid date and time": 2030-02-30T25:00:00Z is not expanded either.
+      const fields = ok ? (ok[1] ?? ok[2])!.slice(0, 19) : '';
+      if (!ok || Number.isNaN(Date.parse(`${fields}Z`)) || new Date(`${fields}Z`).toISOString().slice(0, 19) !== fields) return rest.slice(0, 60);
+    }
+    return undefined;
+  }
+  if (Array.isArray(node)) {
+    for (const n of node) {
+      const found = malformedDateTimeFunction(n);
+      if (found) return found;
+    }
+    return undefined;
+  }
+  if (node && typeof node === 'object') return malformedDateTimeFunction(Object.values(node));
   return undefined;
 }
 

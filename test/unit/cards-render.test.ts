@@ -22,6 +22,8 @@ import {
 import type { FindingView } from '../../contract/notify';
 import type { EligibilityResponse } from '../../core/api';
 import { REQUEST_STATES, type AccessRequest, type Actor, type RequestState } from '../../core/model';
+import { resourceLabel } from '../../cards/render';
+import { cardViolation, malformedDateTimeFunction } from '../support/connector-recorder';
 
 // ------------------------------------------------------------------------------------------------
 // fixtures
@@ -176,7 +178,12 @@ function assertWellFormed(card: AdaptiveCard, label: string) {
   for (const v of verbs(card)) assert.ok((ALL_CARD_VERBS as readonly string[]).includes(v), `${label}: unknown verb ${v}`);
   assert.ok(cardByteSize(card) < TEAMS_CARD_MAX_BYTES, `${label}: ${cardByteSize(card)} bytes`);
   assert.deepEqual(JSON.parse(JSON.stringify(card)), card, `${label}: not plain JSON`);
+  assert.equal(malformedDateTimeFunction(card), undefined, `${label}: a DATE/TIME function Teams would show raw`);
+  assert.equal(cardViolation(card), undefined, `${label}: the Teams stand-in refuses it`);
 }
+
+/** The timestamps of the card's DATE functions, one per time shown. */
+const datesShown = (card: unknown) => [...allText(card).matchAll(/\{\{DATE\(([^,)]+)/g)].map((m) => m[1]!);
 
 function assertNoUnboundTemplate(card: AdaptiveCard, label: string) {
   assert.ok(!allText(card).includes('${'), `${label}: an unbound template expression was left in the card`);
@@ -231,13 +238,14 @@ describe('cards: approval card (on-call channel)', () => {
     assert.match(text, /1 of 2 approvals/);
     assert.match(text, /Bob Approver/);
     assert.match(text, /fine by me/);
-    assert.match(text, /\*\*Deadline:\*\* \{\{DATE\(2030-05-01T11:00:00Z, SHORT\)\}\} \{\{TIME\(2030-05-01T11:00:00Z\)\}\} \(2030-05-01T11:00 UTC\)/);
-    assert.match(text, /deadline in 30 min/);
+    // The deadline once: relative, then the viewer's local date and time (no second, UTC copy).
+    assert.match(runText(card), /^1 of 2 approvals, deadline in 30 min\n · \{\{DATE\(2030-05-01T11:00:00Z, COMPACT\)\}\} \{\{TIME\(2030-05-01T11:00:00Z\)\}\}$/m);
+    assert.doesNotMatch(text, /UTC\)/);
   });
 
   const finalStates: Array<[RequestState, RegExp]> = [
     ['APPROVED', /Approved by Carol Approver \(carol@example\.com\)/],
-    ['ACTIVE', /Active until \(in 41 min\)/],
+    ['ACTIVE', /Active, ends in 41 min\n · \{\{DATE\(2030-05-01T11:11:00Z, COMPACT\)\}\} \{\{TIME\(2030-05-01T11:11:00Z\)\}\}/],
     ['DENIED', /Denied by Bob Approver \(bob@example\.com\): use read-only/],
     ['TIMED_OUT', /Timed out: no decision before the deadline/],
     ['CANCELLED', /Cancelled by Alice Example \(alice@example\.com\): not needed/],
@@ -250,7 +258,7 @@ describe('cards: approval card (on-call channel)', () => {
       for (const viewerIsApprover of [true, false]) {
         const card = approvalCard(makeRequest(state), { approverUserIds: APPROVERS, viewerIsApprover, now: NOW });
         assert.match(runText(card), expected);
-        assert.match(markdownText(card), /\{\{DATE\(2030-05-01T\d\d:\d\d:00Z, SHORT\)\}\}/);
+        assert.match(runText(card), /\{\{DATE\(2030-05-01T\d\d:\d\d:00Z, COMPACT\)\}\} \{\{TIME\(2030-05-01T\d\d:\d\d:00Z\)\}\}/);
       }
     });
   }
@@ -271,6 +279,63 @@ describe('cards: approval card (on-call channel)', () => {
     assert.equal(card.refresh?.userIds.length, 60);
     assert.equal(new Set(card.refresh?.userIds).size, 60);
     assert.equal(approvalCard(makeRequest('PENDING_APPROVAL'), { approverUserIds: [], viewerIsApprover: false, now: NOW }).refresh, undefined);
+  });
+
+  it('phone first: the request is a FactSet, each time is shown once (in the viewer\'s zone, no UTC copy), the policy once', () => {
+    for (const state of REQUEST_STATES) {
+      for (const card of [approvalCard(makeRequest(state), { approverUserIds: APPROVERS, viewerIsApprover: true, now: NOW }), requesterCard(makeRequest(state), { now: NOW, accessPortalUrl: PORTAL })]) {
+        const facts = ofType(card, 'FactSet').flatMap((f) => f.facts as Array<{ title: string; value: string }>);
+        assert.deepEqual(facts.map((f) => f.title).filter((t) => t !== 'Requester'), ['Account', 'Role', 'Ticket', 'Policy', 'Requested', 'Id'], state);
+        const dates = datesShown(card);
+        assert.deepEqual(dates, [...new Set(dates)], `${state}: a time shown twice: ${dates.join(', ')}`);
+        assert.doesNotMatch(allText(card), /UTC\)/, `${state}: no second, UTC copy of a time`);
+        assert.equal(allText(card).split('prod-admins').length - 1, 1, `${state}: the rule is named once`);
+        assert.equal(facts.find((f) => f.title === 'Policy')!.value, 'rule prod-admins: 2 approvals from oncall');
+      }
+    }
+    // The core's wording ("Rule x: …") is not prefixed with the rule again; a reason that does not name it is.
+    const core = makeRequest('PENDING_APPROVAL', { terms: { ...makeRequest('PENDING_APPROVAL').terms, ruleIds: ['poweruser-one-approval'] }, policyReason: 'Rule poweruser-one-approval: 1 approval from AWS-Approvers' });
+    const policyOf = (r: AccessRequest) => ofType(approvalCard(r, { approverUserIds: APPROVERS, viewerIsApprover: false, now: NOW }), 'FactSet').flatMap((f) => f.facts as Array<{ title: string; value: string }>).find((f) => f.title === 'Policy')!.value;
+    assert.equal(policyOf(core), 'Rule poweruser-one-approval: 1 approval from AWS-Approvers');
+    assert.equal(policyOf({ ...core, policyReason: '1 approval from AWS-Approvers' }), 'Rule poweruser-one-approval: 1 approval from AWS-Approvers');
+    // A stored time with milliseconds becomes an RFC 3339 time with whole seconds (the clients' DATE/TIME take no fraction).
+    assert.deepEqual(datesShown(approvalCard(makeRequest('PENDING_APPROVAL', { createdAt: '2030-05-01T10:00:00.123Z' }), { approverUserIds: APPROVERS, viewerIsApprover: false, now: NOW })), ['2030-05-01T11:00:00Z', '2030-05-01T10:00:00Z', '2030-05-01T10:05:00Z']);
+  });
+
+  it('sandbox votes: only when the sandbox gives them, only while a vote can be cast, clearly labelled, with the person and decision as data', () => {
+    const sandboxActions = [
+      { person: 'carol', name: 'Carol', decision: 'approve' as const },
+      { person: 'dan', name: 'Dan', decision: 'deny' as const },
+      { person: 'erin', name: 'Erin', decision: 'approve' as const },
+    ];
+    for (const state of REQUEST_STATES) {
+      const without = approvalCard(makeRequest(state), { approverUserIds: APPROVERS, viewerIsApprover: true, now: NOW });
+      assert.ok(!verbs(without).includes('sandbox.act'), `${state}: no sandbox buttons unless the sandbox gives them`);
+      assert.doesNotMatch(allText(without), /Sandbox/);
+      const card = approvalCard(makeRequest(state), { approverUserIds: APPROVERS, viewerIsApprover: false, now: NOW, sandboxActions });
+      assertWellFormed(card, `sandbox ${state}`);
+      assertButtonsSubmitValidData(card, `sandbox ${state}`);
+      const buttons = executes(card).filter((a) => a.verb === 'sandbox.act');
+      if (state !== 'PENDING_APPROVAL') {
+        assert.equal(buttons.length, 0, `${state}: nothing to vote on`);
+        continue;
+      }
+      assert.deepEqual(buttons.map((b) => b.title), ['Sandbox: approve as Carol', 'Sandbox: deny as Dan', 'Sandbox: approve as Erin']);
+      assert.deepEqual(buttons.map((b) => b.data), sandboxActions.map((a) => ({ requestId: 'req-01HZX0000000000000', person: a.person, decision: a.decision })));
+      assert.ok(buttons.every((b) => b.associatedInputs === 'none'));
+      assert.match(allText(card), /Sandbox only: vote as a demo person/);
+    }
+    const breakGlass = approvalCard(makeRequest('PENDING_APPROVAL', { route: 'break_glass' }), { approverUserIds: APPROVERS, viewerIsApprover: false, now: NOW, sandboxActions });
+    assert.ok(!verbs(breakGlass).includes('sandbox.act'), 'break-glass has no vote');
+  });
+
+  it('the deciding vote is not repeated under the status line; a quorum\'s other votes are', () => {
+    const denied = approvalCard(makeRequest('DENIED'), { approverUserIds: APPROVERS, viewerIsApprover: false, now: NOW });
+    assert.equal(runText(denied).split('use read-only').length - 1, 1, 'the reason once');
+    const approved = approvalCard(makeRequest('APPROVED', { decisionReason: 'looks right' }), { approverUserIds: APPROVERS, viewerIsApprover: false, now: NOW });
+    assert.equal(runText(approved).split('looks right').length - 1, 1, 'Carol\'s deciding vote once');
+    assert.match(runText(approved), /Approved\n by Bob Approver \(bob@example\.com\)/, 'Bob\'s vote, which decided nothing alone, is listed');
+    assert.match(allText(approved), /Other votes/);
   });
 
   describe('break-glass', () => {
@@ -336,8 +401,8 @@ describe('cards: requester card (1:1 chat)', () => {
 
   it('active: expiry time in local and ISO form, how to sign in, portal link, revoke and extend', () => {
     const card = requesterCard(makeRequest('ACTIVE'), { now: NOW, accessPortalUrl: PORTAL });
-    assert.match(markdownText(card), /\*\*Expires:\*\* \{\{DATE\(2030-05-01T11:11:00Z, SHORT\)\}\} \{\{TIME\(2030-05-01T11:11:00Z\)\}\} \(2030-05-01T11:11 UTC\)/);
-    assert.match(runText(card), /Sign in through the AWS access portal, then choose account Payments Prod \(111111111111\) and role AdministratorAccess/);
+    assert.match(runText(card), /Active, ends in 41 min\n · \{\{DATE\(2030-05-01T11:11:00Z, COMPACT\)\}\} \{\{TIME\(2030-05-01T11:11:00Z\)\}\}/);
+    assert.match(runText(card), /Sign in at the AWS access portal: account Payments Prod \(111111111111\), role AdministratorAccess/);
     assert.equal(ofType(card, 'Action.OpenUrl')[0]!.url, PORTAL);
     const extend = inputById(card, 'additionalMinutes')!;
     // 8 h total allowed, 1 h used.
@@ -579,10 +644,27 @@ describe('cards: findings, lists, menus, messages', () => {
     assert.deepEqual(severities.map((s) => [s.text, s.color]), [['CRITICAL', 'Attention'], ['HIGH', 'Attention'], ['MEDIUM', 'Warning'], ['LOW', 'Accent'], ['INFORMATIONAL', 'Default']]);
     assert.equal(ofType(card, 'Action.OpenUrl').length, 5);
     const text = allText(card);
-    for (const s of ['Finding 4', 'arn:aws:iam::111111111111:role/r4', 'Security Hub']) assert.ok(text.includes(s));
+    for (const s of ['Finding 4', 'IAM role r4', 'Security Hub']) assert.ok(text.includes(s));
     assert.ok(!text.includes('Finding 5'));
     assert.match(text, /and 8 more/);
     assert.equal(card.body[0]!.style, 'attention');
+  });
+
+  it('findings: the resource gets a human label, not the raw pipe-joined id', () => {
+    const assignment = '222222222222|arn:aws:sso:::permissionSet/ssoins-1111111111111111/ps-1000000000000003|9067000001-00000000-0000-4000-8000-000000000001';
+    assert.equal(resourceLabel(assignment), 'Identity Center assignment of ps-1000000000000003 to user 9067000001-00000000-0000-4000-8000-000000000001');
+    assert.equal(resourceLabel('AWS::::Account:111111111111'), 'AWS account 111111111111');
+    assert.equal(resourceLabel('arn:aws:iam::111111111111:role/ops/deployer'), 'IAM role ops/deployer');
+    assert.equal(resourceLabel('arn:aws:s3:::my-bucket'), 'S3 bucket my-bucket');
+    assert.equal(resourceLabel('arn:aws:ec2:us-east-1:111111111111:instance/i-0123'), 'EC2 instance i-0123');
+    assert.equal(resourceLabel('some-other-id'), 'some-other-id');
+    assert.equal(resourceLabel(''), 'no resource');
+    const card = findingsCard([finding(0, { resourceId: assignment })], { now: NOW });
+    assertWellFormed(card, 'assignment finding');
+    assert.ok(!allText(card).includes('|arn:aws:sso'), 'the raw id is not shown');
+    const facts = ofType(card, 'FactSet').flatMap((f) => f.facts as Array<{ title: string; value: string }>);
+    assert.deepEqual(facts.map((f) => f.title), ['Resource', 'Account', 'Source', 'Updated']);
+    assert.equal(facts[3]!.value, '{{DATE(2030-05-01T10:00:00Z, COMPACT)}} {{TIME(2030-05-01T10:00:00Z)}}');
   });
 
   it('findings: no link button for a missing or non-http link; an empty list says so', () => {
@@ -679,7 +761,7 @@ describe('cards: user text is shown as text, never as markup or template', () =>
   it('the client\'s {{DATE()}} / {{TIME()}} functions in user text are neutralized', () => {
     const card = requesterCard(makeRequest('PENDING_APPROVAL', { justification: 'at {{DATE(2030-01-01T00:00:00Z, SHORT)}} and {{TIME(2030-01-01T00:00:00Z)}}' }), { now: NOW });
     const runs = runText(card);
-    assert.ok(!/\{\{(DATE|TIME)\(/.test(runs));
+    assert.ok(!/\{\{(DATE|TIME)\(2030-01-01/.test(runs), 'the user\'s own functions are not evaluated');
     assert.ok(runs.includes('{\u200b{DATE(2030-01-01T00:00:00Z, SHORT)}}'));
   });
 
