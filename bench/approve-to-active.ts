@@ -58,6 +58,8 @@ export interface ApproveToActiveResult {
   /** Identity Center done -> the ACTIVE notice (status wait, CompleteGrant, notice flush, bot). */
   completedToNoticeP50Ms: number;
   completedToNoticeP99Ms: number;
+  /** Where the slowest request's time went: click to create, Identity Center's own time, done to notice. */
+  slowest: { clickToCreateMs: number; identityCenterMs: number; completedToNoticeMs: number };
   /** State transitions per execution, as the Step Functions stand-in counted them. */
   transitions: { min: number; max: number; mean: number };
   statusCallsPerGrant: number;
@@ -214,6 +216,13 @@ export async function runApproveToActive(count: number, spacingMs: number): Prom
     const executions = samples.map((s) => sandbox.aws.stepFunctions.execution(s.requestId)).filter((e) => e !== undefined);
     const transitions = executions.map((e) => e.transitions);
     const stats = sandbox.aws.identityCenter.stats();
+    const worst = samples.reduce<Sample | undefined>((w, s) => (!w || s.activeAt - s.clickAt > w.activeAt - w.clickAt ? s : w), undefined);
+    const worstOp = worst && opOf(worst);
+    const slowest = {
+      clickToCreateMs: worst && worstOp ? Date.parse(worstOp.createdAt) - worst.clickAt : Number.NaN,
+      identityCenterMs: worstOp ? Date.parse(worstOp.completesAt) - Date.parse(worstOp.createdAt) : Number.NaN,
+      completedToNoticeMs: worst && worstOp ? worst.activeAt - Date.parse(worstOp.completesAt) : Number.NaN,
+    };
     const p99 = (v: number[]) => round(percentile(v, 99), 0);
     const p50 = (v: number[]) => round(percentile(v, 50), 0);
     return {
@@ -230,6 +239,7 @@ export async function runApproveToActive(count: number, spacingMs: number): Prom
       clickToCreateP50Ms: p50(clickToCreate),
       completedToNoticeP50Ms: p50(completedToNotice),
       completedToNoticeP99Ms: p99(completedToNotice),
+      slowest,
       transitions: { min: Math.min(...transitions), max: Math.max(...transitions), mean: round(transitions.reduce((a, b) => a + b, 0) / Math.max(1, transitions.length), 2) },
       statusCallsPerGrant: round((stats.calls.DescribeAccountAssignmentCreationStatus ?? 0) / Math.max(1, samples.length), 2),
       identityCenterCalls: stats.calls,
