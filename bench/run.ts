@@ -10,6 +10,7 @@
 import { writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
+import type { ApproveToActiveResult } from './approve-to-active';
 import { runBotLambda } from './bot-lambda';
 import { runBotLoad } from './bot-load';
 import { runBundles } from './bundles';
@@ -27,6 +28,7 @@ export const BUDGETS = {
   typeahead_10k_p99_ms: { max: 10, unit: 'ms' },
   grant_throughput_ratio_vs_quota_min: { max: 1.3, unit: '×' },
   transitions_per_approved_request: { max: 25, unit: '' },
+  approve_to_active_p99_ratio_vs_idc: { max: 1.3, unit: '×' },
   bridge_bundle_kb: { max: 300, unit: 'KB' },
   revoke_after_fire_p99_s: { max: 10, unit: 's' },
   // The hosted bot (bench/bot-lambda.ts); why these numbers: bench/report.ts, EXPLAIN.
@@ -78,11 +80,13 @@ async function main(): Promise<void> {
   log(`Identity Center: ${GRANT_RUNS} x ${GRANTS} grants and ${REVOKES} expiries, in parallel child processes (about 2 minutes)`);
   const grantCount = quick ? 100 : GRANTS;
   const revokeCount = quick ? 50 : REVOKES;
-  const [revoke, ...grantRuns] = await Promise.all([
+  const [revoke, approveToActive, ...grantRuns] = await Promise.all([
     runChild<RevokeRunResult>('revoke.ts', [String(revokeCount), String(REVOKE_FIRES_PER_SECOND)]),
+    runChild<ApproveToActiveResult>('approve-to-active.ts', quick ? ['20'] : []),
     ...Array.from({ length: GRANT_RUNS }, () => runChild<GrantsRunResult>('grants.ts', [String(grantCount), String(GRANT_CONCURRENCY), String(GRANT_POLL_MS)])),
   ]);
   for (const g of grantRuns) log(`  grants: ${g.seconds} s for ${g.grants} (minimum ${g.minimumSeconds} s by ${g.minimumBy}) = ${g.ratio}; failures ${g.failures}; calls ${JSON.stringify(g.calls)}`);
+  log(`  approve to active: p99 ${approveToActive.approveToActiveP99Ms} ms vs Identity Center p99 ${approveToActive.identityCenterP99Ms} ms = ${approveToActive.ratio}; transitions ${JSON.stringify(approveToActive.transitions)}; failures ${approveToActive.failures}`);
   log(`  revoke: p50 ${revoke.confirmedP50S} s, p99 ${revoke.confirmedP99S} s (stand-in deleted: p99 ${revoke.deletedP99S} s); not revoked ${revoke.notRevoked}; left ${revoke.assignmentsLeft}`);
 
   const grantRatio = median(grantRuns.map((g) => g.ratio));
@@ -94,6 +98,7 @@ async function main(): Promise<void> {
     // A failed grant is a missed budget whatever the time.
     grant_throughput_ratio_vs_quota_min: grantFailures > 0 ? Number.POSITIVE_INFINITY : grantRatio,
     transitions_per_approved_request: transitions.approveTypical,
+    approve_to_active_p99_ratio_vs_idc: approveToActive.failures > 0 || !(approveToActive.ratio > 0) ? Number.POSITIVE_INFINITY : approveToActive.ratio,
     bridge_bundle_kb: bridge.kb,
     revoke_after_fire_p99_s: revoke.notRevoked > 0 || revoke.assignmentsLeft > 0 ? Number.POSITIVE_INFINITY : revoke.confirmedP99S,
     // A wrong answer from either bot is a missed budget whatever the time.
@@ -116,6 +121,7 @@ async function main(): Promise<void> {
     typeahead,
     grants: { runs: grantRuns, medianRatio: grantRatio, failures: grantFailures, concurrency: GRANT_CONCURRENCY, pollMs: GRANT_POLL_MS },
     transitions,
+    approveToActive,
     bundles,
     revoke,
     cards,
@@ -142,6 +148,7 @@ export type BenchResults = {
   typeahead: ReturnType<typeof runTypeahead>;
   grants: { runs: GrantsRunResult[]; medianRatio: number; failures: number; concurrency: number; pollMs: number };
   transitions: Awaited<ReturnType<typeof runTransitions>>;
+  approveToActive: ApproveToActiveResult;
   bundles: Awaited<ReturnType<typeof runBundles>>;
   revoke: RevokeRunResult;
   cards: ReturnType<typeof runCardSizes>;

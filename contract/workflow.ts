@@ -19,7 +19,7 @@ export const workflowPayloadSchema = z.discriminatedUnion('action', [
   z.object({ action: z.literal('timed_out'), requestId }),
   z.object({ action: z.literal('closed'), requestId, error: optionalText, cause: optionalText }),
   z.object({ action: z.literal('start_grant'), requestId }),
-  z.object({ action: z.literal('check_grant'), requestId, operationId: z.string().min(1).max(256) }),
+  z.object({ action: z.literal('check_grant'), requestId, operationId: z.string().min(1).max(256), polls: z.number().int().min(0).max(1000) }),
   z.object({ action: z.literal('complete_grant'), requestId }),
   z.object({ action: z.literal('fail_grant'), requestId, error: optionalText, cause: optionalText }),
 ]);
@@ -36,6 +36,10 @@ export const grantStepResultSchema = z.object({
   operationId: z.string().optional(),
   /** Always present when FAILED: the FailGrant state reads $.grant.failureReason. */
   failureReason: z.string().optional(),
+  /** Status checks made so far (0 after StartGrant): GrantStatus gives up at MAX_GRANT_POLLS. */
+  polls: z.number().int().min(0),
+  /** Present when IN_PROGRESS: the WaitForGrant state's SecondsPath, the wait before the next check. */
+  waitSeconds: z.number().int().min(1).optional(),
 });
 export type GrantStepResult = z.infer<typeof grantStepResultSchema>;
 
@@ -95,6 +99,38 @@ export const revokeResultSchema = z.object({
   state: z.string().optional(),
 });
 export type RevokeResult = z.infer<typeof revokeResultSchema>;
+
+/**
+ * The waits before each Identity Center status check of a grant (the WaitForGrant state reads
+ * them as SecondsPath, the workflow function hands out the next one). Identity Center finishes an
+ * account assignment in a few seconds, rarely in less than one: the first check comes at 2 s and
+ * the next ones every second until 4 s, so access is ACTIVE at most about a second after Identity
+ * Center is done, and an approve costs 3 transitions per check (Wait, CheckGrant, GrantStatus).
+ * Then it backs off to every 5 s for a slow Identity Center (the first provisioning of a
+ * permission set into an account takes minutes).
+ *
+ * Status calls count against Identity Center's collective 20 TPS ("IAM Identity Center quotas",
+ * throttle limits). A grant checks at most once a second, and at most 10 assignment writes are
+ * outstanding at once (same page), so grants poll at most 10 status calls a second: half the quota,
+ * leaving the rest for the writes themselves, revocations and reconcile.
+ */
+export const GRANT_POLL_WAITS_SECONDS: readonly number[] = [2, 1, 1, 2, 3];
+export const GRANT_POLL_BACKOFF_SECONDS = 5;
+/** How long a grant may stay IN_PROGRESS before the workflow gives up (and rolls it back). */
+export const GRANT_POLL_BUDGET_SECONDS = 300;
+
+/** The wait before status check `poll + 1` (0-based `poll`: 0 is the wait after StartGrant). */
+export function grantPollWaitSeconds(poll: number): number {
+  return GRANT_POLL_WAITS_SECONDS[poll] ?? GRANT_POLL_BACKOFF_SECONDS;
+}
+
+/** The number of status checks whose waits cover GRANT_POLL_BUDGET_SECONDS. */
+export const MAX_GRANT_POLLS = (() => {
+  let covered = 0;
+  let polls = 0;
+  while (covered < GRANT_POLL_BUDGET_SECONDS) covered += grantPollWaitSeconds(polls++);
+  return polls;
+})();
 
 /** Errors the workflow handlers throw by name so that the definition's Retry/Catch can match them. */
 export const WORKFLOW_ERRORS = {

@@ -15,11 +15,15 @@
  *   StartGrant ─▶ GrantStatus ─┬─ SUCCEEDED ─▶ CompleteGrant ─▶ Granted
  *                              ├─ FAILED ─▶ FailGrant ─▶ GrantFailed
  *                              ├─ IN_PROGRESS, polls exhausted ─▶ GrantPollingExhausted ─▶ FailGrant
- *                              └─ IN_PROGRESS ─▶ CountPoll ─▶ WaitForGrant ─▶ CheckGrant ─▶ GrantStatus
+ *                              └─ IN_PROGRESS ─▶ WaitForGrant (SecondsPath $.grant.waitSeconds) ─▶ CheckGrant ─▶ GrantStatus
  *   any error in StartGrant, CheckGrant, CompleteGrant, FailGrant ─▶ Compensate (revoke) ─▶ CompensatedFailure
  *
  * Step Functions Standard bills per state transition: the approve path is 8 transitions when
- * Identity Center answers at once and 4 more per status poll.
+ * Identity Center answers at once and 3 more per status check. The waits between checks are a
+ * backoff the workflow function hands out (contract/workflow.ts GRANT_POLL_WAITS_SECONDS: 2, 1,
+ * 1, 2, 3, then 5 s), so access turns active about a second after Identity Center is done instead
+ * of after a fixed 5 s; the count of checks travels in $.grant.polls (no Pass state to count).
+ * Polling inside the function instead was measured against this: docs/PERFORMANCE.md.
  */
 import { type CfnElement, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -27,7 +31,9 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
-import { WORKFLOW_ERRORS } from '../../contract/workflow';
+import { GRANT_POLL_BUDGET_SECONDS, MAX_GRANT_POLLS, WORKFLOW_ERRORS } from '../../contract/workflow';
+
+export { MAX_GRANT_POLLS };
 
 /** State names: tests and the sandbox bind local handlers to Task states by these names. */
 export const STATES = {
@@ -43,7 +49,6 @@ export const STATES = {
   done: 'Done',
   startGrant: 'StartGrant',
   grantStatus: 'GrantStatus',
-  countPoll: 'CountPoll',
   waitForGrant: 'WaitForGrant',
   checkGrant: 'CheckGrant',
   pollingExhausted: 'GrantPollingExhausted',
@@ -81,9 +86,8 @@ export const TASK_FUNCTIONS = {
  */
 export const APPROVAL_TIMEOUT_PATH = '$.Payload.approvalTimeoutSeconds';
 
-/** Identity Center usually finishes an assignment in seconds; first provisioning of a permission set into an account can take minutes. */
-export const GRANT_POLL_SECONDS = 5;
-export const MAX_GRANT_POLLS = 60;
+/** Where WaitForGrant reads its wait: the last grant step's result (contract/workflow.ts grantPollWaitSeconds). */
+export const GRANT_WAIT_PATH = '$.grant.waitSeconds';
 
 /**
  * PostApprovalCard's retrier: a bot outage delays the card for as long as `toleranceSeconds`, never
@@ -235,7 +239,7 @@ export class ApprovalWorkflow extends Construct {
       stateName: STATES.pollingExhausted,
       result: sfn.Result.fromObject({
         status: 'FAILED',
-        failureReason: `Identity Center did not finish the assignment after ${MAX_GRANT_POLLS} status checks.`,
+        failureReason: `Identity Center did not finish the assignment after ${MAX_GRANT_POLLS} status checks (about ${Math.round(GRANT_POLL_BUDGET_SECONDS / 60)} minutes).`,
       }),
       resultPath: '$.grant',
     });
@@ -245,26 +249,25 @@ export class ApprovalWorkflow extends Construct {
       action: 'check_grant',
       requestId,
       operationId: sfn.JsonPath.stringAt('$.grant.operationId'),
+      polls: sfn.JsonPath.numberAt('$.grant.polls'),
     }, { resultPath: '$.grant' });
     checkGrant.addCatch(compensate, toCompensate);
 
-    const waitForGrant = new sfn.Wait(this, STATES.waitForGrant, { stateName: STATES.waitForGrant, time: sfn.WaitTime.duration(Duration.seconds(GRANT_POLL_SECONDS)) });
-    const countPoll = new sfn.Pass(this, STATES.countPoll, {
-      stateName: STATES.countPoll,
-      parameters: { 'count.$': 'States.MathAdd($.polls.count, 1)' },
-      resultPath: '$.polls',
+    const waitForGrant = new sfn.Wait(this, STATES.waitForGrant, {
+      stateName: STATES.waitForGrant,
+      comment: 'The backoff the last grant step named: 2, 1, 1, 2, 3 s, then 5 s (contract/workflow.ts GRANT_POLL_WAITS_SECONDS).',
+      time: sfn.WaitTime.secondsPath(GRANT_WAIT_PATH),
     });
-    countPoll.next(waitForGrant);
     waitForGrant.next(checkGrant);
 
     const grantStatus = new sfn.Choice(this, STATES.grantStatus, { stateName: STATES.grantStatus })
       .when(sfn.Condition.stringEquals('$.grant.status', 'SUCCEEDED'), completeGrant)
       .when(sfn.Condition.stringEquals('$.grant.status', 'FAILED'), failGrant)
       .when(
-        sfn.Condition.and(sfn.Condition.stringEquals('$.grant.status', 'IN_PROGRESS'), sfn.Condition.numberGreaterThanEquals('$.polls.count', MAX_GRANT_POLLS)),
+        sfn.Condition.and(sfn.Condition.stringEquals('$.grant.status', 'IN_PROGRESS'), sfn.Condition.numberGreaterThanEquals('$.grant.polls', MAX_GRANT_POLLS)),
         pollingExhausted,
       )
-      .when(sfn.Condition.stringEquals('$.grant.status', 'IN_PROGRESS'), countPoll)
+      .when(sfn.Condition.stringEquals('$.grant.status', 'IN_PROGRESS'), waitForGrant)
       .otherwise(pollingExhausted);
     checkGrant.next(grantStatus);
 
@@ -364,11 +367,10 @@ export class ApprovalWorkflow extends Construct {
       .otherwise(unknownRoute);
 
     const validate = workflowTask(STATES.validate, { action: 'validate', requestId }, {
-      // Keeps only what later states read, and starts the poll counter.
+      // Keeps only what later states read.
       resultSelector: {
         requestId: sfn.JsonPath.stringAt('$.requestId'),
         route: sfn.JsonPath.stringAt('$.route'),
-        polls: { count: 0 },
         Payload: { approvalTimeoutSeconds: sfn.JsonPath.numberAt('$.approvalTimeoutSeconds') },
       },
     });

@@ -17,6 +17,7 @@ import {
 import type { CoreDeps } from '../../core/services/types';
 import {
   type GrantStepResult,
+  grantPollWaitSeconds,
   type StateResult,
   type ValidateResult,
   WORKFLOW_ERRORS,
@@ -30,10 +31,12 @@ import { awsMetricsSink, countFailure, type MetricsSink, noMetrics } from '../ob
 import { awsDeps, awsLog, type DepsSource, resolveDeps } from '../composition';
 import { toWorkflowError, WorkflowError } from './errors';
 
-function grantStep(id: string, operation: AssignmentOperation | undefined): GrantStepResult {
+/** `polls`: the status checks made so far; an IN_PROGRESS result names the wait before the next one. */
+function grantStep(id: string, operation: AssignmentOperation | undefined, polls: number): GrantStepResult {
   // No operation: nothing had to be written (the assignment was already live).
-  if (!operation) return { requestId: id, status: 'SUCCEEDED' };
-  const result: GrantStepResult = { requestId: id, status: operation.status, operationId: operation.operationId };
+  if (!operation) return { requestId: id, status: 'SUCCEEDED', polls };
+  const result: GrantStepResult = { requestId: id, status: operation.status, operationId: operation.operationId, polls };
+  if (operation.status === 'IN_PROGRESS') result.waitSeconds = grantPollWaitSeconds(polls);
   // The FailGrant state reads $.grant.failureReason: always present when FAILED.
   if (operation.status === 'FAILED') result.failureReason = operation.failureReason ?? 'Identity Center reported the assignment as FAILED.';
   return result;
@@ -65,11 +68,11 @@ export function createWorkflowHandler(source: DepsSource, options: { log?: Log; 
         }
         case 'start_grant': {
           const r = await startGrant(deps, { requestId: payload.requestId });
-          return grantStep(payload.requestId, r.operation);
+          return grantStep(payload.requestId, r.operation, 0);
         }
         case 'check_grant': {
           const operation = await checkGrant(deps, { requestId: payload.requestId, operationId: payload.operationId });
-          return grantStep(payload.requestId, operation);
+          return grantStep(payload.requestId, operation, payload.polls + 1);
         }
         case 'complete_grant': {
           const r = await completeGrant(deps, { requestId: payload.requestId });

@@ -55,7 +55,7 @@ import { type AwsStandIns, startAwsStandIns } from '../aws';
 import { DEFAULT_DATA_DIR, SANDBOX_DATA_MARKER } from '../aws/persistence';
 import { PLAYGROUND_DEFAULT_PORT, PLAYGROUND_IDS, playgroundLaunch, writePlaygroundConfig } from '../playground';
 import { assertPortsFree, explainListenError, type PortNeed, portFromEnv, SANDBOX_PORTS } from '../ports';
-import { type DemoPeople, loadDemoPeople } from '../seed';
+import { type DemoPeople, demoDirectory, loadDemoPeople } from '../seed';
 import { openSandboxStores, type SandboxStores } from '../stores';
 import { localBotInvoker, startLocalBotServer } from './bot-server';
 import { type RunningBridge, startLocalBridge } from './bridge-server';
@@ -104,8 +104,14 @@ export interface SandboxOptions {
   teamsServiceUrl?: string;
   /** Identity Center's assignment delay, default uniform 1-3 s. */
   assignmentDelayMs?: { min: number; max: number };
-  /** How long the workflow waits between status polls; default 1 s. */
+  /**
+   * Milliseconds for every grant status wait instead of the definition's own schedule (tests with a
+   * millisecond Identity Center). Default: the deployed definition's waits, so that the sandbox
+   * shows the latency AWS would.
+   */
   grantPollMs?: number;
+  /** The demo people (identity store, bot, bridge); default sandbox/demo-directory.json. Benchmarks add requesters. */
+  people?: DemoPeople;
   /** Reconcile interval; default 60 s; 0 turns it off. */
   reconcileIntervalMs?: number;
   /** One line per event worth a human's attention. */
@@ -221,6 +227,7 @@ async function startStandIns(settings: Settings, options: SandboxOptions, clock:
     clock,
     deferStart: true,
     identityCenter: options.assignmentDelayMs === undefined ? {} : { assignmentDelayMs: options.assignmentDelayMs },
+    ...(options.people ? { directory: demoDirectory(options.people) } : {}),
     // The stack creates its schedule group (infra: ScheduleGroup ExpirySchedules); so does the sandbox.
     scheduler: { log: settings.log, scheduleGroups: [SCHEDULER_GROUP] },
     stepFunctions: { log: settings.log },
@@ -448,7 +455,7 @@ function registerWorkflow(aws: AwsStandIns, fns: Functions, options: SandboxOpti
     name: STATE_MACHINE_NAME,
     definition: sandboxWorkflowDefinition(),
     taskHandlers,
-    waitTimeOverrides: { [STATES.waitForGrant]: options.grantPollMs ?? 1000 },
+    ...(options.grantPollMs === undefined ? {} : { waitTimeOverrides: { [STATES.waitForGrant]: options.grantPollMs } }),
   });
   aws.scheduler.registerTarget(SCHEDULER_TARGET_ARN, (input) => fns.revoke(input as RevokePayload));
 }
@@ -500,7 +507,7 @@ function scheduleReconcile(reconcile: Functions['reconcile'], everyMs: number, l
 export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
   const settings = await loadSettings(options);
   const { log, dataDir } = settings;
-  const people = loadDemoPeople();
+  const people = options.people ?? loadDemoPeople();
   const clock = new OffsetClock();
   const life = new Stoppers(log);
   try {

@@ -150,8 +150,10 @@ describe('contract/notify.ts and contract/workflow.ts', () => {
   });
 
   it('payloads are refused when malformed: an unknown action, a missing token, an unknown revoke source', () => {
-    assert.ok(workflowPayloadSchema.safeParse({ action: 'check_grant', requestId: 'req-1', operationId: 'op' }).success);
-    assert.ok(!workflowPayloadSchema.safeParse({ action: 'check_grant', requestId: 'req-1' }).success);
+    assert.ok(workflowPayloadSchema.safeParse({ action: 'check_grant', requestId: 'req-1', operationId: 'op', polls: 0 }).success);
+    assert.ok(!workflowPayloadSchema.safeParse({ action: 'check_grant', requestId: 'req-1', polls: 0 }).success);
+    assert.ok(!workflowPayloadSchema.safeParse({ action: 'check_grant', requestId: 'req-1', operationId: 'op' }).success, 'the count of checks is what bounds the polling');
+    assert.ok(!workflowPayloadSchema.safeParse({ action: 'check_grant', requestId: 'req-1', operationId: 'op', polls: -1 }).success);
     assert.ok(!workflowPayloadSchema.safeParse({ action: 'delete_everything', requestId: 'req-1' }).success);
     assert.ok(!approvalRequestedSchema.safeParse({ requestId: 'req-1' }).success);
     assert.ok(!approvalRequestedSchema.safeParse({ requestId: 'req-1', taskToken: 'x'.repeat(1025) }).success);

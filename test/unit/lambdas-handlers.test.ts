@@ -145,11 +145,11 @@ describe('lambdas: workflow-side handlers over in-memory ports', function () {
       const id = await submitted(w, { permissionSetName: 'ReadOnly', durationMinutes: 10 });
       await handler({ action: 'validate', requestId: id });
       const started = (await handler({ action: 'start_grant', requestId: id })) as { status: string; operationId: string };
-      assert.equal(started.status, 'IN_PROGRESS');
+      assert.deepEqual(started, { requestId: id, status: 'IN_PROGRESS', operationId: started.operationId, polls: 0, waitSeconds: 2 }, 'the first check after the backoff schedule\'s first wait');
       const retried = (await handler({ action: 'start_grant', requestId: id })) as { status: string };
       assert.ok(['IN_PROGRESS', 'SUCCEEDED'].includes(retried.status));
-      const checked = await handler({ action: 'check_grant', requestId: id, operationId: started.operationId });
-      assert.deepEqual(checked, { requestId: id, status: 'SUCCEEDED', operationId: started.operationId });
+      const checked = await handler({ action: 'check_grant', requestId: id, operationId: started.operationId, polls: 0 });
+      assert.deepEqual(checked, { requestId: id, status: 'SUCCEEDED', operationId: started.operationId, polls: 1 }, 'no wait once done');
       assert.deepEqual(await handler({ action: 'complete_grant', requestId: id }), { requestId: id, state: 'ACTIVE' });
       assert.deepEqual(await handler({ action: 'complete_grant', requestId: id }), { requestId: id, state: 'ACTIVE' }, 'a retry changes nothing');
       assert.equal(w.assignments.live.size, 1);
@@ -164,7 +164,7 @@ describe('lambdas: workflow-side handlers over in-memory ports', function () {
       const started = (await handler({ action: 'start_grant', requestId: id })) as { operationId: string };
       // Identity Center may report FAILED without a reason.
       sinon.stub(w.assignments, 'createStatus').resolves({ operationId: started.operationId, status: 'FAILED' });
-      const checked = (await handler({ action: 'check_grant', requestId: id, operationId: started.operationId })) as { status: string; failureReason?: string };
+      const checked = (await handler({ action: 'check_grant', requestId: id, operationId: started.operationId, polls: 0 })) as { status: string; failureReason?: string };
       assert.equal(checked.status, 'FAILED');
       assert.ok(checked.failureReason && checked.failureReason.length > 0);
       assert.deepEqual(await handler({ action: 'fail_grant', requestId: id, error: WORKFLOW_ERRORS.grantFailed, cause: checked.failureReason }), { requestId: id, state: 'FAILED' });

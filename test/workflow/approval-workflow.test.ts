@@ -101,7 +101,7 @@ describe('workflow: the synthesized state machine with the real handlers', funct
       assert.equal(ex.status, 'SUCCEEDED', JSON.stringify(ex.error));
       assert.deepEqual(statePath(ex.events), [
         STATES.validate, STATES.route, STATES.postApprovalCard, STATES.requestApproval, STATES.startGrant, STATES.grantStatus,
-        STATES.countPoll, STATES.waitForGrant, STATES.checkGrant, STATES.grantStatus, STATES.completeGrant, STATES.granted,
+        STATES.waitForGrant, STATES.checkGrant, STATES.grantStatus, STATES.completeGrant, STATES.granted,
       ]);
       const transitions = countTransitions(ex.events);
       assert.ok(transitions <= MAX_APPROVE_PATH_TRANSITIONS, `${transitions} transitions`);
