@@ -5,7 +5,7 @@
  * Once per cold start it also warns about managed permission sets whose sessions outlive a
  * revocation (SessionDuration over 1 hour); that check never fails the sweep.
  */
-import { notifyExpiringSoon, reconcile } from '../../core/services';
+import { notifyExpiringSoon, reconcile, sweepListings } from '../../core/services';
 import type { ReconcileResult } from '../../core/services/types';
 import { type Log, silentLog } from '../http';
 import { inInvocation } from '../observability/correlation';
@@ -39,7 +39,9 @@ export function createReconcileHandler(source: DepsSource, options: ReconcileHan
         log.warn('startup check failed', { error: String(e) });
       }
     }
-    const deps = await resolveDeps(source);
+    const resolved = await resolveDeps(source);
+    // One listing of the active grants for both jobs: the sweep's reads follow live grants.
+    const deps = { ...resolved, requests: sweepListings(resolved.requests) };
     const [swept, warned] = await Promise.allSettled([reconcile(deps, {}), notifyExpiringSoon(deps, {})]);
     if (swept.status === 'rejected') log.error('reconcile failed', { error: String(swept.reason) });
     if (warned.status === 'rejected') log.error('expiring-soon notices failed', { error: String(warned.reason) });
