@@ -28,7 +28,7 @@ export const BUDGETS = {
   typeahead_10k_p99_ms: { max: 10, unit: 'ms' },
   grant_throughput_ratio_vs_quota_min: { max: 1.3, unit: '×' },
   transitions_per_approved_request: { max: 25, unit: '' },
-  bridge_bundle_kb: { max: 300, unit: 'KB' },
+  bridge_bundle_kb: { max: 150, unit: 'KB' },
   revoke_after_fire_p99_s: { max: 10, unit: 's' },
   // The hosted bot (bench/bot-lambda.ts); why these numbers: bench/report.ts, EXPLAIN.
   bot_lambda_bundle_kb: { max: 4000, unit: 'KB' },
