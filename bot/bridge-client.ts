@@ -8,7 +8,7 @@
  * does not match is a protocol error. Error bodies become typed errors: DomainError codes (the
  * error catalogue's) for what the server refused, BridgeUnavailableError for what may work on a retry.
  */
-import type * as z from 'zod';
+import type * as z from 'zod/mini';
 import {
   ACTOR_HEADERS,
   type CancelBody,
@@ -144,7 +144,7 @@ export class BridgeClient {
     return this.call('GET', `/eligibility${qs ? `?${qs}` : ''}`, actor, eligibilityResponseSchema, 'an eligibility answer', { idempotent: true, ...o });
   }
 
-  private async call<S extends z.ZodType>(method: Method, path: string, actor: ActorIdentity, schema: S, what: string, o: { body?: unknown; idempotent: boolean; signal?: AbortSignal }): Promise<z.output<S>> {
+  private async call<S extends z.ZodMiniType>(method: Method, path: string, actor: ActorIdentity, schema: S, what: string, o: { body?: unknown; idempotent: boolean; signal?: AbortSignal }): Promise<z.output<S>> {
     const deadline = new AbortController();
     const timer = setTimeout(() => deadline.abort(new BridgeUnavailableError('timeout', 'The access service did not answer in time.')), this.timeoutMs);
     const onOuterAbort = () => deadline.abort(o.signal?.reason);

@@ -58,8 +58,8 @@ const wholeNumber = (max: number) =>
 const toggle = z.preprocess((v) => (v === 'true' ? true : v === 'false' ? false : v), z.boolean().optional());
 
 const requestFormInputs = {
-  accountId: z.preprocess(emptyToUndefined, accountIdSchema.optional()),
-  permissionSetName: z.preprocess(emptyToUndefined, permissionSetNameSchema.optional()),
+  accountId: z.preprocess(emptyToUndefined, z.optional(accountIdSchema)),
+  permissionSetName: z.preprocess(emptyToUndefined, z.optional(permissionSetNameSchema)),
   durationMinutes: z.preprocess(emptyToUndefined, wholeNumber(LIMITS.durationMinutesMax).optional()),
   justification: optionalText(LIMITS.justificationMax),
   ticketId: optionalText(LIMITS.ticketMax),
@@ -83,8 +83,8 @@ export const cardActionSchemas = {
     .object({
       clientRequestId,
       ...requestFormInputs,
-      accountId: z.preprocess(emptyToUndefined, accountIdSchema.optional()).refine((v) => v !== undefined, 'choose an account'),
-      permissionSetName: z.preprocess(emptyToUndefined, permissionSetNameSchema.optional()).refine((v) => v !== undefined, 'choose a permission set'),
+      accountId: z.preprocess(emptyToUndefined, z.optional(accountIdSchema)).refine((v) => v !== undefined, 'choose an account'),
+      permissionSetName: z.preprocess(emptyToUndefined, z.optional(permissionSetNameSchema)).refine((v) => v !== undefined, 'choose a permission set'),
       durationMinutes: z.preprocess(emptyToUndefined, wholeNumber(LIMITS.durationMinutesMax).optional()).refine((v) => v !== undefined, 'enter a duration'),
       justification: z.preprocess(
         emptyToUndefined,

@@ -8,7 +8,8 @@
  * Teams activity into the ACTOR_HEADERS, and the bridge (behind the JWT authorizer that admits
  * only the bot's app registration) maps it to an Identity Center user itself.
  */
-import * as z from 'zod';
+import '../core/zod-locale';
+import * as z from 'zod/mini';
 import { eligibilityResponseSchema } from '../core/api';
 import { requestViewSchema } from './request-view';
 
@@ -39,7 +40,7 @@ export const ACTOR_HEADERS = {
 export const requestResponseSchema = z.object({
   request: requestViewSchema,
   /** True when an idempotent replay returned an existing request instead of creating one. */
-  replayed: z.boolean().optional(),
+  replayed: z.optional(z.boolean()),
 });
 export type RequestResponse = z.infer<typeof requestResponseSchema>;
 
@@ -65,5 +66,5 @@ export const BRIDGE_RESPONSES = {
   'POST /requests/{id}/extend': requestResponseSchema,
   'POST /requests/{id}/review': requestResponseSchema,
   'GET /eligibility': eligibilityResponseSchema,
-} as const satisfies Record<string, z.ZodType>;
+} as const satisfies Record<string, z.ZodMiniType>;
 export type BridgeRouteKey = keyof typeof BRIDGE_RESPONSES;

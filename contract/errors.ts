@@ -5,7 +5,8 @@
  * viewer's rights, after which the bot shows the request's current card. The bot reads the code
  * back from the bridge's error body (errorResponseSchema) and rebuilds a typed error from it.
  */
-import * as z from 'zod';
+import '../core/zod-locale';
+import * as z from 'zod/mini';
 import { DOMAIN_ERROR_CODES, type DomainErrorCode } from '../core/errors';
 
 export interface ErrorCatalogueEntry {
@@ -57,9 +58,9 @@ export type FieldIssueBody = z.infer<typeof fieldIssueSchema>;
  */
 export const errorResponseSchema = z.object({
   error: z.object({
-    code: z.string().min(1),
+    code: z.string().check(z.minLength(1)),
     message: z.string(),
-    issues: z.array(fieldIssueSchema).optional(),
+    issues: z.optional(z.array(fieldIssueSchema)),
   }),
 });
 export type ErrorResponse = z.infer<typeof errorResponseSchema>;

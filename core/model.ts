@@ -327,6 +327,16 @@ export interface LedgerEntry {
   updatedAt: string;
 }
 
+/**
+ * Whether a ledger entry still matters to reconcile: a grant holds it, it records an assignment that
+ * existed before us (drift must not report it), or our delete of it is under way. An entry released
+ * by its last grant is history: the DynamoDB ledger keeps it out of its sparse `byLive` index
+ * (lambdas/adapters/dynamo-live-index.ts), so the sweep's reads follow live grants, not history.
+ */
+export function isLiveLedgerEntry(e: Pick<LedgerEntry, 'activeGrantIds' | 'ownership' | 'deleting'>): boolean {
+  return e.activeGrantIds.length > 0 || e.ownership === 'EXTERNAL' || e.deleting === true;
+}
+
 export type AuditAction =
   | 'request.submitted'
   | 'request.transition'
@@ -404,6 +414,16 @@ export interface TrackedFinding {
 }
 
 /**
+ * Whether reconcile must still look at a tracked finding: Security Hub has not accepted it yet, or
+ * it is drift that is not resolved (the sweep resolves it when the assignment is gone). A resolved,
+ * imported drift finding or an imported event finding is history; a drift that comes back starts
+ * anew either way (core/services/findings.ts, nextVersion).
+ */
+export function isLiveFinding(t: Pick<TrackedFinding, 'imported' | 'finding'>): boolean {
+  return !t.imported || (t.finding.kind === 'assignment_drift' && t.finding.resolved !== true);
+}
+
+/**
  * Ending live role sessions (core/services/session-cut.ts). The product adds Deny statements to a
  * permission set's inline policy; their Sid starts with this prefix, and only such statements are
  * ever changed or removed by the product (an operator's own statements are left as they are).
@@ -442,4 +462,9 @@ export interface SessionCutState {
   lastError?: string;
   version: number;
   updatedAt: string;
+}
+
+/** Whether the reconcile sweep has work on a permission set's session cuts: queued or applied ones. */
+export function isLiveSessionCut(s: Pick<SessionCutState, 'pending' | 'applied'>): boolean {
+  return s.pending.length > 0 || s.applied.length > 0;
 }

@@ -79,7 +79,7 @@ export interface GrantLedger {
   get(key: AssignmentKey): Promise<LedgerEntry | undefined>;
   /** Create (expectedVersion undefined: must not exist) or replace (must match expectedVersion). */
   put(entry: LedgerEntry, expectedVersion: number | undefined): Promise<void>;
-  /** Every entry with at least one active grant, or with ownership recorded. */
+  /** The live entries (isLiveLedgerEntry): held by a grant, external, or being deleted. Never the released history. */
   list(): Promise<LedgerEntry[]>;
 }
 
@@ -172,7 +172,7 @@ export interface FindingsSink {
 export interface FindingsStateStore {
   get(id: string): Promise<TrackedFinding | undefined>;
   put(next: TrackedFinding, expectedVersion: number | undefined): Promise<void>;
-  /** Every tracked finding (open, resolved, or waiting to be imported). */
+  /** The live tracked findings (isLiveFinding): waiting to be imported, or unresolved drift. */
   list(): Promise<TrackedFinding[]>;
 }
 
@@ -218,5 +218,6 @@ export interface SessionCutStore {
   get(permissionSetArn: string): Promise<SessionCutState | undefined>;
   /** Create (expectedVersion undefined: must not exist) or replace (must match); else ConcurrentModificationError. */
   put(next: SessionCutState, expectedVersion: number | undefined): Promise<void>;
+  /** The permission sets with queued or applied cuts (isLiveSessionCut). */
   list(): Promise<SessionCutState[]>;
 }

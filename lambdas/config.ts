@@ -3,46 +3,50 @@
  * and errors that name the variable. The policy document is inlined into the bundle by infra
  * (esbuild `define` of process.env.JIT_POLICY_JSON) and parsed with the same parser as at synth.
  */
-import * as z from 'zod';
+import '../core/zod-locale';
+import * as z from 'zod/mini';
 import { validatePolicy } from '../core/policy/validate';
 import type { Policy } from '../core/policy/types';
 import { ENV } from './contract';
 
 const SEVERITIES = ['INFORMATIONAL', 'LOW', 'MEDIUM', 'HIGH', 'CRITICAL'] as const;
-const arn = (service: string) => z.string().regex(new RegExp(`^arn:aws[a-z-]*:${service}:`), `must be an ${service} ARN`);
+const arn = (service: string) => z.string().check(z.regex(new RegExp(`^arn:aws[a-z-]*:${service}:`), `must be an ${service} ARN`));
+const nonEmpty = (min = 1) => z.string().check(z.minLength(min));
+const opt = z.optional;
 
 const envSchema = z.object({
-  [ENV.stage]: z.string().min(1),
-  [ENV.logLevel]: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR']).default('INFO'),
-  [ENV.awsRegion]: z.string().min(1),
-  [ENV.requestsTable]: z.string().min(3),
-  [ENV.ledgerTable]: z.string().min(3),
-  [ENV.auditTable]: z.string().min(3),
-  [ENV.eventBusName]: z.string().min(1),
+  [ENV.stage]: nonEmpty(),
+  [ENV.logLevel]: z._default(z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR']), 'INFO'),
+  [ENV.awsRegion]: nonEmpty(),
+  [ENV.requestsTable]: nonEmpty(3),
+  [ENV.ledgerTable]: nonEmpty(3),
+  [ENV.auditTable]: nonEmpty(3),
+  [ENV.eventBusName]: nonEmpty(),
   [ENV.stateMachineArn]: arn('states'),
   [ENV.ssoInstanceArn]: arn('sso'),
-  [ENV.identityStoreId]: z.string().regex(/^(d-[0-9a-f]{10}|[0-9a-f-]{36})$/, 'must be an identity store id'),
-  [ENV.userMatch]: z.enum(['userName', 'externalId']).default('userName'),
-  [ENV.externalIdIssuer]: z.string().min(1).max(512).optional(),
-  [ENV.schedulerGroup]: z.string().min(1),
+  [ENV.identityStoreId]: z.string().check(z.regex(/^(d-[0-9a-f]{10}|[0-9a-f-]{36})$/, 'must be an identity store id')),
+  [ENV.userMatch]: z._default(z.enum(['userName', 'externalId']), 'userName'),
+  [ENV.externalIdIssuer]: opt(z.string().check(z.minLength(1), z.maxLength(512))),
+  [ENV.schedulerGroup]: nonEmpty(),
   [ENV.schedulerRoleArn]: arn('iam'),
   [ENV.schedulerTargetArn]: arn('lambda'),
   [ENV.schedulerDlqArn]: arn('sqs'),
-  [ENV.notifyUrl]: z.url({ protocol: /^https?$/ }).optional(),
-  [ENV.notifySecretArn]: arn('secretsmanager').optional(),
+  [ENV.notifyUrl]: opt(z.url({ protocol: /^https?$/ })),
+  [ENV.notifySecretArn]: opt(arn('secretsmanager')),
   // Qualified with an alias: IAM allows the backend to invoke the alias only, so an unqualified or
   // $LATEST ARN would be refused at every notice ("Invoke", FunctionName and Qualifier patterns).
-  [ENV.botFunctionArn]: z
-    .string()
-    .regex(/^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]{1,64}:(?!\d+$)[A-Za-z0-9_-]{1,128}$/, 'must be the bot function\'s alias ARN (arn:aws:lambda:<region>:<account>:function:<name>:live)')
-    .optional(),
+  [ENV.botFunctionArn]: opt(
+    z
+      .string()
+      .check(z.regex(/^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]{1,64}:(?!\d+$)[A-Za-z0-9_-]{1,128}$/, 'must be the bot function\'s alias ARN (arn:aws:lambda:<region>:<account>:function:<name>:live)')),
+  ),
   [ENV.noticeFunctionArn]: arn('lambda'),
-  [ENV.accessPortalUrl]: z.url().optional(),
-  [ENV.findingsMinSeverity]: z.enum(SEVERITIES).default('HIGH'),
-  [ENV.botAppId]: z.string().regex(/^[0-9a-f-]{36}$/i, 'must be the bot app id (a GUID)'),
-  [ENV.entraTenantId]: z.string().regex(/^[0-9a-f-]{36}$/i, 'must be the Entra tenant id (a GUID)'),
-  [ENV.bridgeAudience]: z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, 'must be the bridge app\'s client id (a GUID; Entra v2 tokens carry it in aud)').optional(),
-  [ENV.policyJson]: z.string().min(2, 'is missing: infra inlines the policy at bundle time'),
+  [ENV.accessPortalUrl]: opt(z.url()),
+  [ENV.findingsMinSeverity]: z._default(z.enum(SEVERITIES), 'HIGH'),
+  [ENV.botAppId]: z.string().check(z.regex(/^[0-9a-f-]{36}$/i, 'must be the bot app id (a GUID)')),
+  [ENV.entraTenantId]: z.string().check(z.regex(/^[0-9a-f-]{36}$/i, 'must be the Entra tenant id (a GUID)')),
+  [ENV.bridgeAudience]: opt(z.string().check(z.regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, 'must be the bridge app\'s client id (a GUID; Entra v2 tokens carry it in aud)'))),
+  [ENV.policyJson]: z.string().check(z.minLength(2, 'is missing: infra inlines the policy at bundle time')),
 });
 
 export interface LambdaConfig {

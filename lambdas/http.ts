@@ -4,7 +4,10 @@
  * stack or dependency detail leaves the function.
  */
 import type { APIGatewayProxyResultV2 } from 'aws-lambda';
-import type { ZodError } from 'zod';
+import type { core } from 'zod/mini';
+
+/** Classic and mini schemas alike fail with a $ZodError (the bridge's schemas are zod/mini). */
+type ZodError = core.$ZodError;
 import { isDomainError, ValidationError } from '../core/errors';
 import { stripServerFields } from '../core/model';
 import { ERROR_CATALOGUE, type ErrorResponse } from '../contract/errors';
@@ -38,7 +41,7 @@ export function validationFromZod(what: string, error: ZodError): ValidationErro
   return new ValidationError(`Invalid ${what}.`, zodIssues(error));
 }
 
-/** The handlers log to the one Log (core/ports): Powertools Logger on AWS, JSON lines in the sandbox, silent in tests. */
+/** The handlers log to the one Log (core/ports): JSON lines on AWS (observability/json-log.ts) and in the sandbox, silent in tests. */
 import type { Log } from '../core/ports';
 export type { Log };
 

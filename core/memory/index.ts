@@ -6,7 +6,7 @@
 import { AlreadyExistsError, ConcurrentModificationError, DependencyError, OpenRequestExistsError } from '../errors';
 import { isOpen } from '../lifecycle';
 import type { AssignmentKey, AuditEvent, LedgerEntry, SecurityFinding, SessionCutState, StoredRequest, AccessRequest, TrackedFinding } from '../model';
-import { assignmentKeyId } from '../model';
+import { assignmentKeyId, isLiveFinding, isLiveLedgerEntry, isLiveSessionCut } from '../model';
 import type {
   AssignmentGateway,
   AssignmentOperation,
@@ -162,7 +162,7 @@ export class MemoryGrantLedger implements GrantLedger {
     this.entries.set(id, clone(entry));
   }
   async list(): Promise<LedgerEntry[]> {
-    return clone([...this.entries.values()].filter((e) => e.activeGrantIds.length > 0 || e.ownership !== undefined || e.deleting));
+    return clone([...this.entries.values()].filter(isLiveLedgerEntry));
   }
 }
 
@@ -360,7 +360,7 @@ export class MemoryFindingsState implements FindingsStateStore {
     this.items.set(next.id, clone(next));
   }
   async list(): Promise<TrackedFinding[]> {
-    return clone([...this.items.values()]);
+    return clone([...this.items.values()].filter(isLiveFinding));
   }
 }
 
@@ -424,6 +424,6 @@ export class MemorySessionCutStore implements SessionCutStore {
     this.items.set(next.permissionSetArn, clone(next));
   }
   async list(): Promise<SessionCutState[]> {
-    return clone([...this.items.values()]);
+    return clone([...this.items.values()].filter(isLiveSessionCut));
   }
 }

@@ -7,7 +7,8 @@
  * file from the message. Unknown keys are errors: a typo such as `aproverGroups` must never
  * silently widen access.
  */
-import * as z from 'zod';
+import '../zod-locale';
+import * as z from 'zod/mini';
 import { PolicyError, type FieldIssue } from '../errors';
 import { HOUR_SECONDS, parsePolicyDuration, toIsoDuration } from './duration';
 import { compileTicketPattern } from './ticket';
@@ -35,16 +36,17 @@ const AUTH_CONTEXT_ID = /^c([1-9]|[1-9][0-9])$/;
 
 const stepUpSchema = z
   .strictObject({
-    acrs: z.string().regex(AUTH_CONTEXT_ID, 'must be a Conditional Access authentication context id, c1 to c99').optional(),
-    amr: z.literal('mfa', 'must be mfa (the amr value Entra sets after multi-factor authentication)').optional(),
-    maxTokenAgeMinutes: z
-      .number()
-      .int('must be a whole number')
-      .min(1, 'must be at least 1')
-      .max(STEP_UP_MAX_TOKEN_AGE_MINUTES, `must be at most ${STEP_UP_MAX_TOKEN_AGE_MINUTES} (a day)`)
-      .optional(),
+    acrs: z.optional(z.string().check(z.regex(AUTH_CONTEXT_ID, 'must be a Conditional Access authentication context id, c1 to c99'))),
+    amr: z.optional(z.literal('mfa', 'must be mfa (the amr value Entra sets after multi-factor authentication)')),
+    maxTokenAgeMinutes: z.optional(
+      z.number().check(
+        z.int('must be a whole number'),
+        z.minimum(1, 'must be at least 1'),
+        z.maximum(STEP_UP_MAX_TOKEN_AGE_MINUTES, `must be at most ${STEP_UP_MAX_TOKEN_AGE_MINUTES} (a day)`),
+      ),
+    ),
   })
-  .refine((v) => (v.acrs === undefined) !== (v.amr === undefined), 'must name exactly one of acrs (an authentication context such as c1) or amr: mfa');
+  .check(z.refine((v) => (v.acrs === undefined) !== (v.amr === undefined), 'must name exactly one of acrs (an authentication context such as c1) or amr: mfa'));
 
 /**
  * Reminders are sent by the reconcile sweep (lambdas/reconcile, every 5 minutes: infra
@@ -63,10 +65,8 @@ const TEAMS_CHANNEL_ID = /^19:[^\s@]+@thread\.(tacv2|skype)$/;
  * A Teams tag ("Channel and group chat conversations with a bot", Add mentions: tag mention, the
  * mention entity's `mentioned: {id, name, type: "tag"}`; the id is the Graph teamworkTag id).
  */
-const tagSchema = z.strictObject({
-  id: z.string().trim().min(1, 'must not be empty').max(256, 'must be at most 256 characters'),
-  name: z.string().trim().min(1, 'must not be empty').max(256, 'must be at most 256 characters'),
-});
+const tagText = () => z.string().check(z.trim(), z.minLength(1, 'must not be empty'), z.maxLength(256, 'must be at most 256 characters'));
+const tagSchema = z.strictObject({ id: tagText(), name: tagText() });
 
 const ACCOUNT_ID = /^\d{12}$/;
 const OU_OR_ROOT_ID = /^(r-[0-9a-z]{4,32}|ou-[0-9a-z]{4,32}-[0-9a-z]{8,32})$/;
@@ -74,98 +74,101 @@ const PERMISSION_SET_NAME = /^[\w+=,.@-]{1,32}$/;
 const PERMISSION_SET_ARN = /^arn:(aws|aws-us-gov|aws-cn):sso:::permissionSet\/(sso)?ins-[a-zA-Z0-9-.]{16}\/ps-[a-zA-Z0-9-./]{16}$/;
 const RULE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
-const accountIdSchema = z.preprocess(
+// zod/mini, like core/api.ts: what the functions bundle is what they use.
+const opt = z.optional;
+const accountIdSchema = z.pipe(
   // YAML reads an unquoted 111111111111 as a number; accept it, but a leading zero is already lost.
-  (v) => (typeof v === 'number' && Number.isSafeInteger(v) ? String(v) : v),
-  z.string().regex(ACCOUNT_ID, 'must be a 12-digit AWS account id in quotes, e.g. "111111111111" (unquoted numbers lose leading zeros)'),
+  z.transform((v: unknown) => (typeof v === 'number' && Number.isSafeInteger(v) ? String(v) : v)),
+  z.string().check(z.regex(ACCOUNT_ID, 'must be a 12-digit AWS account id in quotes, e.g. "111111111111" (unquoted numbers lose leading zeros)')),
 );
-const ouIdSchema = z.string().regex(OU_OR_ROOT_ID, 'must be an organizational unit id like ou-ab12-11111111 or a root id like r-ab12');
-const groupSchema = z.string().trim().min(1, 'must not be empty').max(256, 'must be at most 256 characters');
-const permissionSetNameSchema = z.string().regex(PERMISSION_SET_NAME, 'must be a permission set name (1-32 letters, digits or +=,.@_-)');
-const durationSchema = z.unknown().transform((v, ctx) => {
-  const parsed = parsePolicyDuration(v);
-  if (!parsed.ok) {
-    ctx.addIssue({ code: 'custom', message: parsed.error });
-    return z.NEVER;
-  }
-  return parsed.seconds;
-});
+const ouIdSchema = z.string().check(z.regex(OU_OR_ROOT_ID, 'must be an organizational unit id like ou-ab12-11111111 or a root id like r-ab12'));
+const groupSchema = z.string().check(z.trim(), z.minLength(1, 'must not be empty'), z.maxLength(256, 'must be at most 256 characters'));
+const permissionSetNameSchema = z.string().check(z.regex(PERMISSION_SET_NAME, 'must be a permission set name (1-32 letters, digits or +=,.@_-)'));
+const durationSchema = z.pipe(
+  z.unknown(),
+  z.transform((v, ctx) => {
+    const parsed = parsePolicyDuration(v);
+    if (!parsed.ok) {
+      ctx.issues.push({ code: 'custom', message: parsed.error, input: v });
+      return z.NEVER;
+    }
+    return parsed.seconds;
+  }),
+);
 
 const remindersSchema = z.strictObject({
   after: durationSchema,
-  every: durationSchema.optional(),
-  tag: tagSchema.optional(),
-  escalateAfter: durationSchema.optional(),
-  escalateTo: z
-    .strictObject({
-      groups: z.array(groupSchema).optional(),
-      channel: z.string().regex(TEAMS_CHANNEL_ID, 'must be a Teams channel id like 19:abc123@thread.tacv2 (channelData.channel.id), not a channel name or a team GUID').optional(),
-      tag: tagSchema.optional(),
-    })
-    .optional(),
+  every: opt(durationSchema),
+  tag: opt(tagSchema),
+  escalateAfter: opt(durationSchema),
+  escalateTo: opt(
+    z.strictObject({
+      groups: opt(z.array(groupSchema)),
+      channel: opt(z.string().check(z.regex(TEAMS_CHANNEL_ID, 'must be a Teams channel id like 19:abc123@thread.tacv2 (channelData.channel.id), not a channel name or a team GUID'))),
+      tag: opt(tagSchema),
+    }),
+  ),
 });
 
 const accountSchema = z.strictObject({
   id: accountIdSchema,
-  name: z.string().trim().min(1, 'must not be empty').max(128, 'must be at most 128 characters'),
-  ouPath: z.array(ouIdSchema).max(20, 'must have at most 20 levels').optional(),
+  name: z.string().check(z.trim(), z.minLength(1, 'must not be empty'), z.maxLength(128, 'must be at most 128 characters')),
+  ouPath: opt(z.array(ouIdSchema).check(z.maxLength(20, 'must have at most 20 levels'))),
 });
 
 const permissionSetSchema = z.strictObject({
   name: permissionSetNameSchema,
-  arn: z.string().regex(PERMISSION_SET_ARN, 'must be a permission set ARN like arn:aws:sso:::permissionSet/ssoins-1111111111111111/ps-1111111111111111'),
-  description: z.string().max(700).optional(),
+  arn: z.string().check(z.regex(PERMISSION_SET_ARN, 'must be a permission set ARN like arn:aws:sso:::permissionSet/ssoins-1111111111111111/ps-1111111111111111')),
+  description: opt(z.string().check(z.maxLength(700))),
 });
 
 const ruleSchema = z.strictObject({
-  id: z.string().regex(RULE_ID, 'must be 1-64 letters, digits, dots, dashes or underscores, starting with a letter or digit'),
-  description: z.string().max(1000, 'must be at most 1000 characters').optional(),
-  eligibleGroups: z.array(groupSchema).min(1, 'must name at least one group'),
+  id: z.string().check(z.regex(RULE_ID, 'must be 1-64 letters, digits, dots, dashes or underscores, starting with a letter or digit')),
+  description: opt(z.string().check(z.maxLength(1000, 'must be at most 1000 characters'))),
+  eligibleGroups: z.array(groupSchema).check(z.minLength(1, 'must name at least one group')),
   accounts: z.strictObject({
-    ids: z.array(accountIdSchema).optional(),
-    ous: z.array(ouIdSchema).optional(),
+    ids: opt(z.array(accountIdSchema)),
+    ous: opt(z.array(ouIdSchema)),
   }),
-  permissionSets: z.array(permissionSetNameSchema).min(1, 'must name at least one permission set'),
+  permissionSets: z.array(permissionSetNameSchema).check(z.minLength(1, 'must name at least one permission set')),
   maxDuration: durationSchema,
-  defaultDuration: durationSchema.optional(),
-  maxTotalDuration: durationSchema.optional(),
+  defaultDuration: opt(durationSchema),
+  maxTotalDuration: opt(durationSchema),
   approvers: z.strictObject({
-    groups: z.array(groupSchema).optional(),
+    groups: opt(z.array(groupSchema)),
     required: z
       .number()
-      .int('must be a whole number')
-      .min(0, 'must be 0 (auto-approve) or more')
-      .max(APPROVALS_REQUIRED_MAX, `must be at most ${APPROVALS_REQUIRED_MAX}`),
+      .check(z.int('must be a whole number'), z.minimum(0, 'must be 0 (auto-approve) or more'), z.maximum(APPROVALS_REQUIRED_MAX, `must be at most ${APPROVALS_REQUIRED_MAX}`)),
   }),
-  approvalTimeout: durationSchema.optional(),
-  ticket: z
-    .strictObject({
+  approvalTimeout: opt(durationSchema),
+  ticket: opt(
+    z.strictObject({
       required: z.boolean(),
-      pattern: z.string().optional(),
-    })
-    .optional(),
-  breakGlass: z
-    .strictObject({
+      pattern: opt(z.string()),
+    }),
+  ),
+  breakGlass: opt(
+    z.strictObject({
       allowed: z.boolean(),
-      maxDuration: durationSchema.optional(),
-    })
-    .optional(),
-  endSessionsAtExpiry: z.boolean('must be true or false').optional(),
-  stepUp: z
-    .strictObject({
-      approve: stepUpSchema.optional(),
-      breakGlass: stepUpSchema.optional(),
-    })
-    .optional(),
-  reminders: remindersSchema.optional(),
+      maxDuration: opt(durationSchema),
+    }),
+  ),
+  endSessionsAtExpiry: opt(z.boolean('must be true or false')),
+  stepUp: opt(
+    z.strictObject({
+      approve: opt(stepUpSchema),
+      breakGlass: opt(stepUpSchema),
+    }),
+  ),
+  reminders: opt(remindersSchema),
 });
 
 const policySchema = z.strictObject({
   version: z.literal(1, 'must be 1'),
-  description: z.string().max(2000).optional(),
-  accounts: z.array(accountSchema).min(1, 'must list at least one account'),
-  permissionSets: z.array(permissionSetSchema).min(1, 'must list at least one permission set'),
-  rules: z.array(ruleSchema).min(1, 'must have at least one rule (without rules nobody can request anything)'),
+  description: opt(z.string().check(z.maxLength(2000))),
+  accounts: z.array(accountSchema).check(z.minLength(1, 'must list at least one account')),
+  permissionSets: z.array(permissionSetSchema).check(z.minLength(1, 'must list at least one permission set')),
+  rules: z.array(ruleSchema).check(z.minLength(1, 'must have at least one rule (without rules nobody can request anything)')),
 });
 
 type PolicyFile = z.output<typeof policySchema>;

@@ -9,7 +9,7 @@ import { isDomainError } from '../errors';
 import { expiringSoonLeadSeconds } from '../grants';
 import { amend, isTerminal } from '../lifecycle';
 import type { AssignmentKey, LedgerEntry, SecurityFinding, StoredRequest } from '../model';
-import { SYSTEM_ACTOR, assignmentKeyId } from '../model';
+import { SYSTEM_ACTOR, assignmentKeyId, isLiveLedgerEntry } from '../model';
 import { humanDuration, iso, ms } from '../time';
 import { AssignmentBusyError, releaseAssignment } from './assignments';
 import { announce, assignmentKeyOf, commit, flushAudit, flushNotices, load, withRetry } from './context';
@@ -19,6 +19,7 @@ import { postApprovalCard } from './approval';
 import { expireGrant } from './revoke';
 import { failGrant } from './grant';
 import { sweepSessionCuts } from './session-cut';
+import type { RequestStore } from '../ports';
 import type { CoreDeps, ReconcileAction, ReconcileResult } from './types';
 
 /** How late an expiry may be before reconcile steps in (the Scheduler normally fires on time). */
@@ -54,10 +55,24 @@ export async function reconcile(deps: CoreDeps, _input: Record<string, never> | 
     }
   };
 
+  // What one sweep reads follows the live grants, not the history (docs/PERFORMANCE.md): the
+  // active requests and the live ledger entries are listed once each, and a request is read on its
+  // own only when the listing of active ones does not hold it (it is revoking, ended or missing).
+  const active = await deps.requests.list({ states: ['ACTIVE'] });
+  const activeById = new Map(active.map((r) => [r.id, r]));
   const cache = new Map<string, StoredRequest | undefined>();
   const requestById = async (id: string) => {
+    const listed = activeById.get(id);
+    if (listed) return listed;
     if (!cache.has(id)) cache.set(id, await deps.requests.get(id));
     return cache.get(id);
+  };
+  /** Requests and ledger entries step 1 acted on: step 2 must not judge them by the listings taken before. */
+  const touchedRequests = new Set<string>();
+  const touchedKeys = new Map<string, AssignmentKey>();
+  const touch = (key: AssignmentKey, id?: string) => {
+    touchedKeys.set(assignmentKeyId(key), key);
+    if (id) touchedRequests.add(id);
   };
 
   // 1. Ledger entries: grants that should have ended, and deletes that were interrupted.
@@ -66,17 +81,21 @@ export async function reconcile(deps: CoreDeps, _input: Record<string, never> | 
     for (const id of entry.activeGrantIds) {
       const request = await requestById(id);
       if (request?.state === 'ACTIVE' && request.grant && ms(request.grant.endsAt) + EXPIRY_GRACE_MS < now) {
+        touch(entry.key, id);
         await attempt({ kind: 'revoke_expired', key: entry.key, requestIds: [id], reason: `The grant ended at ${request.grant.endsAt} but was still live.` }, () => expireGrant(deps, { requestId: id }));
       } else if (request?.state === 'REVOKING') {
+        touch(entry.key, id);
         await attempt({ kind: 'revoke_expired', key: entry.key, requestIds: [id], reason: 'An interrupted revocation was finished.' }, () => expireGrant(deps, { requestId: id }));
       } else if (!request || isTerminal(request.state)) {
         const stale = request ?? placeholderRequest(id, entry.key);
+        touch(entry.key, id);
         await attempt({ kind: 'release_stale', key: entry.key, requestIds: [id], reason: `Request ${id} is ${request ? request.state.toLowerCase() : 'missing'} but still held the assignment.` }, () =>
           releaseAssignment(deps, stale, entry.key),
         );
       }
     }
     if (entry.deleting && entry.activeGrantIds.length === 0) {
+      touch(entry.key);
       await attempt({ kind: 'delete_orphaned', key: entry.key, requestIds: [], reason: 'A delete of an assignment we created was interrupted.' }, () =>
         releaseAssignment(deps, placeholderRequest('reconcile', entry.key), entry.key),
       );
@@ -84,10 +103,16 @@ export async function reconcile(deps: CoreDeps, _input: Record<string, never> | 
   }
 
   // 2. Live assignments on managed permission sets: missing ones under an active grant, and drift.
-  const latest = new Map<string, LedgerEntry>((await deps.ledger.list()).map((e) => [assignmentKeyId(e.key), e]));
-  const active = await deps.requests.list({ states: ['ACTIVE'] });
+  // The entries step 1 changed are read again; the others are as listed.
+  const latest = new Map<string, LedgerEntry>(entries.map((e) => [assignmentKeyId(e.key), e]));
+  for (const [k, key] of touchedKeys) {
+    const entry = await deps.ledger.get(key);
+    if (entry && isLiveLedgerEntry(entry)) latest.set(k, entry);
+    else latest.delete(k);
+  }
   const activeByKey = new Map<string, StoredRequest[]>();
   for (const r of active) {
+    if (touchedRequests.has(r.id)) continue;
     const k = assignmentKeyId(assignmentKeyOf(r));
     activeByKey.set(k, [...(activeByKey.get(k) ?? []), r]);
   }
@@ -220,6 +245,34 @@ function driftFinding(key: AssignmentKey, accountName: string, permissionSetName
     accountId: key.accountId,
     resourceId: assignmentKeyId(key),
     at: iso(now),
+  };
+}
+
+/**
+ * The request store for one sweep: listings with the same query share one read, so reconcile and
+ * the expiring-soon notices, which run side by side, list the active grants once. Gets and writes
+ * go straight through: every action re-reads its request before it writes.
+ */
+export function sweepListings(store: RequestStore): RequestStore {
+  const listings = new Map<string, Promise<StoredRequest[]>>();
+  return {
+    get: (id) => store.get(id),
+    findByClientRequestId: (userId, clientRequestId) => store.findByClientRequestId(userId, clientRequestId),
+    create: (request) => store.create(request),
+    update: (next, expectedVersion) => store.update(next, expectedVersion),
+    clearAuditOutbox: (id, version) => store.clearAuditOutbox(id, version),
+    clearNoticeOutbox: (id, version) => store.clearNoticeOutbox(id, version),
+    list: async (query) => {
+      const key = JSON.stringify(query);
+      let listing = listings.get(key);
+      if (!listing) {
+        listing = store.list(query);
+        listings.set(key, listing);
+        // A failed listing is not shared with a later caller: it may succeed then.
+        listing.catch(() => listings.delete(key));
+      }
+      return [...(await listing)];
+    },
   };
 }
 

@@ -24,6 +24,7 @@ import { asffFindingsPattern, findingsPatterns, ownProductArn } from '../constru
 import { JitFunction } from '../constructs/jit-function';
 import { Monitoring } from '../constructs/monitoring';
 import { TABLE_SCHEMAS } from '../constructs/table-schemas';
+import { LEDGER_INDEXES } from '../../lambdas/adapters/dynamo-live-index';
 import {
   IDENTITY_STORE_ANY_OWNER_REASON,
   IDENTITY_STORE_WILDCARD_REASON,
@@ -181,15 +182,23 @@ export class JitAccessStack extends Stack {
     const icScope = { instanceArn: config.ssoInstanceArn, policy: config.policy };
     // Exactly what the adapters send: requests (Get, Put incl. the transactional create with its
     // client-id guard, Update for compare-and-swap, Query on the listing indexes, Scan while the
-    // store lists without them) and the ledger (Get, conditional Put, Scan for reconcile; it also
-    // holds the tracked findings under `finding#<id>`, lambdas/adapters/dynamo-findings-state.ts).
+    // store lists without them) and the ledger (Get and conditional Put on the table; it also
+    // holds the tracked findings under `finding#<id>` and the session cuts, lambdas/adapters/dynamo-findings-state.ts).
+    // Only reconcile lists the ledger, and it queries the sparse live index only, never the table's
+    // history (`liveIndex`, lambdas/adapters/dynamo-live-index.ts): no function may Scan the ledger.
     const requestsRw = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query', 'dynamodb:Scan'];
-    const ledgerRw = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Scan'];
-    const grantTables = (fn: JitFunction, opts: { requests?: string[]; ledger?: string[] }) => {
-      const tables = [
-        { table: this.data.requests, actions: opts.requests, schema: TABLE_SCHEMAS.requests },
-        { table: this.data.ledger, actions: opts.ledger, schema: TABLE_SCHEMAS.ledger },
-      ];
+    const ledgerRw = ['dynamodb:GetItem', 'dynamodb:PutItem'];
+    const grantTables = (fn: JitFunction, opts: { requests?: string[]; ledger?: string[]; liveIndex?: boolean }) => {
+      if (opts.ledger) {
+        // Not table.grant: with an index on the table it would add `index/*` to every action.
+        fn.role.addToPolicy(new iam.PolicyStatement({ sid: 'Ledger', actions: opts.ledger, resources: [this.data.ledger.tableArn] }));
+      }
+      if (opts.liveIndex) {
+        fn.role.addToPolicy(
+          new iam.PolicyStatement({ sid: 'LedgerLiveIndex', actions: ['dynamodb:Query'], resources: [`${this.data.ledger.tableArn}/index/${LEDGER_INDEXES.byLive.name}`] }),
+        );
+      }
+      const tables = [{ table: this.data.requests, actions: opts.requests, schema: TABLE_SCHEMAS.requests }];
       for (const { table, actions, schema } of tables) {
         if (!actions) continue;
         table.grant(fn.role, ...actions);
@@ -300,7 +309,7 @@ export class JitAccessStack extends Stack {
     grantFindings(fns.revoke);
 
     // reconcile also restarts a workflow whose start was lost (StartExecution, named after the request).
-    grantTables(fns.reconcile, { requests: requestsRw, ledger: ledgerRw });
+    grantTables(fns.reconcile, { requests: requestsRw, ledger: ledgerRw, liveIndex: true });
     fns.reconcile.role.addToPolicy(new iam.PolicyStatement({ sid: 'RestartWorkflow', actions: ['states:StartExecution'], resources: [this.stateMachineArn] }));
     grantIdentityCenter(fns.reconcile, true, true);
     // The cold-start SessionDuration check: a session already started outlives a revocation.

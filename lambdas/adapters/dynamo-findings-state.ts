@@ -3,11 +3,12 @@
  * ledger table under their own key prefix, `pk` = `finding#<finding id>`: the functions that
  * import findings (workflow, revoke, reconcile, bridge) already read and write that table, so no
  * new table or permission is needed. Every write is a compare-and-swap on `version`. The ledger
- * adapter skips these items (lambdas/adapters/dynamo-ledger.ts).
+ * adapter never lists them (its own partition of the live index, lambdas/adapters/dynamo-live-index.ts).
  */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { TrackedFinding } from '../../core/model';
+import { isLiveFinding, type TrackedFinding } from '../../core/model';
 import type { FindingsStateStore } from '../../core/ports';
+import { LIVE_KIND } from './dynamo-live-index';
 import { DynamoVersionedItems, type DynamoVersionedItemsOptions } from './dynamo-versioned-items';
 
 export const FINDING_KEY_PREFIX = 'finding#';
@@ -16,6 +17,6 @@ export type DynamoFindingsStateOptions = DynamoVersionedItemsOptions;
 
 export class DynamoFindingsState extends DynamoVersionedItems<TrackedFinding> implements FindingsStateStore {
   constructor(doc: DynamoDBDocumentClient, options: DynamoFindingsStateOptions) {
-    super(doc, options, { prefix: FINDING_KEY_PREFIX, idOf: (f) => f.id, name: 'Tracked finding' });
+    super(doc, options, { prefix: FINDING_KEY_PREFIX, idOf: (f) => f.id, name: 'Tracked finding', liveKind: LIVE_KIND.finding, isLive: isLiveFinding });
   }
 }

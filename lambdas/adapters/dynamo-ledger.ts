@@ -1,14 +1,15 @@
 /**
  * The grant ledger in DynamoDB: one item per assignment (user, permission set, account), keyed
- * `pk` = assignmentKeyId, every write a compare-and-swap on `version`.
+ * `pk` = assignmentKeyId, every write a compare-and-swap on `version`. A live entry
+ * (isLiveLedgerEntry) is also in the table's sparse `byLive` index, which is what reconcile lists:
+ * the write that releases an entry's last grant takes it out (dynamo-live-index.ts).
  */
-import { type DynamoDBDocumentClient, GetCommand, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { ConcurrentModificationError } from '../../core/errors';
-import { type AssignmentKey, assignmentKeyId, type LedgerEntry } from '../../core/model';
+import { type AssignmentKey, assignmentKeyId, isLiveLedgerEntry, type LedgerEntry } from '../../core/model';
 import type { Clock, GrantLedger } from '../../core/ports';
-import { FINDING_KEY_PREFIX } from './dynamo-findings-state';
 import { isConditionalFailure } from './dynamo-requests';
-import { SESSION_CUT_KEY_PREFIX } from './dynamo-session-cuts';
+import { LIVE_ATTRIBUTE, LIVE_KIND, queryLive, withLiveKind } from './dynamo-live-index';
 import { DEFAULT_RETRY, isTransientAwsError, type RetryPolicy, withRetry } from './retry';
 
 export interface DynamoGrantLedgerOptions {
@@ -31,7 +32,7 @@ export class DynamoGrantLedger implements GrantLedger {
 
   async put(entry: LedgerEntry, expectedVersion: number | undefined): Promise<void> {
     const id = assignmentKeyId(entry.key);
-    const item = { ...(JSON.parse(JSON.stringify(entry)) as Record<string, unknown>), pk: id };
+    const item = withLiveKind({ ...(JSON.parse(JSON.stringify(entry)) as Record<string, unknown>), pk: id }, LIVE_KIND.ledgerEntry, isLiveLedgerEntry(entry));
     const condition =
       expectedVersion === undefined
         ? { ConditionExpression: 'attribute_not_exists(pk)' }
@@ -45,15 +46,9 @@ export class DynamoGrantLedger implements GrantLedger {
   }
 
   async list(): Promise<LedgerEntry[]> {
-    const entries: LedgerEntry[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.retry('Scan', () => this.doc.send(new ScanCommand({ TableName: this.options.tableName, ExclusiveStartKey: startKey })));
-      // The table also holds the tracked findings (dynamo-findings-state.ts): not ledger entries.
-      for (const item of page.Items ?? []) if (!String(item.pk).startsWith(FINDING_KEY_PREFIX) && !String(item.pk).startsWith(SESSION_CUT_KEY_PREFIX)) entries.push(fromItem(item));
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
-    return entries.filter((e) => e.activeGrantIds.length > 0 || e.ownership !== undefined || e.deleting);
+    const items = await queryLive(this.doc, this.options.tableName, LIVE_KIND.ledgerEntry, (operation, call) => this.retry(operation, call));
+    // The index is eventually consistent: an entry released a moment ago may still be in it.
+    return items.map(fromItem).filter(isLiveLedgerEntry);
   }
 
   private retry<T>(operation: string, call: () => Promise<T>): Promise<T> {
@@ -72,7 +67,7 @@ export class DynamoGrantLedger implements GrantLedger {
 }
 
 function fromItem(item: Record<string, unknown>): LedgerEntry {
-  const { pk: _pk, ...entry } = item;
+  const { pk: _pk, [LIVE_ATTRIBUTE]: _live, ...entry } = item;
   const e = entry as unknown as LedgerEntry;
   return { ...e, activeGrantIds: Array.isArray(e.activeGrantIds) ? e.activeGrantIds : [] };
 }

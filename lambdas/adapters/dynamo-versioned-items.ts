@@ -2,12 +2,14 @@
  * Small records the product keeps in the grant ledger table under their own key prefix
  * (`pk` = `<prefix><id>`): the tracked findings and the session cuts. The functions that need them
  * already read and write that table, so they need no new table or permission; the ledger adapter
- * skips these items (lambdas/adapters/dynamo-ledger.ts). Every write is a compare-and-swap on
- * `version`; reads are consistent.
+ * lists only its own kind (lambdas/adapters/dynamo-ledger.ts). Every write is a compare-and-swap on
+ * `version`; `get` reads consistently. `list` reads the live records only, from the table's sparse
+ * `byLive` index (dynamo-live-index.ts): never the history a full scan would read.
  */
-import { type DynamoDBDocumentClient, GetCommand, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { ConcurrentModificationError } from '../../core/errors';
 import type { Clock } from '../../core/ports';
+import { LIVE_ATTRIBUTE, type LiveKind, queryLive, withLiveKind } from './dynamo-live-index';
 import { isConditionalFailure } from './dynamo-requests';
 import { DEFAULT_RETRY, isTransientAwsError, type RetryPolicy, withRetry } from './retry';
 
@@ -23,8 +25,8 @@ export class DynamoVersionedItems<T extends { version: number }> {
   constructor(
     private readonly doc: DynamoDBDocumentClient,
     private readonly options: DynamoVersionedItemsOptions,
-    /** The key prefix, the record's id, and its name in a conflict error. */
-    private readonly kind: { prefix: string; idOf: (record: T) => string; name: string },
+    /** The key prefix, the record's id, its name in a conflict error, and its partition of the live index with what makes it live. */
+    private readonly kind: { prefix: string; idOf: (record: T) => string; name: string; liveKind: LiveKind; isLive: (record: T) => boolean },
   ) {}
 
   async get(id: string): Promise<T | undefined> {
@@ -34,7 +36,7 @@ export class DynamoVersionedItems<T extends { version: number }> {
 
   async put(next: T, expectedVersion: number | undefined): Promise<void> {
     const id = this.kind.idOf(next);
-    const item = { ...(JSON.parse(JSON.stringify(next)) as Record<string, unknown>), pk: this.kind.prefix + id };
+    const item = withLiveKind({ ...(JSON.parse(JSON.stringify(next)) as Record<string, unknown>), pk: this.kind.prefix + id }, this.kind.liveKind, this.kind.isLive(next));
     const condition =
       expectedVersion === undefined
         ? { ConditionExpression: 'attribute_not_exists(pk)' }
@@ -48,24 +50,9 @@ export class DynamoVersionedItems<T extends { version: number }> {
   }
 
   async list(): Promise<T[]> {
-    const found: T[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.retry('Scan', () =>
-        this.doc.send(
-          new ScanCommand({
-            TableName: this.options.tableName,
-            FilterExpression: 'begins_with(pk, :prefix)',
-            ExpressionAttributeValues: { ':prefix': this.kind.prefix },
-            ConsistentRead: true,
-            ExclusiveStartKey: startKey,
-          }),
-        ),
-      );
-      for (const item of page.Items ?? []) found.push(fromItem<T>(item));
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
-    return found;
+    const items = await queryLive(this.doc, this.options.tableName, this.kind.liveKind, (operation, call) => this.retry(operation, call));
+    // The index is eventually consistent: a record that stopped being live a moment ago may still be in it.
+    return items.map((i) => fromItem<T>(i)).filter((r) => this.kind.isLive(r));
   }
 
   private retry<R>(operation: string, call: () => Promise<R>): Promise<R> {
@@ -84,6 +71,6 @@ export class DynamoVersionedItems<T extends { version: number }> {
 }
 
 function fromItem<T>(item: Record<string, unknown>): T {
-  const { pk: _pk, ...rest } = item;
+  const { pk: _pk, [LIVE_ATTRIBUTE]: _live, ...rest } = item;
   return rest as unknown as T;
 }

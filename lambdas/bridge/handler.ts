@@ -17,7 +17,7 @@
  * core services' job; this edge maps their typed errors to status codes.
  */
 import type { APIGatewayProxyEventV2WithJWTAuthorizer } from 'aws-lambda';
-import type { z } from 'zod';
+import type * as z from 'zod/mini';
 import {
   ACTOR_HEADERS,
   cancelBodySchema,
@@ -48,7 +48,9 @@ import type { CoreDeps } from '../../core/services/types';
 import { config } from '../config';
 import { errorBody, errorResponse, type HttpResponse, json, type Log, silentLog, validationFromZod } from '../http';
 import { correlate, inInvocation } from '../observability/correlation';
-import { awsDeps, awsLog, type DepsSource, resolveDeps } from '../composition';
+// From the machinery, not the root: the bridge's notices go through the notify function, so it
+// bundles no notifier of the bot (lambdas/backend.ts).
+import { awsLog, awsPortsWithoutNotifier, type DepsSource, resolveDeps } from '../backend';
 
 export const MAX_BODY_BYTES = 16 * 1024;
 
@@ -84,7 +86,7 @@ interface RouteContext {
 
 type RouteFn = (ctx: RouteContext) => Promise<HttpResponse>;
 
-function parse<S extends z.ZodType>(schema: S, value: unknown, what: string): z.output<S> {
+function parse<S extends z.ZodMiniType>(schema: S, value: unknown, what: string): z.output<S> {
   const r = schema.safeParse(value);
   if (!r.success) throw validationFromZod(what, r.error);
   return r.data;
@@ -291,7 +293,7 @@ let awsHandler: BridgeHandler | undefined;
 export const handler = (event: BridgeEvent): Promise<HttpResponse> => {
   if (!awsHandler) {
     const cfg = config();
-    awsHandler = createBridgeHandler(awsDeps, { botAppId: cfg.botAppId, tenantId: cfg.entraTenantId, audience: cfg.bridgeAudience, log: awsLog('bridge') });
+    awsHandler = createBridgeHandler(awsPortsWithoutNotifier, { botAppId: cfg.botAppId, tenantId: cfg.entraTenantId, audience: cfg.bridgeAudience, log: awsLog('bridge') });
   }
   const run = awsHandler;
   return inInvocation(() => run(event));

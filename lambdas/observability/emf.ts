@@ -1,9 +1,16 @@
 /**
- * Where metric points go: CloudWatch EMF lines through Powertools Metrics on AWS, a recording sink
- * in tests, nowhere by default. And the instrumentation that feeds it from committed request
- * writes, so every edge (bridge, workflow, revoke, reconcile) counts each change exactly once.
+ * Where metric points go: CloudWatch EMF lines on AWS, a recording sink in tests, nowhere by
+ * default. And the instrumentation that feeds it from committed request writes, so every edge
+ * (bridge, workflow, revoke, reconcile) counts each change exactly once.
+ *
+ * The EMF lines are written here (they were Powertools Metrics, about 14 KB of every bundle with
+ * its commons): one JSON object per line on stdout, in the embedded metric format's structure
+ * (Amazon CloudWatch User Guide, "Specification: Embedded metric format",
+ * https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html):
+ * `_aws.Timestamp` in epoch milliseconds, one CloudWatchMetrics directive with the namespace, one
+ * dimension set (service, stage and the point's own dimensions) and the metric's name and unit; the
+ * dimension values and the metric value as top-level members.
  */
-import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { AuditEvent, StoredRequest } from '../../core/model';
 import type { RequestStore } from '../../core/ports';
 import type { CoreDeps } from '../../core/services/types';
@@ -34,32 +41,47 @@ export function countFailure(sink: MetricsSink, failure: FailureKind): void {
   }
 }
 
+/** What an EMF line carries besides the point: the namespace and the dimensions on every point. */
+export interface EmfOptions {
+  namespace: string;
+  defaultDimensions: Record<string, string>;
+  now?: () => number;
+  write?: (line: string) => void;
+}
+
 /**
- * One EMF line per point, flushed at once: points carry different dimension sets, and a point
+ * One EMF line per point, written at once: points carry different dimension sets, and a point
  * written before a crash is not lost with the rest of the invocation.
  */
-export class PowertoolsMetricsSink implements MetricsSink {
-  constructor(private readonly metrics: Metrics) {}
+export class EmfMetricsSink implements MetricsSink {
+  constructor(private readonly options: EmfOptions) {}
 
   emit(points: readonly MetricPoint[]): void {
+    const now = this.options.now ?? Date.now;
+    const write = this.options.write ?? ((line: string) => void process.stdout.write(line));
     for (const p of points) {
       if (!Number.isFinite(p.value)) continue;
-      for (const [name, value] of Object.entries(p.dimensions)) this.metrics.addDimension(name, value);
-      this.metrics.addMetric(p.name, p.unit === 'Seconds' ? MetricUnit.Seconds : MetricUnit.Count, p.value);
-      this.metrics.publishStoredMetrics();
+      const dimensions = { ...this.options.defaultDimensions, ...p.dimensions };
+      const line = {
+        _aws: { Timestamp: now(), CloudWatchMetrics: [{ Namespace: this.options.namespace, Dimensions: [Object.keys(dimensions)], Metrics: [{ Name: p.name, Unit: p.unit }] }] },
+        ...dimensions,
+        [p.name]: p.value,
+      };
+      write(`${JSON.stringify(line)}\n`);
     }
   }
 }
 
-export function powertoolsMetrics(stage: string): Metrics {
-  return new Metrics({ namespace: METRICS_NAMESPACE, serviceName: METRICS_SERVICE, defaultDimensions: { stage } });
+/** The product's EMF options for a stage: namespace TeamsJitAccess, dimensions service and stage. */
+export function emfOptions(stage: string): EmfOptions {
+  return { namespace: METRICS_NAMESPACE, defaultDimensions: { service: METRICS_SERVICE, stage } };
 }
 
 let awsSink: MetricsSink | undefined;
 
 /** This process's EMF sink; the stage dimension comes from JIT_STAGE. */
 export function awsMetricsSink(): MetricsSink {
-  awsSink ??= new PowertoolsMetricsSink(powertoolsMetrics(process.env.JIT_STAGE ?? 'unknown'));
+  awsSink ??= new EmfMetricsSink(emfOptions(process.env.JIT_STAGE ?? 'unknown'));
   return awsSink;
 }
 

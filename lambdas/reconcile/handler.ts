@@ -7,7 +7,7 @@
  * Once per cold start it also warns about managed permission sets whose sessions outlive a
  * revocation (SessionDuration over 1 hour); that check never fails the sweep.
  */
-import { notifyExpiringSoon, reconcile, remindApprovers } from '../../core/services';
+import { notifyExpiringSoon, reconcile, remindApprovers, sweepListings } from '../../core/services';
 import type { ReconcileResult } from '../../core/services/types';
 import { type Log, silentLog } from '../http';
 import { inInvocation } from '../observability/correlation';
@@ -43,7 +43,9 @@ export function createReconcileHandler(source: DepsSource, options: ReconcileHan
         log.warn('startup check failed', { error: String(e) });
       }
     }
-    const deps = await resolveDeps(source);
+    const resolved = await resolveDeps(source);
+    // One listing of the active grants for the sweep and the expiring-soon notices: the sweep's reads follow live grants.
+    const deps = { ...resolved, requests: sweepListings(resolved.requests) };
     const [swept, warned, reminded] = await Promise.allSettled([reconcile(deps, {}), notifyExpiringSoon(deps, {}), remindApprovers(deps, {})]);
     if (swept.status === 'rejected') log.error('reconcile failed', { error: String(swept.reason) });
     if (warned.status === 'rejected') log.error('expiring-soon notices failed', { error: String(warned.reason) });

@@ -306,8 +306,8 @@ describe('contract: AWS requests conform to the botocore models', () => {
       assertCallsConform('dynamodb', calls);
     });
 
-    it('ledger create and replace (CAS), get, scan; audit table conditional put', async () => {
-      const { doc, calls } = capturingDocumentClient((command) => (command === 'ScanCommand' ? { Items: [] } : {}));
+    it('ledger create and replace (CAS), get, query of the live index; audit table conditional put', async () => {
+      const { doc, calls } = capturingDocumentClient((command) => (command === 'QueryCommand' ? { Items: [] } : {}));
       const clock = new FakeClock();
       const ledger = new DynamoGrantLedger(doc, { tableName: 'jit-access-test-LedgerTable-1A2B3C', clock });
       const entry = { key: { accountId: '111111111111', permissionSetArn: PS, userId: USER }, ownership: 'OURS' as const, activeGrantIds: ['req-000000000001'], version: 1, updatedAt: '2026-01-01T09:00:00.000Z' };

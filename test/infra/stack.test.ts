@@ -18,6 +18,7 @@ import { cardPostRetry, STATES } from '../../infra/constructs/approval-workflow'
 import { FUNCTION_NOTIFIER, notifierWorstCaseMs } from '../../lambdas/adapters/bot-notifier';
 import { invokeNotifierWorstCaseMs } from '../../lambdas/adapters/bot-invoke-notifier';
 import { AUDIT_DETAIL_TYPE, AUDIT_EVENT_SOURCE } from '../../lambdas/adapters/eventbridge-audit';
+import { LEDGER_INDEXES } from '../../lambdas/adapters/dynamo-live-index';
 import { REQUESTS_INDEXES } from '../../lambdas/adapters/dynamo-requests';
 import { AUDIT_BUS_EVENT, ENV, LAMBDA_ENTRIES } from '../../lambdas/contract';
 
@@ -154,6 +155,24 @@ describe('infra: synthesized stack', function () {
         indexes.map((i) => [i.IndexName, i.KeySchema.map((k) => `${k.KeyType}:${k.AttributeName}`)]).sort(),
         Object.values(REQUESTS_INDEXES).map((i) => [i.name, [`HASH:${i.partitionKey}`, `RANGE:${i.sortKey}`]]).sort(),
       );
+    });
+
+    it('gives the ledger table its sparse live index; only reconcile may Query it, nothing may Query or Scan the ledger table itself', () => {
+      const [ledgerId, ledger] = resourcesOf('AWS::DynamoDB::Table').find(([id]) => id.startsWith('DataLedgerTable')) ?? [];
+      const indexes = (ledger?.Properties?.GlobalSecondaryIndexes ?? []) as Array<{ IndexName: string; KeySchema: Array<{ AttributeName: string; KeyType: string }>; Projection: { ProjectionType: string } }>;
+      assert.deepEqual(indexes.map((i) => [i.IndexName, i.KeySchema.map((k) => `${k.KeyType}:${k.AttributeName}`), i.Projection.ProjectionType]), [[LEDGER_INDEXES.byLive.name, [`HASH:${LEDGER_INDEXES.byLive.partitionKey}`], 'ALL']]);
+      for (const fnName of ['bridge', 'workflow', 'revoke', 'reconcile', 'notify', 'findings', 'audit-writer']) {
+        const onLedger = statementsOfFunction(`jit-access-test-${fnName}`).filter((st) => flat(st.Resource).includes(ledgerId!));
+        const actions = onLedger.flatMap((st) => asArray(st.Action)).filter((a) => a.startsWith('dynamodb:'));
+        assert.ok(!actions.includes('dynamodb:Scan'), `${fnName} may not scan the ledger`);
+        const queries = onLedger.filter((st) => asArray(st.Action).includes('dynamodb:Query'));
+        if (fnName !== 'reconcile') assert.deepEqual(queries, [], `${fnName} may not query the ledger`);
+        else {
+          assert.equal(queries.length, 1);
+          assert.deepEqual(asArray(queries[0]!.Action), ['dynamodb:Query']);
+          assert.match(flat(queries[0]!.Resource), new RegExp(`/index/${LEDGER_INDEXES.byLive.name}"`), 'the live index only, not index/*');
+        }
+      }
     });
 
     it('keeps the bot credentials in Secrets Manager (generated, never in the template); a hosted bot needs no notify signing key', () => {

@@ -21,7 +21,19 @@
  * - Key of GetItem / DeleteItem / UpdateItem is exactly the primary key ("The provided key element
  *   does not match the schema").
  * - Query on a global secondary index cannot be ConsistentRead ("Consistent reads are not supported
- *   on global secondary indexes"), and an item without the index's key is not in the index (sparse).
+ *   on global secondary indexes"), and an item without the index's key attributes is not in the
+ *   index: "DynamoDB writes a corresponding index entry only if the index sort key value is present
+ *   in the item" and likewise for the partition key (Developer Guide, "Take advantage of sparse
+ *   indexes", https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/bp-indexes-general-sparse-indexes.html).
+ *   A write that removes the key attribute removes the item from the index in that same write.
+ *
+ * Reads are counted as DynamoDB meters them (`reads`): a Scan reads every item of the table and a
+ * Query every item its key condition selects, before any FilterExpression ("ScannedCount";
+ * Developer Guide, "Filter expressions for Query": "A filter expression is applied after a Query
+ * finishes, but before the results are returned ... the same amount of read capacity"); read units
+ * per "Read consumption for ...": a GetItem rounds its item up to 4 KB, a Query or Scan rounds the
+ * sum of the items it read up to 4 KB; eventually consistent reads cost half. Item sizes follow
+ * "Item sizes and formats" (attribute names plus values), closely enough for a count.
  *
  * The transaction rules were cross-checked against moto 5.2.1 (`mock_aws`), which answers the same
  * codes and messages for them; moto accepts unused expression attribute values, DynamoDB does not.
@@ -62,6 +74,8 @@ export class FakeDynamoDB {
   readonly tables = new Map<string, Map<string, Item>>();
   /** Every request in arrival order (command name), for assertions on what was sent. */
   readonly log: string[] = [];
+  /** Items read and read units consumed, in total and per table (see the header). */
+  readonly reads = { items: 0, readUnits: 0, byTable: new Map<string, { items: number; readUnits: number }>() };
   /** Called before each request is applied: a test may answer instead (throttling, say). */
   intercept?: (command: string, input: Record<string, unknown>) => Answer | undefined;
 
@@ -127,9 +141,28 @@ export class FakeDynamoDB {
     }
   }
 
+  /** Resets the read counters (a benchmark counts one sweep, not its seeding). */
+  resetReads(): void {
+    this.reads.items = 0;
+    this.reads.readUnits = 0;
+    this.reads.byTable.clear();
+  }
+
+  private countRead(tableName: unknown, items: readonly Item[], consistent: boolean, perItem: boolean): void {
+    const units = (bytes: number) => Math.max(1, Math.ceil(bytes / 4096)) * (consistent ? 1 : 0.5);
+    const readUnits = perItem ? units(items.length > 0 ? itemSize(items[0]!) : 0) : units(items.reduce((sum, i) => sum + itemSize(i), 0));
+    const t = this.reads.byTable.get(String(tableName)) ?? { items: 0, readUnits: 0 };
+    t.items += items.length;
+    t.readUnits += readUnits;
+    this.reads.byTable.set(String(tableName), t);
+    this.reads.items += items.length;
+    this.reads.readUnits += readUnits;
+  }
+
   private getItem(input: Record<string, unknown>): Answer {
     const t = this.table(input.TableName);
     const item = t.get(this.keyOf(input.TableName, input.Key, 'Key'));
+    this.countRead(input.TableName, item ? [item] : [], input.ConsistentRead === true, true);
     return item ? { Item: structuredClone(item) } : {};
   }
 
@@ -229,8 +262,10 @@ export class FakeDynamoDB {
       items.sort((a, b) => String(a[sk]!.S).localeCompare(String(b[sk]!.S)));
       if (input.ScanIndexForward === false) items.reverse();
     }
+    this.countRead(input.TableName, items, input.ConsistentRead === true, false);
+    const scannedCount = items.length;
     if (filter) items = items.filter((i) => (evaluate(filter, i, names, values)));
-    return { Items: structuredClone(items), Count: items.length };
+    return { Items: structuredClone(items), Count: items.length, ScannedCount: scannedCount };
   }
 
   private scan(input: Record<string, unknown>): Answer {
@@ -241,9 +276,29 @@ export class FakeDynamoDB {
     const used = { names: new Set<string>(), values: new Set<string>() };
     if (filter) collect(filter, used);
     checkPlaceholders(names, values, used);
+    this.countRead(input.TableName, [...table.values()], input.ConsistentRead === true, false);
     const items = [...table.values()].filter((i) => !filter || (evaluate(filter, i, names, values)));
-    return { Items: structuredClone(items), Count: items.length };
+    return { Items: structuredClone(items), Count: items.length, ScannedCount: table.size };
   }
+}
+
+/** An item's size as DynamoDB counts it ("Item sizes and formats"): names plus values, in bytes. */
+export function itemSize(item: Record<string, AV>): number {
+  let size = 0;
+  for (const [name, value] of Object.entries(item)) size += Buffer.byteLength(name, 'utf8') + valueSize(value);
+  return size;
+}
+
+function valueSize(v: AV): number {
+  if (typeof v.S === 'string') return Buffer.byteLength(v.S, 'utf8');
+  if (typeof v.N === 'string') return Math.ceil(v.N.replace(/^-|\.|e.*$/gi, '').replace(/^0+/, '').length / 2) + 1;
+  if (typeof v.B === 'string') return Buffer.from(v.B, 'base64').length;
+  if ('BOOL' in v || 'NULL' in v) return 1;
+  if (Array.isArray(v.L)) return 3 + (v.L as AV[]).reduce((s: number, x) => s + 1 + valueSize(x), 0);
+  if (v.M && typeof v.M === 'object') return 3 + Object.entries(v.M as Record<string, AV>).reduce((s, [k, x]) => s + 1 + Buffer.byteLength(k, 'utf8') + valueSize(x), 0);
+  if (Array.isArray(v.SS)) return (v.SS as string[]).reduce((s, x) => s + Buffer.byteLength(x, 'utf8'), 0);
+  if (Array.isArray(v.NS)) return (v.NS as string[]).reduce((s, x) => s + Math.ceil(x.length / 2) + 1, 0);
+  return 0;
 }
 
 function apply(p: { table: Map<string, Item>; key: string; next?: Item | null }): void {

@@ -1,7 +1,7 @@
 /**
  * The tracked findings in DynamoDB (lambdas/adapters/dynamo-findings-state.ts): items in the ledger
- * table under `finding#`, compare-and-swap writes, a scan that reads only them, and a ledger that
- * never mistakes them for ledger entries.
+ * table under `finding#`, compare-and-swap writes, a list that reads only the live ones (the sparse
+ * `byLive` index), and a ledger that never mistakes them for ledger entries.
  */
 import { strict as assert } from 'node:assert';
 import { ConcurrentModificationError } from '../../core/errors';
@@ -9,8 +9,9 @@ import { FakeClock } from '../../core/memory';
 import type { TrackedFinding } from '../../core/model';
 import { DynamoFindingsState } from '../../lambdas/adapters/dynamo-findings-state';
 import { DynamoGrantLedger } from '../../lambdas/adapters/dynamo-ledger';
-import { marshall } from '@aws-sdk/util-dynamodb';
 import { capturingDocumentClient } from '../support/aws-capture';
+import { FakeDynamoDB } from '../support/fake-dynamodb';
+import { productTable } from '../support/product-tables';
 
 const NS = 'com.amazonaws.dynamodb.v20120810#';
 const conditionFailed = { status: 400, body: { __type: `${NS}ConditionalCheckFailedException`, message: 'The conditional request failed' } };
@@ -52,22 +53,22 @@ describe('adapters: DynamoDB tracked findings (in the ledger table)', () => {
     await assert.rejects(state.put(tracked, 3), ConcurrentModificationError);
   });
 
-  it('lists only finding items, across pages; the ledger skips them', async () => {
-    const ledgerItem = { pk: '111111111111|arn:aws:sso:::permissionSet/ssoins-1111111111111111/ps-1111111111111111|u-1', key: { accountId: '111111111111', permissionSetArn: 'arn:aws:sso:::permissionSet/ssoins-1111111111111111/ps-1111111111111111', userId: 'u-1' }, activeGrantIds: ['req-1'], version: 1, updatedAt: '2030-01-01T00:00:00.000Z' };
-    // A finding item that happens to carry ledger-like attributes must still not be a ledger entry.
-    const findingItem = { ...tracked, pk: `finding#${tracked.id}`, activeGrantIds: ['x'] };
-    const { doc, calls } = capturingDocumentClient((command, input) => {
-      if (command !== 'ScanCommand') return {};
-      const m = (items: Array<Record<string, unknown>>) => items.map((i) => marshall(i, { removeUndefinedValues: true }));
-      const filtered = (input.FilterExpression as string | undefined)?.startsWith('begins_with');
-      if (!input.ExclusiveStartKey) return { Items: m(filtered ? [] : [ledgerItem]), LastEvaluatedKey: { pk: { S: 'page-2' } } };
-      return { Items: m([findingItem]) };
-    });
+  it('lists only live findings (unimported, or unresolved drift) from the sparse live index; the ledger never lists them', async () => {
+    const db = new FakeDynamoDB({ ledger: productTable('ledger') });
+    const { doc, calls } = capturingDocumentClient(db.respond);
     const state = new DynamoFindingsState(doc, { tableName: 'ledger', clock });
-    const list = await state.list();
-    assert.deepEqual(list.map((t) => t.id), [tracked.id]);
-    assert.deepEqual((calls[0]!.input as { ExpressionAttributeValues: Record<string, unknown> }).ExpressionAttributeValues[':prefix'], { S: 'finding#' });
     const ledger = new DynamoGrantLedger(doc, { tableName: 'ledger', clock });
+    const resolved = { ...tracked, id: 'jit/drift/gone', finding: { ...tracked.finding, resolved: true }, imported: true };
+    const breakGlass = { ...tracked, id: 'jit/break-glass/req-1', finding: { ...tracked.finding, kind: 'break_glass_used' as const }, imported: true };
+    await state.put({ ...tracked, imported: true }, undefined);
+    await state.put(resolved, undefined);
+    await state.put(breakGlass, undefined);
+    await state.put({ ...breakGlass, id: 'jit/break-glass/req-2' }, undefined);
+    await state.put({ ...breakGlass, id: 'jit/break-glass/req-2', imported: false, version: 2 }, 1);
+    await ledger.put({ key: { accountId: '111111111111', permissionSetArn: 'arn:aws:sso:::permissionSet/ssoins-1111111111111111/ps-1111111111111111', userId: 'u-1' }, activeGrantIds: ['req-1'], version: 1, updatedAt: '2030-01-01T00:00:00.000Z' }, undefined);
+    calls.length = 0;
+    assert.deepEqual((await state.list()).map((t) => t.id).sort(), ['jit/break-glass/req-2', tracked.id]);
     assert.deepEqual((await ledger.list()).map((e) => e.activeGrantIds), [['req-1']]);
+    assert.deepEqual(calls.map((c) => [c.command, (c.input as { IndexName?: string }).IndexName]), [['QueryCommand', 'byLive'], ['QueryCommand', 'byLive']]);
   });
 });

@@ -1,16 +1,18 @@
 /**
  * The session cuts in DynamoDB (lambdas/adapters/dynamo-session-cuts.ts): items in the ledger table
  * under `sessioncut#<permission set ARN>`, compare-and-swap writes (the per-set lease depends on
- * them), a scan that reads only them, and a ledger that never mistakes them for ledger entries.
+ * them), a list that reads only the live ones (the sparse `byLive` index), and a ledger that never
+ * mistakes them for ledger entries.
  */
 import { strict as assert } from 'node:assert';
-import { marshall } from '@aws-sdk/util-dynamodb';
 import { ConcurrentModificationError } from '../../core/errors';
 import { FakeClock } from '../../core/memory';
 import type { SessionCutState } from '../../core/model';
 import { DynamoGrantLedger } from '../../lambdas/adapters/dynamo-ledger';
 import { DynamoSessionCutStore } from '../../lambdas/adapters/dynamo-session-cuts';
 import { capturingDocumentClient } from '../support/aws-capture';
+import { FakeDynamoDB } from '../support/fake-dynamodb';
+import { productTable } from '../support/product-tables';
 
 const NS = 'com.amazonaws.dynamodb.v20120810#';
 const conditionFailed = { status: 400, body: { __type: `${NS}ConditionalCheckFailedException`, message: 'The conditional request failed' } };
@@ -52,19 +54,23 @@ describe('adapters: DynamoDB session cuts (in the ledger table)', () => {
     await assert.rejects(store.put(state, 3), ConcurrentModificationError);
   });
 
-  it('lists only session-cut items; the ledger skips them', async () => {
-    const ledgerItem = { pk: `111111111111|${PS}|u-1`, key: { accountId: '111111111111', permissionSetArn: PS, userId: 'u-1' }, activeGrantIds: ['req-1'], version: 1, updatedAt: '2030-01-01T00:00:00.000Z' };
-    const cutItem = { ...state, pk: `sessioncut#${PS}`, activeGrantIds: ['x'] };
-    const { doc, calls } = capturingDocumentClient((command, input) => {
-      if (command !== 'ScanCommand') return {};
-      const m = (items: Array<Record<string, unknown>>) => items.map((i) => marshall(i, { removeUndefinedValues: true }));
-      const filtered = (input.FilterExpression as string | undefined)?.startsWith('begins_with');
-      return { Items: m(filtered ? [cutItem] : [ledgerItem, cutItem]) };
-    });
+  it('lists only live session-cut items, from the sparse live index; the ledger never lists them', async () => {
+    const db = new FakeDynamoDB({ ledger: productTable('ledger') });
+    const { doc, calls } = capturingDocumentClient(db.respond);
     const store = new DynamoSessionCutStore(doc, { tableName: 'ledger', clock });
-    assert.deepEqual((await store.list()).map((s) => s.permissionSetArn), [PS]);
-    assert.deepEqual((calls[0]!.input as { ExpressionAttributeValues: Record<string, unknown> }).ExpressionAttributeValues[':prefix'], { S: 'sessioncut#' });
     const ledger = new DynamoGrantLedger(doc, { tableName: 'ledger', clock });
+    const other = 'arn:aws:sso:::permissionSet/ssoins-1111111111111111/ps-2222222222222222';
+    await store.put(state, undefined);
+    // Nothing queued or applied: the sweep has nothing to do on this permission set.
+    await store.put({ ...state, permissionSetArn: other, pending: [], leaseUntil: undefined }, undefined);
+    await ledger.put({ key: { accountId: '111111111111', permissionSetArn: PS, userId: 'u-1' }, ownership: 'OURS', activeGrantIds: ['req-1'], version: 1, updatedAt: '2030-01-01T00:00:00.000Z' }, undefined);
+    calls.length = 0;
+    assert.deepEqual((await store.list()).map((s) => s.permissionSetArn), [PS]);
     assert.deepEqual((await ledger.list()).map((e) => e.activeGrantIds), [['req-1']]);
+    assert.deepEqual(calls.map((c) => [c.command, (c.input as { IndexName?: string }).IndexName]), [['QueryCommand', 'byLive'], ['QueryCommand', 'byLive']]);
+    // Drained: the write that empties it takes it out of the index.
+    await store.put({ ...state, pending: [], version: 2 }, 1);
+    assert.deepEqual(await store.list(), []);
+    assert.equal(db.items('ledger').find((i) => i.pk === `sessioncut#${PS}`)?.liveKind, undefined);
   });
 });

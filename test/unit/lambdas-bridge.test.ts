@@ -217,6 +217,23 @@ describe('lambdas/bridge: routes over in-memory ports', () => {
       assert.equal(snapshot(w), before);
     });
 
+    it('the 400 names each bad field with a readable message (zod/mini schemas with the English messages classic zod gave)', async () => {
+      const { call } = setup();
+      const r = await call('POST /requests', { body: { ...body(), durationMinutes: 1.5, justification: 'short', ticketId: 7, extra: true } });
+      assertError(r, 400, 'VALIDATION');
+      assert.deepEqual(r.body.error.issues, [
+        { path: 'durationMinutes', message: 'Invalid input: expected int, received number' },
+        { path: 'justification', message: 'Too small: expected string to have >=10 characters' },
+        { path: 'ticketId', message: 'Invalid input: expected string, received number' },
+        { path: '(body)', message: 'Unrecognized key: "extra"' },
+      ]);
+      const q = await call('GET /eligibility', { query: { limit: '51' } });
+      assertError(q, 400, 'VALIDATION');
+      assert.deepEqual(q.body.error.issues, [{ path: 'limit', message: 'Too big: expected number to be <=50' }]);
+      const v = await call('GET /requests', { query: { view: 'all' } });
+      assert.deepEqual(v.body.error.issues, [{ path: 'view', message: 'Invalid option: expected one of "mine"|"pending"' }]);
+    });
+
     it('403 when the policy does not make the actor eligible (contractor; break-glass where not allowed)', async () => {
       const { w, call } = setup();
       const before = snapshot(w);

@@ -9,7 +9,7 @@ import { createAuditWriterHandler } from '../../lambdas/audit-writer/handler';
 import { createFindingsHandler } from '../../lambdas/findings/handler';
 import { METRIC, METRICS_NAMESPACE, METRICS_SERVICE, type MetricPoint } from '../../lambdas/metrics';
 import { createNotifyHandler } from '../../lambdas/notify/handler';
-import { countFailure, PowertoolsMetricsSink, powertoolsMetrics, recordingMetrics } from '../../lambdas/observability/emf';
+import { countFailure, EmfMetricsSink, emfOptions, recordingMetrics } from '../../lambdas/observability/emf';
 import { createReconcileHandler } from '../../lambdas/reconcile/handler';
 import { createRevokeHandler } from '../../lambdas/revoke/handler';
 import { createWorkflowHandler } from '../../lambdas/workflow/handler';
@@ -17,7 +17,7 @@ import * as svc from '../../core/services';
 import { METRICS_NAMESPACE as INFRA_NAMESPACE } from '../../infra/constructs/monitoring';
 import { activeRequest, actor, body, world } from '../support/core-world';
 
-/** Runs `fn` with stdout captured (Powertools writes EMF lines to process.stdout). */
+/** Runs `fn` with stdout captured (the EMF lines go to process.stdout). */
 function captureStdout(fn: () => void): string[] {
   const chunks: string[] = [];
   const stub = sinon.stub(process.stdout, 'write').callsFake((chunk: string | Uint8Array) => {
@@ -32,9 +32,9 @@ function captureStdout(fn: () => void): string[] {
   return chunks.join('').split('\n').filter((l) => l.trim().length > 0);
 }
 
-describe('metrics: EMF through Powertools', () => {
+describe('metrics: EMF lines', () => {
   it('one EMF line per point: namespace TeamsJitAccess, dimensions service+stage(+outcome|kind), the right unit', () => {
-    const sink = new PowertoolsMetricsSink(powertoolsMetrics('prod'));
+    const sink = new EmfMetricsSink(emfOptions('prod'));
     const points: MetricPoint[] = [
       { name: METRIC.requestsByOutcome, unit: 'Count', value: 1, dimensions: { outcome: 'expired' } },
       { name: METRIC.revocationLag, unit: 'Seconds', value: 12.5, dimensions: {} },
@@ -61,7 +61,7 @@ describe('metrics: EMF through Powertools', () => {
   });
 
   it('emits nothing for no points, and skips a non-finite value instead of writing a broken line', () => {
-    const sink = new PowertoolsMetricsSink(powertoolsMetrics('dev'));
+    const sink = new EmfMetricsSink(emfOptions('dev'));
     assert.deepEqual(captureStdout(() => sink.emit([])), []);
     assert.deepEqual(captureStdout(() => sink.emit([{ name: METRIC.grantLatency, unit: 'Seconds', value: Number.NaN, dimensions: {} }])), []);
   });

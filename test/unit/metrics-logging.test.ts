@@ -15,7 +15,7 @@ import { actor, body, world } from '../support/core-world';
 
 const JWT = 'eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwiYXVkIjoiYXBpOi8vaml0In0.c2lnbmF0dXJlLWJ5dGVzLWhlcmU';
 
-/** Lines the Powertools logger writes during `fn` (INFO to stdout, WARN and ERROR to stderr), parsed. */
+/** Lines the JSON logger writes during `fn` (INFO to stdout, WARN and ERROR to stderr), parsed. */
 async function captureLogLines(fn: () => Promise<void> | void): Promise<Array<Record<string, unknown>>> {
   const chunks: string[] = [];
   const record = (chunk: string | Uint8Array) => {
@@ -121,7 +121,7 @@ describe('logs: requestId as the correlation key (awsLog)', () => {
     assert.ok(!JSON.stringify(lines).includes('secret-task-token-value'));
     for (const l of lines) assert.equal(l.service, 'teams-jit-access');
     const failed = ofRequest.find((l) => l.message === 'recording the approval token failed');
-    assert.match(String(failed?.errorMessage), /bot down/, 'the error message is kept (Powertools drops a detail named "message")');
+    assert.match(String(failed?.errorMessage), /bot down/, 'the error message is kept (a detail named "message" would be dropped)');
   });
 
   it('the core services\' logger (another instance) gets the key too; a line that names its own requestId keeps it', async () => {
