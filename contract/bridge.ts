@@ -10,6 +10,7 @@
  */
 import * as z from 'zod';
 import { eligibilityResponseSchema } from '../core/api';
+import { kpiResponseSchema } from './kpi';
 import { requestViewSchema } from './request-view';
 
 export {
@@ -27,6 +28,7 @@ export {
 export type { CancelBody, CreateRequestBody, DecisionBody, EligibilityQuery, EligibilityResponse, ExtendBody, ListQuery, ReviewBody, RevokeBody } from '../core/api';
 export { errorResponseSchema, type ErrorResponse } from './errors';
 export { requestViewSchema } from './request-view';
+export { kpiQuerySchema, kpiResponseSchema, kpiReportViewSchema, type KpiQuery, type KpiResponse, type KpiReportView } from './kpi';
 
 export const ACTOR_HEADERS = {
   aadObjectId: 'x-jit-actor-oid',
@@ -65,5 +67,6 @@ export const BRIDGE_RESPONSES = {
   'POST /requests/{id}/extend': requestResponseSchema,
   'POST /requests/{id}/review': requestResponseSchema,
   'GET /eligibility': eligibilityResponseSchema,
+  'GET /kpis': kpiResponseSchema,
 } as const satisfies Record<string, z.ZodType>;
 export type BridgeRouteKey = keyof typeof BRIDGE_RESPONSES;

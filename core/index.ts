@@ -4,3 +4,4 @@ export * from './ports';
 export * from './api';
 export * from './policy/types';
 export * from './services/types';
+export * from './kpi';

@@ -27,7 +27,7 @@ import type { AuditSink, Clock, IdGenerator, Log, Notifier, SessionCutStore } fr
 import type { CoreDeps } from '../core/services/types';
 import { BotNotifier, FUNCTION_NOTIFIER, type FetchLike, type NotificationSender, type SecretSource, SecretsManagerSecret } from './adapters/bot-notifier';
 import { BotInvokeNotifier, INVOKE_NOTIFIER, type LambdaInvoker } from './adapters/bot-invoke-notifier';
-import { DynamoAuditTableSink } from './adapters/dynamo-audit';
+import { DynamoAuditTableReader, DynamoAuditTableSink } from './adapters/dynamo-audit';
 import { DynamoFindingsState } from './adapters/dynamo-findings-state';
 import { DynamoGrantLedger } from './adapters/dynamo-ledger';
 import { DynamoRequestStore } from './adapters/dynamo-requests';
@@ -227,6 +227,8 @@ export function buildDeps(cfg: LambdaConfig, clients: AwsClients, options: Build
     // Every process flushes notices through the notify function, never in its own request path.
     notices: o.notices ?? new LambdaNoticeDispatch(clients.lambda, { ...common, functionArn: cfg.noticeFunctionArn }),
     audit: o.audit ?? new EventBridgeAuditSink(clients.eventBridge, { ...common, eventBusName: cfg.eventBusName }),
+    // The KPIs read the audit table back (a Scan; only the functions granted it may call it: bridge, digest).
+    auditReader: o.auditReader ?? new DynamoAuditTableReader(clients.dynamo, { ...common, tableName: cfg.auditTable }),
     findings: o.findings ?? new SecurityHubFindingsSink(clients.securityHub, { ...common, region: cfg.region, accountId: account.accountId, partition: account.partition, metrics: options.metrics }),
     findingsState: o.findingsState ?? new DynamoFindingsState(clients.dynamo, { ...common, tableName: cfg.ledgerTable }),
     workflow: o.workflow ?? new SfnWorkflowGateway(clients.sfn, { ...common, stateMachineArn: cfg.stateMachineArn }),
@@ -259,7 +261,7 @@ export interface CompositionOptions {
   externalIdIssuer?: string;
   limiter?: IdentityCenterLimiter;
   /** The DynamoDB-backed ports, where DynamoDB has a local stand-in of its own (the sandbox's files). */
-  stores?: Partial<Pick<CoreDeps, 'requests' | 'ledger' | 'findingsState' | 'audit'>> & { sessionCuts?: SessionCutStore };
+  stores?: Partial<Pick<CoreDeps, 'requests' | 'ledger' | 'findingsState' | 'audit' | 'auditReader'>> & { sessionCuts?: SessionCutStore };
   /** Any other port (benchmarks and tests that keep parts of the world in memory). */
   overrides?: Partial<CoreDeps>;
 }

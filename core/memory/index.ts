@@ -10,6 +10,7 @@ import { assignmentKeyId } from '../model';
 import type {
   AssignmentGateway,
   AssignmentOperation,
+  AuditReader,
   AuditSink,
   Clock,
   Directory,
@@ -309,7 +310,7 @@ export class RecordingNotifier implements Notifier {
   }
 }
 
-export class MemoryAuditSink implements AuditSink {
+export class MemoryAuditSink implements AuditSink, AuditReader {
   readonly events: AuditEvent[] = [];
   private readonly ids = new Set<string>();
   async append(events: readonly AuditEvent[]): Promise<void> {
@@ -321,6 +322,10 @@ export class MemoryAuditSink implements AuditSink {
   }
   forRequest(requestId: string): AuditEvent[] {
     return this.events.filter((e) => e.requestId === requestId);
+  }
+  async eventsSince(sinceIso: string): Promise<AuditEvent[]> {
+    const since = Date.parse(sinceIso);
+    return this.events.filter((e) => Date.parse(e.at) >= since).map(clone);
   }
 }
 
@@ -407,7 +412,7 @@ export function memoryWorld(options: { policy: Policy; users?: MemoryUser[]; clo
     findingsState: new MemoryFindingsState(),
     workflow: new MemoryWorkflow(),
   };
-  const deps: CoreDeps = { ...world, ids: new SequentialIds(), policy: () => options.policy };
+  const deps: CoreDeps = { ...world, auditReader: world.audit, ids: new SequentialIds(), policy: () => options.policy };
   return { ...world, deps };
 }
 

@@ -8,3 +8,4 @@ export { AssignmentBusyError, DELETE_LEASE_MS } from './assignments';
 export { flushNotices, toView, type NoticeFlush } from './context';
 export { sweepSessionCuts, SESSION_CUT_FAILED_EVENT, SessionCutCapacityError } from './session-cut';
 export type { SessionCutSweep } from './session-cut';
+export { kpiReport, isAnyApprover, weeklyKpiDigest, KPI_DEFAULT_DAYS } from './kpi';

@@ -397,7 +397,7 @@ function buildBackend(settings: Settings, options: SandboxOptions, config: Lambd
     botInvoker: localBotInvoker(BOT_FUNCTION_ARN, (event) => bot.handler(event), settings.log),
     externalIdIssuer: people.externalIdIssuer,
     // The session-cut queue in memory: a restart forgets pending cuts (the sandbox has no DynamoDB stand-in).
-    stores: { requests: stores.requests, ledger: stores.ledger, findingsState: stores.findingsState, audit: stores.audit, sessionCuts: new MemorySessionCutStore() },
+    stores: { requests: stores.requests, ledger: stores.ledger, findingsState: stores.findingsState, audit: stores.audit, auditReader: stores.audit, sessionCuts: new MemorySessionCutStore() },
     // Lambda's asynchronous invoke of the notify function, through the sandbox's function registry.
     overrides: { notices },
   });
