@@ -1,6 +1,7 @@
 /**
  * The weekly KPI digest's schedule (infra/constructs/kpi-digest-schedule.ts) and its context keys.
  */
+/* eslint-disable @typescript-eslint/no-explicit-any -- CloudFormation template JSON is untyped by nature */
 import { strict as assert } from 'node:assert';
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
