@@ -324,8 +324,9 @@ export class MemoryAuditSink implements AuditSink, AuditReader {
     return this.events.filter((e) => e.requestId === requestId);
   }
   async eventsSince(sinceIso: string): Promise<AuditEvent[]> {
-    const since = Date.parse(sinceIso);
-    return this.events.filter((e) => Date.parse(e.at) >= since).map(clone);
+    // As the audit table's Scan filter `at >= :since` compares: strings, by their UTF-8 bytes (Amazon
+    // DynamoDB Developer Guide, "Comparison operator and function reference"), not as times.
+    return this.events.filter((e) => e.at >= sinceIso).map(clone);
   }
 }
 

@@ -154,8 +154,9 @@ export class JsonlAuditSink implements AuditSink, AuditReader {
 
   /** The KPIs' read of the trail (what the audit table's Scan gives the functions in AWS). */
   async eventsSince(sinceIso: string): Promise<AuditEvent[]> {
-    const since = Date.parse(sinceIso);
-    return this.events.filter((e) => Date.parse(e.at) >= since).map((e) => structuredClone(e));
+    // As the audit table's Scan filter `at >= :since` compares: strings, by their UTF-8 bytes (Amazon
+    // DynamoDB Developer Guide, "Comparison operator and function reference"), not as times.
+    return this.events.filter((e) => Buffer.compare(Buffer.from(e.at), Buffer.from(sinceIso)) >= 0).map((e) => structuredClone(e));
   }
 }
 

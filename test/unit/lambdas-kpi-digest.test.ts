@@ -1,7 +1,10 @@
 import { strict as assert } from 'node:assert';
 import { notificationBodySchema, type NotificationBody } from '../../contract/notify';
 import { FakeClock } from '../../core/memory';
+import { marshall } from '@aws-sdk/util-dynamodb';
+import { DynamoAuditTableReader } from '../../lambdas/adapters/dynamo-audit';
 import { createNotifyHandler } from '../../lambdas/notify/handler';
+import { assertCallsConform, capturingDocumentClient } from '../support/aws-capture';
 import { world } from '../support/core-world';
 import { T0, iso, mixedWeek } from '../support/audit-trail';
 
@@ -53,5 +56,23 @@ describe('notify function: the weekly KPI digest (kpi_digest)', () => {
     failNext();
     await assert.rejects(handler({ action: 'kpi_digest', scheduledTime: iso(0) }), /unreachable/);
     assert.equal(sent.length, 0);
+  });
+});
+
+describe('the audit table reader (DynamoAuditTableReader)', () => {
+  it('Scans with the at >= since filter, follows LastEvaluatedKey past empty pages, strips the keys; every call conforms to the DynamoDB model', async () => {
+    const events = mixedWeek().slice(0, 3);
+    const item = (i: number) => marshall({ ...events[i]!, pk: `request#${events[i]!.requestId}`, sk: events[i]!.eventId }, { removeUndefinedValues: true });
+    // Page 2 is empty (the 1 MB page limit applies before the filter): the reader must go on.
+    const pages = [{ Items: [item(0), item(1)], LastEvaluatedKey: { pk: { S: 'a' }, sk: { S: 'b' } } }, { Items: [], LastEvaluatedKey: { pk: { S: 'c' }, sk: { S: 'd' } } }, { Items: [item(2)] }];
+    let page = 0;
+    const { doc, calls } = capturingDocumentClient(() => pages[page++]!);
+    const read = await new DynamoAuditTableReader(doc, { tableName: 'jit-access-test-AuditTable-1A2B3C', clock: new FakeClock() }).eventsSince('2030-01-01T00:00:00.000Z');
+    assert.deepEqual(read, events.map((e) => JSON.parse(JSON.stringify(e))));
+    assert.equal(calls.length, 3);
+    assert.deepEqual(calls[0]!.input.FilterExpression, '#at >= :since');
+    assert.deepEqual(calls[1]!.input.ExclusiveStartKey, { pk: { S: 'a' }, sk: { S: 'b' } });
+    assert.deepEqual(calls[2]!.input.ExclusiveStartKey, { pk: { S: 'c' }, sk: { S: 'd' } });
+    assert.deepEqual(assertCallsConform('dynamodb', calls), []);
   });
 });
