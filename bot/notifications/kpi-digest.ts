@@ -18,7 +18,8 @@ import { type Outcome, zero } from './outcome';
 /** Two weeks: a replay of last week's digest is still recognized. */
 export const KPI_DIGEST_MEMORY_MS = 14 * 24 * 60 * 60_000;
 
-export const kpiDigestClaimId = (weekId: string) => `kpi-digest-${weekId}`;
+/** Not the notice's notificationId (`kpi-digest-<week>`), which the delivery claims first for a day. */
+export const kpiDigestClaimId = (weekId: string) => `kpi-week-${weekId}`;
 
 export interface KpiDigestsDeps {
   messenger: Messenger;
