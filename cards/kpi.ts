@@ -62,8 +62,14 @@ function chart(element: CardElement, fallback: Array<[string, string]>): CardEle
   return { ...element, fallback: facts(fallback) };
 }
 
-/** Chart values in minutes, rounded to one decimal: what the y axis shows. */
-const minutes = (s: number | undefined) => (s === undefined ? 0 : Math.round((s / 60) * 10) / 10);
+/** The y axis unit for a set of durations: the one formatSeconds would use for the largest. */
+function axisUnit(maxSeconds: number): { label: string; divisor: number } {
+  if (maxSeconds < 60) return { label: 'seconds', divisor: 1 };
+  if (maxSeconds < 3600) return { label: 'minutes', divisor: 60 };
+  return { label: 'hours', divisor: 3600 };
+}
+/** A chart value in `unit`, rounded to one decimal as formatSeconds prints it. */
+const inUnit = (s: number | undefined, unit: { divisor: number }) => (s === undefined ? 0 : Math.round((s / unit.divisor) * 10) / 10);
 
 export function kpiCard(report: KpiCardReport, opts: KpiCardOptions): AdaptiveCard {
   const decision = report.timeToDecision;
@@ -107,17 +113,18 @@ export function kpiCard(report: KpiCardReport, opts: KpiCardOptions): AdaptiveCa
       ),
     );
     if (decision.count > 0) {
+      const unit = axisUnit(decision.p90Seconds ?? 0);
       body.push(
         chart(
           {
             type: 'Chart.VerticalBar',
-            title: 'Time to decision (minutes)',
+            title: `Time to decision (${unit.label})`,
             xAxisTitle: 'Approval route',
-            yAxisTitle: 'Minutes',
+            yAxisTitle: unit.label,
             showBarValues: true,
             data: [
-              { x: 'Median', y: minutes(decision.medianSeconds), color: 'categoricalBlue' },
-              { x: 'p90', y: minutes(decision.p90Seconds), color: 'categoricalPurple' },
+              { x: 'Median', y: inUnit(decision.medianSeconds, unit), color: 'categoricalBlue' },
+              { x: 'p90', y: inUnit(decision.p90Seconds, unit), color: 'categoricalPurple' },
             ],
           },
           [
