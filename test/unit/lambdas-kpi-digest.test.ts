@@ -70,9 +70,10 @@ describe('the audit table reader (DynamoAuditTableReader)', () => {
     const read = await new DynamoAuditTableReader(doc, { tableName: 'jit-access-test-AuditTable-1A2B3C', clock: new FakeClock() }).eventsSince('2030-01-01T00:00:00.000Z');
     assert.deepEqual(read, events.map((e) => JSON.parse(JSON.stringify(e))));
     assert.equal(calls.length, 3);
-    assert.deepEqual(calls[0]!.input.FilterExpression, '#at >= :since');
-    assert.deepEqual(calls[1]!.input.ExclusiveStartKey, { pk: { S: 'a' }, sk: { S: 'b' } });
-    assert.deepEqual(calls[2]!.input.ExclusiveStartKey, { pk: { S: 'c' }, sk: { S: 'd' } });
+    const input = (i: number) => calls[i]!.input as Record<string, unknown>;
+    assert.equal(input(0).FilterExpression, '#at >= :since');
+    assert.deepEqual(input(1).ExclusiveStartKey, { pk: { S: 'a' }, sk: { S: 'b' } });
+    assert.deepEqual(input(2).ExclusiveStartKey, { pk: { S: 'c' }, sk: { S: 'd' } });
     assert.deepEqual(assertCallsConform('dynamodb', calls), []);
   });
 });
