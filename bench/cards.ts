@@ -4,7 +4,7 @@
  * accounts and permission sets a form shows, full lists and findings. Teams refuses a message
  * over about 28 KB (cards/text.ts TEAMS_CARD_MAX_BYTES).
  */
-import { approvalCard, cardByteSize, findingsCard, requesterCard, requestFormCard, requestListCard, TEAMS_CARD_MAX_BYTES } from '../cards';
+import { approvalCard, cardByteSize, findingsCard, kpiCard, requesterCard, requestFormCard, requestListCard, TEAMS_CARD_MAX_BYTES } from '../cards';
 import { type FindingView } from '../contract/notify';
 import { LIMITS, type EligibilityResponse } from '../core/api';
 import type { AccessRequest, Actor } from '../core/model';
@@ -72,6 +72,22 @@ export function runCardSizes(): { cards: CardSize[]; limitBytes: number } {
     ['request form (50 accounts x 30 permission sets, all errors)', requestFormCard({ eligibility, clientRequestId: 'cr-bench-00000001', searchDataset: 'accounts', selectedAccountId: eligibility.accounts[0]!.id, values: { justification: text(LIMITS.justificationMax), ticketId: text(LIMITS.ticketMax) }, errors: Array.from({ length: 20 }, (_, i) => ({ path: `field${i}`, message: text(200) })) })],
     ['request list (50 requests)', requestListCard(Array.from({ length: 50 }, () => worstRequest('PENDING_APPROVAL')), { title: 'Pending approvals', now, emptyText: 'Nothing pending.' })],
     ['findings (50 critical)', findingsCard(findings, { now })],
+    // Every chart present, every outcome non-zero, counts and durations at their widest.
+    [
+      'KPI digest (all charts, every outcome, 7-digit counts)',
+      kpiCard(
+        {
+          window: { since: '2029-12-25T10:30:00.000Z', until: now },
+          requests: 8_888_888,
+          byState: { PENDING_APPROVAL: 1_111_111, ACTIVE: 1_111_111, EXPIRED: 1_111_111, REVOKED: 1_111_111, DENIED: 1_111_111, TIMED_OUT: 1_111_111, CANCELLED: 1_111_111, FAILED: 1_111_111 },
+          timeToDecision: { count: 9_999_999, medianSeconds: 86_399.99, p90Seconds: 604_799.99, p99Seconds: 604_799.99, maxSeconds: 604_799.99 },
+          revocationLag: { count: 9_999_999, medianSeconds: 3599.99, p90Seconds: 3599.99, p99Seconds: 3599.99, maxSeconds: 3599.99, unknown: 9_999_999, sloSeconds: 60, pass: false },
+          breakGlass: 9_999_999,
+          breakGlassUnreviewed: 9_999_999,
+        },
+        { kind: 'weekly', weekId: '2029-W52' },
+      ),
+    ],
   ];
   return { cards: cards.map(([card, json]) => ({ card, bytes: cardByteSize(json as never), kb: Math.round((cardByteSize(json as never) / 1024) * 10) / 10 })), limitBytes: TEAMS_CARD_MAX_BYTES };
 }

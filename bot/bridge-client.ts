@@ -21,6 +21,8 @@ import {
   eligibilityResponseSchema,
   errorResponseSchema,
   type ExtendBody,
+  type KpiResponse,
+  kpiResponseSchema,
   type ListQuery,
   type RequestListResponse,
   requestListResponseSchema,
@@ -142,6 +144,11 @@ export class BridgeClient {
     if (query.limit !== undefined) params.set('limit', String(query.limit));
     const qs = params.toString();
     return this.call('GET', `/eligibility${qs ? `?${qs}` : ''}`, actor, eligibilityResponseSchema, 'an eligibility answer', { idempotent: true, ...o });
+  }
+
+  /** The access KPIs of the last `days` days (approvers only; the bridge decides). */
+  async kpis(actor: ActorIdentity, days?: number, o?: CallOptions): Promise<KpiResponse> {
+    return this.call('GET', `/kpis${days === undefined ? '' : `?days=${encodeURIComponent(String(days))}`}`, actor, kpiResponseSchema, 'the KPIs', { idempotent: true, ...o });
   }
 
   private async call<S extends z.ZodMiniType>(method: Method, path: string, actor: ActorIdentity, schema: S, what: string, o: { body?: unknown; idempotent: boolean; signal?: AbortSignal }): Promise<z.output<S>> {

@@ -10,6 +10,7 @@ import type { Command } from './commands';
 import { parseCommand } from './commands';
 import { accountSearch, type ActionContext, handlerFor, type HandlerDeps } from './handlers';
 import { ACTION_HANDLERS } from './handlers';
+import { kpiCommand } from './handlers/kpi-command';
 import { errorCard, help, messageCard, welcome } from './handlers/render';
 import { buildRequestForm } from './handlers/shared';
 import type { IdentityResolver } from './identity';
@@ -71,6 +72,8 @@ export class BotTurns {
         return ACTION_HANDLERS['menu.mine'].handle(ctx, {});
       case 'pending':
         return ACTION_HANDLERS['menu.pending'].handle(ctx, {});
+      case 'kpi':
+        return kpiCommand(ctx, this.deps.oncallChannelId);
       case 'greeting':
         return welcome(this.isConfiguredApprover(ctx.turn));
       case 'help':

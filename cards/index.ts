@@ -21,3 +21,5 @@ export type { RequestFormInput, ApprovalCardOptions, SandboxCardAction, Requeste
 export { TEAMS_CARD_MAX_BYTES, cardByteSize } from './text';
 export { escapeMarkdown, escapeMessageText, escapeXml } from './escape';
 export { channelPostLead, requesterSummary } from './notice-text';
+export { kpiCard, chartProblems, TEAMS_CHART_TYPES } from './kpi';
+export type { KpiCardOptions, KpiCardReport } from './kpi';

@@ -11,6 +11,7 @@
 import '../core/zod-locale';
 import * as z from 'zod/mini';
 import { eligibilityResponseSchema } from '../core/api';
+import { kpiResponseSchema } from './kpi';
 import { requestViewSchema } from './request-view';
 
 export {
@@ -28,6 +29,7 @@ export {
 export type { CancelBody, CreateRequestBody, DecisionBody, EligibilityQuery, EligibilityResponse, ExtendBody, ListQuery, ReviewBody, RevokeBody } from '../core/api';
 export { errorResponseSchema, type ErrorResponse } from './errors';
 export { requestViewSchema } from './request-view';
+export { kpiQuerySchema, kpiResponseSchema, kpiReportViewSchema, type KpiQuery, type KpiResponse, type KpiReportView } from './kpi';
 
 export const ACTOR_HEADERS = {
   aadObjectId: 'x-jit-actor-oid',
@@ -66,5 +68,6 @@ export const BRIDGE_RESPONSES = {
   'POST /requests/{id}/extend': requestResponseSchema,
   'POST /requests/{id}/review': requestResponseSchema,
   'GET /eligibility': eligibilityResponseSchema,
+  'GET /kpis': kpiResponseSchema,
 } as const satisfies Record<string, z.ZodMiniType>;
 export type BridgeRouteKey = keyof typeof BRIDGE_RESPONSES;

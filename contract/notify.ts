@@ -9,6 +9,7 @@ import '../core/zod-locale';
 import * as z from 'zod/mini';
 import { accountIdSchema } from '../core/api';
 import { NOTIFICATION_EVENTS } from '../core/ports';
+import { kpiReportViewSchema, weekIdSchema } from './kpi';
 import { isoSchema, requestViewSchema } from './request-view';
 
 export { NOTIFICATION_EVENTS, type NotificationEvent } from '../core/ports';
@@ -51,7 +52,20 @@ export const findingsNotificationSchema = z.object({
 });
 export type FindingsNotification = z.infer<typeof findingsNotificationSchema>;
 
-export const notificationBodySchema = z.discriminatedUnion('kind', [requestNotificationSchema, findingsNotificationSchema]);
+/**
+ * The weekly KPI digest for the on-call channel (lambdas/digest sends it on the weekly schedule).
+ * The bot posts at most one digest per `weekId`, whatever the notificationId: a replay of the
+ * schedule, or a second `npm run sandbox:digest` in the same week, posts nothing.
+ */
+export const kpiNotificationSchema = z.object({
+  kind: z.literal('kpi'),
+  weekId: weekIdSchema,
+  report: kpiReportViewSchema,
+  notificationId: notificationIdSchema,
+});
+export type KpiNotification = z.infer<typeof kpiNotificationSchema>;
+
+export const notificationBodySchema = z.discriminatedUnion('kind', [requestNotificationSchema, findingsNotificationSchema, kpiNotificationSchema]);
 export type NotificationBody = z.infer<typeof notificationBodySchema>;
 
 /**

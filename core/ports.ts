@@ -160,6 +160,15 @@ export interface AuditSink {
   append(events: readonly AuditEvent[]): Promise<void>;
 }
 
+/**
+ * Reads the audit trail back, for the KPIs (core/kpi.ts): the audit table in AWS, the audit log
+ * file in the sandbox. Read-only; the AuditSink stays the only writer.
+ */
+export interface AuditReader {
+  /** Every stored event whose `at` is at or after `sinceIso`, in any order (a replayed event may repeat). */
+  eventsSince(sinceIso: string): Promise<AuditEvent[]>;
+}
+
 export interface FindingsSink {
   /** Imports the findings; throws when any of them was not accepted (the caller keeps them to retry). */
   publish(findings: readonly SecurityFinding[]): Promise<void>;

@@ -35,6 +35,16 @@ const uuid = z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-
 const csv = <T extends z.ZodType>(item: T) =>
   z.preprocess((v) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : v), z.array(item));
 const intFrom = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+/** An IANA time zone name as Scheduler's ScheduleExpressionTimezone takes it (Intl knows the same database). */
+function isIanaTimeZone(value: string): boolean {
+  if (!/^[A-Za-z][A-Za-z0-9_+-]*(\/[A-Za-z0-9_+-]+)*$/.test(value)) return false;
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: value });
+    return true;
+  } catch {
+    return false;
+  }
+}
 const boolFrom = z.preprocess((v) => (v === 'true' ? true : v === 'false' ? false : v), z.boolean());
 
 export const contextSchema = z.object({
@@ -121,6 +131,21 @@ export const contextSchema = z.object({
    * workflow retries the post for at least this long (PostApprovalCard's retrier).
    */
   botOutageToleranceMinutes: intFrom(1, 24 * 60).default(30),
+  /**
+   * When the weekly KPI digest is posted (infra/constructs/kpi-digest-schedule.ts): a Scheduler cron
+   * expression that fires once a week, `cron(<minute> <hour> ? * <MON..SUN> *)`. Weekly only: the
+   * bot posts one digest per ISO week, so a daily expression would post once and skip the rest.
+   */
+  kpiDigestCron: z
+    .string()
+    .regex(/^cron\(([0-5]?\d) ([01]?\d|2[0-3]) \? \* (MON|TUE|WED|THU|FRI|SAT|SUN) \*\)$/, 'must be a weekly cron expression such as cron(0 9 ? * MON *) (minute, hour, ?, *, one day of the week, *)')
+    .default('cron(0 9 ? * MON *)'),
+  /** The IANA time zone the digest's cron expression is read in (e.g. Europe/Berlin); default UTC. */
+  kpiDigestTimeZone: z
+    .string()
+    .max(64)
+    .refine(isIanaTimeZone, 'must be an IANA time zone name such as UTC, Europe/Berlin or America/New_York')
+    .default('UTC'),
 
   // ── the bot hosted in the stack (infra/constructs/bot-host.ts) ─────────────────────
   /** Run the Teams bot as a Lambda function behind the HTTP API (`POST /api/messages`); false = bring your own host (the container). */

@@ -21,6 +21,7 @@ import type { AuditSink, Clock, IdGenerator, Log, Notifier, SessionCutStore } fr
 import type { CoreDeps } from '../core/services/types';
 import type { FetchLike, NotificationSender, SecretSource } from './adapters/bot-notifier';
 import type { LambdaInvoker } from './adapters/bot-invoke-notifier';
+import { DynamoAuditTableReader } from './adapters/dynamo-audit';
 import { DynamoFindingsState } from './adapters/dynamo-findings-state';
 import { DynamoGrantLedger } from './adapters/dynamo-ledger';
 import { DynamoRequestStore } from './adapters/dynamo-requests';
@@ -214,6 +215,8 @@ export function buildPorts(cfg: LambdaConfig, clients: AwsClients, options: Buil
     // Every process flushes notices through the notify function, never in its own request path.
     notices: o.notices ?? new LambdaNoticeDispatch(clients.lambda, { ...common, functionArn: cfg.noticeFunctionArn }),
     audit: o.audit ?? new EventBridgeAuditSink(clients.eventBridge, { ...common, eventBusName: cfg.eventBusName }),
+    // The KPIs read the audit table back (a Scan; only the functions granted it may call it: bridge, digest).
+    auditReader: o.auditReader ?? new DynamoAuditTableReader(clients.dynamo, { ...common, tableName: cfg.auditTable }),
     findings: o.findings ?? new SecurityHubFindingsSink(clients.securityHub, { ...common, region: cfg.region, accountId: account.accountId, partition: account.partition, metrics: options.metrics }),
     findingsState: o.findingsState ?? new DynamoFindingsState(clients.dynamo, { ...common, tableName: cfg.ledgerTable }),
     workflow: o.workflow ?? new SfnWorkflowGateway(clients.sfn, { ...common, stateMachineArn: cfg.stateMachineArn }),
@@ -246,7 +249,7 @@ export interface CompositionOptions {
   externalIdIssuer?: string;
   limiter?: IdentityCenterLimiter;
   /** The DynamoDB-backed ports, where DynamoDB has a local stand-in of its own (the sandbox's files). */
-  stores?: Partial<Pick<CoreDeps, 'requests' | 'ledger' | 'findingsState' | 'audit'>> & { sessionCuts?: SessionCutStore };
+  stores?: Partial<Pick<CoreDeps, 'requests' | 'ledger' | 'findingsState' | 'audit' | 'auditReader'>> & { sessionCuts?: SessionCutStore };
   /** Any other port (benchmarks and tests that keep parts of the world in memory). */
   overrides?: Partial<CoreDeps>;
 }

@@ -17,6 +17,7 @@ import type { ConversationStore, StoredReference } from '../storage/types';
 import { CardAddresses, type ChannelTarget } from './addresses';
 import type { ApproverDirectory } from './approvers';
 import { FindingsCards } from './findings';
+import { KpiDigests } from './kpi-digest';
 import { KeyedLock } from './lock';
 import { type Outcome, zero } from './outcome';
 import { PostedCards } from './posted-cards';
@@ -26,6 +27,7 @@ export { mentionText } from './activities';
 export type { ChannelTarget } from './addresses';
 export { CardBusyError } from './posted-cards';
 export { FINDING_MEMORY_MS, FINDINGS_PER_CARD, FindingCardBusyError, findingRecordId } from './findings';
+export { KPI_DIGEST_MEMORY_MS, KpiDigests, kpiDigestClaimId } from './kpi-digest';
 
 export interface TeamsNotificationsDeps {
   messenger: Messenger;
@@ -45,16 +47,19 @@ export class TeamsNotifications implements NotificationHandler {
   private readonly addresses: CardAddresses;
   private readonly posted: PostedCards;
   private readonly findingsCards: FindingsCards;
+  private readonly digests: KpiDigests;
 
   constructor(private readonly deps: TeamsNotificationsDeps) {
     const { messenger, store, clock, log } = deps;
     this.addresses = new CardAddresses(deps.channel, store);
     this.posted = new PostedCards({ messenger, store, clock, log, approvers: deps.approvers, addresses: this.addresses, accessPortalUrl: deps.accessPortalUrl, claimStaleMs: deps.claimStaleMs ?? 60_000, ...(deps.sandboxActions ? { sandboxActions: deps.sandboxActions } : {}) });
     this.findingsCards = new FindingsCards({ messenger, store, clock, log, addresses: this.addresses });
+    this.digests = new KpiDigests({ messenger, store, clock, log, addresses: this.addresses });
   }
 
   async handle(body: NotificationBody): Promise<Outcome> {
     if (body.kind === 'findings') return this.findings(body.findings);
+    if (body.kind === 'kpi') return this.lock.run('kpi-digest', () => this.digests.deliver(body));
     const { event, request } = body;
     return this.lock.run(request.id, async () => {
       const out = zero();

@@ -10,6 +10,7 @@ import { assignmentKeyId, isLiveFinding, isLiveLedgerEntry, isLiveSessionCut } f
 import type {
   AssignmentGateway,
   AssignmentOperation,
+  AuditReader,
   AuditSink,
   Clock,
   Directory,
@@ -309,7 +310,7 @@ export class RecordingNotifier implements Notifier {
   }
 }
 
-export class MemoryAuditSink implements AuditSink {
+export class MemoryAuditSink implements AuditSink, AuditReader {
   readonly events: AuditEvent[] = [];
   private readonly ids = new Set<string>();
   async append(events: readonly AuditEvent[]): Promise<void> {
@@ -321,6 +322,11 @@ export class MemoryAuditSink implements AuditSink {
   }
   forRequest(requestId: string): AuditEvent[] {
     return this.events.filter((e) => e.requestId === requestId);
+  }
+  async eventsSince(sinceIso: string): Promise<AuditEvent[]> {
+    // As the audit table's Scan filter `at >= :since` compares: strings, by their UTF-8 bytes (Amazon
+    // DynamoDB Developer Guide, "Comparison operator and function reference"), not as times.
+    return this.events.filter((e) => e.at >= sinceIso).map(clone);
   }
 }
 
@@ -407,7 +413,7 @@ export function memoryWorld(options: { policy: Policy; users?: MemoryUser[]; clo
     findingsState: new MemoryFindingsState(),
     workflow: new MemoryWorkflow(),
   };
-  const deps: CoreDeps = { ...world, ids: new SequentialIds(), policy: () => options.policy };
+  const deps: CoreDeps = { ...world, auditReader: world.audit, ids: new SequentialIds(), policy: () => options.policy };
   return { ...world, deps };
 }
 

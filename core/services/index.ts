@@ -9,3 +9,4 @@ export { flushNotices, toView, type NoticeFlush } from './context';
 export { sweepSessionCuts, SESSION_CUT_FAILED_EVENT, SessionCutCapacityError } from './session-cut';
 export type { SessionCutSweep } from './session-cut';
 export { remindApprovers, remindOne, type ReminderSweep } from './reminders';
+export { kpiReport, isAnyApprover, weeklyKpiDigest, KPI_DEFAULT_DAYS } from './kpi';

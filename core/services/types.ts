@@ -7,6 +7,7 @@ import type { Actor, AccessRequest, AssignmentKey, SecurityFinding } from '../mo
 import type {
   AssignmentGateway,
   AssignmentOperation,
+  AuditReader,
   AuditSink,
   Clock,
   Directory,
@@ -42,6 +43,8 @@ export interface CoreDeps {
    */
   notices?: NoticeDispatch;
   audit: AuditSink;
+  /** The audit trail read back for the KPIs (GET /kpis); absent where nothing reads it (the KPI service refuses then). */
+  auditReader?: AuditReader;
   findings: FindingsSink;
   /** What the product remembers about the findings it imports (open drift, imports to retry). */
   findingsState: FindingsStateStore;

@@ -23,6 +23,7 @@ export const BRIDGE_ROUTES = [
   { method: apigwv2.HttpMethod.POST, path: '/requests/{id}/cancel' },
   { method: apigwv2.HttpMethod.POST, path: '/requests/{id}/review' },
   { method: apigwv2.HttpMethod.GET, path: '/eligibility' },
+  { method: apigwv2.HttpMethod.GET, path: '/kpis' },
 ] as const;
 
 export interface BridgeApiProps {

@@ -22,6 +22,7 @@ import { BridgeApi } from '../constructs/bridge-api';
 import { DataStore } from '../constructs/data-store';
 import { asffFindingsPattern, findingsPatterns, ownProductArn } from '../constructs/findings-routing';
 import { JitFunction } from '../constructs/jit-function';
+import { KpiDigestSchedule } from '../constructs/kpi-digest-schedule';
 import { Monitoring } from '../constructs/monitoring';
 import { TABLE_SCHEMAS } from '../constructs/table-schemas';
 import { LEDGER_INDEXES } from '../../lambdas/adapters/dynamo-live-index';
@@ -71,6 +72,7 @@ export class JitAccessStack extends Stack {
   readonly bot?: BotHost;
   readonly monitoring: Monitoring;
   readonly schedulerRole: iam.Role;
+  readonly kpiDigest: KpiDigestSchedule;
   readonly stateMachineArn: string;
 
   constructor(scope: Construct, id: string, props: JitAccessStackProps) {
@@ -327,6 +329,10 @@ export class JitAccessStack extends Stack {
 
     grantNotify(fns.findings);
 
+    // The KPIs read the audit table back: the bridge (the bot's `kpi` command) and the notify
+    // function (the weekly digest). A Scan is all the reader sends (lambdas/adapters/dynamo-audit.ts).
+    for (const fn of [fns.bridge, fns.notify]) this.data.audit.grant(fn.role, 'dynamodb:Scan');
+
     // audit-writer: append-only. PutItem is the only data action. IAM has no condition key on a
     // request's ConditionExpression, so "never overwrite" is the adapter's attribute_not_exists
     // condition on every put; IAM guarantees no update, delete, batch write or read.
@@ -399,6 +405,14 @@ export class JitAccessStack extends Stack {
       description: 'Reconcile live assignments with the grant ledger; expiry warnings',
       schedule: events.Schedule.rate(Duration.minutes(5)),
       targets: [new targets.LambdaFunction(fns.reconcile.fn, { ...targetOptions, retryAttempts: 0, maxEventAge: Duration.minutes(5) })],
+    });
+
+    this.kpiDigest = new KpiDigestSchedule(this, 'KpiDigest', {
+      scheduleName: `${prefix}-kpi-digest`,
+      cron: config.kpiDigestCron,
+      timeZone: config.kpiDigestTimeZone,
+      notifyFn: fns.notify.fn,
+      deadLetterQueue: this.data.dlq,
     });
 
     // ── bridge ────────────────────────────────────────────────────────────────────

@@ -25,11 +25,13 @@ import {
   decisionBodySchema,
   eligibilityQuerySchema,
   extendBodySchema,
+  kpiQuerySchema,
   listQuerySchema,
   requestIdSchema,
   reviewBodySchema,
   revokeBodySchema,
 } from '../../contract/bridge';
+import { toKpiReportView } from '../../contract/kpi';
 import { ForbiddenError, ValidationError } from '../../core/errors';
 import type { Actor } from '../../core/model';
 import {
@@ -39,6 +41,7 @@ import {
   eligibility,
   extendGrant,
   getRequest,
+  kpiReport,
   listRequests,
   resolveActor,
   revokeEarly,
@@ -128,6 +131,11 @@ const ROUTES: Record<string, RouteFn> = {
   'GET /eligibility': async ({ deps, actor, query }) => {
     const q = parse(eligibilityQuerySchema, query, 'query');
     return json(200, await eligibility(deps, { actor, query: q }));
+  },
+  // The bot's `kpi` command: approvers only (core/services/kpi.ts says why).
+  'GET /kpis': async ({ deps, actor, query }) => {
+    const q = parse(kpiQuerySchema, query, 'query');
+    return json(200, { report: toKpiReportView(await kpiReport(deps, { actor, days: q.days })) });
   },
 };
 

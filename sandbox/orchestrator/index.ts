@@ -255,8 +255,8 @@ interface StartedBridge {
   jwks: { keys: JWK[] };
   /** The local issuer itself (it plays Entra): the channel card's sandbox votes sign people in with it, as `sandbox:act` does. */
   issuer: LocalIssuer;
-  /** Binds the real bridge handler and the reconcile control once the backend exists. */
-  bind(handler: Parameters<typeof startLocalBridge>[0]['handler'], reconcile: () => Promise<unknown>): void;
+  /** Binds the real bridge handler and the reconcile (and weekly digest) controls once the backend exists. */
+  bind(handler: Parameters<typeof startLocalBridge>[0]['handler'], reconcile: () => Promise<unknown>, digest?: () => Promise<unknown>): void;
 }
 
 /**
@@ -266,6 +266,7 @@ interface StartedBridge {
 async function startBridge(settings: Settings, people: DemoPeople, clock: OffsetClock, life: Stoppers): Promise<StartedBridge> {
   let bridgeHandler: Parameters<typeof startLocalBridge>[0]['handler'] = async () => ({ statusCode: 503, headers: { 'content-type': 'application/json' }, body: '{"error":{"code":"STARTING","message":"The sandbox is starting."}}' });
   let reconcileNow: () => Promise<unknown> = async () => undefined;
+  let digestNow: () => Promise<unknown> = async () => undefined;
   // The bot gets real RS256 tokens and the bridge checks them as the HTTP API's JWT authorizer
   // would (the key stays in the data folder for act.ts and tests). Tokens shaped like Entra v2
   // app-only tokens: iss the tenant's v2 issuer, aud the bridge app's client id.
@@ -295,6 +296,14 @@ async function startBridge(settings: Settings, people: DemoPeople, clock: Offset
         return { status: 200, body: { now: new Date(clock.now()).toISOString(), offsetMs: clock.offset } };
       }
       if (req.path === '/_sandbox/reconcile' && req.method === 'POST') return { status: 200, body: await reconcileNow() };
+      // The weekly schedule's firing (EventBridge Scheduler in AWS), now: `npm run sandbox:digest`.
+      if (req.path === '/_sandbox/digest' && req.method === 'POST') {
+        try {
+          return { status: 200, body: await digestNow() };
+        } catch (e) {
+          return { status: 502, body: { error: { code: 'DIGEST_FAILED', message: (e as Error).message } } };
+        }
+      }
       return undefined;
     },
   }).catch((e: unknown) => {
@@ -308,9 +317,10 @@ async function startBridge(settings: Settings, people: DemoPeople, clock: Offset
     botTokens,
     jwks: issuer.jwks,
     issuer,
-    bind(handler, reconcile) {
+    bind(handler, reconcile, digest) {
       bridgeHandler = handler;
       reconcileNow = reconcile;
+      if (digest) digestNow = digest;
     },
   };
 }
@@ -410,7 +420,7 @@ function buildBackend(settings: Settings, options: SandboxOptions, config: Lambd
     botInvoker: localBotInvoker(BOT_FUNCTION_ARN, (event) => bot.handler(event), settings.log),
     externalIdIssuer: people.externalIdIssuer,
     // The session-cut queue in memory: a restart forgets pending cuts (the sandbox has no DynamoDB stand-in).
-    stores: { requests: stores.requests, ledger: stores.ledger, findingsState: stores.findingsState, audit: stores.audit, sessionCuts: new MemorySessionCutStore() },
+    stores: { requests: stores.requests, ledger: stores.ledger, findingsState: stores.findingsState, audit: stores.audit, auditReader: stores.audit, sessionCuts: new MemorySessionCutStore() },
     // Lambda's asynchronous invoke of the notify function, through the sandbox's function registry.
     overrides: { notices },
   });
@@ -433,7 +443,7 @@ function createFunctions(backend: Backend): Functions {
   return {
     bridge: createBridgeHandler(deps, { botAppId: config.botAppId, tenantId: config.entraTenantId, audience: config.bridgeAudience, log: backend.log('bridge') }),
     workflow: createWorkflowHandler(deps, { log: backend.log('workflow'), metrics }),
-    notify: createNotifyHandler(deps, { log: backend.log('notify'), metrics }),
+    notify: createNotifyHandler(deps, { log: backend.log('notify'), metrics, sender: backend.notifier }),
     revoke: createRevokeHandler(deps, { log: backend.log('revoke'), metrics }),
     reconcile: createReconcileHandler(deps, { log: backend.log('reconcile'), metrics }),
     // The EventBridge rule's target in AWS, posting through the same notifier.
@@ -527,7 +537,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
 
     const fns = createFunctions(backend);
     notices.bind((payload) => fns.notify(payload));
-    started.bind(fns.bridge, () => fns.reconcile({}));
+    // The schedule's input in AWS, with the sandbox clock's now as the scheduled time (infra/constructs/kpi-digest-schedule.ts).
+    started.bind(fns.bridge, () => fns.reconcile({}), () => fns.notify({ action: 'kpi_digest', scheduledTime: new Date(clock.now()).toISOString() }));
     registerWorkflow(aws, fns, options);
     routeFindings(aws, config, fns.findings, log);
 

@@ -14,7 +14,7 @@ import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import { MemoryFindingsState, MemoryGrantLedger, MemoryRequestStore } from '../../core/memory';
 import type { AuditEvent, LedgerEntry, StoredRequest, TrackedFinding } from '../../core/model';
-import type { AuditSink } from '../../core/ports';
+import type { AuditReader, AuditSink } from '../../core/ports';
 import { CorruptDataError, JsonDocument } from '../aws/persistence';
 
 // The stores trust their own files: the shape is checked loosely (objects with the key fields),
@@ -114,7 +114,7 @@ export class FileFindingsState extends MemoryFindingsState {
  * conditional put does; each append is one synchronous write, so an event is on disk before the
  * service that emitted it goes on.
  */
-export class JsonlAuditSink implements AuditSink {
+export class JsonlAuditSink implements AuditSink, AuditReader {
   private readonly ids = new Set<string>();
   readonly events: AuditEvent[] = [];
 
@@ -150,6 +150,13 @@ export class JsonlAuditSink implements AuditSink {
 
   forRequest(requestId: string): AuditEvent[] {
     return this.events.filter((e) => e.requestId === requestId);
+  }
+
+  /** The KPIs' read of the trail (what the audit table's Scan gives the functions in AWS). */
+  async eventsSince(sinceIso: string): Promise<AuditEvent[]> {
+    // As the audit table's Scan filter `at >= :since` compares: strings, by their UTF-8 bytes (Amazon
+    // DynamoDB Developer Guide, "Comparison operator and function reference"), not as times.
+    return this.events.filter((e) => Buffer.compare(Buffer.from(e.at), Buffer.from(sinceIso)) >= 0).map((e) => structuredClone(e));
   }
 }
 

@@ -18,6 +18,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ACTOR_HEADERS } from '../../contract/bridge';
 import type { StoredRequest } from '../../core/model';
+import { triggerDigest } from '../../sandbox/digest';
 import { startSandbox, type Sandbox } from '../../sandbox/orchestrator';
 import { SANDBOX_BRIDGE_AUDIENCE, SANDBOX_ISSUER_KEY_FILE, SANDBOX_SSO_CONNECTION_NAME, createLocalIssuer } from '../../sandbox/jwt-authorizer';
 import { PLAYGROUND_IDS } from '../../sandbox/playground';
@@ -242,5 +243,24 @@ describe('end to end through the Agents Playground', function () {
     assert.equal(extended.state, 'ACTIVE');
     await pg.open('Personal Chat');
     await pg.screenshot('extended');
+  });
+  it('weekly KPI digest: sandbox:digest posts the KPI card with its charts in the on-call channel, once per week', async () => {
+    const mark = pg.messages.length;
+    const isDigest = (c: Json) => /Weekly access KPIs/.test(JSON.stringify(c));
+    // What `npm run sandbox:digest` does: the weekly schedule's firing, now, through the notify function.
+    const first = await triggerDigest(sandbox.urls.bridge);
+    assert.ok(first.requests >= 5, `the week's requests are counted: ${JSON.stringify(first)}`);
+    const digest = await pg.waitForCard('the KPI digest in the on-call channel', CHANNEL, isDigest, mark, 30_000);
+    const text = JSON.stringify(digest.card);
+    for (const chart of ['Chart.Donut', 'Chart.VerticalBar', 'Chart.Gauge', 'Chart.HorizontalBar']) assert.ok(text.includes(`"type":"${chart}"`), `${chart} on the card`);
+    // The break-glass step above left a grant whose post-incident review nobody acknowledged.
+    assert.match(text, /"title":"Break-glass uses","value":"[1-9]\d*"/);
+    assert.match(text, /"title":"Open post-incident reviews","value":"[1-9]\d*"/);
+    // A replay of the same week is answered, and posts nothing.
+    const again = await triggerDigest(sandbox.urls.bridge);
+    assert.equal(again.weekId, first.weekId);
+    await pg.open('Platform - on-call');
+    await pg.screenshot('kpi-digest', /Requests by outcome|Weekly access KPIs/);
+    assert.equal(pg.messages.slice(mark).filter((m) => m.cards.some(isDigest)).length, 1, 'one digest per week');
   });
 });
