@@ -21,7 +21,7 @@ import type { AuditSink, Clock, IdGenerator, Log, Notifier, SessionCutStore } fr
 import type { CoreDeps } from '../core/services/types';
 import type { FetchLike, NotificationSender, SecretSource } from './adapters/bot-notifier';
 import type { LambdaInvoker } from './adapters/bot-invoke-notifier';
-import { DynamoAuditTableReader } from './adapters/dynamo-audit';
+import { DynamoAuditTableReader } from './adapters/dynamo-audit-reader';
 import { DynamoFindingsState } from './adapters/dynamo-findings-state';
 import { DynamoGrantLedger } from './adapters/dynamo-ledger';
 import { DynamoRequestStore } from './adapters/dynamo-requests';

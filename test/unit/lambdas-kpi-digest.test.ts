@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { notificationBodySchema, type NotificationBody } from '../../contract/notify';
 import { FakeClock } from '../../core/memory';
 import { marshall } from '@aws-sdk/util-dynamodb';
-import { DynamoAuditTableReader } from '../../lambdas/adapters/dynamo-audit';
+import { DynamoAuditTableReader } from '../../lambdas/adapters/dynamo-audit-reader';
 import { createNotifyHandler } from '../../lambdas/notify/handler';
 import { assertCallsConform, capturingDocumentClient } from '../support/aws-capture';
 import { world } from '../support/core-world';
