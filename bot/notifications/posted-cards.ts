@@ -19,7 +19,7 @@
  * splits one activity into several messages). Such a card cannot be updated in place: it is
  * recorded without an id, and a later change posts a fresh copy instead.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import * as cards from '../../cards';
 import type { NotificationEvent as NotificationEventName } from '../../contract/notify';
 import type { RequestView } from '../../core/api';
@@ -50,6 +50,11 @@ export class CardBusyError extends Error {
     super(`The ${kind} card of ${requestId} is being posted by another delivery.`);
     this.name = 'CardBusyError';
   }
+}
+
+/** What a card update would send, as a short digest: equal digests, nothing to write. */
+function renderedDigest(activity: OutboundActivity): string {
+  return createHash('sha256').update(JSON.stringify(activity)).digest('base64url').slice(0, 22);
 }
 
 const NEW_MESSAGE_EVENTS: ReadonlySet<NotificationEventName> = new Set(['approved', 'denied', 'timed_out', 'active', 'expiring_soon', 'expired', 'revoked', 'failed']);
@@ -137,11 +142,18 @@ export class PostedCards {
           out.skipped++;
           return;
         }
+        const update = cardOnly(await t.activity());
+        const digest = renderedDigest(update);
+        // A newer version that shows the same (a notice flushed after the card was posted and
+        // recorded, a write of fields no card shows) costs no Teams write: in a burst every update
+        // in the channel spends the rate budget all the approval cards share.
+        const unchanged = record.renderedDigest === digest;
         // Update Teams first, then the record: a failed update is retried by the sender's retry.
-        await this.deps.messenger.update(await this.deps.addresses.recordReference(record), record.activityId, cardOnly(await t.activity()));
-        const next: CardRecord = { ...record, renderedVersion: request.version, updatedAt: now, ...(t.extra ? await t.extra() : {}) };
+        if (!unchanged) await this.deps.messenger.update(await this.deps.addresses.recordReference(record), record.activityId, update);
+        const next: CardRecord = { ...record, renderedVersion: request.version, renderedDigest: digest, updatedAt: now, ...(t.extra && !unchanged ? await t.extra() : {}) };
         if (await store.updateCard(next, record)) {
-          out.updated++;
+          if (unchanged) out.skipped++;
+          else out.updated++;
           return;
         }
         continue;
@@ -185,6 +197,7 @@ export class PostedCards {
         activityId,
         serviceUrl: target.reference.serviceUrl,
         renderedVersion: request.version,
+        renderedDigest: renderedDigest(cardOnly(activity)),
         updatedAt: clock.now(),
         ...(t.extra ? await t.extra() : {}),
       };
