@@ -87,3 +87,38 @@ describe('bot: posted cards are written to Teams only when what they show change
     assert.equal(messenger.updates.length, 1, '"in 15 min" became "in 10 min": the card is rendered again');
   });
 });
+
+describe('bot: approvers named from the team roster, under a burst of cards', () => {
+  it('card renders at the same moment share one roster lookup per approver, and a lookup that fails later never replaces a name already known', async () => {
+    const store = new MemoryConversationStore();
+    let calls = 0;
+    let failing = false;
+    const pending: Array<() => void> = [];
+    const roster = async (aadObjectId: string) => {
+      calls++;
+      // Answers arrive later (the roster read is paced and may be retried after a 429).
+      await new Promise<void>((r) => pending.push(r));
+      if (failing) throw new Error('roster timed out');
+      return { id: `29:${aadObjectId}`, name: `Name ${aadObjectId}` };
+    };
+    const answerAll = async () => {
+      for (let i = 0; i < 20; i++) {
+        await new Promise((r) => setImmediate(r));
+        while (pending.length) pending.shift()!();
+      }
+    };
+    let now = 0;
+    const approvers = new ApproverDirectory(['aad-carol', 'aad-dan'], store, roster, () => now);
+    const lists = Array.from({ length: 50 }, () => approvers.list());
+    await answerAll();
+    const rendered = await Promise.all(lists);
+    assert.equal(calls, 2, 'one lookup per approver for 50 cards rendered at once');
+    assert.ok(rendered.every((l) => l.map((a) => a.teamsUserId).join() === '29:aad-carol,29:aad-dan'));
+    // An hour later the names are looked up again; the roster fails this time: the cards keep the names.
+    now += 3_600_001;
+    failing = true;
+    const later = approvers.list();
+    await answerAll();
+    assert.deepEqual((await later).map((a) => a.teamsUserId), ['29:aad-carol', '29:aad-dan'], 'the same refresh.userIds: no card update just because the roster failed');
+  });
+});
