@@ -52,9 +52,16 @@ export class CardBusyError extends Error {
   }
 }
 
-/** What a card update would send, as a short digest: equal digests, nothing to write. */
-function renderedDigest(activity: OutboundActivity): string {
-  return createHash('sha256').update(JSON.stringify(activity)).digest('base64url').slice(0, 22);
+/**
+ * What a card update would show, as a short digest: equal digests, nothing to write. Teams renders
+ * `{{DATE()}}`/`{{TIME()}}` to the minute at most (Adaptive Cards "Date/time formatting and
+ * localization": DATE short/long, TIME as hours and minutes), so seconds in their arguments
+ * change nothing anyone sees: a deadline recorded a second after the one the card was posted
+ * with is not worth a channel write.
+ */
+export function renderedDigest(activity: OutboundActivity): string {
+  const shown = JSON.stringify(activity).replace(/(\{\{(?:DATE|TIME)\(\d{4}-\d\d-\d\dT\d\d:\d\d):\d\d(?:\.\d+)?Z/g, '$1Z');
+  return createHash('sha256').update(shown).digest('base64url').slice(0, 22);
 }
 
 const NEW_MESSAGE_EVENTS: ReadonlySet<NotificationEventName> = new Set(['approved', 'denied', 'timed_out', 'active', 'expiring_soon', 'expired', 'revoked', 'failed']);

@@ -78,6 +78,17 @@ describe('bot: posted cards are written to Teams only when what they show change
     assert.equal(messenger.updates.filter((u) => u.activityId === messenger.posts[0]!.activityId).length, 1, 'a repeated notice writes nothing');
   });
 
+  it('a deadline recorded seconds after the one the card was posted with, in the same minute, is not written again (Teams shows DATE/TIME to the minute)', async () => {
+    const { w, messenger, deliver, request } = await setup();
+    const base = Date.parse('2030-01-01T10:00:05Z');
+    const posted = { ...request, cardPostedAt: new Date(w.clock.now()).toISOString(), approvalDeadline: new Date(base).toISOString() };
+    await deliver('approval_requested', posted);
+    await deliver('submitted', { ...posted, approvalDeadline: new Date(base + 1_000).toISOString(), version: request.version + 2 }, request.version);
+    assert.equal(messenger.updates.length, 0, '10:00:05 and 10:00:06 both show as 10:00');
+    await deliver('cancelled', { ...posted, approvalDeadline: new Date(base + 60_000).toISOString(), version: request.version + 3 });
+    assert.equal(messenger.updates.length, 1, 'a different minute is written');
+  });
+
   it('a card whose content changes only with time (the deadline minutes left) is written again once the text differs', async () => {
     const { w, messenger, deliver, request } = await setup();
     const posted = { ...request, cardPostedAt: new Date(w.clock.now()).toISOString(), approvalDeadline: new Date(w.clock.now() + 15 * 60_000).toISOString() };
