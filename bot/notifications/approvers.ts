@@ -21,6 +21,7 @@ export type TeamRoster = (aadObjectId: string) => Promise<{ id?: string; name?: 
 
 export class ApproverDirectory {
   private readonly fromRoster = new Map<string, { id?: string; name?: string; at: number }>();
+  private readonly lookups = new Map<string, Promise<{ id?: string; name?: string; at: number }>>();
 
   constructor(
     private readonly aadObjectIds: readonly string[],
@@ -40,16 +41,31 @@ export class ApproverDirectory {
     );
   }
 
-  /** Roster answers are kept for an hour, failures for a minute: posting a card never waits on a slow roster twice. */
-  private async member(aadObjectId: string): Promise<{ id?: string; name?: string } | undefined> {
-    if (!this.roster) return undefined;
+  /**
+   * Roster answers are kept for an hour, failures for a minute: posting a card never waits on a
+   * slow roster twice. Cards rendered at the same moment (a burst of requests) share one lookup
+   * per approver, and a failed lookup never replaces a name already known: the cards would flip
+   * between the approver's Teams id and `8:orgid:` in refresh.userIds, and each flip is a card
+   * update in the channel, whose writes all the burst's approval cards share.
+   */
+  private member(aadObjectId: string): Promise<{ id?: string; name?: string } | undefined> {
+    if (!this.roster) return Promise.resolve(undefined);
     const hit = this.fromRoster.get(aadObjectId);
     const ttl = hit?.name ? 3_600_000 : 60_000;
-    if (hit && this.now() - hit.at < ttl) return hit;
-    const found = await this.roster(aadObjectId).catch(() => undefined);
-    const entry = { ...(found ?? {}), at: this.now() };
-    this.fromRoster.set(aadObjectId, entry);
-    return entry;
+    if (hit && this.now() - hit.at < ttl) return Promise.resolve(hit);
+    const inFlight = this.lookups.get(aadObjectId);
+    if (inFlight) return inFlight;
+    const lookup = this.roster(aadObjectId)
+      .catch(() => undefined)
+      .then((found) => {
+        const known = this.fromRoster.get(aadObjectId);
+        const entry = found?.name || !known?.name ? { ...(found ?? {}), at: this.now() } : { ...known, at: this.now() - 3_600_000 + 60_000 };
+        this.fromRoster.set(aadObjectId, entry);
+        return entry;
+      })
+      .finally(() => this.lookups.delete(aadObjectId));
+    this.lookups.set(aadObjectId, lookup);
+    return lookup;
   }
 
   async refreshUserIds(): Promise<string[]> {

@@ -22,7 +22,7 @@
  * splits one activity into several messages). Such a card cannot be updated in place: it is
  * recorded without an id, and a later change posts a fresh copy instead.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import * as cards from '../../cards';
 import type { SandboxCardAction } from '../../cards';
 import type { NotificationEvent as NotificationEventName } from '../../contract/notify';
@@ -57,6 +57,18 @@ export class CardBusyError extends Error {
     super(`The ${kind} card of ${requestId} is being posted by another delivery.`);
     this.name = 'CardBusyError';
   }
+}
+
+/**
+ * What a card update would show, as a short digest: equal digests, nothing to write. Teams renders
+ * `{{DATE()}}`/`{{TIME()}}` to the minute at most (Adaptive Cards "Date/time formatting and
+ * localization": DATE short/long, TIME as hours and minutes), so seconds in their arguments
+ * change nothing anyone sees: a deadline recorded a second after the one the card was posted
+ * with is not worth a channel write.
+ */
+export function renderedDigest(activity: OutboundActivity): string {
+  const shown = JSON.stringify(activity).replace(/(\{\{(?:DATE|TIME)\(\d{4}-\d\d-\d\dT\d\d:\d\d):\d\d(?:\.\d+)?Z/g, '$1Z');
+  return createHash('sha256').update(shown).digest('base64url').slice(0, 22);
 }
 
 const NEW_MESSAGE_EVENTS: ReadonlySet<NotificationEventName> = new Set(['approved', 'denied', 'timed_out', 'active', 'expiring_soon', 'expired', 'revoked', 'failed']);
@@ -167,11 +179,18 @@ export class PostedCards {
           out.skipped++;
           return;
         }
+        const update = cardOnly(await t.activity());
+        const digest = renderedDigest(update);
+        // A newer version that shows the same (a notice flushed after the card was posted and
+        // recorded, a write of fields no card shows) costs no Teams write: in a burst every update
+        // in the channel spends the rate budget all the approval cards share.
+        const unchanged = record.renderedDigest === digest;
         // Update Teams first, then the record: a failed update is retried by the sender's retry.
-        await this.deps.messenger.update(await this.deps.addresses.recordReference(record), record.activityId, cardOnly(await t.activity()));
-        const next: CardRecord = { ...record, renderedVersion: request.version, updatedAt: now, ...(t.extra ? await t.extra() : {}) };
+        if (!unchanged) await this.deps.messenger.update(await this.deps.addresses.recordReference(record), record.activityId, update);
+        const next: CardRecord = { ...record, renderedVersion: request.version, renderedDigest: digest, updatedAt: now, ...(t.extra && !unchanged ? await t.extra() : {}) };
         if (await store.updateCard(next, record)) {
-          out.updated++;
+          if (unchanged) out.skipped++;
+          else out.updated++;
           return;
         }
         continue;
@@ -215,6 +234,7 @@ export class PostedCards {
         activityId,
         serviceUrl: target.reference.serviceUrl,
         renderedVersion: request.version,
+        renderedDigest: renderedDigest(cardOnly(activity)),
         updatedAt: clock.now(),
         ...(t.extra ? await t.extra() : {}),
       };

@@ -25,6 +25,8 @@ export interface CardRecord {
   serviceUrl?: string;
   /** The request version the card currently shows: older notifications never overwrite newer ones. */
   renderedVersion: number;
+  /** Digest of the card as last written to Teams: a newer version that renders the same is not written again. */
+  renderedDigest?: string;
   /** Set while a poster is creating the card; other posters wait for it or take over when stale. */
   claimId?: string;
   claimedAt?: number;

@@ -99,8 +99,13 @@ export class BotInvokeNotifier implements Notifier, NotificationSender {
     this.random = options.random ?? Math.random;
   }
 
-  async requestChanged(event: NotificationEvent, request: AccessRequest): Promise<void> {
-    await this.send({ kind: 'request', event, request: toRequestView(request), notificationId: requestNotificationId(request.id, event, request.version) });
+  /**
+   * `noticeVersion` is the version of the change that queued the notice (flushNotices passes it): a
+   * notice carried forward by a later write keeps its id, so the bot answers DUPLICATE rather than
+   * rendering the posted cards again (in a burst, a channel update costs a post's rate budget).
+   */
+  async requestChanged(event: NotificationEvent, request: AccessRequest, noticeVersion = request.version): Promise<void> {
+    await this.send({ kind: 'request', event, request: toRequestView(request), notificationId: requestNotificationId(request.id, event, noticeVersion) });
   }
 
   async findings(findings: SecurityFinding[]): Promise<void> {

@@ -52,6 +52,7 @@ import { parseBotConfig } from '../../bot/config';
 import { type BotLambdaHandler, createBotLambdaHandler } from '../../bot/lambda-entry';
 import { jsonLog } from '../../bot/log';
 import { type AwsStandIns, startAwsStandIns } from '../aws';
+import type { Directory } from '../aws/identity-store';
 import { DEFAULT_DATA_DIR, SANDBOX_DATA_MARKER } from '../aws/persistence';
 import { PLAYGROUND_DEFAULT_PORT, PLAYGROUND_IDS, playgroundLaunch, writePlaygroundConfig } from '../playground';
 import { assertPortsFree, explainListenError, type PortNeed, portFromEnv, SANDBOX_PORTS } from '../ports';
@@ -104,6 +105,8 @@ export interface SandboxOptions {
   teamsServiceUrl?: string;
   /** Identity Center's assignment delay, default uniform 1-3 s. */
   assignmentDelayMs?: { min: number; max: number };
+  /** The identity store's users and groups; default the demo people (the burst bench adds requesters). */
+  directory?: Directory;
   /**
    * Milliseconds for every grant status wait instead of the definition's own schedule (tests with a
    * millisecond Identity Center). Default: the deployed definition's waits, so that the sandbox
@@ -227,7 +230,7 @@ async function startStandIns(settings: Settings, options: SandboxOptions, clock:
     clock,
     deferStart: true,
     identityCenter: options.assignmentDelayMs === undefined ? {} : { assignmentDelayMs: options.assignmentDelayMs },
-    ...(options.people ? { directory: demoDirectory(options.people) } : {}),
+    ...(options.directory ? { directory: options.directory } : options.people ? { directory: demoDirectory(options.people) } : {}),
     // The stack creates its schedule group (infra: ScheduleGroup ExpirySchedules); so does the sandbox.
     scheduler: { log: settings.log, scheduleGroups: [SCHEDULER_GROUP] },
     stepFunctions: { log: settings.log },

@@ -55,6 +55,16 @@ describe('adapters: bot invoke notifier (the hosted bot, over IAM)', () => {
     assertCallsConform('lambda', mockedCalls(lambda));
   });
 
+  it('a notice carried forward by a later write keeps the id of its own change (the bot answers DUPLICATE instead of rendering the cards again), as the HTTP notifier does', async () => {
+    lambda.on(InvokeCommand).resolves(delivered);
+    const request = await stored();
+    // flushNotices sends each pending notice with the request as it is now and the version of the change that queued it.
+    await notifier().requestChanged('submitted', { ...request, version: request.version + 2 }, request.version);
+    const body = notificationBodySchema.parse(JSON.parse(Buffer.from(lambda.commandCalls(InvokeCommand)[0]!.args[0].input.Payload as Uint8Array).toString('utf8')));
+    assert.equal(body.notificationId, `req.${request.id}.submitted.v${request.version}`);
+    assert.equal(body.kind === 'request' && body.request.version, request.version + 2, 'the cards still show the newest state');
+  });
+
   it('409 DUPLICATE counts as delivered; another 409 does not', async () => {
     lambda.on(InvokeCommand).resolves(answer(409, problem(409, 'DUPLICATE', 'already')));
     await notifier().requestChanged('active', await stored());
