@@ -48,21 +48,60 @@ export function installDeliveryPolicy(client: ConnectorClient, policy: PipelineP
   return client;
 }
 
+/**
+ * The connector clients handed out, one per (app id, service URL, audience), kept for the life of
+ * the process. CloudAdapter asks for a client on every turn (and a proactive send on every call);
+ * building one costs a whole core-client pipeline (policies, proxy settings from the environment)
+ * plus our policy swap, for a client that holds nothing specific to the turn: its credentials
+ * (and their token cache) depend on the app id and audience only. A turn that never calls the
+ * connector (most card actions) paid that for nothing; the profile of bench/bot-load.ts showed it.
+ * Teams uses a handful of service URLs, so the map stays small; it is bounded anyway.
+ */
+export class ConnectorClientCache {
+  private readonly clients = new Map<string, Promise<ConnectorClient>>();
+
+  constructor(private readonly maxEntries = 64) {}
+
+  get(key: string, create: () => Promise<ConnectorClient>): Promise<ConnectorClient> {
+    const hit = this.clients.get(key);
+    if (hit) return hit;
+    if (this.clients.size >= this.maxEntries) this.clients.delete(this.clients.keys().next().value!);
+    const made = create();
+    this.clients.set(key, made);
+    // A failed creation (credentials) is not remembered: the next turn tries again.
+    made.catch(() => this.clients.get(key) === made && this.clients.delete(key));
+    return made;
+  }
+
+  get size(): number {
+    return this.clients.size;
+  }
+}
+
 class PolicyConnectorFactory extends ConnectorFactory {
   constructor(
     private readonly inner: ConnectorFactory,
     private readonly policy: PipelinePolicyLike,
+    private readonly cache: ConnectorClientCache,
+    private readonly appKey: string,
   ) {
     super();
   }
 
-  override async create(serviceUrl: string, audience?: string): Promise<ConnectorClient> {
-    return installDeliveryPolicy(await this.inner.create(serviceUrl, audience), this.policy);
+  override create(serviceUrl: string, audience?: string): Promise<ConnectorClient> {
+    return this.cache.get(JSON.stringify([this.appKey, serviceUrl, audience ?? null]), async () => installDeliveryPolicy(await this.inner.create(serviceUrl, audience), this.policy));
   }
+}
+
+/** The app id a connector factory is made for (botframework-connector takes the audience claim, else the appid claim). */
+function appKeyOf(claims: ClaimsIdentity | undefined): string {
+  return JSON.stringify([claims?.getClaimValue(AuthenticationConstants.AudienceClaim) ?? null, claims?.getClaimValue(AuthenticationConstants.AppIdClaim) ?? null]);
 }
 
 /** Delegates everything to the inner authentication and wraps the connector factories it hands out. */
 export class DeliveryBotFrameworkAuthentication extends BotFrameworkAuthentication {
+  readonly connectorClients = new ConnectorClientCache();
+
   constructor(
     private readonly inner: BotFrameworkAuthentication,
     private readonly policy: PipelinePolicyLike,
@@ -79,7 +118,7 @@ export class DeliveryBotFrameworkAuthentication extends BotFrameworkAuthenticati
   }
 
   override createConnectorFactory(claimsIdentity: ClaimsIdentity): ConnectorFactory {
-    return new PolicyConnectorFactory(this.inner.createConnectorFactory(claimsIdentity), this.policy);
+    return new PolicyConnectorFactory(this.inner.createConnectorFactory(claimsIdentity), this.policy, this.connectorClients, appKeyOf(claimsIdentity));
   }
 
   override createUserTokenClient(claimsIdentity: ClaimsIdentity): Promise<UserTokenClient> {
@@ -99,7 +138,7 @@ export class DeliveryBotFrameworkAuthentication extends BotFrameworkAuthenticati
   }
 
   private wrapResult(result: AuthenticateRequestResult): AuthenticateRequestResult {
-    return result.connectorFactory ? { ...result, connectorFactory: new PolicyConnectorFactory(result.connectorFactory, this.policy) } : result;
+    return result.connectorFactory ? { ...result, connectorFactory: new PolicyConnectorFactory(result.connectorFactory, this.policy, this.connectorClients, appKeyOf(result.claimsIdentity)) } : result;
   }
 }
 
