@@ -49,20 +49,21 @@ export function installDeliveryPolicy(client: ConnectorClient, policy: PipelineP
 }
 
 /**
- * The connector clients handed out, one per (app id, service URL, audience), kept for the life of
- * the process. CloudAdapter asks for a client on every turn (and a proactive send on every call);
- * building one costs a whole core-client pipeline (policies, proxy settings from the environment)
- * plus our policy swap, for a client that holds nothing specific to the turn: its credentials
- * (and their token cache) depend on the app id and audience only. A turn that never calls the
- * connector (most card actions) paid that for nothing; the profile of bench/bot-load.ts showed it.
- * Teams uses a handful of service URLs, so the map stays small; it is bounded anyway.
+ * The connector clients handed out, one per (app id, service URL, audience), and the user token
+ * clients, one per app id, kept for the life of the process. CloudAdapter asks for both on every
+ * turn (and a proactive send for a connector client on every call); building either costs a whole
+ * core-client pipeline (policies, proxy settings from the environment), plus our policy swap, for
+ * a client that holds nothing specific to the turn: its credentials (and their token cache) depend
+ * on the app id and audience only. A turn that never calls the connector or the token service
+ * (most card actions) paid that for nothing; the profile of bench/bot-load.ts showed it. Teams
+ * uses a handful of service URLs, so the maps stay small; they are bounded anyway.
  */
-export class ConnectorClientCache {
-  private readonly clients = new Map<string, Promise<ConnectorClient>>();
+export class ClientCache<T> {
+  private readonly clients = new Map<string, Promise<T>>();
 
   constructor(private readonly maxEntries = 64) {}
 
-  get(key: string, create: () => Promise<ConnectorClient>): Promise<ConnectorClient> {
+  get(key: string, create: () => Promise<T>): Promise<T> {
     const hit = this.clients.get(key);
     if (hit) return hit;
     if (this.clients.size >= this.maxEntries) this.clients.delete(this.clients.keys().next().value!);
@@ -82,7 +83,7 @@ class PolicyConnectorFactory extends ConnectorFactory {
   constructor(
     private readonly inner: ConnectorFactory,
     private readonly policy: PipelinePolicyLike,
-    private readonly cache: ConnectorClientCache,
+    private readonly cache: ClientCache<ConnectorClient>,
     private readonly appKey: string,
   ) {
     super();
@@ -100,7 +101,8 @@ function appKeyOf(claims: ClaimsIdentity | undefined): string {
 
 /** Delegates everything to the inner authentication and wraps the connector factories it hands out. */
 export class DeliveryBotFrameworkAuthentication extends BotFrameworkAuthentication {
-  readonly connectorClients = new ConnectorClientCache();
+  readonly connectorClients = new ClientCache<ConnectorClient>();
+  readonly userTokenClients = new ClientCache<UserTokenClient>();
 
   constructor(
     private readonly inner: BotFrameworkAuthentication,
@@ -122,7 +124,7 @@ export class DeliveryBotFrameworkAuthentication extends BotFrameworkAuthenticati
   }
 
   override createUserTokenClient(claimsIdentity: ClaimsIdentity): Promise<UserTokenClient> {
-    return this.inner.createUserTokenClient(claimsIdentity);
+    return this.userTokenClients.get(appKeyOf(claimsIdentity), () => this.inner.createUserTokenClient(claimsIdentity));
   }
 
   override createBotFrameworkClient(): BotFrameworkClient {

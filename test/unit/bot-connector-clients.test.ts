@@ -1,6 +1,7 @@
 /**
- * bot/teams/connector.ts: CloudAdapter asks for a connector client on every turn. The bot hands
- * out one client per (app id, service URL, audience), with the delivery policy installed once.
+ * bot/teams/connector.ts: CloudAdapter asks for a connector client and a user token client on
+ * every turn. The bot hands out one connector client per (app id, service URL, audience), with the
+ * delivery policy installed once, and one user token client per app id.
  */
 import { strict as assert } from 'node:assert';
 import { type Activity, ConfigurationBotFrameworkAuthentication } from 'botbuilder';
@@ -45,6 +46,17 @@ describe('bot connector clients', () => {
     const appAAgain = await auth.createConnectorFactory(claims('11111111-0000-0000-0000-000000000001')).create('https://smba.example.invalid/emea/', undefined);
     assert.equal(new Set([emea, amer, otherAudience, appA, appB]).size, 5);
     assert.equal(appAAgain, appA);
+  });
+
+  it('the user token client is made once per app id (CloudAdapter asks for one on every turn)', async () => {
+    const auth = new DeliveryBotFrameworkAuthentication(new ConfigurationBotFrameworkAuthentication({}), policy);
+    const a1 = await auth.createUserTokenClient((await auth.authenticateRequest(activity('https://smba.example.invalid/emea/'), '')).claimsIdentity);
+    const a2 = await auth.createUserTokenClient((await auth.authenticateRequest(activity('https://smba.example.invalid/amer/'), '')).claimsIdentity);
+    assert.equal(a2, a1);
+    const claims = new ClaimsIdentity([{ type: AuthenticationConstants.AudienceClaim, value: '11111111-0000-0000-0000-000000000001' }], true);
+    const other = await auth.createUserTokenClient(claims);
+    assert.notEqual(other, a1);
+    assert.equal(await auth.createUserTokenClient(claims), other);
   });
 
   it('the cache is bounded: the oldest client goes first', async () => {
