@@ -1,7 +1,7 @@
 # The Teams bot for teams that host it themselves (the stack hosts it on Lambda by default).
 # It runs the SAME production bundle as the stack's bot function: build first, then the image:
 #
-#   npm run build                      # esbuild -> dist/bot/main.js (self-contained, AWS SDK included)
+#   npm run build                      # esbuild -> dist/bot/main.js + dist/bot/aws-sdk.js (self-contained, AWS SDK included)
 #   docker build -t jit-access-bot .
 #   docker run -p 3978:3978 --env-file bot.env jit-access-bot
 #
@@ -17,8 +17,9 @@ ENV NODE_ENV=production \
     JIT_BOT_PORT=3978
 
 WORKDIR /app
-# Only the bundle and its source map: no sources, no node_modules, no tsx.
-COPY --chown=root:root dist/bot/main.js dist/bot/main.js.map ./dist/bot/
+# Only the bundle, the AWS SDK chunk it requires when its configuration needs the SDK
+# (scripts/build.ts), and their source maps: no sources, no node_modules, no tsx.
+COPY --chown=root:root dist/bot/main.js dist/bot/main.js.map dist/bot/aws-sdk.js dist/bot/aws-sdk.js.map ./dist/bot/
 
 # The official image's unprivileged user (uid 1000); the files stay root-owned and read-only to it.
 USER node

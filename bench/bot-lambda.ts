@@ -10,8 +10,11 @@
  *   entry shape (bot/lambda-entry.ts createBotLambdaHandler), bundled the same way;
  * - warm invoke p99: after the first invoke, the same process answers `warmInvokes` invokes one at
  *   a time (one Lambda environment handles one event at a time);
- * - peak RSS under load: the production build on plain node (the express server bundle, not tsx)
- *   under the same autocannon load as bench/bot-load.ts, against the echo bot's bundle.
+ * - peak RSS under load: the production build of the server exactly as `npm run build` writes it
+ *   (dist/bot/main.js beside its dist/bot/aws-sdk.js, started as the Dockerfile's CMD starts it and
+ *   configured from its environment only: test mode, memory store, the stubs' bridge and
+ *   connector) under the same autocannon load as bench/bot-load.ts, against the echo bot's server
+ *   bundled with the same options; alternating runs, each bot in a fresh process.
  *
  * Everything stays on 127.0.0.1, and every child is bounded (a timeout kills it).
  */
@@ -26,7 +29,7 @@ const autocannon = require('autocannon') as (opts: Record<string, unknown>) => P
 import { ESBUILD_TARGET } from '../infra/constructs/jit-function';
 import { buildBot } from '../scripts/build';
 import { cardActions } from './bot-load';
-import { type Child, REPO_ROOT, startChild } from './lib/child';
+import { type Child, REPO_ROOT, startChild, startServerChild } from './lib/child';
 import { median, percentile, round } from './lib/stats';
 import { TENANT_ID, USERS } from '../test/support/bridge-fixtures';
 
@@ -41,7 +44,7 @@ export interface BotLambdaResult {
   echoLambdaBundleKb: number;
   cold: { jit: LambdaColdRun[]; echo: LambdaColdRun[]; jitMedianMs: number; echoMedianMs: number; ratio: number };
   warm: { jitP50Ms: number; jitP99Ms: number; echoP50Ms: number; echoP99Ms: number; invokes: number; ratio: number };
-  rss: { jitPeakMb: number; echoPeakMb: number; ratio: number; connections: number; rate: number; durationS: number };
+  rss: { jitPeakMb: number; echoPeakMb: number; ratio: number; runs: Array<{ jitPeakMb: number; echoPeakMb: number; ratio: number }>; connections: number; rate: number; durationS: number };
   problems: string[];
 }
 
@@ -129,7 +132,7 @@ function runLambda(bundleFile: string, events: unknown[], warm: number, env: Rec
   });
 }
 
-export async function runBotLambda(options: { coldRuns: number; warmInvokes: number; rssDurationS: number; rssConnections: number; rssRate: number; log: (line: string) => void }): Promise<BotLambdaResult> {
+export async function runBotLambda(options: { coldRuns: number; warmInvokes: number; rssRuns?: number; rssDurationS: number; rssConnections: number; rssRate: number; log: (line: string) => void }): Promise<BotLambdaResult> {
   const problems: string[] = [];
   const dir = mkdtempSync(join(tmpdir(), 'jit-bench-bot-lambda-'));
   const stubs = await startChild<{ bridgeUrl: string; connectorUrl: string }>('bot/stubs.ts');
@@ -186,30 +189,36 @@ export async function runBotLambda(options: { coldRuns: number; warmInvokes: num
     warm.ratio = round(warm.jitP99Ms / warm.echoP99Ms, 3);
     options.log(`  warm invoke through the Lambda entry, ${options.warmInvokes} one at a time: bot p50 ${warm.jitP50Ms} / p99 ${warm.jitP99Ms} ms, echo p50 ${warm.echoP50Ms} / p99 ${warm.echoP99Ms} ms = ${warm.ratio}`);
 
-    // Peak RSS under load: the production server bundle vs the echo bot's, both on plain node.
-    const jitServer = await bundle('bench/bot/jit-bot.ts', join(dir, 'jit-server.js'), false);
+    // Peak RSS under load: the production server (dist/bot/main.js, as the image runs it) vs the
+    // echo bot's server bundle, both on plain node; alternating, so that drift hits both alike.
     const echoServer = await bundle('bench/bot/echo-bot.ts', join(dir, 'echo-server.js'), false);
-    const rss: BotLambdaResult['rss'] = { jitPeakMb: 0, echoPeakMb: 0, ratio: 0, connections: options.rssConnections, rate: options.rssRate, durationS: options.rssDurationS };
+    const serverEnv = { ...env, JIT_NOTIFY_SECRET: 'bench-notify-secret-0123456789-abcdefghij', JIT_BOT_HOST: '127.0.0.1' };
+    const rss: BotLambdaResult['rss'] = { jitPeakMb: 0, echoPeakMb: 0, ratio: 0, runs: [], connections: options.rssConnections, rate: options.rssRate, durationS: options.rssDurationS };
     const bodies = cardActions(stubs.ready.connectorUrl).map((a) => a.body);
-    for (const [name, file] of [['echo', echoServer], ['jit', jitServer]] as const) {
-      const child = await startChild<{ url: string }>(file, [stubs.ready.bridgeUrl, stubs.ready.connectorUrl]);
-      servers.push(child);
-      const r = await autocannon({
-        url: `${child.ready.url}/api/messages`,
-        connections: options.rssConnections,
-        duration: options.rssDurationS,
-        overallRate: options.rssRate,
-        timeout: 10,
-        requests: bodies.map((body) => ({ method: 'POST', path: '/api/messages', headers: { 'content-type': 'application/json' }, body })),
-      });
-      if (r.errors + r.timeouts + r.non2xx > 0) problems.push(`${name} server under load: ${r.errors} errors, ${r.timeouts} timeouts, ${r.non2xx} non-2xx`);
-      const peak = round(child.peakRssMb(), 1);
-      if (name === 'jit') rss.jitPeakMb = peak;
-      else rss.echoPeakMb = peak;
-      await child.stop();
+    for (let i = 0; i < (options.rssRuns ?? 3); i++) {
+      const peak: Record<'jit' | 'echo', number> = { jit: 0, echo: 0 };
+      for (const name of ['echo', 'jit'] as const) {
+        const child = name === 'jit' ? await startServerChild(built.server, serverEnv, 'JIT_BOT_PORT') : await startChild<{ url: string }>(echoServer);
+        servers.push(child);
+        const r = await autocannon({
+          url: `${child.ready.url}/api/messages`,
+          connections: options.rssConnections,
+          duration: options.rssDurationS,
+          overallRate: options.rssRate,
+          timeout: 10,
+          requests: bodies.map((body) => ({ method: 'POST', path: '/api/messages', headers: { 'content-type': 'application/json' }, body })),
+        });
+        if (r.errors + r.timeouts + r.non2xx > 0) problems.push(`${name} server under load: ${r.errors} errors, ${r.timeouts} timeouts, ${r.non2xx} non-2xx`);
+        peak[name] = round(child.peakRssMb(), 1);
+        await child.stop();
+      }
+      rss.runs.push({ jitPeakMb: peak.jit, echoPeakMb: peak.echo, ratio: round(peak.jit / peak.echo, 3) });
+      options.log(`  peak RSS of the built server under ${options.rssConnections} connections at ${options.rssRate} req/s, run ${i + 1}: bot ${peak.jit} MB, echo ${peak.echo} MB = ${round(peak.jit / peak.echo, 3)}`);
     }
-    rss.ratio = round(rss.jitPeakMb / rss.echoPeakMb, 3);
-    options.log(`  peak RSS of the built server under ${options.rssConnections} connections at ${options.rssRate} req/s: bot ${rss.jitPeakMb} MB, echo ${rss.echoPeakMb} MB = ${rss.ratio}`);
+    rss.ratio = median(rss.runs.map((x) => x.ratio));
+    const mid = rss.runs.find((x) => x.ratio === rss.ratio) ?? rss.runs[0]!;
+    rss.jitPeakMb = mid.jitPeakMb;
+    rss.echoPeakMb = mid.echoPeakMb;
     return { botLambdaBundleKb, echoLambdaBundleKb, cold, warm, rss, problems };
   } finally {
     await Promise.all([...servers.map((s) => s.stop()), stubs.stop()]);

@@ -26,7 +26,7 @@ import { runTransitions } from './transitions';
 import { runTypeahead } from './typeahead';
 
 export const BUDGETS = {
-  bot_p99_ratio_vs_echo: { max: 1.5, unit: '×' },
+  bot_p99_ratio_vs_echo: { max: 1.3, unit: '×' },
   typeahead_10k_p99_ms: { max: 10, unit: 'ms' },
   grant_throughput_ratio_vs_quota_min: { max: 1.3, unit: '×' },
   transitions_per_approved_request: { max: 25, unit: '' },
@@ -38,7 +38,7 @@ export const BUDGETS = {
   bot_lambda_cold_ratio_vs_echo: { max: 3, unit: '×' },
   bot_lambda_cold_first_response_ms: { max: 3000, unit: 'ms' },
   bot_lambda_warm_p99_ratio_vs_echo: { max: 2, unit: '×' },
-  bot_built_peak_rss_ratio_vs_echo: { max: 1.5, unit: '×' },
+  bot_rss_ratio_vs_echo: { max: 1.3, unit: '×' },
   reconcile_reads_per_live_grant_100k: { max: 3, unit: '' },
   burst_100_ratio_vs_rate_min: { max: 1.2, unit: '×' },
 } as const;
@@ -117,7 +117,7 @@ async function main(): Promise<void> {
     bot_lambda_cold_ratio_vs_echo: botLambda.problems.length > 0 ? Number.POSITIVE_INFINITY : botLambda.cold.ratio,
     bot_lambda_cold_first_response_ms: botLambda.problems.length > 0 ? Number.POSITIVE_INFINITY : botLambda.cold.jitMedianMs,
     bot_lambda_warm_p99_ratio_vs_echo: botLambda.problems.length > 0 ? Number.POSITIVE_INFINITY : botLambda.warm.ratio,
-    bot_built_peak_rss_ratio_vs_echo: botLambda.problems.length > 0 ? Number.POSITIVE_INFINITY : botLambda.rss.ratio,
+    bot_rss_ratio_vs_echo: botLambda.problems.length > 0 ? Number.POSITIVE_INFINITY : botLambda.rss.ratio,
     // An action in a healthy world means the scenario is wrong, not fast.
     reconcile_reads_per_live_grant_100k: reconcileReads.actions > 0 || reconcileReads.drift > 0 ? Number.POSITIVE_INFINITY : reconcileReads.readsPerLiveGrant,
     // Infinity (something lost) crosses the child's JSON channel as null: anything but a number fails.

@@ -15,7 +15,6 @@ import { type Log, silentLog } from './log';
 import type { Messenger } from './messenger';
 import type { SandboxActing } from './handlers';
 import { ApproverDirectory, TeamsNotifications } from './notifications';
-import { DynamoConversationStore } from './storage/dynamodb';
 import { FileConversationStore } from './storage/file';
 import { MemoryConversationStore } from './storage/memory';
 import type { ConversationStore } from './storage/types';
@@ -62,13 +61,16 @@ export async function openStore(config: Pick<BotConfig, 'store'>): Promise<Conve
       return new MemoryConversationStore();
     case 'file':
       return FileConversationStore.open(config.store.file!);
-    case 'dynamodb':
+    case 'dynamodb': {
+      // Loaded only for this store: the AWS SDK's DynamoDB clients stay out of memory otherwise.
+      const { DynamoConversationStore } = await import('./storage/dynamodb');
       return new DynamoConversationStore({ tableName: config.store.table! });
+    }
   }
 }
 
-function tokenProviderFor(config: BotConfig): TokenProvider {
-  if (config.bridge.scope && config.app) return new MsalTokenProvider(createMsalClient(config), config.bridge.scope);
+async function tokenProviderFor(config: BotConfig): Promise<TokenProvider> {
+  if (config.bridge.scope && config.app) return new MsalTokenProvider(await createMsalClient(config), config.bridge.scope);
   if (config.authenticationEnabled) throw new Error('The bridge scope and app registration are needed for bridge tokens.');
   // Sandbox/test without Entra: the local bridge does not check tokens.
   return staticTokenProvider(`${config.mode}-token`);
@@ -81,7 +83,7 @@ export async function createBotApplication(config: BotConfig, o: BotOverrides = 
   const sandbox = config.mode === 'sandbox' ? o.sandboxActing : undefined;
   if (o.sandboxActing && !sandbox) log.warn('sandbox actions ignored: the bot is not in sandbox mode', { mode: config.mode });
   const store = o.store ?? (await openStore(config));
-  const bridge = new BridgeClient({ baseUrl: config.bridge.baseUrl, tokens: o.tokens ?? tokenProviderFor(config), timeoutMs: config.bridge.timeoutMs, fetch: o.fetch });
+  const bridge = new BridgeClient({ baseUrl: config.bridge.baseUrl, tokens: o.tokens ?? (await tokenProviderFor(config)), timeoutMs: config.bridge.timeoutMs, fetch: o.fetch });
   const policy = deliveryPolicy(new ConversationPacer(clock), new RetryingSender(clock, o.retry, log));
   const teams = createTeamsAdapter(config, policy, log);
   const botAppId = config.app?.id ?? '';

@@ -34,6 +34,7 @@ import {
 } from '../contract/bridge';
 import { isDomainErrorCode } from '../contract/errors';
 import { DomainError, type DomainErrorCode, NotFoundError, ValidationError } from '../core/errors';
+import { type FetchLike, httpFetch } from './http-fetch';
 import type { TokenProvider } from './token-provider';
 
 /** Who is acting, as the authenticated Teams activity (and roster) says. */
@@ -78,7 +79,8 @@ export interface BridgeClientOptions {
   tokens: TokenProvider;
   /** Total time for one call including a retry. Default 8000 ms. */
   timeoutMs?: number;
-  fetch?: typeof fetch;
+  /** Default: node:http(s) (bot/http-fetch.ts), which costs far less CPU per call than the global fetch. */
+  fetch?: FetchLike | typeof fetch;
   /** Pause between attempts of an idempotent call. Default 250 ms. */
   retryDelayMs?: number;
 }
@@ -92,13 +94,13 @@ type Method = 'GET' | 'POST';
 export class BridgeClient {
   private readonly baseUrl: string;
   private readonly timeoutMs: number;
-  private readonly fetchImpl: typeof fetch;
+  private readonly fetchImpl: FetchLike;
   private readonly retryDelayMs: number;
 
   constructor(private readonly options: BridgeClientOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
     this.timeoutMs = options.timeoutMs ?? 8000;
-    this.fetchImpl = options.fetch ?? fetch;
+    this.fetchImpl = (options.fetch as FetchLike | undefined) ?? httpFetch;
     this.retryDelayMs = options.retryDelayMs ?? 250;
   }
 
@@ -193,7 +195,7 @@ export class BridgeClient {
       ...actorHeaders(actor),
     };
     if (body !== undefined) headers['content-type'] = 'application/json';
-    let res: Response;
+    let res: Awaited<ReturnType<FetchLike>>;
     try {
       res = await this.fetchImpl(`${this.baseUrl}${path}`, {
         method,

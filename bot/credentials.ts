@@ -10,7 +10,8 @@
  * production the configuration carries a warning for it (bot/config.ts). Error messages name the
  * secret and the bad field, never a value.
  */
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type * as SecretsManager from '@aws-sdk/client-secrets-manager';
+type SecretsManagerClient = SecretsManager.SecretsManagerClient;
 import * as z from 'zod';
 import { BOT_ENV, type BotConfig, BotConfigError, parseBotConfig } from './config';
 
@@ -41,6 +42,11 @@ export async function resolveBotEnvironment(env: Record<string, string | undefin
   const name = BOT_ENV.credentialsSecretArn;
   const region = SECRET_ARN.exec(arn)?.[1];
   if (!region) throw new BotConfigError(`Invalid bot configuration: ${name} must be a Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>), the stack output BotCredentialsSecretArn`);
+  // The SDK client is loaded only when there is a secret to read (never in sandbox or test mode).
+  // require, not import(): in the Lambda bundle the SDK is external, and the runtime provides it
+  // through NODE_PATH, which only require resolves (an ES import() ignores NODE_PATH).
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { GetSecretValueCommand, SecretsManagerClient } = require('@aws-sdk/client-secrets-manager') as typeof SecretsManager;
   const client = deps.secretsManager ?? new SecretsManagerClient({ region });
   let text: string | undefined;
   try {

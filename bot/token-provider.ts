@@ -6,7 +6,6 @@
  * `azp` (the bot's app id), `tid` and the `Bridge.Invoke` role. In sandbox mode the sandbox's local
  * issuer mints tokens of the same shape (sandbox/jwt-authorizer.ts).
  */
-import { ConfidentialClientApplication } from '@azure/msal-node';
 import type { BotConfig } from './config';
 
 export interface TokenProvider {
@@ -87,8 +86,12 @@ export function staticTokenProvider(token: string): TokenProvider {
   return { getToken: () => Promise.resolve(token) };
 }
 
-/** The production msal client for the bot's own app registration (the bridge admits only its `azp`). */
-export function createMsalClient(config: BotConfig): ClientCredentialClient {
+/**
+ * The production msal client for the bot's own app registration (the bridge admits only its `azp`).
+ * msal is loaded here, on first use: a bot without an app registration (sandbox, test) never
+ * carries it in memory (bench/bot-lambda.ts measures the bot's peak RSS).
+ */
+export async function createMsalClient(config: BotConfig): Promise<ClientCredentialClient> {
   const app = config.app;
   if (!app) throw new TokenAcquisitionError('The bot app registration is not configured; it is needed for bridge tokens.');
   const authority = `${config.bridge.authorityHost}/${app.tenantId}`;
@@ -101,5 +104,6 @@ export function createMsalClient(config: BotConfig): ClientCredentialClient {
               ? { thumbprintSha256: app.credential.thumbprint, privateKey: app.credential.privateKey }
               : { thumbprint: app.credential.thumbprint, privateKey: app.credential.privateKey },
         };
+  const { ConfidentialClientApplication } = await import('@azure/msal-node');
   return new ConfidentialClientApplication({ auth: { clientId: app.id, authority, ...credential } });
 }

@@ -4,6 +4,8 @@
  *
  *   dist/bot/main.js          the bot as an HTTP server (express): the container's CMD
  *                             (`node dist/bot/main.js`, Dockerfile) and any self-hosted node
+ *   dist/bot/aws-sdk.js       the AWS SDK clients main.js uses, required by it only when the
+ *                             configuration needs them (DynamoDB store, credentials secret)
  *   dist/bot/lambda.js        the bot as a Lambda function (`handler`): what the stack deploys
  *   dist/lambdas/<name>.js    every backend function (`handler`)
  *
@@ -12,6 +14,13 @@
  * bot with createBotApplication. They differ in one thing: the Lambda bundles leave the AWS SDK
  * out, as infra/constructs/jit-function.ts does (the Node.js runtime ships it), while the
  * container bundle carries it, so the image needs dist/ only and no node_modules.
+ *
+ * The container's AWS SDK sits in its own file beside main.js (SERVER_SDK_CHUNK). Code in a
+ * bundle costs memory even when it never runs (V8 parses it, and --enable-source-maps keeps its
+ * mappings): the SDK is about 600 KB of main.js and about 10 MB of the server's resident memory,
+ * for clients that a bot with the memory or file store and no credentials secret never creates
+ * (bench/bot-lambda.ts measures the server's peak RSS). bot/app.ts and bot/credentials.ts import
+ * those modules dynamically, so main.js requires the chunk at the moment it needs it.
  *
  * The Lambda options follow infra/constructs/jit-function.ts (NodejsFunction bundles again at
  * `cdk synth`, with the same settings): ESBUILD_TARGET, externals, the inlined policy (JSON: the
@@ -30,6 +39,8 @@ export interface BuildOutput {
   /** Relative path (from outDir) → size in bytes. */
   files: Record<string, number>;
   botServer: string;
+  /** The AWS SDK chunk main.js requires when it needs it (SERVER_SDK_CHUNK). */
+  botServerSdk: string;
   botLambda: string;
 }
 
@@ -46,15 +57,45 @@ const common = (): esbuild.BuildOptions => ({
   absWorkingDir: REPO_ROOT,
 });
 
+/** The container's AWS SDK file, beside main.js, and the packages it holds (every @aws-sdk import of the bot's sources). */
+export const SERVER_SDK_CHUNK = 'aws-sdk.js';
+export const SERVER_SDK_PACKAGES = ['@aws-sdk/client-dynamodb', '@aws-sdk/lib-dynamodb', '@aws-sdk/client-secrets-manager'] as const;
+
+/**
+ * In main.js, an import of one of SERVER_SDK_PACKAGES becomes `require('./aws-sdk.js')[package]`
+ * (one chunk for all of them, so lib-dynamodb and client-dynamodb share their classes, as in
+ * node_modules). An @aws-sdk package missing from the list fails the build instead of quietly
+ * landing in main.js again.
+ */
+const sdkChunkPlugin: esbuild.Plugin = {
+  name: 'server-sdk-chunk',
+  setup(b) {
+    b.onResolve({ filter: /^@aws-sdk\// }, (args) => {
+      if (!(SERVER_SDK_PACKAGES as readonly string[]).includes(args.path)) {
+        return { errors: [{ text: `${args.path} (imported by ${relative(REPO_ROOT, args.importer)}) is not in SERVER_SDK_PACKAGES (scripts/build.ts)` }] };
+      }
+      return { path: args.path, namespace: 'server-sdk-chunk' };
+    });
+    b.onResolve({ filter: new RegExp(`^\\./${SERVER_SDK_CHUNK.replace('.', '\\.')}$`) }, (args) => ({ path: args.path, external: true }));
+    b.onLoad({ filter: /.*/, namespace: 'server-sdk-chunk' }, (args) => ({ contents: `module.exports = require('./${SERVER_SDK_CHUNK}')[${JSON.stringify(args.path)}];`, loader: 'js' }));
+  },
+};
+
 /** The bot: the server entry for the container and the Lambda entry, in one esbuild run each (same sources, same options). */
-export async function buildBot(outDir: string): Promise<{ server: string; lambda: string }> {
+export async function buildBot(outDir: string): Promise<{ server: string; serverSdk: string; lambda: string }> {
   const server = join(outDir, 'bot', 'main.js');
+  const serverSdk = join(outDir, 'bot', SERVER_SDK_CHUNK);
   const lambda = join(outDir, 'bot', 'lambda.js');
   await Promise.all([
-    esbuild.build({ ...common(), entryPoints: [join(REPO_ROOT, 'bot/main.ts')], outfile: server }),
+    esbuild.build({ ...common(), entryPoints: [join(REPO_ROOT, 'bot/main.ts')], outfile: server, plugins: [sdkChunkPlugin] }),
+    esbuild.build({
+      ...common(),
+      stdin: { contents: `module.exports = {${SERVER_SDK_PACKAGES.map((p) => `${JSON.stringify(p)}: require(${JSON.stringify(p)})`).join(', ')}};`, resolveDir: REPO_ROOT, sourcefile: 'aws-sdk-chunk.js', loader: 'js' },
+      outfile: serverSdk,
+    }),
     esbuild.build({ ...common(), entryPoints: [join(REPO_ROOT, BOT_LAMBDA_ENTRY)], outfile: lambda, external: ['@aws-sdk/*'] }),
   ]);
-  return { server, lambda };
+  return { server, serverSdk, lambda };
 }
 
 /** The backend functions, as infra bundles them (policy inlined from `policyFile`, default the example policy). */
@@ -81,8 +122,8 @@ export async function build(outDir = join(REPO_ROOT, 'dist'), options: { policyF
   const bot = await buildBot(outDir);
   const lambdas = options.botOnly ? [] : await buildLambdas(outDir, options.policyFile);
   const files: Record<string, number> = {};
-  for (const f of [bot.server, bot.lambda, ...lambdas]) files[relative(outDir, f)] = statSync(f).size;
-  return { outDir, files, botServer: bot.server, botLambda: bot.lambda };
+  for (const f of [bot.server, bot.serverSdk, bot.lambda, ...lambdas]) files[relative(outDir, f)] = statSync(f).size;
+  return { outDir, files, botServer: bot.server, botServerSdk: bot.serverSdk, botLambda: bot.lambda };
 }
 
 if (require.main === module) {

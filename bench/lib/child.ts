@@ -5,6 +5,7 @@
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { isAbsolute, join } from 'node:path';
 
 export const BENCH_DIR = join(__dirname, '..');
@@ -35,9 +36,12 @@ export async function startChild<Ready>(script: string, args: string[] = [], env
   // A built bundle (an absolute .js path) runs on plain node, as in production (source maps on,
   // as the Dockerfile and the Lambda functions run it); a bench .ts script runs under tsx.
   const file = isAbsolute(script) ? script : join(BENCH_DIR, script);
+  // BENCH_CPU_PROF_DIR=<dir>: every child writes a V8 CPU profile there when it exits (stop() lets
+  // it exit by itself, so the profile is flushed), for `node --cpu-prof` analysis of a bench part.
+  const profile = process.env.BENCH_CPU_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF_DIR}`] : [];
   const child = fork(file, args, {
     cwd: REPO_ROOT,
-    execArgv: file.endsWith('.js') ? ['--enable-source-maps'] : ['--import', 'tsx'],
+    execArgv: [...(file.endsWith('.js') ? ['--enable-source-maps'] : ['--import', 'tsx']), ...profile],
     env: { ...process.env, ...env },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
@@ -47,6 +51,10 @@ export async function startChild<Ready>(script: string, args: string[] = [], env
     child.once('error', reject);
     void exited.then(() => reject(new Error(`${script} exited before it was ready (code ${child.exitCode})`)));
   });
+  return childHandle(child, ready, exited);
+}
+
+function childHandle<Ready>(child: ChildProcess, ready: Ready, exited: Promise<void>): Child<Ready> {
   return {
     process: child,
     ready,
@@ -59,6 +67,45 @@ export async function startChild<Ready>(script: string, args: string[] = [], env
       if ((await Promise.race([exited.then(() => 'exited' as const), timeout])) === 'timeout') child.kill('SIGKILL');
     },
   };
+}
+
+/** A TCP port that was free a moment ago on 127.0.0.1. */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/**
+ * Runs a built HTTP server the way production runs it (`node --enable-source-maps <file>`, e.g.
+ * dist/bot/main.js): configured by `env` only (no inherited environment, no IPC handshake), on a
+ * free port of 127.0.0.1 given in `portVariable`; ready when GET /healthz answers 200.
+ */
+export async function startServerChild(file: string, env: Record<string, string>, portVariable: string): Promise<Child<{ url: string }>> {
+  const port = await freePort();
+  const profile = process.env.BENCH_CPU_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF_DIR}`] : [];
+  const child = fork(file, [], {
+    cwd: REPO_ROOT,
+    execArgv: ['--enable-source-maps', ...profile],
+    env: { PATH: process.env.PATH ?? '', ...env, [portVariable]: String(port) },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${file} exited before it was ready (code ${child.exitCode})`);
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`${file} did not answer ${url}/healthz within 60 s`);
+    }
+    const ok = await fetch(`${url}/healthz`).then((r) => r.ok, () => false);
+    if (ok) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return childHandle(child, { url }, exited);
 }
 
 /** Runs `script` to completion in a child and returns the one result it sends over IPC. */

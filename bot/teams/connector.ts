@@ -84,21 +84,62 @@ function sdkEntities(entities: OutboundActivity['entities']): unknown[] | undefi
   return entities?.map((e) => (e.mentioned.type ? { ...e, mentioned: { id: e.mentioned.id, name: e.mentioned.name, properties: { type: e.mentioned.type } } } : e));
 }
 
+/**
+ * The connector clients handed out, one per (app id, service URL, audience), and the user token
+ * clients, one per app id, kept for the life of the process. CloudAdapter asks for both on every
+ * turn (and a proactive send for a connector client on every call); building either costs a whole
+ * core-client pipeline (policies, proxy settings from the environment), plus our policy swap, for
+ * a client that holds nothing specific to the turn: its credentials (and their token cache) depend
+ * on the app id and audience only. A turn that never calls the connector or the token service
+ * (most card actions) paid that for nothing; the profile of bench/bot-load.ts showed it. Teams
+ * uses a handful of service URLs, so the maps stay small; they are bounded anyway.
+ */
+export class ClientCache<T> {
+  private readonly clients = new Map<string, Promise<T>>();
+
+  constructor(private readonly maxEntries = 64) {}
+
+  get(key: string, create: () => Promise<T>): Promise<T> {
+    const hit = this.clients.get(key);
+    if (hit) return hit;
+    if (this.clients.size >= this.maxEntries) this.clients.delete(this.clients.keys().next().value!);
+    const made = create();
+    this.clients.set(key, made);
+    // A failed creation (credentials) is not remembered: the next turn tries again.
+    made.catch(() => this.clients.get(key) === made && this.clients.delete(key));
+    return made;
+  }
+
+  get size(): number {
+    return this.clients.size;
+  }
+}
+
 class PolicyConnectorFactory extends ConnectorFactory {
   constructor(
     private readonly inner: ConnectorFactory,
     private readonly policy: PipelinePolicyLike,
+    private readonly cache: ClientCache<ConnectorClient>,
+    private readonly appKey: string,
   ) {
     super();
   }
 
-  override async create(serviceUrl: string, audience?: string): Promise<ConnectorClient> {
-    return installDeliveryPolicy(await this.inner.create(serviceUrl, audience), this.policy);
+  override create(serviceUrl: string, audience?: string): Promise<ConnectorClient> {
+    return this.cache.get(JSON.stringify([this.appKey, serviceUrl, audience ?? null]), async () => installDeliveryPolicy(await this.inner.create(serviceUrl, audience), this.policy));
   }
+}
+
+/** The app id a connector factory is made for (botframework-connector takes the audience claim, else the appid claim). */
+function appKeyOf(claims: ClaimsIdentity | undefined): string {
+  return JSON.stringify([claims?.getClaimValue(AuthenticationConstants.AudienceClaim) ?? null, claims?.getClaimValue(AuthenticationConstants.AppIdClaim) ?? null]);
 }
 
 /** Delegates everything to the inner authentication and wraps the connector factories it hands out. */
 export class DeliveryBotFrameworkAuthentication extends BotFrameworkAuthentication {
+  readonly connectorClients = new ClientCache<ConnectorClient>();
+  readonly userTokenClients = new ClientCache<UserTokenClient>();
+
   constructor(
     private readonly inner: BotFrameworkAuthentication,
     private readonly policy: PipelinePolicyLike,
@@ -115,11 +156,11 @@ export class DeliveryBotFrameworkAuthentication extends BotFrameworkAuthenticati
   }
 
   override createConnectorFactory(claimsIdentity: ClaimsIdentity): ConnectorFactory {
-    return new PolicyConnectorFactory(this.inner.createConnectorFactory(claimsIdentity), this.policy);
+    return new PolicyConnectorFactory(this.inner.createConnectorFactory(claimsIdentity), this.policy, this.connectorClients, appKeyOf(claimsIdentity));
   }
 
   override createUserTokenClient(claimsIdentity: ClaimsIdentity): Promise<UserTokenClient> {
-    return this.inner.createUserTokenClient(claimsIdentity);
+    return this.userTokenClients.get(appKeyOf(claimsIdentity), () => this.inner.createUserTokenClient(claimsIdentity));
   }
 
   override createBotFrameworkClient(): BotFrameworkClient {
@@ -135,7 +176,7 @@ export class DeliveryBotFrameworkAuthentication extends BotFrameworkAuthenticati
   }
 
   private wrapResult(result: AuthenticateRequestResult): AuthenticateRequestResult {
-    return result.connectorFactory ? { ...result, connectorFactory: new PolicyConnectorFactory(result.connectorFactory, this.policy) } : result;
+    return result.connectorFactory ? { ...result, connectorFactory: new PolicyConnectorFactory(result.connectorFactory, this.policy, this.connectorClients, appKeyOf(result.claimsIdentity)) } : result;
   }
 }
 

@@ -8,7 +8,7 @@ import { strict as assert } from 'node:assert';
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { build, type BuildOutput } from '../../scripts/build';
 import { LAMBDA_ENTRIES } from '../../lambdas/contract';
 
@@ -47,14 +47,36 @@ describe('production build: esbuild bundles run on plain node', function () {
     assert.doesNotMatch(readFileSync(out.botServer, 'utf8'), /[^[]require\("@aws-sdk\//, 'only an error message names a require of the SDK');
   });
 
+  it('the container\'s AWS SDK is a chunk beside main.js, not part of it: main.js requires it only when the configuration needs a client', () => {
+    const main = readFileSync(out.botServer, 'utf8');
+    const chunk = readFileSync(out.botServerSdk, 'utf8');
+    // DescribeEndpoints: an operation of the DynamoDB client (endpoint discovery) that no code of ours names.
+    assert.match(chunk, /DescribeEndpoints/);
+    assert.doesNotMatch(main, /DescribeEndpoints/);
+    for (const p of ['@aws-sdk/client-dynamodb', '@aws-sdk/lib-dynamodb', '@aws-sdk/client-secrets-manager']) assert.ok(main.includes(`require("./aws-sdk.js")[${JSON.stringify(p)}]`), p);
+    assert.ok(out.botServerSdk.endsWith(join('bot', 'aws-sdk.js')));
+  });
+
   it('node dist/bot/main.js, alone in an empty directory, answers /healthz and a malformed POST with a 400 problem, and stops on SIGTERM', async () => {
-    const app = join(dir, 'image', 'dist', 'bot');
+    // Without aws-sdk.js beside it: a bot with the memory store and no credentials secret never requires it.
+    await runImage('image', [], BOT_ENV);
+  });
+
+  it('with the DynamoDB store, main.js requires aws-sdk.js beside it and starts (no node_modules)', async () => {
+    await runImage('image-dynamodb', [out.botServerSdk], { ...BOT_ENV, JIT_BOT_STORE: 'dynamodb', JIT_BOT_STORE_TABLE: 'jit-conversations', AWS_REGION: 'us-east-1' });
+  });
+
+  /** Copies main.js (and `extra` files) into an empty directory and runs it as the image's CMD does. */
+  async function runImage(name: string, extra: string[], env: Record<string, string>): Promise<void> {
+    const app = join(dir, name, 'dist', 'bot');
     mkdirSync(app, { recursive: true });
-    copyFileSync(out.botServer, join(app, 'main.js'));
-    copyFileSync(`${out.botServer}.map`, join(app, 'main.js.map'));
+    for (const f of [out.botServer, ...extra]) {
+      copyFileSync(f, join(app, basename(f)));
+      copyFileSync(`${f}.map`, join(app, `${basename(f)}.map`));
+    }
     const child: ChildProcess = spawn(process.execPath, ['--enable-source-maps', 'dist/bot/main.js'], {
-      cwd: join(dir, 'image'),
-      env: { PATH: process.env.PATH ?? '', NODE_PATH: '', ...BOT_ENV },
+      cwd: join(dir, name),
+      env: { PATH: process.env.PATH ?? '', NODE_PATH: '', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -82,7 +104,7 @@ describe('production build: esbuild bundles run on plain node', function () {
       child.kill('SIGTERM');
       assert.equal(await exited, 0, 'clean shutdown on SIGTERM');
     }
-  });
+  }
 
   it('dist/bot/lambda.js exports the handler; required in a fresh node it answers HTTP API events with the entry\'s problems (malformed JSON, not an activity: 400)', () => {
     const script = `
@@ -150,12 +172,13 @@ describe('Dockerfile: non-root, health-checked, node on the built bundle', () =>
     assert.equal(args.at(-1), 'dist/bot/main.js');
     assert.doesNotMatch(instructions.join('\n'), /\btsx\b|ts-node|\.ts\b/, 'no instruction runs or copies TypeScript');
     assert.ok(of('COPY').some((c) => c.includes('dist/bot/main.js')), 'the bundle is copied into the image');
+    assert.ok(of('COPY').some((c) => c.includes('dist/bot/aws-sdk.js')), 'and the AWS SDK chunk it requires for the DynamoDB store and the credentials secret');
     assert.match(readFileSync(join(ROOT, 'scripts/build.ts'), 'utf8'), /join\(outDir, 'bot', 'main\.js'\)/, 'the build writes that file');
   });
 
   it('.dockerignore keeps everything but the bundle out of the build context (no .env, no node_modules, no sources)', () => {
     const lines = readFileSync(join(ROOT, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
     assert.equal(lines[0], '*');
-    assert.deepEqual(lines.slice(1).sort(), ['!dist/bot/main.js', '!dist/bot/main.js.map']);
+    assert.deepEqual(lines.slice(1).sort(), ['!dist/bot/aws-sdk.js', '!dist/bot/aws-sdk.js.map', '!dist/bot/main.js', '!dist/bot/main.js.map']);
   });
 });
