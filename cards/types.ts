@@ -29,7 +29,8 @@ export interface AdaptiveCard {
   body: CardElement[];
   actions?: CardAction[];
   refresh?: CardRefresh;
-  msteams?: { width?: 'Full' };
+  /** `entities`: @mentions inside the card ("Mention support within Adaptive Cards"); each `<at>` tag is in a TextBlock. */
+  msteams?: { width?: 'Full'; entities?: Array<{ type: 'mention'; text: string; mentioned: { id: string; name: string; type?: 'person' | 'tag' } }> };
   [property: string]: unknown;
 }
 

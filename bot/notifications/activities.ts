@@ -13,6 +13,28 @@ export function cardOnly(activity: OutboundActivity): OutboundActivity {
   return rest;
 }
 
+/**
+ * A channel post's @mentions moved into its card: the message text (the lead and its `<at>` tags)
+ * becomes the card's first TextBlock and the mention entities go to the card's `msteams.entities`
+ * (Teams, "Mention support within Adaptive Cards": the mentioned people are notified as for a text
+ * mention). A post that is text plus a card is two things to read on a phone, and the Agents
+ * Playground 0.2.28 shows only the text of a new channel post that has both (its createConversation
+ * does not split them, unlike its replies), so the sandbox's approvers would see no buttons.
+ * Updates carry the same card, mentions included: Teams does not notify again on an update.
+ */
+export function mentionsInCard(activity: OutboundActivity): OutboundActivity {
+  const { text, textFormat: _format, entities, ...rest } = activity;
+  if (!text) return cardOnly(activity);
+  const attachments = rest.attachments ?? [];
+  const at = attachments.findIndex((a) => a.contentType === 'application/vnd.microsoft.card.adaptive');
+  if (at < 0) return activity;
+  const card = attachments[at]!.content as cards.AdaptiveCard;
+  const lead: cards.CardElement = { type: 'TextBlock', text, wrap: true, size: 'Small', spacing: 'None' };
+  const mentions = (entities ?? []).map((e) => ({ type: 'mention' as const, text: e.text, mentioned: { id: e.mentioned.id, name: e.mentioned.name, ...(e.mentioned.type ? { type: e.mentioned.type } : {}) } }));
+  const withMentions: cards.AdaptiveCard = { ...card, body: [lead, ...card.body], msteams: { ...card.msteams, ...(mentions.length > 0 ? { entities: mentions } : {}) } };
+  return { ...rest, attachments: attachments.map((a, i) => (i === at ? { ...a, content: withMentions } : a)) };
+}
+
 export function cardActivity(card: cards.AdaptiveCard): OutboundActivity {
   return { type: 'message', attachments: [{ contentType: 'application/vnd.microsoft.card.adaptive', content: card }] };
 }

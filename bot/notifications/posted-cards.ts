@@ -32,7 +32,7 @@ import type { OutboundActivity } from '../activity';
 import type { Log } from '../log';
 import type { Messenger } from '../messenger';
 import type { CardKind, CardRecord, ConversationStore, StoredReference } from '../storage/types';
-import { cardActivity, cardOnly, mentionText } from './activities';
+import { cardActivity, mentionsInCard, mentionText } from './activities';
 import type { CardAddresses } from './addresses';
 import type { ApproverDirectory } from './approvers';
 import type { Outcome } from './outcome';
@@ -179,7 +179,7 @@ export class PostedCards {
           out.skipped++;
           return;
         }
-        const update = cardOnly(await t.activity());
+        const update = mentionsInCard(await t.activity());
         const digest = renderedDigest(update);
         // A newer version that shows the same (a notice flushed after the card was posted and
         // recorded, a write of fields no card shows) costs no Teams write: in a burst every update
@@ -219,7 +219,7 @@ export class PostedCards {
         out.skipped++;
         return;
       }
-      const activity = await t.activity();
+      const activity = mentionsInCard(await t.activity());
       let conversationId: string;
       let activityId: string | undefined;
       if (target.thread) ({ conversationId, activityId } = await messenger.createChannelThread(target.reference, activity));
@@ -234,7 +234,7 @@ export class PostedCards {
         activityId,
         serviceUrl: target.reference.serviceUrl,
         renderedVersion: request.version,
-        renderedDigest: renderedDigest(cardOnly(activity)),
+        renderedDigest: renderedDigest(activity),
         updatedAt: clock.now(),
         ...(t.extra ? await t.extra() : {}),
       };

@@ -28,6 +28,14 @@ const BOT_ID = '28:jit-access-bot';
 
 type Json = Record<string, unknown>;
 
+
+/** A channel post's lead and @mentions live in its card (bot/notifications/activities.ts mentionsInCard). */
+function postedMentions(activity: Json): { text: string; entities: Array<{ text: string; mentioned: { id: string; name: string } }> } {
+  const card = ((activity.attachments as Json[])[0] as { content: { body: Array<{ type: string; text?: string }>; msteams?: { entities?: Array<{ text: string; mentioned: { id: string; name: string } }> } } }).content;
+  assert.equal(activity.text, undefined, 'no message text beside the card');
+  return { text: String(card.body[0]!.text), entities: card.msteams?.entities ?? [] };
+}
+
 describe('bot app over HTTP (test mode)', function () {
   this.timeout(20_000);
   let bridge: RealBridge;
@@ -434,12 +442,11 @@ describe('bot app over HTTP (test mode)', function () {
       assert.equal((await notify(requestNotification('approval_requested', req.id))).status, 200);
       const create = connector.calls.slice(before).find((c) => c.method === 'POST' && c.path === '/v3/conversations')!;
       const posted = create.body!.activity as Json;
-      const text = String(posted.text);
+      const { text, entities } = postedMentions(posted);
       assert.ok(text.includes('\\[click\\]\\(https://evil.example.com\\)'), text);
       assert.equal(hasLiveLink(text), false, text);
       assert.ok(text.includes('prod\\_\\*payments\\*'), text);
       // The mention tags are intact and equal to their entities' text.
-      const entities = posted.entities as Array<{ text: string }>;
       assert.ok(entities.length > 0);
       for (const e of entities) assert.ok(text.includes(e.text) && /^<at>[^<>]+<\/at>$/.test(e.text), e.text);
       const card = ((posted.attachments as Json[])[0] as { content: unknown }).content;
@@ -457,8 +464,7 @@ describe('bot app over HTTP (test mode)', function () {
       const req = await bridge.submit(USERS.alice);
       assert.equal((await notify(requestNotification('approval_requested', req.id))).status, 200);
       const create = connector.calls.find((c) => c.method === 'POST' && c.path === '/v3/conversations')!;
-      const posted = create.body!.activity as Json;
-      const entities = posted.entities as Array<{ mentioned: { id: string; name: string } }>;
+      const { entities } = postedMentions(create.body!.activity as Json);
       assert.deepEqual(entities.map((e) => [e.mentioned.id, e.mentioned.name]), [
         [`29:${USERS.bob.userId}`, USERS.bob.displayName],
         [`29:${USERS.carol.userId}`, USERS.carol.displayName],
@@ -474,10 +480,9 @@ describe('bot app over HTTP (test mode)', function () {
       let res = await notify(requestNotification('approval_requested', req.id));
       assert.equal(res.status, 200);
       const create = connector.calls.find((c) => c.method === 'POST' && c.path === '/v3/conversations')!;
-      const posted = create.body!.activity as Json;
-      const entities = posted.entities as Array<{ mentioned: { id: string; name: string } }>;
+      const { text, entities } = postedMentions(create.body!.activity as Json);
       assert.deepEqual(entities.map((e) => e.mentioned.id), [`29:${USERS.bob.userId}`, `8:orgid:${USERS.carol.aadObjectId}`]);
-      assert.match(String(posted.text), /<at>Bob Approver<\/at>/);
+      assert.match(text, /<at>Bob Approver<\/at>/);
       assert.equal((create.body!.channelData as Json & { channel: { id: string } }).channel.id, CHANNEL);
       const record = (await store.getCard(req.id, 'approval'))!;
       assert.equal(record.activityId, create.activityId);
@@ -527,7 +532,7 @@ describe('bot app over HTTP (test mode)', function () {
       await bridge.moveTo(bg.id, 'ACTIVE');
       await notify(requestNotification('break_glass_used', bg.id));
       const create = connector.calls.find((c) => c.path === '/v3/conversations')!;
-      assert.match(String((create.body!.activity as Json).text), /Break-glass access was used by Alice Requester/);
+      assert.match(postedMentions(create.body!.activity as Json).text, /Break-glass access was used by Alice Requester/);
       assert.ok(await store.getCard(bg.id, 'breakglass'));
     });
 

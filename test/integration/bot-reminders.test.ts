@@ -129,9 +129,11 @@ describe('bot: reminders and escalation posts', function () {
     await notify('escalated', escalated);
     const created = connector.writes().filter((c) => c.path === '/v3/conversations' && (c.body?.channelData as { channel?: { id?: string } } | undefined)?.channel?.id === ESCALATION_CHANNEL);
     assert.equal(created.length, 1, 'one new thread in the escalation channel');
-    const activity = created[0]!.body?.activity as { text: string; entities: Entity[]; attachments: Array<{ content: unknown }> };
-    assert.match(activity.text, /^Escalated access request: Alice Requester asks for/);
-    assert.deepEqual(activity.entities.map((e) => e.mentioned), [{ ...LEADS_TAG, type: 'tag' }]);
+    const activity = created[0]!.body?.activity as { text?: string; attachments: Array<{ content: { body: Array<{ text?: string }>; msteams?: { entities?: Entity[] } } }> };
+    // The lead and its mentions are in the card (bot/notifications/activities.ts mentionsInCard).
+    assert.equal(activity.text, undefined);
+    assert.match(String(activity.attachments[0]!.content.body[0]!.text), /^Escalated access request: Alice Requester asks for/);
+    assert.deepEqual((activity.attachments[0]!.content.msteams?.entities ?? []).map((e) => e.mentioned), [{ ...LEADS_TAG, type: 'tag' }]);
     assert.ok(JSON.stringify(activity.attachments[0]!.content).includes('approval.refresh'), 'the approval card');
     const [reply] = replies(thread).filter((c) => String(c.body?.text).startsWith('Escalated: '));
     assert.ok(reply, 'the escalation is said in the original thread too');

@@ -216,6 +216,21 @@ describe('Teams connector stand-in: the rules Teams enforces', () => {
       assert.equal(tag.status, 201);
       assert.equal((await post('19:a@thread.tacv2', { ...withCard(card()), text: 'New: <at>Carol Chen</at>', entities: [mention('<at>Carol Chen</at>')] })).status, 201);
     });
+
+    it('mentions inside a card ("Mention support within Adaptive Cards"): each msteams.entities tag must be in a TextBlock of that card', async () => {
+      const inCard = (text: string, entities: unknown[]) => {
+        const c = card();
+        return withCard({ ...c, body: [{ type: 'TextBlock', text, wrap: true }, ...c.body], msteams: { entities } });
+      };
+      const ok = await post('19:a@thread.tacv2', inCard('Approvers: <at>Carol Chen</at>', [mention('<at>Carol Chen</at>')]));
+      assert.equal(ok.status, 201);
+      const missing = await post('19:a@thread.tacv2', inCard('Approvers: Carol', [mention('<at>Carol Chen</at>')]));
+      assert.equal(missing.status, 400);
+      assert.match(missing.json.error?.message ?? '', /in no TextBlock/);
+      const nobody = await post('19:a@thread.tacv2', inCard('Approvers: <at>Carol Chen</at>', [mention('<at>Carol Chen</at>', '')]));
+      assert.equal(nobody.status, 400, 'a card mention names who is mentioned');
+      assert.equal(connector.writes().length, 1);
+    });
   });
 
   describe('the product keeps to these rules at its limits', () => {

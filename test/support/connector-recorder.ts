@@ -20,7 +20,8 @@
  *   - an update must name an activity that was posted in that conversation -> 404 otherwise;
  *   - conversation and channel ids must have Teams' forms (`19:…@thread.tacv2`, `a:…`): a Graph
  *     team GUID names no conversation -> 404 `ConversationNotFound`;
- *   - @mentions: each mention entity's `<at>…</at>` text must be in the message text, and it names
+ *   - @mentions: each mention entity's `<at>…</at>` text must be in the message text (a card's
+ *     `msteams.entities`: in a TextBlock of that card), and it names
  *     someone (`mentioned.id`, `mentioned.name`); Teams ignores such a mention silently, the
  *     recorder answers 400 `BadArgument` ("Channel and group chat conversations with a bot", Add
  *     mentions to your messages);
@@ -200,7 +201,7 @@ function findExecuteWithoutVerb(node: unknown): string | true | undefined {
  */
 export function mentionViolation(activity: Record<string, unknown> | undefined): string | undefined {
   const entities = activity?.entities;
-  if (!Array.isArray(entities)) return undefined;
+  if (!Array.isArray(entities)) return cardMentionViolation(activity);
   const text = typeof activity?.text === 'string' ? activity.text : '';
   for (const e of entities as Array<Record<string, unknown>>) {
     if (e?.type !== 'mention') continue;
@@ -209,6 +210,40 @@ export function mentionViolation(activity: Record<string, unknown> | undefined):
     if (typeof tag !== 'string' || !/^<at>[^<]+<\/at>$/.test(tag)) return `a mention's text must be its <at>name</at> tag, not ${JSON.stringify(tag)}`;
     if (!text.includes(tag)) return `the mention ${tag} is not in the message text, so Teams would ignore it`;
     if (typeof mentioned?.id !== 'string' || mentioned.id.length === 0 || typeof mentioned.name !== 'string') return `the mention ${tag} names nobody (mentioned.id and mentioned.name are required)`;
+  }
+  return cardMentionViolation(activity);
+}
+
+/**
+ * The same rule for mentions inside an Adaptive Card ("Mention support within Adaptive Cards"):
+ * the card's `msteams.entities` hold the mention entities, and each entity's `<at>name</at>` text
+ * must be in a TextBlock of that card, or the mention is not rendered and nobody is notified.
+ */
+function cardMentionViolation(activity: Record<string, unknown> | undefined): string | undefined {
+  const attachments = Array.isArray(activity?.attachments) ? (activity.attachments as Array<{ contentType?: unknown; content?: unknown }>) : [];
+  for (const a of attachments) {
+    if (a?.contentType !== 'application/vnd.microsoft.card.adaptive' || typeof a.content !== 'object' || a.content === null) continue;
+    const card = a.content as { msteams?: { entities?: unknown } };
+    const entities = card.msteams?.entities;
+    if (entities === undefined) continue;
+    if (!Array.isArray(entities)) return 'msteams.entities of a card must be an array';
+    const texts: string[] = [];
+    const walk = (node: unknown): void => {
+      if (Array.isArray(node)) return node.forEach(walk);
+      if (typeof node !== 'object' || node === null) return;
+      const n = node as Record<string, unknown>;
+      if (n.type === 'TextBlock' && typeof n.text === 'string') texts.push(n.text);
+      for (const v of Object.values(n)) if (typeof v === 'object') walk(v);
+    };
+    walk(card);
+    for (const e of entities as Array<Record<string, unknown>>) {
+      if (e?.type !== 'mention') return `a card entity must be a mention, not ${JSON.stringify(e?.type)}`;
+      const tag = e.text;
+      const mentioned = e.mentioned as { id?: unknown; name?: unknown } | undefined;
+      if (typeof tag !== 'string' || !/^<at>[^<]+<\/at>$/.test(tag)) return `a card mention's text must be its <at>name</at> tag, not ${JSON.stringify(tag)}`;
+      if (!texts.some((t) => t.includes(tag))) return `the card mention ${tag} is in no TextBlock of the card, so Teams would not show it`;
+      if (typeof mentioned?.id !== 'string' || mentioned.id.length === 0 || typeof mentioned.name !== 'string') return `the card mention ${tag} names nobody (mentioned.id and mentioned.name are required)`;
+    }
   }
   return undefined;
 }
