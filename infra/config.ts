@@ -275,10 +275,10 @@ export function loadPolicyFile(path: string): { policy: Policy; policyJson: stri
   const format = policyFormatOf(path);
   if (!format) throw new ConfigError(`context key 'policyFile': ${path} must end in .yaml, .yml or .json`);
   try {
-    const { policy, document } = parsePolicyText(text, format);
-    // The functions get the source document as JSON and run the same validator at cold start, so
-    // there is exactly one definition of what a valid policy is, and no YAML parser in a bundle.
-    return { policy, policyJson: JSON.stringify(document) };
+    const { policy } = parsePolicyText(text, format);
+    // The functions get the policy validated here, in its normalized form, as JSON: they check its
+    // shape only (core/policy/compiled.ts), and no YAML parser or validator is in a bundle.
+    return { policy, policyJson: JSON.stringify(policy) };
   } catch (e) {
     if (e instanceof PolicyError) {
       throw new ConfigError(`Policy file ${path} is invalid:\n${e.issues.map((i) => `  - ${i.path}: ${i.message}`).join('\n')}`);

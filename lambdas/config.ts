@@ -1,11 +1,12 @@
 /**
  * The functions' configuration: parsed ONCE per cold start from the environment, with a schema,
  * and errors that name the variable. The policy document is inlined into the bundle by infra
- * (esbuild `define` of process.env.JIT_POLICY_JSON) and parsed with the same parser as at synth.
+ * (esbuild `define` of process.env.JIT_POLICY_JSON) as validated at synth: here only its shape is
+ * checked (core/policy/compiled.ts).
  */
 import '../core/zod-locale';
 import * as z from 'zod/mini';
-import { validatePolicy } from '../core/policy/validate';
+import { parseCompiledPolicy } from '../core/policy/compiled';
 import type { Policy } from '../core/policy/types';
 import { ENV } from './contract';
 
@@ -119,7 +120,7 @@ export function parseConfig(env: Record<string, string | undefined>): LambdaConf
     } catch (err) {
       throw new Error(`is not valid JSON: ${(err as Error).message}`, { cause: err });
     }
-    policy = validatePolicy(document);
+    policy = parseCompiledPolicy(document);
   } catch (err) {
     throw new ConfigurationError(`Invalid function configuration: ${ENV.policyJson} ${(err as Error).message}`);
   }

@@ -12,6 +12,7 @@ import { ENV } from '../../lambdas/contract';
 import { silentLog } from '../../lambdas/http';
 import type { AwsStandIns } from '../../sandbox/aws';
 import { systemClock } from '../../runtime/clock';
+import { compilePolicy } from '../../core/policy/validate';
 
 export const BENCH_SCHEDULER_GROUP = 'jit-access-bench';
 export const BENCH_REVOKE_TARGET = 'arn:aws:lambda:us-east-1:123456789012:function:jit-access-bench-revoke';
@@ -34,7 +35,7 @@ export function benchBackend(aws: AwsStandIns, options: Omit<CompositionOptions,
     [ENV.noticeFunctionArn]: 'arn:aws:lambda:us-east-1:123456789012:function:jit-access-bench-notify',
     [ENV.botAppId]: '00000000-0000-0000-0000-000000000002',
     [ENV.entraTenantId]: '00000000-0000-0000-0000-000000000000',
-    [ENV.policyJson]: JSON.stringify(parseYaml(readFileSync(resolve(__dirname, '..', '..', 'sandbox', 'demo-policy.yaml'), 'utf8'))),
+    [ENV.policyJson]: compilePolicy(parseYaml(readFileSync(resolve(__dirname, '..', '..', 'sandbox', 'demo-policy.yaml'), 'utf8'))),
   });
   return composeBackend(config, { clock: systemClock, log: () => silentLog, ...options, clientSettings: aws.clientConfig });
 }

@@ -544,3 +544,12 @@ function dedupeIssues(issues: FieldIssue[]): FieldIssue[] {
     return true;
   });
 }
+
+/**
+ * What the functions are given (core/policy/compiled.ts): the validated, normalized policy as JSON.
+ * Everything that sets JIT_POLICY_JSON goes through here (infra at synth, the sandbox, tests).
+ */
+export function compilePolicy(document: unknown): string {
+  return JSON.stringify(validatePolicy(document));
+}
+

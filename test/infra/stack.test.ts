@@ -709,4 +709,5 @@ function template_root(): IConstruct {
   assert.ok(rootForMetadata);
   return rootForMetadata;
 }
-const PLACEHOLDER_ACCOUNT_NAME = 'placeholder';
+// An account name of infra/policy.example.yaml: the compiled policy (core/policy/compiled.ts) carries it.
+const PLACEHOLDER_ACCOUNT_NAME = 'workloads-dev';

@@ -19,6 +19,7 @@ import { ENV } from '../../lambdas/contract';
 import { problem } from '../../bot/problem';
 import { assertCallsConform, mockedCalls, ownSend } from '../support/aws-capture';
 import { activeRequest, world } from '../support/core-world';
+import { compilePolicy } from '../../core/policy/validate';
 
 const ALIAS_ARN = 'arn:aws:lambda:us-east-1:111111111111:function:jit-access-test-bot:live';
 /** What the SDK hands back as Payload (a Uint8Array with string helpers); the notifier reads the bytes. */
@@ -147,7 +148,7 @@ describe('composition: how notices reach the bot', () => {
     [ENV.schedulerDlqArn]: 'arn:aws:sqs:us-east-1:111111111111:dlq',
     [ENV.botAppId]: '00000000-0000-0000-0000-000000000001',
     [ENV.entraTenantId]: '00000000-0000-0000-0000-000000000002',
-    [ENV.policyJson]: JSON.stringify(parse(readFileSync('sandbox/demo-policy.yaml', 'utf8'))),
+    [ENV.policyJson]: compilePolicy(parse(readFileSync('sandbox/demo-policy.yaml', 'utf8'))),
     [ENV.noticeFunctionArn]: 'arn:aws:lambda:us-east-1:111111111111:function:jit-access-test-notify',
   };
   const http = { [ENV.notifyUrl]: 'https://bot.example.com/api/notify', [ENV.notifySecretArn]: 'arn:aws:secretsmanager:us-east-1:111111111111:secret:n' };

@@ -13,6 +13,7 @@ import { SsoAdminAssignmentGateway } from '../../lambdas/adapters/sso-admin-assi
 import { arnParts, buildDeps, createAwsClients } from '../../lambdas/composition';
 import { parseConfig } from '../../lambdas/config';
 import { ENV } from '../../lambdas/contract';
+import { compilePolicy } from '../../core/policy/validate';
 
 const env = {
   [ENV.stage]: 'test',
@@ -33,7 +34,7 @@ const env = {
   [ENV.noticeFunctionArn]: 'arn:aws:lambda:us-east-1:111111111111:function:jit-access-test-notify',
   [ENV.botAppId]: '00000000-0000-0000-0000-000000000002',
   [ENV.entraTenantId]: '00000000-0000-0000-0000-000000000000',
-  [ENV.policyJson]: JSON.stringify(parse(readFileSync('sandbox/demo-policy.yaml', 'utf8'))),
+  [ENV.policyJson]: compilePolicy(parse(readFileSync('sandbox/demo-policy.yaml', 'utf8'))),
 };
 
 describe('adapters: buildDeps', () => {

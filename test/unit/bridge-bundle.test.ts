@@ -28,10 +28,10 @@ describe('the bridge bundle', function () {
     return Object.keys(Object.values(result.metafile!.outputs).find((o) => o.entryPoint)!.inputs);
   };
 
-  it('holds no classic zod, no Powertools, no notifier of the bot, no audit table sink', async () => {
+  it('holds no classic zod, no Powertools, no notifier of the bot, no audit table sink, no policy validator (the policy comes compiled)', async () => {
     const inputs = await build(join(REPO_ROOT, 'lambdas/bridge/handler.ts'), join(dir, 'bridge', 'index.js'));
     assert.ok(inputs.some((i) => i.includes('zod/v4/mini/')), 'the zod/mini schemas are in');
-    const unwanted = inputs.filter((i) => /zod\/v4\/classic\/|@aws-lambda-powertools\/|adapters\/(bot-notifier|bot-invoke-notifier|dynamo-audit)\.ts$/.test(i));
+    const unwanted = inputs.filter((i) => /zod\/v4\/classic\/|@aws-lambda-powertools\/|adapters\/(bot-notifier|bot-invoke-notifier|dynamo-audit)\.ts$|core\/policy\/validate\.ts$/.test(i));
     assert.deepEqual(unwanted, []);
   });
 

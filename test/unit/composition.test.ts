@@ -20,6 +20,7 @@ import { silentLog } from '../../lambdas/http';
 import { capturingDocumentClient, ownSend } from '../support/aws-capture';
 import { actor, body, world } from '../support/core-world';
 import { FakeDynamoDB } from '../support/fake-dynamodb';
+import { compilePolicy } from '../../core/policy/validate';
 
 const env = {
   [ENV.stage]: 'test',
@@ -40,7 +41,7 @@ const env = {
   [ENV.noticeFunctionArn]: 'arn:aws:lambda:us-east-1:111111111111:function:jit-access-test-notify',
   [ENV.botAppId]: '00000000-0000-0000-0000-000000000002',
   [ENV.entraTenantId]: '00000000-0000-0000-0000-000000000000',
-  [ENV.policyJson]: JSON.stringify(parse(readFileSync('sandbox/demo-policy.yaml', 'utf8'))),
+  [ENV.policyJson]: compilePolicy(parse(readFileSync('sandbox/demo-policy.yaml', 'utf8'))),
 };
 
 describe('composition: one backend for the Lambdas, the sandbox and the benchmarks', () => {

@@ -11,6 +11,7 @@ import { parseConfig } from '../../lambdas/config';
 import { ENV } from '../../lambdas/contract';
 import { silentLog } from '../../lambdas/http';
 import { jsonLog, logLevelOf, xrayTraceId } from '../../lambdas/observability/json-log';
+import { compilePolicy } from '../../core/policy/validate';
 
 const TRACE = 'Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1';
 
@@ -70,7 +71,7 @@ describe('composition: a function composed without the parts it never uses', () 
     [ENV.noticeFunctionArn]: 'arn:aws:lambda:us-east-1:111111111111:function:jit-access-test-notify',
     [ENV.botAppId]: '00000000-0000-0000-0000-000000000002',
     [ENV.entraTenantId]: '00000000-0000-0000-0000-000000000000',
-    [ENV.policyJson]: JSON.stringify(parse(readFileSync('sandbox/demo-policy.yaml', 'utf8'))),
+    [ENV.policyJson]: compilePolicy(parse(readFileSync('sandbox/demo-policy.yaml', 'utf8'))),
   });
 
   it('sends its notices through the notify function; a direct send, the audit sink or the SessionDuration check is an error naming what is missing', async () => {

@@ -25,6 +25,7 @@ import { createWorkflowHandler } from '../../lambdas/workflow/handler';
 import { REVOKE_FAILED_LOG_EVENT } from '../../infra/constructs/monitoring';
 import { activeRequest, actor, body, POLICY, PS, USERS, world } from '../support/core-world';
 import { workflowDefinition } from '../support/workflow-harness';
+import { compilePolicy } from '../../core/policy/validate';
 
 function recordingLog(): Log & { lines: Array<{ level: string; message: string; details?: Record<string, unknown> }> } {
   const lines: Array<{ level: string; message: string; details?: Record<string, unknown> }> = [];
@@ -480,7 +481,7 @@ describe('lambdas: workflow-side handlers over in-memory ports', function () {
       [ENV.noticeFunctionArn]: 'arn:aws:lambda:us-east-1:111111111111:function:jit-access-test-notify',
       [ENV.botAppId]: '11111111-2222-3333-4444-555555555555',
       [ENV.entraTenantId]: '00000000-0000-0000-0000-000000000000',
-      [ENV.policyJson]: JSON.stringify({
+      [ENV.policyJson]: compilePolicy({
         version: 1,
         accounts: [{ id: '111111111111', name: 'dev', ouPath: ['r-ab12'] }],
         permissionSets: [{ name: 'ReadOnly', arn: PS.ReadOnly }],
@@ -500,6 +501,22 @@ describe('lambdas: workflow-side handlers over in-memory ports', function () {
       assert.throws(() => parseConfig(missing), (e: unknown) => e instanceof ConfigurationError && e.message.includes(`${ENV.requestsTable} is not set`));
       assert.throws(() => parseConfig({ ...env(), [ENV.stateMachineArn]: 'jit-approval' }), new RegExp(`${ENV.stateMachineArn} must be an states ARN`));
       assert.throws(() => parseConfig({ ...env(), [ENV.policyJson]: '{"version":1}' }), (e: unknown) => e instanceof ConfigurationError && e.message.includes(ENV.policyJson));
+    });
+
+    it('takes the policy only as compiled at synth: a raw policy document is refused with the reason, not half-trusted', () => {
+      const raw = JSON.stringify({
+        version: 1,
+        accounts: [{ id: '111111111111', name: 'dev' }],
+        permissionSets: [{ name: 'ReadOnly', arn: PS.ReadOnly }],
+        rules: [{ id: 'ro', eligibleGroups: ['Engineers'], accounts: { ids: ['111111111111'] }, permissionSets: ['ReadOnly'], defaultDuration: 'PT1H', maxDuration: 'PT1H', approvers: { required: 0 } }],
+      });
+      assert.throws(
+        () => parseConfig({ ...env(), [ENV.policyJson]: raw }),
+        (e: unknown) => e instanceof ConfigurationError && e.message.includes(`${ENV.policyJson} is not a compiled policy`) && /rules\.0|accounts\.0/.test(e.message),
+      );
+      // What infra inlines parses back to exactly what the validator produced.
+      const compiled = parseConfig(env()).policy;
+      assert.equal(compilePolicy(JSON.parse(JSON.stringify({ version: 1, accounts: [{ id: '111111111111', name: 'dev', ouPath: ['r-ab12'] }], permissionSets: [{ name: 'ReadOnly', arn: PS.ReadOnly }], rules: [{ id: 'ro', eligibleGroups: ['Engineers'], accounts: { ids: ['111111111111'] }, permissionSets: ['ReadOnly'], defaultDuration: 'PT1H', maxDuration: 'PT1H', approvers: { required: 0 } }] }))), JSON.stringify(compiled));
     });
 
     it('matching users by externalId needs the issuer; with it, the issuer is kept', () => {
