@@ -16,8 +16,8 @@ function banner(s: Sandbox): string {
   Open the Agents Playground   ${s.urls.playground ?? '(not started)'}
     You are ${name('alice')} (a requester). In the personal chat type:   request
     Pick PowerUser on an account, submit; the approval card appears in team "Platform",
-    channel "on-call". The playground shows only ${name('alice')} (no user-specific card views, so
-    no Approve button there); approve as ${name('carol')} or ${name('dan')} (approvers) from here:
+    channel "on-call". The playground shows only ${name('alice')}, so the card carries sandbox-only
+    buttons: click "Sandbox: approve as ${name('carol')}" (or deny as ${name('dan')}); the same from a terminal:
       npx tsx sandbox/act.ts carol approve        (also: pending, deny; dan, frank)
     Also try: "mine", "pending", "help"; ${name('erin')} is not eligible for anything.
 
@@ -28,6 +28,7 @@ function banner(s: Sandbox): string {
 
   Demo durations are minutes. To see expiry now:  curl -X POST ${s.urls.bridge}/_sandbox/clock/advance -d '{"minutes":2}'
   A HIGH Security Hub finding into the channel:   npm run sandbox:finding
+  The weekly KPI digest into the channel, now:    npm run sandbox:digest
   Ctrl-C stops everything; state survives. Start over: npm run sandbox:reset
 `;
 }
