@@ -226,7 +226,7 @@ describe('Teams connector stand-in: the rules Teams enforces', () => {
       assert.equal(ok.status, 201);
       const missing = await post('19:a@thread.tacv2', inCard('Approvers: Carol', [mention('<at>Carol Chen</at>')]));
       assert.equal(missing.status, 400);
-      assert.match(missing.json.error?.message ?? '', /in no TextBlock/);
+      assert.match(missing.json.error?.message ?? '', /not in any TextBlock of the card/);
       const nobody = await post('19:a@thread.tacv2', inCard('Approvers: <at>Carol Chen</at>', [mention('<at>Carol Chen</at>', '')]));
       assert.equal(nobody.status, 400, 'a card mention names who is mentioned');
       assert.equal(connector.writes().length, 1);

@@ -201,17 +201,25 @@ function findExecuteWithoutVerb(node: unknown): string | true | undefined {
  */
 export function mentionViolation(activity: Record<string, unknown> | undefined): string | undefined {
   const entities = activity?.entities;
-  if (!Array.isArray(entities)) return cardMentionViolation(activity);
-  const text = typeof activity?.text === 'string' ? activity.text : '';
-  for (const e of entities as Array<Record<string, unknown>>) {
-    if (e?.type !== 'mention') continue;
+  if (Array.isArray(entities)) {
+    const text = typeof activity?.text === 'string' ? activity.text : '';
+    const problem = entitiesViolation(entities.filter((e: { type?: unknown } | null) => e?.type === 'mention'), 'the message text', (tag) => text.includes(tag));
+    if (problem) return problem;
+  }
+  return cardMentionViolation(activity);
+}
+
+/** One rule for both places a mention lives: its tag is `<at>name</at>`, shown where it is said, naming someone. */
+function entitiesViolation(entities: unknown[], where: string, shows: (tag: string) => boolean): string | undefined {
+  for (const e of entities as Array<Record<string, unknown> | null>) {
+    if (e?.type !== 'mention') return `an entity here must be a mention, not ${JSON.stringify(e?.type)}`;
     const tag = e.text;
     const mentioned = e.mentioned as { id?: unknown; name?: unknown } | undefined;
     if (typeof tag !== 'string' || !/^<at>[^<]+<\/at>$/.test(tag)) return `a mention's text must be its <at>name</at> tag, not ${JSON.stringify(tag)}`;
-    if (!text.includes(tag)) return `the mention ${tag} is not in the message text, so Teams would ignore it`;
+    if (!shows(tag)) return `the mention ${tag} is not in ${where}, so Teams would ignore it`;
     if (typeof mentioned?.id !== 'string' || mentioned.id.length === 0 || typeof mentioned.name !== 'string') return `the mention ${tag} names nobody (mentioned.id and mentioned.name are required)`;
   }
-  return cardMentionViolation(activity);
+  return undefined;
 }
 
 /**
@@ -236,14 +244,8 @@ function cardMentionViolation(activity: Record<string, unknown> | undefined): st
       for (const v of Object.values(n)) if (typeof v === 'object') walk(v);
     };
     walk(card);
-    for (const e of entities as Array<Record<string, unknown>>) {
-      if (e?.type !== 'mention') return `a card entity must be a mention, not ${JSON.stringify(e?.type)}`;
-      const tag = e.text;
-      const mentioned = e.mentioned as { id?: unknown; name?: unknown } | undefined;
-      if (typeof tag !== 'string' || !/^<at>[^<]+<\/at>$/.test(tag)) return `a card mention's text must be its <at>name</at> tag, not ${JSON.stringify(tag)}`;
-      if (!texts.some((t) => t.includes(tag))) return `the card mention ${tag} is in no TextBlock of the card, so Teams would not show it`;
-      if (typeof mentioned?.id !== 'string' || mentioned.id.length === 0 || typeof mentioned.name !== 'string') return `the card mention ${tag} names nobody (mentioned.id and mentioned.name are required)`;
-    }
+    const problem = entitiesViolation(entities, 'any TextBlock of the card', (tag) => texts.some((t) => t.includes(tag)));
+    if (problem) return problem;
   }
   return undefined;
 }
