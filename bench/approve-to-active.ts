@@ -28,14 +28,13 @@
 import { ACTOR_HEADERS } from '../contract/bridge';
 import type { StoredRequest } from '../core/model';
 import { startSandbox } from '../sandbox/orchestrator';
-import { PLAYGROUND_IDS } from '../sandbox/playground';
 import { type DemoPeople, type DemoPerson, loadDemoPeople } from '../sandbox/seed';
 import { ConnectorRecorder } from '../test/support/connector-recorder';
+import { type SandboxActivityOptions, sandboxActivity } from '../test/support/sandbox-activity';
 import { reply } from './lib/child';
 import { percentile, round } from './lib/stats';
 
 type Json = Record<string, unknown>;
-const BOT_ID = '28:jit-access-sandbox-bot';
 const ACCOUNT = '111111111111';
 export const IDC_DELAY_MS = { min: 1000, max: 3000 };
 export const APPROVE_TO_ACTIVE_REQUESTS = 40;
@@ -131,23 +130,7 @@ export async function runApproveToActive(count: number, spacingMs: number): Prom
     people,
   });
   let seq = 0;
-  const activity = (user: DemoPerson, o: { type?: string; text?: string; name?: string; value?: unknown; where: 'personal' | 'channel' }): Json => ({
-    type: o.type ?? 'message',
-    id: `bench-activity-${++seq}`,
-    timestamp: new Date().toISOString(),
-    channelId: 'msteams',
-    serviceUrl: connector.url,
-    from: { id: user.teamsUserId, name: `${user.givenName} ${user.surname}`, aadObjectId: user.aadObjectId },
-    recipient: { id: BOT_ID, name: 'JIT Access' },
-    conversation:
-      o.where === 'personal'
-        ? { id: `a:personal-${user.key}`, conversationType: 'personal', tenantId: people.tenantId }
-        : { id: `${PLAYGROUND_IDS.oncallChannel};messageid=1`, conversationType: 'channel', isGroup: true, tenantId: people.tenantId },
-    channelData: { tenant: { id: people.tenantId }, ...(o.where === 'channel' ? { channel: { id: PLAYGROUND_IDS.oncallChannel }, team: { id: PLAYGROUND_IDS.team } } : {}) },
-    ...(o.text !== undefined ? { text: o.text } : {}),
-    ...(o.name ? { name: o.name } : {}),
-    ...(o.value !== undefined ? { value: o.value } : {}),
-  });
+  const activity = (user: DemoPerson, o: SandboxActivityOptions): Json => sandboxActivity({ id: `bench-activity-${++seq}`, serviceUrl: connector.url, tenantId: people.tenantId }, user, o);
   const post = async (act: Json): Promise<Json | undefined> => {
     const res = await fetch(sandbox.urls.messages, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(act) });
     const text = await res.text();

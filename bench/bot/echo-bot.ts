@@ -6,26 +6,9 @@
  * repeats its data. So, like the real bot, every request costs one outbound loopback HTTP call.
  */
 import type { AddressInfo } from 'node:net';
-import { ActivityHandler, CardFactory, CloudAdapter, ConfigurationBotFrameworkAuthentication, type InvokeResponse, type TurnContext } from 'botbuilder';
+import { CloudAdapter, ConfigurationBotFrameworkAuthentication } from 'botbuilder';
 import express from 'express';
-
-class EchoBot extends ActivityHandler {
-  constructor() {
-    super();
-    this.onMessage(async (context, next) => {
-      await context.sendActivity(`Echo: ${context.activity.text ?? ''}`);
-      await next();
-    });
-  }
-
-  protected override async onInvokeActivity(context: TurnContext): Promise<InvokeResponse> {
-    if (context.activity.name !== 'adaptiveCard/action') return super.onInvokeActivity(context);
-    const action = (context.activity.value as { action?: { verb?: string; data?: unknown } } | undefined)?.action;
-    await context.sendActivity(`Echo: ${action?.verb ?? ''}`);
-    const card = CardFactory.adaptiveCard({ type: 'AdaptiveCard', version: '1.5', body: [{ type: 'TextBlock', text: JSON.stringify(action?.data ?? {}), wrap: true }] }).content;
-    return { status: 200, body: { statusCode: 200, type: 'application/vnd.microsoft.card.adaptive', value: card } };
-  }
-}
+import { EchoBot } from './echo-handler';
 
 const adapter = new CloudAdapter(new ConfigurationBotFrameworkAuthentication({}));
 const bot = new EchoBot();

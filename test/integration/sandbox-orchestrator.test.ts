@@ -18,11 +18,11 @@ import { PLAYGROUND_IDS } from '../../sandbox/playground';
 import { PortInUseError } from '../../sandbox/ports';
 import { type DemoPerson, loadDemoPeople } from '../../sandbox/seed';
 import { ConnectorRecorder } from '../support/connector-recorder';
+import { type SandboxActivityOptions, sandboxActivity } from '../support/sandbox-activity';
 
 type Json = Record<string, unknown>;
 const people = loadDemoPeople();
 const person = (key: string): DemoPerson => people.people.find((p) => p.key === key)!;
-const BOT_ID = '28:jit-access-sandbox-bot';
 
 async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 15_000): Promise<T> {
   const deadline = performance.now() + timeoutMs;
@@ -80,24 +80,8 @@ describe('sandbox orchestrator (whole product in-process)', function () {
     await rm(dataDir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
   });
 
-  function activity(user: DemoPerson, o: { type?: string; text?: string; name?: string; value?: unknown; where: 'personal' | 'channel' }): Json {
-    return {
-      type: o.type ?? 'message',
-      id: `activity-${++seq}`,
-      timestamp: new Date().toISOString(),
-      channelId: 'msteams',
-      serviceUrl: connector.url,
-      from: { id: user.teamsUserId, name: `${user.givenName} ${user.surname}`, aadObjectId: user.aadObjectId },
-      recipient: { id: BOT_ID, name: 'JIT Access' },
-      conversation:
-        o.where === 'personal'
-          ? { id: `a:personal-${user.key}`, conversationType: 'personal', tenantId: people.tenantId }
-          : { id: `${PLAYGROUND_IDS.oncallChannel};messageid=1`, conversationType: 'channel', isGroup: true, tenantId: people.tenantId },
-      channelData: { tenant: { id: people.tenantId }, ...(o.where === 'channel' ? { channel: { id: PLAYGROUND_IDS.oncallChannel }, team: { id: PLAYGROUND_IDS.team } } : {}) },
-      ...(o.text !== undefined ? { text: o.text } : {}),
-      ...(o.name ? { name: o.name } : {}),
-      ...(o.value !== undefined ? { value: o.value } : {}),
-    };
+  function activity(user: DemoPerson, o: SandboxActivityOptions): Json {
+    return sandboxActivity({ id: `activity-${++seq}`, serviceUrl: connector.url, tenantId: people.tenantId }, user, o);
   }
 
   async function post(act: Json): Promise<{ status: number; body: Json | undefined }> {
