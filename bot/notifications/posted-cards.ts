@@ -34,7 +34,7 @@ import type { Messenger } from '../messenger';
 import type { CardKind, CardRecord, ConversationStore, StoredReference } from '../storage/types';
 import { cardActivity, mentionsInCard, mentionText } from './activities';
 import type { CardAddresses } from './addresses';
-import type { ApproverDirectory } from './approvers';
+import type { Approver, ApproverDirectory } from './approvers';
 import type { Outcome } from './outcome';
 import { isReminderEvent, ReminderPosts } from './reminders';
 
@@ -114,6 +114,11 @@ export class PostedCards {
         activity: async () => cardActivity(this.requesterCard(request, false)),
       };
     }
+    // One approver listing per delivery: the card, its mentions and the record's refresh ids
+    // (each listing reads the conversation store, and the roster for who never chatted).
+    let listing: Promise<Approver[]> | undefined;
+    const approvers = () => (listing ??= this.deps.approvers.list());
+    const approverUserIds = async () => (await approvers()).map((a) => a.teamsUserId);
     if (kind === 'escalation') {
       const channelId = request.reminders?.escalation?.channelId;
       return {
@@ -121,11 +126,10 @@ export class PostedCards {
         create,
         target: async () => (channelId ? { reference: await this.reminders.escalationChannel(channelId), thread: true } : undefined),
         activity: async () => {
-          const approvers = await this.deps.approvers.list();
-          const card = cards.approvalCard(request, { approverUserIds: approvers.map((a) => a.teamsUserId), viewerIsApprover: false, now: this.nowIso(), accessPortalUrl: this.deps.accessPortalUrl });
+          const card = cards.approvalCard(request, { approverUserIds: await approverUserIds(), viewerIsApprover: false, now: this.nowIso(), accessPortalUrl: this.deps.accessPortalUrl });
           return { ...cardActivity(card), ...this.reminders.escalationChannelText(request) };
         },
-        extra: async () => ({ approverUserIds: await this.deps.approvers.refreshUserIds() }),
+        extra: async () => ({ approverUserIds: await approverUserIds() }),
       };
     }
     return {
@@ -133,12 +137,11 @@ export class PostedCards {
       create,
       target: async () => ({ reference: await this.deps.addresses.channelReference(), thread: true }),
       activity: async () => {
-        const approvers = await this.deps.approvers.list();
         const sandboxActions = this.deps.sandboxActions?.(request);
-        const card = cards.approvalCard(request, { approverUserIds: approvers.map((a) => a.teamsUserId), viewerIsApprover: false, now: this.nowIso(), accessPortalUrl: this.deps.accessPortalUrl, ...(sandboxActions ? { sandboxActions } : {}) });
-        return { ...cardActivity(card), ...mentionText(cards.channelPostLead(kind === 'breakglass' ? 'breakglass' : 'approval', request), approvers) };
+        const card = cards.approvalCard(request, { approverUserIds: await approverUserIds(), viewerIsApprover: false, now: this.nowIso(), accessPortalUrl: this.deps.accessPortalUrl, ...(sandboxActions ? { sandboxActions } : {}) });
+        return { ...cardActivity(card), ...mentionText(cards.channelPostLead(kind === 'breakglass' ? 'breakglass' : 'approval', request), await approvers()) };
       },
-      extra: async () => ({ approverUserIds: await this.deps.approvers.refreshUserIds() }),
+      extra: async () => ({ approverUserIds: await approverUserIds() }),
     };
   }
 
